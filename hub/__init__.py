@@ -1,0 +1,1 @@
+"""Brobygger core: domain, consent, store, bus, auth, audit and the composition root."""

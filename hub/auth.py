@@ -1,0 +1,167 @@
+"""Bearer tokens: who is calling, from which sector and organisation.
+
+In development the hub signs and verifies its own tokens with a key generated
+under the var directory (or given in HUB_TOKEN_SIGNING_KEY). In production tokens
+come from the region's identity provider and are verified against its JWKS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from hub.config import Settings
+from hub.domain.sectors import Sector
+from hub.domain.translation import Sender
+
+_KOMMUNE = re.compile(r"^\d{3}$")
+_HS_ALGORITHM = "HS256"
+_JWKS_ALGORITHMS = ["RS256", "ES256", "PS256"]
+DEV_KEY_FILE = "dev-signing-key"
+
+
+class TokenError(Exception):
+    """A missing, malformed, expired or unacceptable bearer token."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller, as its token says."""
+
+    sub: str
+    sector: Sector
+    org: str  # SOR code
+    kommune: str | None = None  # 3-digit municipality code, for municipal callers
+
+    def as_sender(self) -> Sender:
+        return Sender(self.sector, self.org, self.sub)
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    sub = claims.get("sub")
+    sector = claims.get("sector")
+    org = claims.get("org")
+    kommune = claims.get("kommune")
+    if not isinstance(sub, str) or not sub:
+        raise TokenError("token has no subject (sub)")
+    try:
+        parsed_sector = Sector(str(sector))
+    except ValueError:
+        known = ", ".join(s.value for s in Sector)
+        raise TokenError(f"token sector must be one of {known}") from None
+    if not isinstance(org, str) or not org:
+        raise TokenError("token has no organisation (org)")
+    if kommune is not None and (not isinstance(kommune, str) or not _KOMMUNE.match(kommune)):
+        raise TokenError("token kommune must be a 3-digit municipality code")
+    if parsed_sector is Sector.MUNICIPALITY and kommune is None:
+        raise TokenError("a municipality token must name its kommune")
+    return Principal(sub=sub, sector=parsed_sector, org=org, kommune=kommune)
+
+
+def dev_signing_key(settings: Settings) -> str:
+    """The configured signing key, or the one generated under the var directory."""
+    if settings.token_signing_key:
+        return settings.token_signing_key
+    path = settings.var_dir / DEV_KEY_FILE
+    if not path.exists():
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        _write_private(path, secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def _write_private(path: Path, content: str) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.touch(mode=0o600)
+    temporary.write_text(content)
+    temporary.replace(path)
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings) -> None:
+        self._issuer = settings.token_issuer
+        self._audience = settings.token_audience
+        self._jwks: jwt.PyJWKClient | None = None
+        self._key: str | None = None
+        if settings.token_jwks_url:
+            self._jwks = jwt.PyJWKClient(settings.token_jwks_url, cache_keys=True)
+        else:
+            self._key = dev_signing_key(settings)
+
+    async def verify(self, authorization: str | None) -> Principal:
+        """The principal of an ``Authorization: Bearer …`` header value."""
+        if not authorization:
+            raise TokenError("missing bearer token")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise TokenError("expected 'Authorization: Bearer <token>'")
+        token = token.strip()
+        try:
+            if self._jwks is not None:
+                # PyJWKClient fetches over blocking HTTP when its cache is cold.
+                signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+                claims = jwt.decode(
+                    token,
+                    signing_key.key,
+                    algorithms=_JWKS_ALGORITHMS,
+                    audience=self._audience,
+                    issuer=self._issuer,
+                    options={"require": ["exp", "sub"]},
+                )
+            else:
+                assert self._key is not None
+                claims = jwt.decode(
+                    token,
+                    self._key,
+                    algorithms=[_HS_ALGORITHM],
+                    audience=self._audience,
+                    issuer=self._issuer,
+                    options={"require": ["exp", "sub"]},
+                )
+        except jwt.PyJWTError as error:
+            raise TokenError(f"invalid token: {error}") from None
+        return principal_from_claims(claims)
+
+
+class TokenIssuer:
+    """Issues development tokens; production tokens come from the identity provider."""
+
+    def __init__(self, settings: Settings) -> None:
+        if settings.token_jwks_url:
+            raise TokenError(
+                "this hub verifies tokens from an identity provider (HUB_TOKEN_JWKS_URL); "
+                "ask it for a token"
+            )
+        self._key = dev_signing_key(settings)
+        self._issuer = settings.token_issuer
+        self._audience = settings.token_audience
+
+    def issue(
+        self,
+        *,
+        sector: Sector,
+        org: str,
+        sub: str,
+        kommune: str | None = None,
+        ttl: timedelta = timedelta(hours=12),
+    ) -> str:
+        now = datetime.now(UTC)
+        claims: dict[str, Any] = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": sub,
+            "sector": sector.value,
+            "org": org,
+            "iat": now,
+            "exp": now + ttl,
+        }
+        if kommune is not None:
+            claims["kommune"] = kommune
+        principal_from_claims({**claims})  # refuse to issue what would not verify
+        return jwt.encode(claims, self._key, algorithm=_HS_ALGORITHM)

@@ -1,0 +1,232 @@
+"""The ``hub`` command: serve, worker, ingest, dead letters and development tokens."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from hub.auth import TokenError, TokenIssuer
+from hub.composition import Hub, build_hub
+from hub.config import ConfigError, Settings
+from hub.domain.sectors import Sector
+from hub.domain.translation import Sender
+from hub.intake import NotReplayable, Rejected, UnknownFormat
+from hub.store.migrate import upgrade
+from hub.store.unit_of_work import UnitOfWork
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hub", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="intake, GraphQL API, relay and consumers")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="load the demo scenario at start")
+
+    commands.add_parser("worker", help="consumers (and the outbox relay) only")
+
+    ingest = commands.add_parser("ingest", help="accept message files through intake")
+    ingest.add_argument("format")
+    ingest.add_argument("files", nargs="+", type=Path)
+    ingest.add_argument("--sector", required=True, choices=[s.value for s in Sector])
+    ingest.add_argument("--org", required=True, help="SOR code of the sending organisation")
+    ingest.add_argument("--sub", default="hub-cli", help="name of the sending system")
+
+    dead = commands.add_parser("deadletters", help="list, show and replay dead letters")
+    dead_commands = dead.add_subparsers(dest="action", required=True)
+    listing = dead_commands.add_parser("list")
+    listing.add_argument("--all", action="store_true", help="replayed ones too")
+    listing.add_argument("--limit", type=int, default=100)
+    dead_commands.add_parser("show").add_argument("id")
+    dead_commands.add_parser("replay").add_argument("id")
+
+    token = commands.add_parser("token", help="print a development bearer token")
+    token.add_argument("--sector", required=True, choices=[s.value for s in Sector])
+    token.add_argument("--org", required=True, help="SOR code")
+    token.add_argument("--kommune", help="3-digit municipality code (municipality tokens)")
+    token.add_argument("--sub", default="dev-user")
+    token.add_argument("--ttl-hours", type=float, default=12.0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = Settings.from_env()
+        if args.command == "serve":
+            return _serve(settings, args.host, args.port, args.demo)
+        if args.command == "worker":
+            return asyncio.run(_worker(settings))
+        if args.command == "ingest":
+            sender = Sender(Sector(args.sector), args.org, args.sub)
+            return asyncio.run(_ingest(settings, args.format, args.files, sender))
+        if args.command == "deadletters":
+            return asyncio.run(
+                _deadletters(
+                    settings,
+                    args.action,
+                    getattr(args, "id", None),
+                    include_replayed=getattr(args, "all", False),
+                    limit=getattr(args, "limit", 100),
+                )
+            )
+        if args.command == "token":
+            issuer = TokenIssuer(settings)
+            print(
+                issuer.issue(
+                    sector=Sector(args.sector),
+                    org=args.org,
+                    sub=args.sub,
+                    kommune=args.kommune,
+                    ttl=timedelta(hours=args.ttl_hours),
+                )
+            )
+            return 0
+    except (ConfigError, TokenError) as error:
+        print(f"hub: {error}", file=sys.stderr)
+        return 2
+    return 2
+
+
+def _serve(settings: Settings, host: str, port: int, demo: bool) -> int:
+    import uvicorn
+
+    from hub.app import create_app
+    from hub.demo import DEMO_CPR, DEMO_HOSPITAL, load_demo
+
+    async def on_ready(hub: Hub) -> None:
+        if not demo:
+            return
+        accepted = await load_demo(hub.intake, settings.local_timezone)
+        token = TokenIssuer(settings).issue(
+            sector=DEMO_HOSPITAL.sector, org=DEMO_HOSPITAL.org, sub="demo-user"
+        )
+        url = f"http://{host}:{port}/graphql"
+        print(
+            f"\nBrobygger is running with the demo scenario ({len(accepted)} messages).\n\n"
+            f"  GraphQL:  {url}   (GraphiQL in a browser)\n"
+            f"  Token:    {token}\n\n"
+            "Try:\n"
+            f"  curl -s {url} -H 'Authorization: Bearer {token}' \\\n"
+            "    -H 'Content-Type: application/json' \\\n"
+            f'    -d \'{{"query": "{{ pathway(cpr: \\"{DEMO_CPR}\\") '
+            "{ entries { resourceType status start end } } }\"}'\n",
+            flush=True,
+        )
+
+    app = create_app(settings, on_ready=on_ready)
+    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")
+    return 0
+
+
+async def _worker(settings: Settings) -> int:
+    hub = build_hub(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await hub.open()
+    hub.start_background(relay=True, consumers=True)
+    logging.getLogger("hub.worker").info("worker running on the %s bus", hub.bus.name)
+    try:
+        await stop.wait()
+    finally:
+        await hub.close()
+    return 0
+
+
+async def _ingest(settings: Settings, format: str, files: list[Path], sender: Sender) -> int:
+    hub = build_hub(settings)
+    await upgrade(hub.engine)
+    rejected = 0
+    try:
+        for path in files:
+            try:
+                accepted = await hub.intake.accept(format, path.read_bytes(), sender)
+            except OSError as error:
+                rejected += 1
+                print(f"rejected {path}: cannot read file ({error.strerror})")
+            except UnknownFormat as error:
+                print(f"hub: {error}", file=sys.stderr)
+                return 2
+            except Rejected as error:
+                rejected += 1
+                print(f"rejected {path}: {error} (dead letter {error.dead_letter_id})")
+            else:
+                note = " (already accepted earlier)" if accepted.duplicate else ""
+                print(f"accepted {path}: {accepted.message_id}{note}")
+    finally:
+        await hub.engine.dispose()
+    return 1 if rejected else 0
+
+
+async def _deadletters(
+    settings: Settings,
+    action: str,
+    dead_letter_id: str | None,
+    *,
+    include_replayed: bool,
+    limit: int,
+) -> int:
+    hub = build_hub(settings)
+    await upgrade(hub.engine)
+    try:
+        if action == "list":
+            async with UnitOfWork(hub.engine) as uow:
+                letters = await uow.dead_letters.list(
+                    status=None if include_replayed else "open", limit=limit
+                )
+            for letter in letters:
+                print(
+                    f"{letter.id}  {letter.received_at:%Y-%m-%d %H:%M:%S}  {letter.stage:<8} "
+                    f"{letter.format:<7} {letter.status:<8} {letter.error}"
+                )
+            if not letters:
+                print("no dead letters")
+            return 0
+        assert dead_letter_id is not None
+        if action == "show":
+            async with UnitOfWork(hub.engine) as uow:
+                found = await uow.dead_letters.get(dead_letter_id)
+            if found is None:
+                print(f"hub: no dead letter {dead_letter_id}", file=sys.stderr)
+                return 1
+            print(
+                f"id:          {found.id}\nstage:       {found.stage}\n"
+                f"format:      {found.format}\nconsumer:    {found.consumer or '-'}\n"
+                f"sender:      {found.sender_sector or '-'} {found.sender_org or ''} "
+                f"{found.sender_sub or ''}\nreceived:    {found.received_at.isoformat()}\n"
+                f"status:      {found.status}"
+                + (f" as {found.replayed_as}" if found.replayed_as else "")
+                + f"\nerror:       {found.error}\nraw ({len(found.raw)} bytes):"
+            )
+            print(found.raw.decode("utf-8", errors="replace").replace("\r", "\n"))
+            return 0
+        try:
+            accepted = await hub.intake.replay(dead_letter_id)
+        except (NotReplayable, UnknownFormat) as error:
+            print(f"hub: {error}", file=sys.stderr)
+            return 1
+        except Rejected as error:
+            print(f"rejected again: {error}")
+            return 1
+        print(f"replayed {dead_letter_id}: accepted as {accepted.message_id}")
+        return 0
+    finally:
+        with contextlib.suppress(Exception):
+            await hub.engine.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""The composition root: the one place that wires core, adapters and consumers together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.hl7v2 import Hl7v2Adapter
+from consumers.projection import ResourceProjection
+from hub.bus.embedded import EmbeddedBus
+from hub.bus.kafka import KafkaBus
+from hub.bus.port import Bus
+from hub.bus.relay import OutboxRelay
+from hub.config import TOPIC_INBOUND, Settings
+from hub.consuming import ConsumerRunner
+from hub.domain.translation import AdapterRegistry
+from hub.intake import IntakeService
+from hub.store.database import create_engine
+from hub.store.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+def build_adapters(settings: Settings) -> AdapterRegistry:
+    return {"hl7v2": Hl7v2Adapter(local_timezone=settings.local_timezone)}
+
+
+def build_bus(settings: Settings, engine: AsyncEngine) -> Bus:
+    if settings.kafka_bootstrap:
+        return KafkaBus(
+            settings.kafka_bootstrap,
+            topics=[TOPIC_INBOUND],
+            partitions=settings.kafka_topic_partitions,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
+        )
+    return EmbeddedBus(engine)
+
+
+@dataclass
+class Hub:
+    """One hub process's parts and the background tasks that move messages along."""
+
+    settings: Settings
+    engine: AsyncEngine
+    bus: Bus
+    relay: OutboxRelay
+    intake: IntakeService
+    consumers: list[ConsumerRunner]
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def open(self) -> None:
+        """Bring the schema up to date and connect to the bus."""
+        await upgrade(self.engine)
+        await self.bus.start()
+
+    def start_background(self, *, relay: bool, consumers: bool) -> None:
+        if relay:
+            self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="relay"))
+        if consumers:
+            for runner in self.consumers:
+                self._tasks.append(
+                    asyncio.create_task(runner.run(self._stop), name=runner.handler.name)
+                )
+
+    async def close(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, timeout=15)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            except Exception:
+                log.exception("background task %s failed", task.get_name())
+        self._tasks.clear()
+        await self.bus.stop()
+        await self.engine.dispose()
+
+
+def build_hub(settings: Settings) -> Hub:
+    engine = create_engine(settings.database_url)
+    bus = build_bus(settings, engine)
+    relay = OutboxRelay(engine, bus)
+    intake = IntakeService(engine, build_adapters(settings), on_accepted=relay.wake)
+    consumers = [ConsumerRunner(engine, bus, ResourceProjection())]
+    return Hub(settings, engine, bus, relay, intake, consumers)

@@ -1,0 +1,164 @@
+"""Runs a bus consumer: idempotent, in order, and never stopped by one bad record.
+
+Each record is applied in one database transaction together with the consumer's
+idempotency record; the bus offset is committed only after that transaction
+commits. A record the handler keeps failing on is kept as a dead letter and the
+stream moves on; a database or bus outage is waited out, never dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.bus.port import Bus, Delivery, Subscription
+from hub.domain.events import EventDecodeError, InboundEvent
+from hub.store.dead_letters import STAGE_CONSUMER
+from hub.store.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, TRANSIENT_ERRORS)
+
+
+class EventHandler(Protocol):
+    """A consumer: its ``name`` is its consumer group and its idempotency scope."""
+
+    name: str
+    topics: tuple[str, ...]
+
+    async def handle(self, event: InboundEvent, uow: UnitOfWork) -> None:
+        """Apply ``event`` inside ``uow``; the runner commits."""
+        ...
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        bus: Bus,
+        handler: EventHandler,
+        *,
+        max_attempts: int = 3,
+        batch_size: int = 200,
+        retry_delay: float = 0.5,
+    ) -> None:
+        self._engine = engine
+        self._bus = bus
+        self.handler = handler
+        self._max_attempts = max_attempts
+        self._batch_size = batch_size
+        self._retry_delay = retry_delay
+        self._stop = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
+        subscription = self._bus.subscribe(self.handler.name, self.handler.topics)
+        await self._start(subscription)
+        try:
+            while not stop.is_set():
+                deliveries = await subscription.poll(self._batch_size, max_wait=0.5)
+                if not deliveries:
+                    continue
+                done: list[Delivery] = []
+                for delivery in deliveries:
+                    if not await self.apply(delivery):
+                        break  # stopping: leave the rest uncommitted for the next run
+                    done.append(delivery)
+                await subscription.commit(done)
+        finally:
+            await subscription.stop()
+
+    async def _start(self, subscription: Subscription) -> None:
+        while True:
+            try:
+                await subscription.start()
+                return
+            except Exception as error:
+                if self._stop.is_set() or not is_transient(error):
+                    raise
+                log.warning("%s: bus not reachable (%s); retrying", self.handler.name, error)
+                await asyncio.sleep(self._retry_delay)
+
+    async def apply(self, delivery: Delivery) -> bool:
+        """Apply one delivery; False only when asked to stop before it was settled."""
+        try:
+            event = InboundEvent.from_bytes(delivery.record.payload)
+        except EventDecodeError as error:
+            await self._dead_letter(delivery, str(error))
+            return True
+        failures = 0
+        while True:
+            try:
+                await self._apply_once(event)
+                return True
+            except Exception as error:
+                if is_transient(error):
+                    log.warning(
+                        "%s: transient failure on %s: %s", self.handler.name, event.event_id, error
+                    )
+                else:
+                    failures += 1
+                    log.exception(
+                        "%s: failed on %s (attempt %d)", self.handler.name, event.event_id, failures
+                    )
+                    if failures >= self._max_attempts:
+                        await self._dead_letter(delivery, f"{type(error).__name__}: {error}")
+                        return True
+                if self._stop.is_set():
+                    return False
+                await asyncio.sleep(self._retry_delay * min(failures + 1, 10))
+
+    async def _apply_once(self, event: InboundEvent) -> None:
+        async with UnitOfWork(self._engine) as uow:
+            if await uow.processed.seen(self.handler.name, event.event_id):
+                return
+            await self.handler.handle(event, uow)
+            await uow.processed.record(self.handler.name, event.event_id)
+            await uow.commit()
+
+    async def _dead_letter(self, delivery: Delivery, what: str) -> None:
+        while True:
+            try:
+                async with UnitOfWork(self._engine) as uow:
+                    await uow.dead_letters.add(
+                        stage=STAGE_CONSUMER,
+                        format="event",
+                        raw=delivery.record.payload,
+                        what=what,
+                        where=f"{delivery.record.topic}[{delivery.partition}]@{delivery.offset}",
+                        consumer=self.handler.name,
+                        event_id=delivery.record.event_id or None,
+                    )
+                    await uow.commit()
+                return
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                await asyncio.sleep(self._retry_delay)
+
+    async def drain(self, subscription: Subscription, max_wait: float = 0.2) -> int:
+        """Apply everything currently available (for tools and tests)."""
+        total = 0
+        while deliveries := await subscription.poll(self._batch_size, max_wait):
+            for delivery in deliveries:
+                await self.apply(delivery)
+            await subscription.commit(deliveries)
+            total += len(deliveries)
+        return total

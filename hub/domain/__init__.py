@@ -1,0 +1,1 @@
+"""The hub's domain vocabulary: sectors, identifiers, translations and pathway facts."""

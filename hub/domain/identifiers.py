@@ -1,0 +1,66 @@
+"""National identifier systems and the hub's stable resource ids."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+
+CPR_SYSTEM = "urn:oid:1.2.208.176.1.2"
+"""FHIR identifier system of the Danish CPR number (national person number)."""
+
+SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
+"""FHIR identifier system of SOR codes (the national organisation register)."""
+
+_CPR_SHAPE = re.compile(r"^(\d{6})-?(\d{4})$")
+
+# Fixed namespace so every hub process derives the same id from the same natural key.
+_RESOURCE_ID_NAMESPACE = uuid.UUID("6f1c4f2e-9d0b-4c53-9a55-2f4b6a0e7b11")
+
+
+def normalise_cpr(value: str) -> str | None:
+    """Return the 10-digit CPR number in ``value``, or None when it is not one.
+
+    Accepts ``DDMMYYSSSS`` and ``DDMMYY-SSSS``. The modulus-11 check is not
+    applied: CPR numbers issued since 2007 need not satisfy it. The first six
+    digits must form a real day and month (any century).
+    """
+    match = _CPR_SHAPE.match(value.strip())
+    if match is None:
+        return None
+    birth, serial = match.groups()
+    day, month = int(birth[0:2]), int(birth[2:4])
+    try:
+        date(2000, month, day)  # a leap year, so 29 February passes
+    except ValueError:
+        return None
+    return birth + serial
+
+
+def cpr_patient_key(cpr: str) -> str:
+    """The bus key and store index of a patient identified by CPR."""
+    return f"cpr:{cpr}"
+
+
+def local_patient_key(system: str, value: str) -> str:
+    """The bus key of a patient known only by a non-national identifier."""
+    return f"{system}|{value}"
+
+
+def cpr_of(patient_key: str) -> str | None:
+    """The CPR number inside a patient key, if the key is CPR-based."""
+    return patient_key[4:] if patient_key.startswith("cpr:") else None
+
+
+def resource_id(*natural_key: str) -> str:
+    """A stable FHIR id derived from a natural key (e.g. sender org + visit number).
+
+    The same message translated twice yields the same ids, which is what lets a
+    discharge update the admission's Encounter and a replay change nothing.
+    """
+    return str(uuid.uuid5(_RESOURCE_ID_NAMESPACE, "\x1f".join(natural_key)))
+
+
+def patient_resource_id(patient_key: str) -> str:
+    """The id of the hub's Patient resource for a patient key."""
+    return resource_id("Patient", patient_key)

@@ -1,0 +1,52 @@
+"""Where a resource sits on a patient's timeline: its status and period."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from hub.domain.translation import FhirJson
+
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
+
+
+@dataclass(frozen=True)
+class TimelineFields:
+    status: str | None
+    start: str | None  # FHIR dateTime as written (may be a partial date)
+    end: str | None
+
+    @property
+    def start_instant(self) -> datetime | None:
+        return fhir_instant(self.start)
+
+    @property
+    def end_instant(self) -> datetime | None:
+        return fhir_instant(self.end)
+
+
+def fhir_instant(value: str | None) -> datetime | None:
+    """A FHIR date or dateTime as a UTC instant for sorting and filtering.
+
+    Partial dates (``2013``, ``2013-05``, ``2013-05-23``) count from their first moment
+    in UTC; a dateTime always carries its offset (FHIR requires one with a time).
+    """
+    if not value:
+        return None
+    partial = _PARTIAL_DATE.match(value)
+    if partial:
+        year, month, day = partial.groups()
+        return datetime(int(year), int(month or 1), int(day or 1), tzinfo=UTC)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def timeline_fields(resource: FhirJson) -> TimelineFields:
+    """Status and period of the resource types a pathway shows."""
+    period = resource.get("period") or {}
+    start = period.get("start")
+    end = period.get("end")
+    if resource.get("resourceType") == "Patient":
+        start = resource.get("birthDate")
+    return TimelineFields(status=resource.get("status"), start=start, end=end)

@@ -1,0 +1,55 @@
+"""The async engine, configured the same way for every process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An engine for ``url`` (sqlite+aiosqlite or postgresql+asyncpg)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            from pathlib import Path
+
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            url, json_serializer=_json_dumps, json_deserializer=orjson.loads
+        )
+        _serialise_sqlite_writers(engine)
+        return engine
+    return create_async_engine(
+        url,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+    )
+
+
+def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
+    # SQLite lets only one writer in. A deferred BEGIN that later upgrades to a write
+    # can deadlock against another connection and fail at once, whatever the busy
+    # timeout; BEGIN IMMEDIATE takes the write lock up front and so waits instead.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

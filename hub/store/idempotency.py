@@ -1,0 +1,31 @@
+"""The record of which consumer applied which event: replays change nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.store.tables import processed_events
+
+
+class ProcessedEvents:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def seen(self, consumer: str, event_id: str) -> bool:
+        result = await self._connection.execute(
+            select(processed_events.c.event_id).where(
+                processed_events.c.consumer == consumer,
+                processed_events.c.event_id == event_id,
+            )
+        )
+        return result.first() is not None
+
+    async def record(self, consumer: str, event_id: str) -> None:
+        await self._connection.execute(
+            insert(processed_events).values(
+                consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC)
+            )
+        )

@@ -1,0 +1,99 @@
+"""Inbound messages and the transactional outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.domain.translation import Sender
+from hub.store.tables import inbound_messages, outbox
+
+
+class InboundMessages:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(
+        self,
+        *,
+        message_id: str,
+        format: str,
+        sender: Sender,
+        source_id: str | None,
+        raw: bytes,
+        received_at: datetime,
+    ) -> None:
+        await self._connection.execute(
+            insert(inbound_messages).values(
+                message_id=message_id,
+                format=format,
+                sender_sector=sender.sector.value,
+                sender_org=sender.org,
+                sender_sub=sender.sub,
+                source_id=source_id,
+                received_at=received_at,
+                raw=raw,
+            )
+        )
+
+    async def find_resent(self, *, format: str, sender_org: str, source_id: str) -> str | None:
+        """The id under which this sender's message ``source_id`` was already accepted."""
+        result = await self._connection.execute(
+            select(inbound_messages.c.message_id).where(
+                inbound_messages.c.format == format,
+                inbound_messages.c.sender_org == sender_org,
+                inbound_messages.c.source_id == source_id,
+            )
+        )
+        return result.scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    id: int
+    topic: str
+    key: str
+    event_id: str
+    payload: bytes
+
+
+class Outbox:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, *, topic: str, key: str, event_id: str, payload: bytes) -> None:
+        await self._connection.execute(
+            insert(outbox).values(
+                topic=topic,
+                key=key,
+                event_id=event_id,
+                payload=payload,
+                created_at=datetime.now(UTC),
+            )
+        )
+
+    async def pending(self, limit: int) -> list[OutboxRecord]:
+        """Unpublished records, oldest first (the order intake accepted them in)."""
+        result = await self._connection.execute(
+            select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.event_id, outbox.c.payload)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        return [OutboxRecord(*row) for row in result.all()]
+
+    async def mark_published(self, ids: Sequence[int]) -> None:
+        if ids:
+            await self._connection.execute(
+                update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(UTC))
+            )
+
+    async def count_pending(self) -> int:
+        result = await self._connection.execute(
+            select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+        )
+        return int(result.scalar_one())

@@ -1,0 +1,191 @@
+"""FHIR resources with full version history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.domain.timeline import timeline_fields
+from hub.domain.translation import FhirJson
+from hub.store.tables import resource_versions, resources
+
+_SERVER_META = ("versionId", "lastUpdated")
+
+
+@dataclass(frozen=True)
+class StoredResource:
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: datetime
+    patient_key: str | None
+    sector: str
+    org: str
+    event_id: str
+    content: FhirJson
+
+
+def _without_server_meta(resource: FhirJson) -> FhirJson:
+    meta = {k: v for k, v in (resource.get("meta") or {}).items() if k not in _SERVER_META}
+    stripped = {k: v for k, v in resource.items() if k != "meta"}
+    if meta:
+        stripped["meta"] = meta
+    return stripped
+
+
+def _stored(row: Any) -> StoredResource:
+    m = row._mapping
+    return StoredResource(
+        resource_type=m["resource_type"],
+        id=m["id"],
+        version_id=m["version_id"],
+        last_updated=m["last_updated"],
+        patient_key=m["patient_key"],
+        sector=m["sector"],
+        org=m["org"],
+        event_id=m["event_id"],
+        content=m["content"],
+    )
+
+
+_COLUMNS = (
+    resources.c.resource_type,
+    resources.c.id,
+    resources.c.version_id,
+    resources.c.last_updated,
+    resources.c.patient_key,
+    resources.c.sector,
+    resources.c.org,
+    resources.c.event_id,
+    resources.c.content,
+)
+
+
+class Resources:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def save(
+        self,
+        resource: FhirJson,
+        *,
+        patient_key: str | None,
+        sector: str,
+        org: str,
+        event_id: str,
+    ) -> StoredResource | None:
+        """Store ``resource`` as its next version; None when nothing changed.
+
+        Content equal to the current version (server meta aside) is not a new
+        version, so a message that repeats what is known leaves no trace in history.
+        """
+        resource_type, resource_id = resource["resourceType"], resource["id"]
+        current = await self.get(resource_type, resource_id)
+        if current is not None and _without_server_meta(current.content) == _without_server_meta(
+            resource
+        ):
+            return None
+        version_id = 1 if current is None else current.version_id + 1
+        now = datetime.now(UTC)
+        content = dict(resource)
+        content["meta"] = {
+            **(resource.get("meta") or {}),
+            "versionId": str(version_id),
+            "lastUpdated": now.isoformat(timespec="milliseconds"),
+        }
+        fields = timeline_fields(content)
+        values: dict[str, Any] = {
+            "version_id": version_id,
+            "last_updated": now,
+            "patient_key": patient_key,
+            "sector": sector,
+            "org": org,
+            "event_id": event_id,
+            "status": fields.status,
+            "period_start": fields.start_instant,
+            "period_end": fields.end_instant,
+            "content": content,
+        }
+        if current is None:
+            await self._connection.execute(
+                insert(resources).values(resource_type=resource_type, id=resource_id, **values)
+            )
+        else:
+            await self._connection.execute(
+                update(resources)
+                .where(resources.c.resource_type == resource_type, resources.c.id == resource_id)
+                .values(**values)
+            )
+        await self._connection.execute(
+            insert(resource_versions).values(
+                resource_type=resource_type,
+                id=resource_id,
+                version_id=version_id,
+                last_updated=now,
+                patient_key=patient_key,
+                sector=sector,
+                org=org,
+                event_id=event_id,
+                content=content,
+            )
+        )
+        return StoredResource(
+            resource_type, resource_id, version_id, now, patient_key, sector, org, event_id, content
+        )
+
+    async def get(self, resource_type: str, resource_id: str) -> StoredResource | None:
+        result = await self._connection.execute(
+            select(*_COLUMNS).where(
+                resources.c.resource_type == resource_type, resources.c.id == resource_id
+            )
+        )
+        row = result.first()
+        return _stored(row) if row else None
+
+    async def history(self, resource_type: str, resource_id: str) -> list[StoredResource]:
+        """Every version, oldest first."""
+        result = await self._connection.execute(
+            select(resource_versions)
+            .where(
+                resource_versions.c.resource_type == resource_type,
+                resource_versions.c.id == resource_id,
+            )
+            .order_by(resource_versions.c.version_id)
+        )
+        return [_stored(row) for row in result.all()]
+
+    async def for_patient(
+        self,
+        patient_key: str,
+        *,
+        visible: ColumnElement[bool],
+        resource_types: tuple[str, ...] | None = None,
+        exclude_types: tuple[str, ...] = (),
+        limit: int | None = None,
+    ) -> list[StoredResource]:
+        """The patient's resources that ``visible`` admits, newest first.
+
+        ``visible`` is the viewer's filter from ``hub.consent``: it is applied in SQL,
+        so what a viewer may not see never leaves the database.
+        """
+        query = (
+            select(*_COLUMNS)
+            .where(resources.c.patient_key == patient_key, visible)
+            .order_by(
+                resources.c.period_start.desc().nulls_last(),
+                resources.c.last_updated.desc(),
+                resources.c.id,
+            )
+        )
+        if resource_types is not None:
+            query = query.where(resources.c.resource_type.in_(resource_types))
+        if exclude_types:
+            query = query.where(resources.c.resource_type.not_in(exclude_types))
+        if limit is not None:
+            query = query.limit(limit)
+        result = await self._connection.execute(query)
+        return [_stored(row) for row in result.all()]

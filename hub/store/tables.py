@@ -1,0 +1,159 @@
+"""The hub's tables. Alembic migrations (``hub/store/migrations``) create and upgrade them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from hub.store.types import AutoIncrement, JsonDocument, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Every accepted inbound payload, raw, exactly as it arrived.
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("format", String(32), nullable=False),
+    Column("sender_sector", String(32), nullable=False),
+    Column("sender_org", String(64), nullable=False),
+    Column("sender_sub", String(200), nullable=False),
+    Column("source_id", String(200), nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    # A sender re-sending the same message (same source id) is recognised, not re-applied.
+    UniqueConstraint("format", "sender_org", "source_id"),
+)
+
+# Transactional outbox: written with the inbound message, published by the relay.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", AutoIncrement, primary_key=True, autoincrement=True),
+    Column("topic", String(200), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("event_id", String(80), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("published_at", UtcDateTime, nullable=True),
+    Index(None, "published_at", "id"),
+)
+
+# Anything the hub could not take: kept raw with a specific error, listable and replayable.
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("stage", String(32), nullable=False),  # "intake" or "consumer"
+    Column("format", String(32), nullable=False),
+    Column("consumer", String(100), nullable=True),
+    Column("event_id", String(80), nullable=True),
+    Column("error_what", Text, nullable=False),
+    Column("error_where", String(200), nullable=True),
+    Column("sender_sector", String(32), nullable=True),
+    Column("sender_org", String(64), nullable=True),
+    Column("sender_sub", String(200), nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False),  # open, replayed
+    Column("replayed_at", UtcDateTime, nullable=True),
+    Column("replayed_as", String(36), nullable=True),
+    Index(None, "status", "received_at"),
+)
+
+# Current version of every FHIR resource, with the columns the read paths filter on.
+resources = Table(
+    "resources",
+    metadata,
+    Column("resource_type", String(64), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("version_id", Integer, nullable=False),
+    Column("last_updated", UtcDateTime, nullable=False),
+    Column("patient_key", String(200), nullable=True),
+    Column("sector", String(32), nullable=False),
+    Column("org", String(64), nullable=False),
+    Column("event_id", String(80), nullable=False),
+    Column("status", String(64), nullable=True),
+    Column("period_start", UtcDateTime, nullable=True),
+    Column("period_end", UtcDateTime, nullable=True),
+    Column("content", JsonDocument, nullable=False),
+    Index(None, "patient_key", "resource_type"),
+    Index(None, "patient_key", "period_start"),
+    Index(None, "sector", "org"),
+)
+
+# Every version ever stored (the current one included): FHIR history.
+resource_versions = Table(
+    "resource_versions",
+    metadata,
+    Column("resource_type", String(64), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("version_id", Integer, primary_key=True),
+    Column("last_updated", UtcDateTime, nullable=False),
+    Column("patient_key", String(200), nullable=True),
+    Column("sector", String(32), nullable=False),
+    Column("org", String(64), nullable=False),
+    Column("event_id", String(80), nullable=False),
+    Column("content", JsonDocument, nullable=False),
+)
+
+# Which consumer has applied which bus event: the idempotency record.
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("consumer", String(100), primary_key=True),
+    Column("event_id", String(80), primary_key=True),
+    Column("processed_at", UtcDateTime, nullable=False),
+)
+
+# The embedded bus: an append-only log in the database, one row per record.
+bus_log = Table(
+    "bus_log",
+    metadata,
+    Column("offset", AutoIncrement, primary_key=True, autoincrement=True),
+    Column("topic", String(200), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("event_id", String(80), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("appended_at", UtcDateTime, nullable=False),
+    Index(None, "topic", "offset"),
+)
+
+# The embedded bus's committed positions, per consumer group and topic.
+bus_offsets = Table(
+    "bus_offsets",
+    metadata,
+    Column("group_id", String(100), primary_key=True),
+    Column("topic", String(200), primary_key=True),
+    Column("next_offset", AutoIncrement, nullable=False),
+)
+
+# Who read what about whom, and when.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", AutoIncrement, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("sub", String(200), nullable=False),
+    Column("sector", String(32), nullable=False),
+    Column("org", String(64), nullable=False),
+    Column("patient_key", String(200), nullable=True),
+    Column("detail", JsonDocument, nullable=False),
+    Index(None, "patient_key", "at"),
+)

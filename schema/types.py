@@ -1,0 +1,53 @@
+"""GraphQL types of the pathway."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.scalars import JSON
+
+from hub.domain.timeline import timeline_fields
+from hub.pathway import PathwayView
+from hub.store.resources import StoredResource
+
+
+@strawberry.type(description="One resource on the patient's cross-sector timeline.")
+class PathwayEntry:
+    resource_type: str
+    id: strawberry.ID
+    sector: str = strawberry.field(description="The sector that wrote the resource.")
+    status: str | None
+    start: str | None = strawberry.field(description="ISO 8601; with a time, with an offset.")
+    end: str | None = strawberry.field(description="ISO 8601; with a time, with an offset.")
+    fhir: JSON = strawberry.field(description="The resource as FHIR R4 JSON.")
+
+    @classmethod
+    def from_stored(cls, stored: StoredResource) -> PathwayEntry:
+        fields = timeline_fields(stored.content)
+        return cls(
+            resource_type=stored.resource_type,
+            id=strawberry.ID(stored.id),
+            sector=stored.sector,
+            status=fields.status,
+            start=fields.start,
+            end=fields.end,
+            fhir=JSON(stored.content),
+        )
+
+
+@strawberry.type(description="A patient's pathway as the caller may see it.")
+class Pathway:
+    cpr: str
+    patient: JSON | None = strawberry.field(
+        description="The Patient resource, when the caller may see it."
+    )
+    entries: list[PathwayEntry] = strawberry.field(description="Newest first.")
+    has_more: bool = strawberry.field(description="More entries exist beyond `first`.")
+
+    @classmethod
+    def from_view(cls, view: PathwayView) -> Pathway:
+        return cls(
+            cpr=view.cpr,
+            patient=JSON(view.patient.content) if view.patient else None,
+            entries=[PathwayEntry.from_stored(e) for e in view.entries],
+            has_more=view.has_more,
+        )
