@@ -92,7 +92,7 @@ class EmbeddedSubscription:
                     bus_offsets.c.group_id == self._group, bus_offsets.c.topic.in_(self._topics)
                 )
             )
-            committed = dict(result.tuples().all())
+            committed: dict[str, int] = {topic: offset for topic, offset in result.all()}
         self._position = {topic: committed.get(topic, 0) for topic in self._topics}
 
     async def stop(self) -> None:

@@ -1,0 +1,180 @@
+"""The store's contract, run against SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.domain.sectors import Sector
+from hub.domain.translation import Sender
+from hub.store.migrate import alembic_config, upgrade
+from hub.store.tables import resources
+from hub.store.unit_of_work import UnitOfWork
+
+PATIENT = "cpr:0101709995"
+HOSPITAL = Sender(Sector.HOSPITAL, "100000001", "adt")
+
+
+def encounter(status: str, start: str, end: str | None = None, id: str = "enc-1") -> dict:
+    period = {"start": start} | ({"end": end} if end else {})
+    return {
+        "resourceType": "Encounter",
+        "id": id,
+        "status": status,
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "period": period,
+    }
+
+
+async def save(engine: AsyncEngine, resource: dict, sector: str = "hospital", event: str = "e1"):
+    async with UnitOfWork(engine) as uow:
+        stored = await uow.resources.save(
+            resource, patient_key=PATIENT, sector=sector, org="100000001", event_id=event
+        )
+        await uow.commit()
+    return stored
+
+
+async def test_migrations_reach_head_and_can_run_again(engine: AsyncEngine) -> None:
+    await upgrade(engine)  # a second process starting up finds nothing to do
+    async with engine.connect() as connection:
+        version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def test_saving_keeps_every_version_with_fhir_meta(engine: AsyncEngine) -> None:
+    first = await save(engine, encounter("in-progress", "2026-11-01T08:00:00+01:00"))
+    second = await save(
+        engine, encounter("finished", "2026-11-01T08:00:00+01:00", "2026-11-04T12:00:00+01:00")
+    )
+    assert first is not None and second is not None
+    assert (first.version_id, second.version_id) == (1, 2)
+    assert second.content["meta"]["versionId"] == "2"
+    assert datetime.fromisoformat(second.content["meta"]["lastUpdated"]).tzinfo is not None
+
+    async with UnitOfWork(engine) as uow:
+        current = await uow.resources.get("Encounter", "enc-1")
+        history = await uow.resources.history("Encounter", "enc-1")
+    assert current is not None and current.content["status"] == "finished"
+    assert [v.content["status"] for v in history] == ["in-progress", "finished"]
+    assert [v.content["meta"]["versionId"] for v in history] == ["1", "2"]
+    assert current.last_updated.tzinfo is not None
+
+
+async def test_unchanged_content_is_not_a_new_version(engine: AsyncEngine) -> None:
+    resource = encounter("in-progress", "2026-11-01T08:00:00+01:00")
+    assert await save(engine, resource) is not None
+    assert await save(engine, resource, event="e2") is None
+    async with UnitOfWork(engine) as uow:
+        assert len(await uow.resources.history("Encounter", "enc-1")) == 1
+
+
+async def test_patient_resources_are_filtered_in_sql_and_newest_first(engine: AsyncEngine) -> None:
+    await save(engine, encounter("finished", "2026-01-01T08:00:00+01:00", id="old"))
+    await save(engine, encounter("in-progress", "2026-11-01T08:00:00+01:00", id="new"))
+    await save(engine, encounter("in-progress", "2026-06-01", id="psych"), sector="psychiatry")
+    async with UnitOfWork(engine) as uow:
+        hospital_view = await uow.resources.for_patient(
+            PATIENT, visible=resources.c.sector == "hospital"
+        )
+        newest = await uow.resources.for_patient(
+            PATIENT, visible=resources.c.sector == "hospital", limit=1
+        )
+        other_patient = await uow.resources.for_patient(
+            "cpr:1203389992", visible=resources.c.sector == "hospital"
+        )
+    assert [r.id for r in hospital_view] == ["new", "old"]
+    assert [r.id for r in newest] == ["new"]
+    assert other_patient == []
+
+
+async def test_inbound_source_ids_are_unique_per_sender(engine: AsyncEngine) -> None:
+    now = datetime.now(UTC)
+    async with UnitOfWork(engine) as uow:
+        await uow.inbound.add(
+            message_id="m1", format="hl7v2", sender=HOSPITAL, source_id="MSG1", raw=b"x",
+            received_at=now,
+        )
+        await uow.commit()
+    async with UnitOfWork(engine) as uow:
+        assert await uow.inbound.find_resent(
+            format="hl7v2", sender_org=HOSPITAL.org, source_id="MSG1"
+        ) == "m1"
+        assert await uow.inbound.find_resent(
+            format="hl7v2", sender_org="other", source_id="MSG1"
+        ) is None
+    with pytest.raises(IntegrityError):
+        async with UnitOfWork(engine) as uow:
+            await uow.inbound.add(
+                message_id="m2", format="hl7v2", sender=HOSPITAL, source_id="MSG1", raw=b"y",
+                received_at=now,
+            )
+            await uow.commit()
+
+
+async def test_outbox_hands_out_pending_records_in_order(engine: AsyncEngine) -> None:
+    async with UnitOfWork(engine) as uow:
+        for n in range(3):
+            await uow.outbox.add(topic="t", key="k", event_id=f"e{n}", payload=b"%d" % n)
+        await uow.commit()
+    async with UnitOfWork(engine) as uow:
+        pending = await uow.outbox.pending(10)
+        await uow.outbox.mark_published([pending[0].id])
+        await uow.commit()
+    assert [r.event_id for r in pending] == ["e0", "e1", "e2"]
+    async with UnitOfWork(engine) as uow:
+        assert [r.event_id for r in await uow.outbox.pending(10)] == ["e1", "e2"]
+        assert await uow.outbox.count_pending() == 2
+
+
+async def test_rolled_back_work_leaves_nothing(engine: AsyncEngine) -> None:
+    async with UnitOfWork(engine) as uow:
+        await uow.outbox.add(topic="t", key="k", event_id="e", payload=b"")
+        # no commit
+    async with UnitOfWork(engine) as uow:
+        assert await uow.outbox.count_pending() == 0
+
+
+async def test_dead_letters_keep_raw_bytes_and_reason(engine: AsyncEngine) -> None:
+    raw = "MSH|^~\\&|Søren\r".encode("latin-1")
+    async with UnitOfWork(engine) as uow:
+        letter_id = await uow.dead_letters.add(
+            stage="intake", format="hl7v2", raw=raw, what="no PID segment", where="PID",
+            sender=HOSPITAL,
+        )
+        await uow.commit()
+    async with UnitOfWork(engine) as uow:
+        letter = await uow.dead_letters.get(letter_id)
+        open_letters = await uow.dead_letters.list()
+        await uow.dead_letters.mark_replayed(letter_id, "m9")
+        await uow.commit()
+    assert letter is not None
+    assert letter.raw == raw and letter.error == "PID: no PID segment"
+    assert letter.sender_org == HOSPITAL.org
+    assert [x.id for x in open_letters] == [letter_id]
+    async with UnitOfWork(engine) as uow:
+        assert await uow.dead_letters.list() == []
+        replayed = await uow.dead_letters.get(letter_id)
+    assert replayed is not None and replayed.status == "replayed" and replayed.replayed_as == "m9"
+
+
+async def test_processed_events_are_remembered_per_consumer(engine: AsyncEngine) -> None:
+    async with UnitOfWork(engine) as uow:
+        await uow.processed.record("projection", "m1/0")
+        await uow.commit()
+    async with UnitOfWork(engine) as uow:
+        assert await uow.processed.seen("projection", "m1/0")
+        assert not await uow.processed.seen("notifier", "m1/0")
+
+
+async def test_timestamps_come_back_as_the_same_instant(engine: AsyncEngine) -> None:
+    await save(engine, encounter("in-progress", "2026-11-01T09:00:00+01:00"))
+    async with engine.connect() as connection:
+        start = (await connection.execute(resources.select())).first()
+    assert start is not None
+    assert start._mapping["period_start"] == datetime(2026, 11, 1, 8, 0, tzinfo=UTC)

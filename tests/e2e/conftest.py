@@ -1,0 +1,114 @@
+"""Running hub deployments for end-to-end tests: real processes, real ports."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import new_database_url
+from tests.support.hub_process import hub_env, hub_process, run_hub
+from tests.support.services import free_port
+
+
+@dataclass
+class Deployment:
+    """A hub as an operator runs it; ``env`` is what every one of its processes reads."""
+
+    name: str
+    env: dict[str, str]
+    base_url: str
+    logs: Path
+    tokens: dict[tuple[str, ...], str] = field(default_factory=dict)
+
+    def token(self, sector: str = "hospital", org: str = "100000001", kommune: str = "") -> str:
+        key = (sector, org, kommune)
+        if key not in self.tokens:
+            args = ["token", "--sector", sector, "--org", org]
+            if kommune:
+                args += ["--kommune", kommune]
+            result = run_hub(*args, env=self.env)
+            assert result.returncode == 0, result.stderr
+            self.tokens[key] = result.stdout.strip()
+        return self.tokens[key]
+
+    def ingest(self, message: bytes, token: str | None = None, format: str = "hl7v2") -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token or self.token()}"}
+        return httpx.post(f"{self.base_url}/ingest/{format}", content=message, headers=headers)
+
+    def graphql(self, query: str, token: str | None = None, **variables: Any) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.base_url}/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token or self.token()}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def pathway(self, cpr: str, token: str | None = None) -> dict[str, Any]:
+        body = self.graphql(PATHWAY_QUERY, token, cpr=cpr)
+        assert "errors" not in body, body
+        pathway: dict[str, Any] = body["data"]["pathway"]
+        return pathway
+
+    def wait_for(self, check: Callable[[], bool], what: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if check():
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}; logs in {self.logs}")
+
+
+PATHWAY_QUERY = """
+query Pathway($cpr: String!) {
+  pathway(cpr: $cpr) {
+    cpr patient hasMore
+    entries { resourceType id sector status start end fhir }
+  }
+}
+"""
+
+
+def deployment_env(
+    request: pytest.FixtureRequest, kind: str, tmp_path: Path
+) -> dict[str, str]:
+    if kind == "embedded-sqlite":
+        return hub_env(tmp_path / "var")
+    broker = request.getfixturevalue("fresh_kafka")
+    return hub_env(
+        tmp_path / "var",
+        HUB_DATABASE_URL=new_database_url(request, "postgresql", tmp_path),
+        HUB_KAFKA_BOOTSTRAP=broker.bootstrap,
+        HUB_KAFKA_PARTITIONS="3",
+        HUB_KAFKA_SESSION_TIMEOUT_MS="6000",
+        # Shared by serve and worker, as a deployment shares its signing key.
+        HUB_TOKEN_SIGNING_KEY="e2e-signing-key-not-for-production-0123456789",
+    )
+
+
+@pytest.fixture(params=["embedded-sqlite", "kafka-postgresql"])
+def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deployment]:
+    """``hub serve`` alone (embedded default), or ``hub serve`` + ``hub worker`` on Kafka."""
+    env = deployment_env(request, request.param, tmp_path)
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with ExitStack() as stack:
+        if request.param == "kafka-postgresql":
+            env["HUB_SERVE_CONSUMERS"] = "false"
+            stack.enter_context(hub_process("worker", env=env, log=logs / "worker.log"))
+        stack.enter_context(
+            hub_process("serve", "--port", str(port), env=env, log=logs / "serve.log",
+                        health_url=f"{base_url}/healthz")
+        )
+        yield Deployment(request.param, env, base_url, logs)

@@ -1,0 +1,1 @@
+"""Shared helpers for the Brobygger test suite (real PostgreSQL / Kafka-protocol broker)."""

@@ -1,0 +1,32 @@
+"""HL7 v2 ADT messages for tests, shaped like a Danish hospital's ADT feed."""
+
+from __future__ import annotations
+
+import uuid
+
+
+def adt(
+    trigger: str = "A01",
+    *,
+    cpr: str = "0101709995",
+    visit: str = "V1001",
+    admitted: str = "20261101080000",
+    discharged: str = "",
+    patient_class: str = "I",
+    control_id: str | None = None,
+    name: str = "Nielsen^Bo",
+    pid3: str | None = None,
+    separator: str = "\r",
+) -> bytes:
+    pv1 = [""] * 46
+    pv1[0], pv1[1], pv1[2], pv1[3] = "PV1", "1", patient_class, "MED3^^^RHR"
+    pv1[19], pv1[44], pv1[45] = visit, admitted, discharged
+    identifier = pid3 if pid3 is not None else f"{cpr}^^^CPR^NNDNK"
+    segments = [
+        f"MSH|^~\\&|ADT|RHR|BROBYGGER|HUB|20261104120000||ADT^{trigger}^ADT_A01|"
+        f"{control_id or uuid.uuid4().hex[:20]}|P|2.5",
+        f"EVN|{trigger}|20261104120000",
+        f"PID|1||{identifier}||{name}||19700101|M",
+        "|".join(pv1),
+    ]
+    return (separator.join(segments) + separator).encode()
