@@ -51,13 +51,16 @@ class AuthenticatedGraphQL(GraphQL[HubContext, None]):
                 and request.method == "GET"
                 and "text/html" in request.headers.get("accept", "")
             )
-            if not wants_ide:
-                try:
-                    principal = await self._verifier.verify(request.headers.get("authorization"))
-                except TokenError as error:
-                    await unauthorized(str(error))(scope, receive, send)
-                    return
-                scope.setdefault("state", {})["principal"] = principal
+            if wants_ide:
+                page = await self.render_graphql_ide(request)
+                await page(scope, receive, send)
+                return
+            try:
+                principal = await self._verifier.verify(request.headers.get("authorization"))
+            except TokenError as error:
+                await unauthorized(str(error))(scope, receive, send)
+                return
+            scope.setdefault("state", {})["principal"] = principal
         elif scope["type"] == "websocket":
             websocket = WebSocket(scope, receive, send)
             try:

@@ -25,9 +25,7 @@ def topic() -> str:
 
 
 @pytest.fixture(params=BACKENDS)
-async def bus(
-    request: pytest.FixtureRequest, tmp_path: Path, topic: str
-) -> AsyncIterator[Bus]:
+async def bus(request: pytest.FixtureRequest, tmp_path: Path, topic: str) -> AsyncIterator[Bus]:
     engine: AsyncEngine | None = None
     if request.param == "kafka":
         broker = request.getfixturevalue("kafka")

@@ -36,8 +36,9 @@ from tests.support.hl7 import adt
 
 HOSPITAL = Sender(Sector.HOSPITAL, "100000001", "adt-feed")
 A01 = adt("A01", visit="V9", admitted="20261101080000", control_id="C1")
-A03 = adt("A03", visit="V9", admitted="20261101080000", discharged="20261104113000",
-          control_id="C2")
+A03 = adt(
+    "A03", visit="V9", admitted="20261101080000", discharged="20261104113000", control_id="C2"
+)
 
 
 @dataclass
@@ -75,8 +76,9 @@ async def pipeline(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     await upgrade(engine)
     if request.param == "kafka":
         broker = request.getfixturevalue("fresh_kafka")
-        bus: Bus = KafkaBus(broker.bootstrap, topics=[TOPIC_INBOUND], partitions=3,
-                            session_timeout_ms=6000)
+        bus: Bus = KafkaBus(
+            broker.bootstrap, topics=[TOPIC_INBOUND], partitions=3, session_timeout_ms=6000
+        )
     else:
         bus = EmbeddedBus(engine, poll_interval=0.05)
     await bus.start()
@@ -201,10 +203,8 @@ async def test_a_failing_event_is_dead_lettered_and_replays_after_a_fix(
     assert await encounter_statuses(pipeline.engine) == ["in-progress", "in-progress"]
     async with pipeline.engine.connect() as connection:
         versions = await connection.execute(
-            select(func.count()).select_from(resource_versions).where(
-                resource_versions.c.resource_type == "Encounter"
-            )
+            select(func.count())
+            .select_from(resource_versions)
+            .where(resource_versions.c.resource_type == "Encounter")
         )
         assert versions.scalar_one() == 2
-
-

@@ -43,7 +43,9 @@ async def save(engine: AsyncEngine, resource: dict, sector: str = "hospital", ev
 async def test_migrations_reach_head_and_can_run_again(engine: AsyncEngine) -> None:
     await upgrade(engine)  # a second process starting up finds nothing to do
     async with engine.connect() as connection:
-        version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        version = (
+            await connection.execute(text("SELECT version_num FROM alembic_version"))
+        ).scalar()
     assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
@@ -97,24 +99,33 @@ async def test_inbound_source_ids_are_unique_per_sender(engine: AsyncEngine) -> 
     now = datetime.now(UTC)
     async with UnitOfWork(engine) as uow:
         await uow.inbound.add(
-            message_id="m1", format="hl7v2", sender=HOSPITAL, source_id="MSG1", raw=b"x",
+            message_id="m1",
+            format="hl7v2",
+            sender=HOSPITAL,
+            source_id="MSG1",
+            raw=b"x",
             received_at=now,
         )
         await uow.commit()
     async with UnitOfWork(engine) as uow:
-        assert await uow.inbound.find_resent(
-            format="hl7v2", sender_org=HOSPITAL.org, source_id="MSG1"
-        ) == "m1"
-        assert await uow.inbound.find_resent(
-            format="hl7v2", sender_org="other", source_id="MSG1"
-        ) is None
-    with pytest.raises(IntegrityError):
-        async with UnitOfWork(engine) as uow:
+        assert (
+            await uow.inbound.find_resent(format="hl7v2", sender_org=HOSPITAL.org, source_id="MSG1")
+            == "m1"
+        )
+        assert (
+            await uow.inbound.find_resent(format="hl7v2", sender_org="other", source_id="MSG1")
+            is None
+        )
+    async with UnitOfWork(engine) as uow:
+        with pytest.raises(IntegrityError):
             await uow.inbound.add(
-                message_id="m2", format="hl7v2", sender=HOSPITAL, source_id="MSG1", raw=b"y",
+                message_id="m2",
+                format="hl7v2",
+                sender=HOSPITAL,
+                source_id="MSG1",
+                raw=b"y",
                 received_at=now,
             )
-            await uow.commit()
 
 
 async def test_outbox_hands_out_pending_records_in_order(engine: AsyncEngine) -> None:
@@ -144,7 +155,11 @@ async def test_dead_letters_keep_raw_bytes_and_reason(engine: AsyncEngine) -> No
     raw = "MSH|^~\\&|Søren\r".encode("latin-1")
     async with UnitOfWork(engine) as uow:
         letter_id = await uow.dead_letters.add(
-            stage="intake", format="hl7v2", raw=raw, what="no PID segment", where="PID",
+            stage="intake",
+            format="hl7v2",
+            raw=raw,
+            what="no PID segment",
+            where="PID",
             sender=HOSPITAL,
         )
         await uow.commit()

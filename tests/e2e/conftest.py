@@ -38,7 +38,9 @@ class Deployment:
             self.tokens[key] = result.stdout.strip()
         return self.tokens[key]
 
-    def ingest(self, message: bytes, token: str | None = None, format: str = "hl7v2") -> httpx.Response:
+    def ingest(
+        self, message: bytes, token: str | None = None, format: str = "hl7v2"
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token or self.token()}"}
         return httpx.post(f"{self.base_url}/ingest/{format}", content=message, headers=headers)
 
@@ -79,10 +81,11 @@ query Pathway($cpr: String!) {
 
 
 def deployment_env(
-    request: pytest.FixtureRequest, kind: str, tmp_path: Path
+    request: pytest.FixtureRequest | None, kind: str, tmp_path: Path
 ) -> dict[str, str]:
     if kind == "embedded-sqlite":
         return hub_env(tmp_path / "var")
+    assert request is not None, "a Kafka deployment needs the test's broker and database"
     broker = request.getfixturevalue("fresh_kafka")
     return hub_env(
         tmp_path / "var",
@@ -108,7 +111,13 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deplo
             env["HUB_SERVE_CONSUMERS"] = "false"
             stack.enter_context(hub_process("worker", env=env, log=logs / "worker.log"))
         stack.enter_context(
-            hub_process("serve", "--port", str(port), env=env, log=logs / "serve.log",
-                        health_url=f"{base_url}/healthz")
+            hub_process(
+                "serve",
+                "--port",
+                str(port),
+                env=env,
+                log=logs / "serve.log",
+                health_url=f"{base_url}/healthz",
+            )
         )
         yield Deployment(request.param, env, base_url, logs)

@@ -75,6 +75,14 @@ def test_graphql_needs_a_valid_token(deployment: Deployment) -> None:
     assert forged.status_code == 401
 
 
+def test_graphiql_is_offered_to_a_browser_in_development(deployment: Deployment) -> None:
+    page = httpx.get(f"{deployment.base_url}/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    # The page is no way around the token: a query by GET is refused.
+    query = httpx.get(f"{deployment.base_url}/graphql", params={"query": "{ __typename }"})
+    assert query.status_code == 401
+
+
 def test_a_malformed_cpr_is_a_graphql_error(deployment: Deployment) -> None:
     body = deployment.graphql('{ pathway(cpr: "12345") { cpr } }')
     assert body["data"] is None

@@ -22,7 +22,9 @@ def hub_env(var_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_hub(*args: str, env: Mapping[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_hub(
+    *args: str, env: Mapping[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [HUB, *args], env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
     )

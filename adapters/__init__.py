@@ -1,0 +1,1 @@
+"""Edge adapters: one inbound format each, raw bytes in, validated FHIR out."""

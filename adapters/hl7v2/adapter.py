@@ -1,0 +1,82 @@
+"""The HL7 v2 adapter: ADT bytes in, validated FHIR Patient and Encounter out."""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from adapters.hl7v2.encounter import build_encounter
+from adapters.hl7v2.events import read_event
+from adapters.hl7v2.message import V2Message
+from adapters.hl7v2.parsing import parse_payload
+from adapters.hl7v2.patient import build_patient
+from adapters.hl7v2.validation import validated
+from hub.domain.translation import Sender, Translation, TranslationError
+
+_log = logging.getLogger(__name__)
+
+
+class Hl7v2Adapter:
+    """Translate HL7 v2 ADT messages (one, or a batch) into FHIR R4 resources.
+
+    Each message yields one Translation holding its Patient, then its Encounter.
+    ``local_timezone`` (an IANA zone name) is the zone of v2 times sent without a
+    UTC offset.
+    """
+
+    format: str = "hl7v2"
+
+    def __init__(self, local_timezone: str = "Europe/Copenhagen") -> None:
+        try:
+            self._zone = ZoneInfo(local_timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {local_timezone!r}") from exc
+
+    def translate(self, raw: bytes, sender: Sender) -> list[Translation]:
+        """Translate a payload, accepting or refusing it whole."""
+        try:
+            return self._translate(raw, sender)
+        except TranslationError:
+            raise
+        except Exception as exc:
+            # The contract: only TranslationError leaves. Anything else is a gap in the
+            # checks above; log it for the hub's maintainers and refuse the payload.
+            _log.exception("unexpected failure translating an HL7 v2 payload")
+            raise TranslationError(
+                f"the message could not be read ({type(exc).__name__}: {exc})", "payload"
+            ) from exc
+
+    def _translate(self, raw: bytes, sender: Sender) -> list[Translation]:
+        payload = parse_payload(raw)
+        total = len(payload.messages)
+        translations = []
+        for position, message in enumerate(payload.messages, start=1):
+            try:
+                translations.append(self._message(message, sender))
+            except TranslationError as exc:
+                if not payload.is_batch:
+                    raise
+                control_id = message.msh.value(10)
+                label = f" (MSH-10 {control_id!r})" if control_id else ""
+                raise TranslationError(
+                    f"message {position} of {total} in the batch{label}: {exc.what}; "
+                    "the whole batch is refused",
+                    exc.where,
+                ) from exc
+        return translations
+
+    def _message(self, message: V2Message, sender: Sender) -> Translation:
+        event = read_event(message)
+        patient_key, patient = build_patient(message, sender, self._zone)
+        encounter = build_encounter(message, event, sender, patient_key, self._zone)
+        facts = {"trigger": event.trigger}
+        version = message.msh.value(12)
+        if version:
+            facts["version"] = version
+        return Translation(
+            patient_key=patient_key,
+            resources=[validated(patient), validated(encounter)],
+            event=f"ADT^{event.trigger}",
+            source_id=message.msh.value(10) or None,
+            facts=facts,
+        )

@@ -1,0 +1,82 @@
+"""Bad input over HTTP: a precise 4xx, the raw bytes kept as a dead letter, serving on."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Deployment
+from tests.support.hl7 import adt
+from tests.support.hub_process import run_hub
+
+ORU = (
+    b"MSH|^~\\&|LAB|RHR|HUB|HUB|20261101080000||ORU^R01|X1|P|2.5\r"
+    b"PID|1||0101709995^^^CPR^NNDNK||Nielsen^Bo\r"
+)
+
+BAD_MESSAGES = {
+    "empty body": (b"", None),
+    "not HL7": (b"Dear colleague, please admit Bo.", None),
+    "wrong message type": (ORU, "MSH-9"),
+    "missing PID-3": (adt("A01", pid3=""), "PID-3"),
+    "bad admit timestamp": (adt("A01", admitted="20261341080000"), "PV1-44"),
+    "discharge without a discharge time": (adt("A03", discharged=""), "PV1-45"),
+}
+
+
+# Input handling is the same whatever is behind intake; one deployment is enough.
+pytestmark = pytest.mark.parametrize("deployment", ["embedded-sqlite"], indirect=True)
+
+
+@pytest.mark.parametrize("case", list(BAD_MESSAGES))
+def test_bad_message_is_rejected_precisely_and_kept(deployment: Deployment, case: str) -> None:
+    message, where = BAD_MESSAGES[case]
+    response = deployment.ingest(message)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["what"]
+    if where is not None:
+        assert error["where"] == where
+
+    shown = run_hub("deadletters", "show", error["deadLetterId"], env=deployment.env)
+    assert shown.returncode == 0, shown.stderr
+    assert error["what"] in shown.stdout
+    assert message.decode().replace("\r", "\n").strip() in shown.stdout
+
+    # The server is still serving and still accepts good messages.
+    assert httpx.get(f"{deployment.base_url}/healthz").status_code == 200
+    assert deployment.ingest(adt("A01")).status_code == 202
+
+
+def test_oversize_body_is_refused(deployment: Deployment) -> None:
+    limit = 5 * 1024 * 1024
+    response = deployment.ingest(adt("A01") + b"Z" * limit)
+    assert response.status_code == 413
+    assert deployment.ingest(adt("A01")).status_code == 202
+
+
+def test_intake_needs_a_valid_token(deployment: Deployment) -> None:
+    url = f"{deployment.base_url}/ingest/hl7v2"
+    assert httpx.post(url, content=adt()).status_code == 401
+    wrong_key = httpx.post(
+        url,
+        content=adt(),
+        headers={"Authorization": "Bearer " + deployment.token()[:-4] + "AAAA"},
+    )
+    assert wrong_key.status_code == 401
+    unknown_format = deployment.ingest(adt(), format="edifact")
+    assert unknown_format.status_code == 404
+
+
+def test_dead_letters_can_be_listed_and_replayed_from_the_command_line(
+    deployment: Deployment,
+) -> None:
+    rejected = deployment.ingest(adt("A01", pid3=""))
+    letter_id = rejected.json()["error"]["deadLetterId"]
+    listing = run_hub("deadletters", "list", env=deployment.env)
+    assert letter_id in listing.stdout and "PID-3" in listing.stdout
+
+    replay = run_hub("deadletters", "replay", letter_id, env=deployment.env)
+    assert replay.returncode == 1  # the message itself is still wrong
+    assert "PID-3" in replay.stdout
+    assert letter_id in run_hub("deadletters", "list", env=deployment.env).stdout

@@ -1,0 +1,43 @@
+"""``hub serve --demo``: what a newcomer sees after the README's first command."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hub.demo import DEMO_CPR
+from tests.e2e.conftest import Deployment
+from tests.support.hub_process import hub_env, hub_process
+from tests.support.services import free_port
+
+
+def test_demo_prints_a_working_url_and_token_and_shows_a_readmission(tmp_path: Path) -> None:
+    env = hub_env(tmp_path / "var")
+    port = free_port()
+    log = tmp_path / "serve.log"
+    base_url = f"http://127.0.0.1:{port}"
+    for run in ("first start", "second start"):
+        with hub_process(
+            "serve",
+            "--demo",
+            "--port",
+            str(port),
+            env=env,
+            log=log,
+            health_url=f"{base_url}/healthz",
+        ):
+            printed = log.read_text()
+            assert f"GraphQL:  {base_url}/graphql" in printed
+            token = re.findall(r"Token:\s+(\S+)", printed)[-1]
+            hub = Deployment(
+                "demo", env, base_url, tmp_path, {("hospital", "100000001", ""): token}
+            )
+
+            def stays(hub: Deployment = hub, token: str = token) -> list[str]:
+                return [e["status"] for e in hub.pathway(DEMO_CPR, token)["entries"]]
+
+            hub.wait_for(lambda: stays() == ["finished", "finished"], f"the demo ({run})")
+            entries = hub.pathway(DEMO_CPR, token)["entries"]
+            # Newest first: the readmission, then the first stay.
+            assert entries[0]["start"] > entries[1]["start"]
+            assert all(e["fhir"]["meta"]["versionId"] == "2" for e in entries)
