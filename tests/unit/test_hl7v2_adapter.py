@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,11 +18,12 @@ from hub.domain.identifiers import (
 )
 from hub.domain.sectors import Sector
 from hub.domain.translation import Adapter, Sender, Translation, TranslationError
+from tests.conftest import CORPUS
 
 # python-hl7 logs odd escape sequences with the deprecated Logger.warn.
 pytestmark = pytest.mark.filterwarnings("ignore:The 'warn' method is deprecated:DeprecationWarning")
 
-HL7V2_CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "hl7v2"
+HL7V2_CORPUS = CORPUS / "hl7v2"
 ORG = "265161000016000"
 SENDER = Sender(sector=Sector.HOSPITAL, org=ORG, sub="opus")
 CPR = "0101709995"
