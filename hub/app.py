@@ -19,6 +19,7 @@ from hub.auth import Principal, TokenError, TokenVerifier
 from hub.composition import Hub, build_hub
 from hub.config import Settings
 from hub.http import IntakeEndpoint, unauthorized
+from hub.metrics import CONTENT_TYPE, render
 from schema import HubContext, build_schema
 
 log = logging.getLogger(__name__)
@@ -112,11 +113,15 @@ def create_app(settings: Settings, *, on_ready: OnReady | None = None) -> Starle
             }
         )
 
+    async def metrics(_request: Request) -> Response:
+        return Response(await render(hub.engine, hub.intake.counters), media_type=CONTENT_TYPE)
+
     graphql = AuthenticatedGraphQL(hub, verifier, ide=settings.dev_mode)
     intake = IntakeEndpoint(hub.intake, verifier, settings.max_body_bytes)
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             Route("/ingest/{format}", intake.__call__, methods=["POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),

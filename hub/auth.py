@@ -19,6 +19,7 @@ import jwt
 
 from hub.config import Settings
 from hub.domain.sectors import Sector
+from hub.domain.senders import KINDS, SOR
 from hub.domain.translation import Sender
 
 _KOMMUNE = re.compile(r"^\d{3}$")
@@ -39,9 +40,11 @@ class Principal:
     sector: Sector
     org: str  # SOR code
     kommune: str | None = None  # 3-digit municipality code, for municipal callers
+    # Further names the caller's messages may give their sender ("gln:…", "hl7:…").
+    aliases: frozenset[str] = frozenset()
 
     def as_sender(self) -> Sender:
-        return Sender(self.sector, self.org, self.sub)
+        return Sender(self.sector, self.org, self.sub, self.aliases)
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
@@ -62,7 +65,27 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         raise TokenError("token kommune must be a 3-digit municipality code")
     if parsed_sector is Sector.MUNICIPALITY and kommune is None:
         raise TokenError("a municipality token must name its kommune")
-    return Principal(sub=sub, sector=parsed_sector, org=org, kommune=kommune)
+    return Principal(
+        sub=sub,
+        sector=parsed_sector,
+        org=org,
+        kommune=kommune,
+        aliases=_aliases(claims.get("aliases")),
+    )
+
+
+def _aliases(claim: Any) -> frozenset[str]:
+    if claim is None:
+        return frozenset()
+    if not isinstance(claim, list) or not all(isinstance(alias, str) for alias in claim):
+        raise TokenError("token aliases must be a list of 'kind:value' strings")
+    for alias in claim:
+        kind, _, value = alias.partition(":")
+        if kind not in KINDS or kind == SOR or not value:
+            raise TokenError(
+                f"token alias {alias!r} must be 'gln:<GLN>' or 'hl7:<sending facility>'"
+            )
+    return frozenset(claim)
 
 
 def dev_signing_key(settings: Settings) -> str:
@@ -149,6 +172,7 @@ class TokenIssuer:
         org: str,
         sub: str,
         kommune: str | None = None,
+        aliases: frozenset[str] = frozenset(),
         ttl: timedelta = timedelta(hours=12),
     ) -> str:
         now = datetime.now(UTC)
@@ -163,5 +187,7 @@ class TokenIssuer:
         }
         if kommune is not None:
             claims["kommune"] = kommune
+        if aliases:
+            claims["aliases"] = sorted(aliases)
         principal_from_claims({**claims})  # refuse to issue what would not verify
         return jwt.encode(claims, self._key, algorithm=_HS_ALGORITHM)

@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--sector", required=True, choices=[s.value for s in Sector])
     ingest.add_argument("--org", required=True, help="SOR code of the sending organisation")
     ingest.add_argument("--sub", default="hub-cli", help="name of the sending system")
+    ingest.add_argument(
+        "--alias",
+        action="append",
+        default=[],
+        help="another name the messages give their sender: gln:<GLN> or hl7:<MSH-4> (repeatable)",
+    )
 
     dead = commands.add_parser("deadletters", help="list, show and replay dead letters")
     dead_commands = dead.add_subparsers(dest="action", required=True)
@@ -46,13 +52,25 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--all", action="store_true", help="replayed ones too")
     listing.add_argument("--limit", type=int, default=100)
     dead_commands.add_parser("show").add_argument("id")
-    dead_commands.add_parser("replay").add_argument("id")
+    replay = dead_commands.add_parser("replay", help="replay one dead letter, or --all open ones")
+    replay.add_argument("id", nargs="?")
+    replay.add_argument("--all", action="store_true", help="every open dead letter, oldest first")
+
+    acks = commands.add_parser("acknowledgements", help="acknowledgements received for messages")
+    acks.add_argument("--message", help="only those for this message id (e.g. MessageHeader.id)")
+    acks.add_argument("--limit", type=int, default=100)
 
     token = commands.add_parser("token", help="print a development bearer token")
     token.add_argument("--sector", required=True, choices=[s.value for s in Sector])
     token.add_argument("--org", required=True, help="SOR code")
     token.add_argument("--kommune", help="3-digit municipality code (municipality tokens)")
     token.add_argument("--sub", default="dev-user")
+    token.add_argument(
+        "--alias",
+        action="append",
+        default=[],
+        help="another sender name the caller's messages may use: gln:<GLN> or hl7:<MSH-4>",
+    )
     token.add_argument("--ttl-hours", type=float, default=12.0)
     return parser
 
@@ -69,9 +87,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "worker":
             return asyncio.run(_worker(settings))
         if args.command == "ingest":
-            sender = Sender(Sector(args.sector), args.org, args.sub)
+            sender = Sender(Sector(args.sector), args.org, args.sub, frozenset(args.alias))
             return asyncio.run(_ingest(settings, args.format, args.files, sender))
         if args.command == "deadletters":
+            if args.action == "replay" and (args.id is None) == (not args.all):
+                print("hub: give a dead letter id or --all", file=sys.stderr)
+                return 2
             return asyncio.run(
                 _deadletters(
                     settings,
@@ -81,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     limit=getattr(args, "limit", 100),
                 )
             )
+        if args.command == "acknowledgements":
+            return asyncio.run(_acknowledgements(settings, args.message, args.limit))
         if args.command == "token":
             issuer = TokenIssuer(settings)
             print(
@@ -89,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     org=args.org,
                     sub=args.sub,
                     kommune=args.kommune,
+                    aliases=frozenset(args.alias),
                     ttl=timedelta(hours=args.ttl_hours),
                 )
             )
@@ -110,7 +134,10 @@ def _serve(settings: Settings, host: str, port: int, demo: bool) -> int:
             return
         accepted = await load_demo(hub.intake, settings.local_timezone)
         token = TokenIssuer(settings).issue(
-            sector=DEMO_HOSPITAL.sector, org=DEMO_HOSPITAL.org, sub="demo-user"
+            sector=DEMO_HOSPITAL.sector,
+            org=DEMO_HOSPITAL.org,
+            sub="demo-user",
+            aliases=DEMO_HOSPITAL.aliases,
         )
         url = f"http://{host}:{port}/graphql"
         print(
@@ -195,8 +222,8 @@ async def _deadletters(
             if not letters:
                 print("no dead letters")
             return 0
-        assert dead_letter_id is not None
         if action == "show":
+            assert dead_letter_id is not None
             async with UnitOfWork(hub.engine) as uow:
                 found = await uow.dead_letters.get(dead_letter_id)
             if found is None:
@@ -213,19 +240,64 @@ async def _deadletters(
             )
             print(found.raw.decode("utf-8", errors="replace").replace("\r", "\n"))
             return 0
-        try:
-            accepted = await hub.intake.replay(dead_letter_id)
-        except (NotReplayable, UnknownFormat) as error:
-            print(f"hub: {error}", file=sys.stderr)
-            return 1
-        except Rejected as error:
-            print(f"rejected again: {error}")
-            return 1
-        print(f"replayed {dead_letter_id}: accepted as {accepted.message_id}")
-        return 0
+        if action == "replay" and include_replayed:
+            return await _replay_all(hub)
+        return await _replay_one(hub, dead_letter_id)
     finally:
         with contextlib.suppress(Exception):
             await hub.engine.dispose()
+
+
+async def _replay_one(hub: Hub, dead_letter_id: str | None) -> int:
+    assert dead_letter_id is not None
+    try:
+        accepted = await hub.intake.replay(dead_letter_id)
+    except (NotReplayable, UnknownFormat) as error:
+        print(f"hub: {error}", file=sys.stderr)
+        return 1
+    except Rejected as error:
+        print(f"rejected again: {error}")
+        return 1
+    print(f"replayed {dead_letter_id}: accepted as {accepted.message_id}")
+    return 0
+
+
+async def _replay_all(hub: Hub) -> int:
+    """Replay every open dead letter, oldest first, so one patient's messages keep their order."""
+    async with UnitOfWork(hub.engine) as uow:
+        letters = await uow.dead_letters.list(status="open", limit=None, oldest_first=True)
+    failed = 0
+    for letter in letters:
+        try:
+            accepted = await hub.intake.replay(letter.id)
+        except (NotReplayable, UnknownFormat, Rejected) as error:
+            failed += 1
+            print(f"still failing {letter.id}: {error}")
+        else:
+            print(f"replayed {letter.id}: accepted as {accepted.message_id}")
+    print(f"{len(letters) - failed} of {len(letters)} dead letters replayed")
+    return 1 if failed else 0
+
+
+async def _acknowledgements(settings: Settings, message: str | None, limit: int) -> int:
+    hub = build_hub(settings)
+    await upgrade(hub.engine)
+    try:
+        async with UnitOfWork(hub.engine) as uow:
+            found = await uow.acknowledgements.list(acknowledged_source_id=message, limit=limit)
+        for ack in found:
+            issues = "; ".join(issue.get("text") or issue.get("code", "") for issue in ack.issues)
+            known = "" if ack.original_message_id else " (original not received here)"
+            print(
+                f"{ack.received_at:%Y-%m-%d %H:%M:%S}  {ack.code:<15} "
+                f"for {ack.acknowledged_source_id}{known}  from {ack.sender_org}"
+                + (f"  {issues}" if issues else "")
+            )
+        if not found:
+            print("no acknowledgements")
+        return 0
+    finally:
+        await hub.engine.dispose()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.hl7v2 import Hl7v2Adapter
+from consumers.acknowledgements import AcknowledgementRecorder
 from consumers.projection import ResourceProjection
 from hub.bus.embedded import EmbeddedBus
 from hub.bus.kafka import KafkaBus
@@ -88,5 +89,8 @@ def build_hub(settings: Settings) -> Hub:
     bus = build_bus(settings, engine)
     relay = OutboxRelay(engine, bus)
     intake = IntakeService(engine, build_adapters(settings), on_accepted=relay.wake)
-    consumers = [ConsumerRunner(engine, bus, ResourceProjection())]
+    consumers = [
+        ConsumerRunner(engine, bus, ResourceProjection()),
+        ConsumerRunner(engine, bus, AcknowledgementRecorder()),
+    ]
     return Hub(settings, engine, bus, relay, intake, consumers)

@@ -52,6 +52,7 @@ class Settings:
     serve_consumers: bool
     local_timezone: str
     kafka_session_timeout_ms: int
+    hl7v2_processing_ids: frozenset[str] = frozenset({"P"})
 
     @property
     def uses_kafka(self) -> bool:
@@ -90,4 +91,16 @@ class Settings:
             serve_consumers=_flag(env.get("HUB_SERVE_CONSUMERS"), default=True),
             local_timezone=env.get("HUB_LOCAL_TIMEZONE") or "Europe/Copenhagen",
             kafka_session_timeout_ms=_int(env, "HUB_KAFKA_SESSION_TIMEOUT_MS", 10_000),
+            hl7v2_processing_ids=_processing_ids(env.get("HUB_HL7V2_PROCESSING_IDS") or "P"),
         )
+
+
+def _processing_ids(value: str) -> frozenset[str]:
+    ids = frozenset(part.strip().upper() for part in value.split(",") if part.strip())
+    unknown = ids - {"P", "T", "D"}
+    if not ids or unknown:
+        raise ConfigError(
+            "HUB_HL7V2_PROCESSING_IDS must list HL7 processing ids from P (production), "
+            f"T (training) and D (debugging), e.g. 'P' or 'P,T'; got {value!r}"
+        )
+    return ids

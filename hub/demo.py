@@ -17,7 +17,9 @@ from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
 from hub.intake import Accepted, IntakeService
 
-DEMO_HOSPITAL = Sender(Sector.HOSPITAL, org="100000001", sub="randers-adt-feed")
+DEMO_HOSPITAL = Sender(
+    Sector.HOSPITAL, org="100000001", sub="randers-adt-feed", aliases=frozenset({"hl7:RHR"})
+)
 """Akutmodtagelsen, Regionshospitalet Randers (a demo organisation code, not a real SOR code)."""
 
 DEMO_CPR = "0101709995"

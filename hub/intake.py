@@ -12,7 +12,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -21,8 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.config import TOPIC_INBOUND
 from hub.domain.events import EventDecodeError, InboundEvent
 from hub.domain.sectors import Sector
-from hub.domain.translation import AdapterRegistry, Sender, Translation, TranslationError
+from hub.domain.senders import check_declared_sender
+from hub.domain.sensitivity import labelled
+from hub.domain.translation import (
+    Adapter,
+    AdapterRegistry,
+    Sender,
+    Translation,
+    TranslationError,
+)
+from hub.metrics import IntakeCounters
 from hub.store.dead_letters import STAGE_CONSUMER, STAGE_INTAKE, DeadLetter
+from hub.store.messages import Earlier
 from hub.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -71,6 +81,7 @@ class IntakeService:
         self._adapters = adapters
         self._on_accepted = on_accepted
         self._topic = topic
+        self.counters = IntakeCounters()
 
     @property
     def formats(self) -> list[str]:
@@ -78,12 +89,24 @@ class IntakeService:
 
     async def accept(self, format: str, raw: bytes, sender: Sender) -> Accepted:
         """Translate and durably accept ``raw``; raises Rejected or UnknownFormat."""
+        try:
+            accepted = await self._accept(format, raw, sender)
+        except Rejected:
+            self.counters.rejected[format] += 1
+            raise
+        if accepted.duplicate:
+            self.counters.duplicates[format] += 1
+        else:
+            self.counters.accepted[format] += 1
+        return accepted
+
+    async def _accept(self, format: str, raw: bytes, sender: Sender) -> Accepted:
         adapter = self._adapters.get(format)
         if adapter is None:
             raise UnknownFormat(format, list(self._adapters))
         try:
             # Parsing and FHIR validation are CPU work: keep them off the event loop.
-            translations = await asyncio.to_thread(adapter.translate, raw, sender)
+            translations = await asyncio.to_thread(_translate, adapter, raw, sender)
         except TranslationError as error:
             dead_letter_id = await self._dead_letter(format, raw, sender, error.what, error.where)
             raise Rejected(error.what, error.where, dead_letter_id, internal=False) from error
@@ -103,42 +126,27 @@ class IntakeService:
     ) -> Accepted:
         # Only a single message has one source id a resend can be recognised by.
         source_id = translations[0].source_id if len(translations) == 1 else None
+        envelope_id = translations[0].envelope_id if len(translations) == 1 else None
         message_id = str(uuid.uuid4())
-        received_at = datetime.now(UTC)
+        earlier: Earlier | None = None
         try:
             async with UnitOfWork(self._engine) as uow:
                 if source_id is not None:
                     earlier = await uow.inbound.find_resent(
                         format=format, sender_org=sender.org, source_id=source_id
                     )
-                    if earlier is not None:
-                        return Accepted(earlier, events=0, duplicate=True)
-                await uow.inbound.add(
-                    message_id=message_id,
-                    format=format,
-                    sender=sender,
-                    source_id=source_id,
-                    raw=raw,
-                    received_at=received_at,
-                )
-                for index, translation in enumerate(translations):
-                    event = InboundEvent(
-                        event_id=f"{message_id}/{index}",
+                if earlier is None:
+                    await uow.inbound.add(
                         message_id=message_id,
                         format=format,
-                        trigger=translation.event,
-                        received_at=received_at,
                         sender=sender,
-                        patient_key=translation.patient_key,
-                        resources=translation.resources,
+                        source_id=source_id,
+                        envelope_id=envelope_id,
+                        raw=raw,
+                        received_at=datetime.now(UTC),
                     )
-                    await uow.outbox.add(
-                        topic=self._topic,
-                        key=translation.patient_key,
-                        event_id=event.event_id,
-                        payload=event.to_bytes(),
-                    )
-                await uow.commit()
+                    await self._publish(uow, message_id, format, sender, translations)
+                    await uow.commit()
         except IntegrityError:
             if source_id is None:
                 raise
@@ -149,9 +157,53 @@ class IntakeService:
                 )
             if earlier is None:
                 raise
-            return Accepted(earlier, events=0, duplicate=True)
+        if earlier is not None:
+            return await self._resent(format, raw, sender, envelope_id, earlier)
         self._on_accepted()
         return Accepted(message_id, events=len(translations))
+
+    async def _publish(
+        self,
+        uow: UnitOfWork,
+        message_id: str,
+        format: str,
+        sender: Sender,
+        translations: Sequence[Translation],
+    ) -> None:
+        received_at = datetime.now(UTC)
+        for index, translation in enumerate(translations):
+            event = InboundEvent(
+                event_id=f"{message_id}/{index}",
+                message_id=message_id,
+                format=format,
+                trigger=translation.event,
+                received_at=received_at,
+                sender=sender,
+                patient_key=translation.patient_key,
+                resources=translation.resources,
+                occurred_at=translation.occurred_at,
+            )
+            await uow.outbox.add(
+                topic=self._topic,
+                key=translation.patient_key,
+                event_id=event.event_id,
+                payload=event.to_bytes(),
+            )
+
+    async def _resent(
+        self, format: str, raw: bytes, sender: Sender, envelope_id: str | None, earlier: Earlier
+    ) -> Accepted:
+        """A message whose id was seen before: a re-send (no second effect) or a conflict."""
+        if envelope_id is None or earlier.envelope_id in (None, envelope_id):
+            return Accepted(earlier.message_id, events=0, duplicate=True)
+        what = (
+            f"message id {earlier.source_id} was already received in envelope "
+            f"{earlier.envelope_id} (accepted as {earlier.message_id}); this copy is in envelope "
+            f"{envelope_id}. A re-send repeats the envelope id; a new message needs a new "
+            "message id"
+        )
+        dead_letter_id = await self._dead_letter(format, raw, sender, what, "envelope id")
+        raise Rejected(what, "envelope id", dead_letter_id, internal=False)
 
     async def _dead_letter(
         self, format: str, raw: bytes, sender: Sender, what: str, where: str | None
@@ -183,7 +235,7 @@ class IntakeService:
         if adapter is None:
             raise UnknownFormat(letter.format, list(self._adapters))
         try:
-            translations = await asyncio.to_thread(adapter.translate, letter.raw, sender)
+            translations = await asyncio.to_thread(_translate, adapter, letter.raw, sender)
         except TranslationError as error:
             async with UnitOfWork(self._engine) as uow:
                 await uow.dead_letters.record_failed_replay(letter.id, error.what, error.where)
@@ -213,7 +265,22 @@ class IntakeService:
         return Accepted(event.message_id, events=1)
 
 
+def _translate(adapter: Adapter, raw: bytes, sender: Sender) -> list[Translation]:
+    """The adapter's translations, checked against the sender and labelled for consent."""
+    translations = []
+    for translation in adapter.translate(raw, sender):
+        check_declared_sender(translation.declared_sender, sender)
+        resources = [labelled(resource, sender.sector) for resource in translation.resources]
+        translations.append(replace(translation, resources=resources))
+    return translations
+
+
 def _sender_of(letter: DeadLetter) -> Sender:
     if letter.sender_sector is None or letter.sender_org is None:
         raise NotReplayable(f"dead letter {letter.id} has no recorded sender")
-    return Sender(Sector(letter.sender_sector), letter.sender_org, letter.sender_sub or "")
+    return Sender(
+        Sector(letter.sender_sector),
+        letter.sender_org,
+        letter.sender_sub or "",
+        frozenset(letter.sender_aliases or ()),
+    )

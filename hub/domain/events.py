@@ -36,6 +36,7 @@ class InboundEvent:
     sender: Sender
     patient_key: str
     resources: Sequence[FhirJson]
+    occurred_at: datetime | None = None  # when the state held at the source
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
@@ -52,6 +53,7 @@ class InboundEvent:
                     "sub": self.sender.sub,
                 },
                 "patientKey": self.patient_key,
+                "occurredAt": self.occurred_at.isoformat() if self.occurred_at else None,
                 "resources": list(self.resources),
             }
         )
@@ -72,8 +74,18 @@ class InboundEvent:
                 sender=Sender(Sector(sender["sector"]), sender["org"], sender["sub"]),
                 patient_key=data["patientKey"],
                 resources=list(data["resources"]),
+                occurred_at=_instant(data.get("occurredAt")),
             )
         except EventDecodeError:
             raise
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             raise EventDecodeError(f"not an inbound event: {error}") from error
+
+
+def _instant(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    instant = datetime.fromisoformat(value)
+    if instant.tzinfo is None:
+        raise ValueError(f"occurredAt {value!r} has no UTC offset")
+    return instant

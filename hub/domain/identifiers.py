@@ -12,6 +12,9 @@ CPR_SYSTEM = "urn:oid:1.2.208.176.1.2"
 SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
 """FHIR identifier system of SOR codes (the national organisation register)."""
 
+GLN_SYSTEMS = frozenset({"https://www.gs1.org/gln", "http://www.gs1.org/gln", "urn:oid:1.3.88"})
+"""The identifier systems GLN/EAN location numbers arrive under (all three are in use)."""
+
 _CPR_SHAPE = re.compile(r"^(\d{6})-?(\d{4})$")
 
 # Fixed namespace so every hub process derives the same id from the same natural key.
@@ -45,6 +48,22 @@ def cpr_patient_key(cpr: str) -> str:
 def local_patient_key(system: str, value: str) -> str:
     """The bus key of a patient known only by a non-national identifier."""
     return f"{system}|{value}"
+
+
+def message_key(source_id: str) -> str:
+    """The bus key of a message about no patient that concerns another message
+    (an acknowledgement is keyed by the message it acknowledges)."""
+    return f"message:{source_id}"
+
+
+def directory_key(org: str) -> str:
+    """The bus key of directory data (Organization, HealthcareService) from ``org``."""
+    return f"directory:{org}"
+
+
+def is_patient_key(key: str) -> bool:
+    """Whether a bus key names a patient (rather than a message or directory entry)."""
+    return not key.startswith(("message:", "directory:"))
 
 
 def cpr_of(patient_key: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from hub.domain.sectors import Sector
@@ -19,16 +20,41 @@ class Sender:
     sector: Sector
     org: str  # SOR code of the sending organisation
     sub: str  # the sending system's name
+    # Further names the token lets this system send under ("gln:5790001382445",
+    # "hl7:RHR"); see hub.domain.senders.
+    aliases: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class DeclaredSender:
+    """Who a message says sent it, as identities ``kind:value`` (see hub.domain.senders).
+
+    Intake checks it against the token: a message may not speak for someone else.
+    ``where`` is the element the identities were read from (e.g. ``MSH-4``).
+    """
+
+    identities: tuple[str, ...]
+    where: str
 
 
 @dataclass(frozen=True)
 class Translation:
     """One inbound message turned into FHIR resources about one patient.
 
-    ``patient_key`` orders the bus (all of one patient's events share a key);
+    ``patient_key`` orders the bus (all of one patient's events share a key; a
+    message about no patient uses ``message_key``/``directory_key`` from
+    hub.domain.identifiers); ``event`` names the trigger (e.g. ``ADT^A01``).
+
     ``source_id`` is the sender's own message id (MSH-10, MessageHeader.id …),
-    used to recognise a re-sent message; ``event`` names the trigger (e.g.
-    ``ADT^A01``).
+    used to recognise a re-sent message. ``envelope_id`` is the id of what
+    carried it (MedCom: Bundle.id), when the format has one: the same
+    ``source_id`` arriving in a different envelope is a conflicting re-use of a
+    message id, not a re-send, and is refused.
+
+    ``occurred_at`` is when the reported state held at the source (EVN-2/MSH-7,
+    Bundle.timestamp …): a message older than what a resource already shows does
+    not roll it back (late arrivals, see consumers.projection).
+    ``declared_sender`` is whom the message names as its sender.
     """
 
     patient_key: str
@@ -36,6 +62,9 @@ class Translation:
     event: str
     source_id: str | None = None
     facts: Mapping[str, str] = field(default_factory=dict)
+    occurred_at: datetime | None = None
+    declared_sender: DeclaredSender | None = None
+    envelope_id: str | None = None
 
 
 class TranslationError(ValueError):

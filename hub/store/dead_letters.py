@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain.translation import Sender
@@ -28,6 +28,7 @@ class DeadLetter:
     sender_sector: str | None
     sender_org: str | None
     sender_sub: str | None
+    sender_aliases: list[str] | None
     received_at: datetime
     raw: bytes
     status: str
@@ -68,6 +69,7 @@ class DeadLetters:
                 sender_sector=sender.sector.value if sender else None,
                 sender_org=sender.org if sender else None,
                 sender_sub=sender.sub if sender else None,
+                sender_aliases=sorted(sender.aliases) if sender else None,
                 received_at=datetime.now(UTC),
                 raw=raw,
                 status="open",
@@ -75,8 +77,11 @@ class DeadLetters:
         )
         return dead_letter_id
 
-    async def list(self, *, status: str | None = "open", limit: int = 100) -> list[DeadLetter]:
-        query = select(dead_letters).order_by(dead_letters.c.received_at.desc()).limit(limit)
+    async def list(
+        self, *, status: str | None = "open", limit: int | None = 100, oldest_first: bool = False
+    ) -> list[DeadLetter]:
+        order = dead_letters.c.received_at if oldest_first else dead_letters.c.received_at.desc()
+        query = select(dead_letters).order_by(order).limit(limit)
         if status is not None:
             query = query.where(dead_letters.c.status == status)
         result = await self._connection.execute(query)
@@ -95,6 +100,15 @@ class DeadLetters:
             .where(dead_letters.c.id == dead_letter_id)
             .values(status="replayed", replayed_at=datetime.now(UTC), replayed_as=replayed_as)
         )
+
+    async def count_open(self) -> dict[tuple[str, str], int]:
+        """Open dead letters per (stage, format)."""
+        result = await self._connection.execute(
+            select(dead_letters.c.stage, dead_letters.c.format, func.count())
+            .where(dead_letters.c.status == "open")
+            .group_by(dead_letters.c.stage, dead_letters.c.format)
+        )
+        return {(stage, format): int(count) for stage, format, count in result.all()}
 
     async def record_failed_replay(self, dead_letter_id: str, what: str, where: str | None) -> None:
         await self._connection.execute(

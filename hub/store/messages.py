@@ -26,6 +26,7 @@ class InboundMessages:
         source_id: str | None,
         raw: bytes,
         received_at: datetime,
+        envelope_id: str | None = None,
     ) -> None:
         await self._connection.execute(
             insert(inbound_messages).values(
@@ -35,21 +36,32 @@ class InboundMessages:
                 sender_org=sender.org,
                 sender_sub=sender.sub,
                 source_id=source_id,
+                envelope_id=envelope_id,
                 received_at=received_at,
                 raw=raw,
             )
         )
 
-    async def find_resent(self, *, format: str, sender_org: str, source_id: str) -> str | None:
-        """The id under which this sender's message ``source_id`` was already accepted."""
+    async def find_resent(self, *, format: str, sender_org: str, source_id: str) -> Earlier | None:
+        """This sender's message ``source_id`` as it was first accepted, if it was."""
         result = await self._connection.execute(
-            select(inbound_messages.c.message_id).where(
+            select(inbound_messages.c.message_id, inbound_messages.c.envelope_id).where(
                 inbound_messages.c.format == format,
                 inbound_messages.c.sender_org == sender_org,
                 inbound_messages.c.source_id == source_id,
             )
         )
-        return result.scalar_one_or_none()
+        row = result.first()
+        return Earlier(row.message_id, source_id, row.envelope_id) if row else None
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A message accepted before, found by the sender's id for it."""
+
+    message_id: str
+    source_id: str
+    envelope_id: str | None
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ class StoredResource:
     org: str
     event_id: str
     content: FhirJson
+    source_time: datetime | None = None
 
 
 def _without_server_meta(resource: FhirJson) -> FhirJson:
@@ -49,6 +50,7 @@ def _stored(row: Any) -> StoredResource:
         org=m["org"],
         event_id=m["event_id"],
         content=m["content"],
+        source_time=m.get("source_time"),
     )
 
 
@@ -62,7 +64,13 @@ _COLUMNS = (
     resources.c.org,
     resources.c.event_id,
     resources.c.content,
+    resources.c.source_time,
 )
+
+
+def is_stale(incoming: datetime | None, stored: datetime | None) -> bool:
+    """Whether content from ``incoming`` is older than what is stored (unknown is never stale)."""
+    return incoming is not None and stored is not None and incoming < stored
 
 
 class Resources:
@@ -77,14 +85,20 @@ class Resources:
         sector: str,
         org: str,
         event_id: str,
+        source_time: datetime | None = None,
     ) -> StoredResource | None:
         """Store ``resource`` as its next version; None when nothing changed.
 
         Content equal to the current version (server meta aside) is not a new
         version, so a message that repeats what is known leaves no trace in history.
+        ``source_time`` is when the content held at its source: content older than
+        what is stored arrived late (an A01 after its A03, an original after its
+        revision) and does not roll the resource back.
         """
         resource_type, resource_id = resource["resourceType"], resource["id"]
         current = await self.get(resource_type, resource_id)
+        if current is not None and is_stale(source_time, current.source_time):
+            return None
         if current is not None and _without_server_meta(current.content) == _without_server_meta(
             resource
         ):
@@ -108,6 +122,7 @@ class Resources:
             "status": fields.status,
             "period_start": fields.start_instant,
             "period_end": fields.end_instant,
+            "source_time": source_time or (current.source_time if current else None),
             "content": content,
         }
         if current is None:
@@ -134,7 +149,16 @@ class Resources:
             )
         )
         return StoredResource(
-            resource_type, resource_id, version_id, now, patient_key, sector, org, event_id, content
+            resource_type,
+            resource_id,
+            version_id,
+            now,
+            patient_key,
+            sector,
+            org,
+            event_id,
+            content,
+            values["source_time"],
         )
 
     async def get(self, resource_type: str, resource_id: str) -> StoredResource | None:

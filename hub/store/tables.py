@@ -34,6 +34,7 @@ inbound_messages = Table(
     Column("sender_org", String(64), nullable=False),
     Column("sender_sub", String(200), nullable=False),
     Column("source_id", String(200), nullable=True),
+    Column("envelope_id", String(200), nullable=True),  # e.g. MedCom Bundle.id
     Column("received_at", UtcDateTime, nullable=False),
     Column("raw", LargeBinary, nullable=False),
     # A sender re-sending the same message (same source id) is recognised, not re-applied.
@@ -68,6 +69,7 @@ dead_letters = Table(
     Column("sender_sector", String(32), nullable=True),
     Column("sender_org", String(64), nullable=True),
     Column("sender_sub", String(200), nullable=True),
+    Column("sender_aliases", JsonDocument, nullable=True),  # list of "kind:value"
     Column("received_at", UtcDateTime, nullable=False),
     Column("raw", LargeBinary, nullable=False),
     Column("status", String(16), nullable=False),  # open, replayed
@@ -91,6 +93,8 @@ resources = Table(
     Column("status", String(64), nullable=True),
     Column("period_start", UtcDateTime, nullable=True),
     Column("period_end", UtcDateTime, nullable=True),
+    # When the state held at the source; an older message does not roll it back.
+    Column("source_time", UtcDateTime, nullable=True),
     Column("content", JsonDocument, nullable=False),
     Index(None, "patient_key", "resource_type"),
     Index(None, "patient_key", "period_start"),
@@ -156,4 +160,19 @@ audit_events = Table(
     Column("patient_key", String(200), nullable=True),
     Column("detail", JsonDocument, nullable=False),
     Index(None, "patient_key", "at"),
+)
+
+# Acknowledgements (MedCom Acknowledgement), recorded against the message they answer.
+acknowledgements = Table(
+    "acknowledgements",
+    metadata,
+    Column("event_id", String(80), primary_key=True),
+    Column("acknowledged_source_id", String(200), nullable=False),
+    Column("source_id", String(200), nullable=True),  # the acknowledgement's own id
+    Column("code", String(32), nullable=False),  # ok, transient-error, fatal-error
+    Column("issues", JsonDocument, nullable=False),  # list of {severity, code, text}
+    Column("sender_sector", String(32), nullable=False),
+    Column("sender_org", String(64), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index(None, "acknowledged_source_id"),
 )

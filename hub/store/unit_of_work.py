@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.store.acknowledgements import Acknowledgements
 from hub.store.audit import AuditLog
 from hub.store.dead_letters import DeadLetters
 from hub.store.idempotency import ProcessedEvents
@@ -27,6 +28,7 @@ class UnitOfWork:
     dead_letters: DeadLetters
     processed: ProcessedEvents
     audit: AuditLog
+    acknowledgements: Acknowledgements
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -40,6 +42,7 @@ class UnitOfWork:
         self.dead_letters = DeadLetters(self.connection)
         self.processed = ProcessedEvents(self.connection)
         self.audit = AuditLog(self.connection)
+        self.acknowledgements = Acknowledgements(self.connection)
         return self
 
     async def commit(self) -> None:

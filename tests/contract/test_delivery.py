@@ -34,7 +34,7 @@ from hub.store.unit_of_work import UnitOfWork
 from tests.conftest import new_database_url
 from tests.support.hl7 import adt
 
-HOSPITAL = Sender(Sector.HOSPITAL, "100000001", "adt-feed")
+HOSPITAL = Sender(Sector.HOSPITAL, "100000001", "adt-feed", frozenset({"hl7:RHR"}))
 A01 = adt("A01", visit="V9", admitted="20261101080000", control_id="C1")
 A03 = adt(
     "A03", visit="V9", admitted="20261101080000", discharged="20261104113000", control_id="C2"

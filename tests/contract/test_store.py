@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -108,10 +108,10 @@ async def test_inbound_source_ids_are_unique_per_sender(engine: AsyncEngine) -> 
         )
         await uow.commit()
     async with UnitOfWork(engine) as uow:
-        assert (
-            await uow.inbound.find_resent(format="hl7v2", sender_org=HOSPITAL.org, source_id="MSG1")
-            == "m1"
+        earlier = await uow.inbound.find_resent(
+            format="hl7v2", sender_org=HOSPITAL.org, source_id="MSG1"
         )
+        assert earlier is not None and earlier.message_id == "m1"
         assert (
             await uow.inbound.find_resent(format="hl7v2", sender_org="other", source_id="MSG1")
             is None
@@ -193,3 +193,101 @@ async def test_timestamps_come_back_as_the_same_instant(engine: AsyncEngine) -> 
         start = (await connection.execute(resources.select())).first()
     assert start is not None
     assert start._mapping["period_start"] == datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+
+async def test_older_content_does_not_roll_a_resource_back(engine: AsyncEngine) -> None:
+    """A discharge that arrives before its admission leaves the Encounter finished."""
+    discharged_at = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)
+    admitted_at = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    finished = encounter("finished", "2026-11-01T08:00:00+01:00", "2026-11-04T12:00:00+01:00")
+    async with UnitOfWork(engine) as uow:
+        assert await uow.resources.save(
+            finished,
+            patient_key=PATIENT,
+            sector="hospital",
+            org="1",
+            event_id="a03",
+            source_time=discharged_at,
+        )
+        late = await uow.resources.save(
+            encounter("in-progress", "2026-11-01T08:00:00+01:00"),
+            patient_key=PATIENT,
+            sector="hospital",
+            org="1",
+            event_id="a01",
+            source_time=admitted_at,
+        )
+        newer = await uow.resources.save(
+            encounter("in-progress", "2026-11-01T08:00:00+01:00"),  # a cancelled discharge
+            patient_key=PATIENT,
+            sector="hospital",
+            org="1",
+            event_id="a13",
+            source_time=datetime(2026, 11, 4, 13, 0, tzinfo=UTC),
+        )
+        await uow.commit()
+    assert late is None
+    assert newer is not None and newer.content["status"] == "in-progress"
+    async with UnitOfWork(engine) as uow:
+        history = await uow.resources.history("Encounter", "enc-1")
+    assert [version.event_id for version in history] == ["a03", "a13"]
+
+
+async def test_the_migrations_create_exactly_the_declared_tables(engine: AsyncEngine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from hub.store.tables import metadata
+
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        return list(compare_metadata(context, metadata))
+
+    async with engine.connect() as connection:
+        found = await connection.run_sync(differences)
+    assert found == []
+
+
+async def test_acknowledgements_are_listed_against_the_message_they_answer(
+    engine: AsyncEngine,
+) -> None:
+    received = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    async with UnitOfWork(engine) as uow:
+        await uow.inbound.add(
+            message_id="m-1",
+            format="medcom",
+            sender=HOSPITAL,
+            source_id="hdr-1",
+            raw=b"{}",
+            received_at=received,
+        )
+        await uow.acknowledgements.record(
+            event_id="ack-event-1",
+            acknowledged_source_id="hdr-1",
+            source_id="ack-1",
+            code="fatal-error",
+            issues=[{"severity": "error", "code": "structure", "text": "x"}],
+            sender_sector="municipality",
+            sender_org="730",
+            received_at=received,
+        )
+        await uow.acknowledgements.record(
+            event_id="ack-event-2",
+            acknowledged_source_id="unknown-hdr",
+            source_id="ack-2",
+            code="ok",
+            issues=[],
+            sender_sector="municipality",
+            sender_org="730",
+            received_at=received,
+        )
+        await uow.commit()
+    async with UnitOfWork(engine) as uow:
+        for_ours = await uow.acknowledgements.list(acknowledged_source_id="hdr-1")
+        everything = await uow.acknowledgements.list()
+    assert [(a.code, a.original_message_id) for a in for_ours] == [("fatal-error", "m-1")]
+    assert for_ours[0].issues[0]["text"] == "x"
+    assert {a.acknowledged_source_id: a.original_message_id for a in everything} == {
+        "hdr-1": "m-1",
+        "unknown-hdr": None,
+    }

@@ -27,12 +27,20 @@ class Deployment:
     logs: Path
     tokens: dict[tuple[str, ...], str] = field(default_factory=dict)
 
-    def token(self, sector: str = "hospital", org: str = "100000001", kommune: str = "") -> str:
-        key = (sector, org, kommune)
+    def token(
+        self,
+        sector: str = "hospital",
+        org: str = "100000001",
+        kommune: str = "",
+        aliases: tuple[str, ...] = (),
+    ) -> str:
+        key = (sector, org, kommune, *aliases)
         if key not in self.tokens:
             args = ["token", "--sector", sector, "--org", org]
             if kommune:
                 args += ["--kommune", kommune]
+            for alias in aliases:
+                args += ["--alias", alias]
             result = run_hub(*args, env=self.env)
             assert result.returncode == 0, result.stderr
             self.tokens[key] = result.stdout.strip()
@@ -41,7 +49,8 @@ class Deployment:
     def ingest(
         self, message: bytes, token: str | None = None, format: str = "hl7v2"
     ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token or self.token()}"}
+        # The test ADT feed names its sending facility RHR (MSH-4).
+        headers = {"Authorization": f"Bearer {token or self.token(aliases=('hl7:RHR',))}"}
         return httpx.post(f"{self.base_url}/ingest/{format}", content=message, headers=headers)
 
     def graphql(self, query: str, token: str | None = None, **variables: Any) -> dict[str, Any]:

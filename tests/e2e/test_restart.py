@@ -58,7 +58,16 @@ def test_messages_taken_in_while_nothing_consumes_appear_once_after_start(
         (tmp_path / name).write_bytes(message)
         files.append(str(tmp_path / name))
     ingested = run_hub(
-        "ingest", "hl7v2", *files, "--sector", "hospital", "--org", "100000001", env=env
+        "ingest",
+        "hl7v2",
+        *files,
+        "--sector",
+        "hospital",
+        "--org",
+        "100000001",
+        "--alias",
+        "hl7:RHR",
+        env=env,
     )
     assert ingested.returncode == 0, ingested.stdout + ingested.stderr
     assert ingested.stdout.count("accepted") == 2
@@ -102,6 +111,8 @@ def test_ingest_command_reports_each_file_and_fails_if_any_is_rejected(tmp_path:
         "hospital",
         "--org",
         "100000001",
+        "--alias",
+        "hl7:RHR",
         env=env,
     )
     assert result.returncode == 1

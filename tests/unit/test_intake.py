@@ -17,7 +17,7 @@ from hub.store.tables import inbound_messages
 from hub.store.unit_of_work import UnitOfWork
 from tests.support.hl7 import adt
 
-HOSPITAL = Sender(Sector.HOSPITAL, "100000001", "adt-feed")
+HOSPITAL = Sender(Sector.HOSPITAL, "100000001", "adt-feed", frozenset({"hl7:RHR"}))
 
 
 def intake(engine: AsyncEngine) -> IntakeService:
@@ -40,7 +40,8 @@ async def test_accepted_message_is_stored_raw_with_one_outbox_event(engine: Asyn
     assert len(pending) == 1 and pending[0].key == "cpr:0101709995"
     event = InboundEvent.from_bytes(pending[0].payload)
     assert event.message_id == accepted.message_id
-    assert event.sender == HOSPITAL and event.trigger == "ADT^A01"
+    assert (event.sender.sector, event.sender.org) == (HOSPITAL.sector, HOSPITAL.org)
+    assert event.trigger == "ADT^A01"
     assert [r["resourceType"] for r in event.resources] == ["Patient", "Encounter"]
 
 

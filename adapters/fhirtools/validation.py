@@ -1,0 +1,40 @@
+"""Validate resources against the FHIR R4B models and return their JSON."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+from hub.domain.translation import FhirJson, TranslationError
+
+
+@cache
+def _model(resource_type: str) -> Any:
+    return get_fhir_model_class(resource_type)
+
+
+def validated(resource: dict[str, Any]) -> FhirJson:
+    """``resource`` as FHIR JSON after a round trip through its R4B model.
+
+    A validation failure becomes a TranslationError whose ``where`` is the FHIR
+    path of the first offending element (e.g. ``Patient.name.0.family``).
+    """
+    kind = str(resource.get("resourceType") or "")
+    try:
+        model_class = _model(kind)
+    except (KeyError, ValueError) as exc:
+        raise TranslationError(f"{kind!r} is not a FHIR R4 resource type", "resourceType") from exc
+    try:
+        model = model_class.model_validate(resource)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        path = ".".join(str(part) for part in error["loc"])
+        raise TranslationError(
+            f"the {kind} is not valid FHIR R4: {error['msg']}",
+            f"{kind}.{path}" if path else kind,
+        ) from exc
+    dumped: FhirJson = model.model_dump(mode="json", exclude_none=True)
+    return dumped

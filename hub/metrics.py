@@ -1,0 +1,69 @@
+"""Prometheus metrics: what came in, what was refused, and what still waits.
+
+Counts that live in the database (open dead letters, unpublished outbox records)
+are read at scrape time, so every process reports the same truth; intake counters
+are per process, as Prometheus counters usually are.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.store.unit_of_work import UnitOfWork
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class IntakeCounters:
+    """Payloads accepted, refused and recognised as re-sends, per format."""
+
+    def __init__(self) -> None:
+        self.accepted: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter()
+        self.duplicates: Counter[str] = Counter()
+
+
+class _Snapshot:
+    def __init__(self, families: list[GaugeMetricFamily | CounterMetricFamily]) -> None:
+        self._families = families
+
+    def collect(self) -> list[GaugeMetricFamily | CounterMetricFamily]:
+        return self._families
+
+
+async def render(engine: AsyncEngine, counters: IntakeCounters) -> bytes:
+    async with UnitOfWork(engine) as uow:
+        open_letters = await uow.dead_letters.count_open()
+        pending = await uow.outbox.count_pending()
+    dead = GaugeMetricFamily(
+        "brobygger_dead_letters_open",
+        "Dead letters waiting to be fixed and replayed",
+        labels=["stage", "format"],
+    )
+    for (stage, format), count in sorted(open_letters.items()):
+        dead.add_metric([stage, format], count)
+    outbox = GaugeMetricFamily(
+        "brobygger_outbox_pending", "Accepted events not yet published to the bus"
+    )
+    outbox.add_metric([], pending)
+    families: list[GaugeMetricFamily | CounterMetricFamily] = [dead, outbox]
+    for name, help, counter in (
+        ("brobygger_intake_accepted", "Payloads accepted", counters.accepted),
+        (
+            "brobygger_intake_rejected",
+            "Payloads refused and kept as dead letters",
+            counters.rejected,
+        ),
+        ("brobygger_intake_duplicates", "Re-sent payloads recognised", counters.duplicates),
+    ):
+        family = CounterMetricFamily(name, help, labels=["format"])
+        for format, count in sorted(counter.items()):
+            family.add_metric([format], count)
+        families.append(family)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Snapshot(families))
+    return generate_latest(registry)
