@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.fhir import FhirAdapter
 from adapters.hl7v2 import Hl7v2Adapter
 from consumers.acknowledgements import AcknowledgementRecorder
 from consumers.projection import ResourceProjection
@@ -18,7 +19,7 @@ from hub.bus.port import Bus
 from hub.bus.relay import OutboxRelay
 from hub.config import TOPIC_INBOUND, Settings
 from hub.consuming import ConsumerRunner
-from hub.domain.translation import AdapterRegistry
+from hub.domain.translation import Adapter, AdapterRegistry
 from hub.intake import IntakeService
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
@@ -27,7 +28,11 @@ log = logging.getLogger(__name__)
 
 
 def build_adapters(settings: Settings) -> AdapterRegistry:
-    return {"hl7v2": Hl7v2Adapter(local_timezone=settings.local_timezone)}
+    adapters: list[Adapter] = [
+        Hl7v2Adapter(local_timezone=settings.local_timezone),
+        FhirAdapter(),
+    ]
+    return {adapter.format: adapter for adapter in adapters}
 
 
 def build_bus(settings: Settings, engine: AsyncEngine) -> Bus:

@@ -124,9 +124,10 @@ class IntakeService:
     async def _store(
         self, format: str, raw: bytes, sender: Sender, translations: Sequence[Translation]
     ) -> Accepted:
-        # Only a single message has one source id a resend can be recognised by.
-        source_id = translations[0].source_id if len(translations) == 1 else None
-        envelope_id = translations[0].envelope_id if len(translations) == 1 else None
+        # A re-send is recognised by the one source id its parts share (a batch of
+        # separately numbered messages has none).
+        source_id = _shared({translation.source_id for translation in translations})
+        envelope_id = _shared({translation.envelope_id for translation in translations})
         message_id = str(uuid.uuid4())
         earlier: Earlier | None = None
         try:
@@ -263,6 +264,10 @@ class IntakeService:
             await uow.commit()
         self._on_accepted()
         return Accepted(event.message_id, events=1)
+
+
+def _shared(values: set[str | None]) -> str | None:
+    return values.pop() if len(values) == 1 else None
 
 
 def _translate(adapter: Adapter, raw: bytes, sender: Sender) -> list[Translation]:

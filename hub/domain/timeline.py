@@ -42,11 +42,37 @@ def fhir_instant(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+# Where each resource type keeps the time it sits at on a pathway, in order of preference:
+# a period-like element first, then a single point in time.
+_PERIODS = {
+    "ServiceRequest": ("occurrencePeriod",),
+    "Task": ("executionPeriod",),
+}
+_INSTANTS = {
+    "Patient": ("birthDate",),
+    "ServiceRequest": ("occurrenceDateTime", "authoredOn"),
+    "Task": ("authoredOn",),
+    "Communication": ("sent", "received"),
+    "Consent": ("dateTime",),
+    "Appointment": ("start",),
+}
+
+
 def timeline_fields(resource: FhirJson) -> TimelineFields:
-    """Status and period of the resource types a pathway shows."""
-    period = resource.get("period") or {}
-    start = period.get("start")
-    end = period.get("end")
-    if resource.get("resourceType") == "Patient":
-        start = resource.get("birthDate")
-    return TimelineFields(status=resource.get("status"), start=start, end=end)
+    """Status and period of the resource types a pathway shows.
+
+    A deferred referral ("call the citizen in three months") sits at the time it is
+    to happen (``occurrencePeriod``/``occurrenceDateTime``), not when it was written.
+    """
+    kind = str(resource.get("resourceType"))
+    status = resource.get("status")
+    for name in ("period", *_PERIODS.get(kind, ())):
+        period = resource.get(name)
+        if period and (period.get("start") or period.get("end")):
+            return TimelineFields(status, period.get("start"), period.get("end"))
+    if kind == "Appointment":
+        return TimelineFields(status, resource.get("start"), resource.get("end"))
+    for name in _INSTANTS.get(kind, ()):
+        if resource.get(name):
+            return TimelineFields(status, resource[name], None)
+    return TimelineFields(status, None, None)

@@ -17,15 +17,17 @@ def adt(
     name: str = "Nielsen^Bo",
     pid3: str | None = None,
     separator: str = "\r",
+    recorded: str = "20261104120000",
 ) -> bytes:
+    """An ADT message; ``recorded`` is when the event was recorded (MSH-7 and EVN-2)."""
     pv1 = [""] * 46
     pv1[0], pv1[1], pv1[2], pv1[3] = "PV1", "1", patient_class, "MED3^^^RHR"
     pv1[19], pv1[44], pv1[45] = visit, admitted, discharged
     identifier = pid3 if pid3 is not None else f"{cpr}^^^CPR^NNDNK"
     segments = [
-        f"MSH|^~\\&|ADT|RHR|BROBYGGER|HUB|20261104120000||ADT^{trigger}^ADT_A01|"
+        f"MSH|^~\\&|ADT|RHR|BROBYGGER|HUB|{recorded}||ADT^{trigger}^ADT_A01|"
         f"{control_id or uuid.uuid4().hex[:20]}|P|2.5",
-        f"EVN|{trigger}|20261104120000",
+        f"EVN|{trigger}|{recorded}",
         f"PID|1||{identifier}||{name}||19700101|M",
         "|".join(pv1),
     ]

@@ -1,0 +1,54 @@
+"""One entry of the payload to the resource the hub stores.
+
+The sender's resource is kept as sent, except:
+
+* ``id`` is the hub id (see ``identity``) and references are rewritten (see
+  ``references``);
+* ``meta.versionId``, ``meta.lastUpdated`` and ``meta.source`` are dropped: they
+  describe the sender's server, and the hub keeps its own versions (a re-sent resource
+  whose content did not change is then not a new version). ``meta.profile``,
+  ``meta.tag`` and ``meta.security`` stay;
+* a Patient's CPR identifiers are written as 10 digits without a hyphen.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from adapters.fhirtools import validated
+from hub.domain.identifiers import CPR_SYSTEM, normalise_cpr
+from hub.domain.translation import FhirJson, TranslationError
+
+_SERVER_META = ("versionId", "lastUpdated", "source")
+_INDEX = re.compile(r"\.(\d+)(?=\.|$)")
+
+
+def finish(resource: dict[str, Any], hub_id: str) -> dict[str, Any]:
+    """``resource`` (already a rewritten copy) with its hub id and without server meta."""
+    resource["id"] = hub_id
+    meta = resource.get("meta")
+    if isinstance(meta, dict):
+        kept = {key: value for key, value in meta.items() if key not in _SERVER_META}
+        if kept:
+            resource["meta"] = kept
+        else:
+            del resource["meta"]
+    if resource.get("resourceType") == "Patient":
+        for identifier in resource.get("identifier") or ():
+            if isinstance(identifier, dict) and identifier.get("system") == CPR_SYSTEM:
+                # Already checked to be a CPR number when the patient key was read.
+                identifier["value"] = normalise_cpr(identifier["value"])
+    return resource
+
+
+def validated_at(resource: dict[str, Any], where: str) -> FhirJson:
+    """``validated(resource)`` with a failure's path given from the payload's root,
+    e.g. ``Bundle.entry[2].resource(Encounter).participant[0].period``."""
+    try:
+        return validated(resource)
+    except TranslationError as exc:
+        kind = str(resource.get("resourceType"))
+        inner = exc.where or kind
+        rest = inner[len(kind) :] if inner.startswith(kind) else f".{inner}"
+        raise TranslationError(exc.what, where + _INDEX.sub(r"[\1]", rest)) from exc
