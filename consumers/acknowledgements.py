@@ -41,7 +41,7 @@ class AcknowledgementRecorder:
             await uow.acknowledgements.record(
                 event_id=event.event_id,
                 acknowledged_source_id=str(response["identifier"]),
-                source_id=resource.get("id"),
+                source_id=event.source_id,
                 code=code,
                 issues=_issues(outcome),
                 sender_sector=event.sender.sector.value,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from hub.config import TOPIC_INBOUND
 from hub.domain.events import InboundEvent
 from hub.domain.identifiers import is_patient_key
+from hub.domain.merging import fill_gaps, merge_partial, reference
+from hub.store.resources import is_outdated
 from hub.store.unit_of_work import UnitOfWork
 
 
@@ -18,6 +20,9 @@ class ResourceProjection:
     never rolled back by content older (by the source's own clock, e.g. EVN-2 or
     Bundle.timestamp) than what is stored: a late A01 after its A03 leaves the
     Encounter finished; an original after its revision leaves the revision.
+    A partial resource (a discharge notice without the admission time) is merged
+    into the stored version rather than replacing it; a late partial one only
+    fills in what the stored version lacks.
     """
 
     name = "resource-projection"
@@ -26,10 +31,18 @@ class ResourceProjection:
     async def handle(self, event: InboundEvent, uow: UnitOfWork) -> None:
         patient_key = event.patient_key if is_patient_key(event.patient_key) else None
         for resource in event.resources:
+            source_time = event.occurred_at
+            if reference(resource) in event.partial:
+                stored = await uow.resources.get(resource["resourceType"], resource["id"])
+                if stored is not None and is_outdated(source_time, resource, stored):
+                    resource = fill_gaps(stored.content, resource)
+                    source_time = stored.source_time
+                elif stored is not None:
+                    resource = merge_partial(stored.content, resource)
             await uow.resources.save(
                 resource,
                 patient_key=patient_key,
-                source_time=event.occurred_at,
+                source_time=source_time,
                 sector=event.sender.sector.value,
                 org=event.sender.org,
                 event_id=event.event_id,

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.fhir import FhirAdapter
 from adapters.hl7v2 import Hl7v2Adapter
+from adapters.medcom import MedComAdapter
+from adapters.oioxml import OioxmlAdapter
 from consumers.acknowledgements import AcknowledgementRecorder
 from consumers.projection import ResourceProjection
 from hub.bus.embedded import EmbeddedBus
@@ -29,7 +31,11 @@ log = logging.getLogger(__name__)
 
 def build_adapters(settings: Settings) -> AdapterRegistry:
     adapters: list[Adapter] = [
-        Hl7v2Adapter(local_timezone=settings.local_timezone),
+        Hl7v2Adapter(
+            local_timezone=settings.local_timezone, processing_ids=settings.hl7v2_processing_ids
+        ),
+        MedComAdapter(),
+        OioxmlAdapter(local_timezone=settings.local_timezone),
         FhirAdapter(),
     ]
     return {adapter.format: adapter for adapter in adapters}

@@ -29,6 +29,7 @@ from hub.domain.translation import (
     Sender,
     Translation,
     TranslationError,
+    fingerprint,
 )
 from hub.metrics import IntakeCounters
 from hub.store.dead_letters import STAGE_CONSUMER, STAGE_INTAKE, DeadLetter
@@ -127,7 +128,7 @@ class IntakeService:
         # A re-send is recognised by the one source id its parts share (a batch of
         # separately numbered messages has none).
         source_id = _shared({translation.source_id for translation in translations})
-        envelope_id = _shared({translation.envelope_id for translation in translations})
+        content = fingerprint(translations)
         message_id = str(uuid.uuid4())
         earlier: Earlier | None = None
         try:
@@ -142,7 +143,7 @@ class IntakeService:
                         format=format,
                         sender=sender,
                         source_id=source_id,
-                        envelope_id=envelope_id,
+                        fingerprint=content,
                         raw=raw,
                         received_at=datetime.now(UTC),
                     )
@@ -159,7 +160,7 @@ class IntakeService:
             if earlier is None:
                 raise
         if earlier is not None:
-            return await self._resent(format, raw, sender, envelope_id, earlier)
+            return await self._resent(format, raw, sender, content, earlier)
         self._on_accepted()
         return Accepted(message_id, events=len(translations))
 
@@ -183,6 +184,8 @@ class IntakeService:
                 patient_key=translation.patient_key,
                 resources=translation.resources,
                 occurred_at=translation.occurred_at,
+                source_id=translation.source_id,
+                partial=translation.partial,
             )
             await uow.outbox.add(
                 topic=self._topic,
@@ -192,19 +195,19 @@ class IntakeService:
             )
 
     async def _resent(
-        self, format: str, raw: bytes, sender: Sender, envelope_id: str | None, earlier: Earlier
+        self, format: str, raw: bytes, sender: Sender, content: str, earlier: Earlier
     ) -> Accepted:
-        """A message whose id was seen before: a re-send (no second effect) or a conflict."""
-        if envelope_id is None or earlier.envelope_id in (None, envelope_id):
+        """A message whose id was seen before: a re-send (no second effect) or a re-used id."""
+        if earlier.fingerprint in (None, content):
             return Accepted(earlier.message_id, events=0, duplicate=True)
+        # Taking it as a re-send would silently drop what it says.
         what = (
-            f"message id {earlier.source_id} was already received in envelope "
-            f"{earlier.envelope_id} (accepted as {earlier.message_id}); this copy is in envelope "
-            f"{envelope_id}. A re-send repeats the envelope id; a new message needs a new "
-            "message id"
+            f"message id {earlier.source_id} was already used by this sender for a message "
+            f"that said something else (accepted as {earlier.message_id}); a re-send must "
+            "repeat the message unchanged, and a new message needs a new message id"
         )
-        dead_letter_id = await self._dead_letter(format, raw, sender, what, "envelope id")
-        raise Rejected(what, "envelope id", dead_letter_id, internal=False)
+        dead_letter_id = await self._dead_letter(format, raw, sender, what, "message id")
+        raise Rejected(what, "message id", dead_letter_id, internal=False)
 
     async def _dead_letter(
         self, format: str, raw: bytes, sender: Sender, what: str, where: str | None

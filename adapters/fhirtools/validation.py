@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import orjson
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
@@ -16,11 +17,17 @@ def _model(resource_type: str) -> Any:
     return get_fhir_model_class(resource_type)
 
 
-def validated(resource: dict[str, Any]) -> FhirJson:
+def validated(resource: dict[str, Any], *, round_trip: bool = True) -> FhirJson:
     """``resource`` as FHIR JSON after a round trip through its R4B model.
 
     A validation failure becomes a TranslationError whose ``where`` is the FHIR
     path of the first offending element (e.g. ``Patient.name.0.family``).
+
+    The models accept some values in a lax form (``"true"`` for a boolean) and the
+    round trip writes them properly; it costs twice the validation. An adapter that
+    builds a resource entirely itself, with proper JSON types, may pass
+    ``round_trip=False`` to get a copy of its input once validated (its tests must
+    show the two agree); anything copied from a sender's payload needs the round trip.
     """
     kind = str(resource.get("resourceType") or "")
     try:
@@ -36,5 +43,8 @@ def validated(resource: dict[str, Any]) -> FhirJson:
             f"the {kind} is not valid FHIR R4: {error['msg']}",
             f"{kind}.{path}" if path else kind,
         ) from exc
+    if not round_trip:
+        copied: FhirJson = orjson.loads(orjson.dumps(resource))
+        return copied
     dumped: FhirJson = model.model_dump(mode="json", exclude_none=True)
     return dumped

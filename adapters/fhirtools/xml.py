@@ -16,9 +16,7 @@ FHIR_NAMESPACE = "http://hl7.org/fhir"
 def _parser() -> etree.XMLParser:
     # No DTDs, entities or network: a message cannot make the hub read files or URLs
     # (XXE) or expand itself into gigabytes.
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def read_fhir_xml(raw: bytes) -> FhirJson:
@@ -48,5 +46,12 @@ def read_fhir_xml(raw: bytes) -> FhirJson:
             f"the {qname.localname} is not valid FHIR R4: {error['msg']}",
             f"{qname.localname}.{path}" if path else qname.localname,
         ) from exc
+    except KeyError as exc:
+        # fhir.resources names the element it does not know, and only that.
+        raise TranslationError(
+            f"element <{exc.args[0]}> is not part of FHIR R4 here", qname.localname
+        ) from exc
+    except (ValueError, TypeError) as exc:
+        raise TranslationError(f"not FHIR R4 XML: {exc}", qname.localname) from exc
     dumped: FhirJson = model.model_dump(mode="json", exclude_none=True)
     return dumped

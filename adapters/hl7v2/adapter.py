@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from adapters.fhirtools import validated
 from adapters.hl7v2.encounter import build_encounter
 from adapters.hl7v2.events import read_event
+from adapters.hl7v2.header import PROCESSING_IDS, read_header
 from adapters.hl7v2.message import V2Message
 from adapters.hl7v2.parsing import parse_payload
 from adapters.hl7v2.patient import build_patient
-from adapters.hl7v2.validation import validated
-from hub.domain.translation import Sender, Translation, TranslationError
+from hub.domain.translation import FhirJson, Sender, Translation, TranslationError
 
 _log = logging.getLogger(__name__)
 
@@ -19,18 +20,31 @@ _log = logging.getLogger(__name__)
 class Hl7v2Adapter:
     """Translate HL7 v2 ADT messages (one, or a batch) into FHIR R4 resources.
 
-    Each message yields one Translation holding its Patient, then its Encounter.
+    Each message yields one Translation holding its Patient, then its Encounter
+    (A04 and A08 may carry the Patient only, see ``encounter``).
     ``local_timezone`` (an IANA zone name) is the zone of v2 times sent without a
-    UTC offset.
+    UTC offset; ``processing_ids`` the MSH-11 processing ids accepted (HL7 table
+    0103: ``P`` production, ``T`` training, ``D`` debugging).
     """
 
     format: str = "hl7v2"
 
-    def __init__(self, local_timezone: str = "Europe/Copenhagen") -> None:
+    def __init__(
+        self,
+        local_timezone: str = "Europe/Copenhagen",
+        processing_ids: frozenset[str] = frozenset({"P"}),
+    ) -> None:
         try:
             self._zone = ZoneInfo(local_timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {local_timezone!r}") from exc
+        ids = frozenset(code.upper() for code in processing_ids)
+        if not ids or not ids <= PROCESSING_IDS.keys():
+            raise ValueError(
+                "processing ids must be a non-empty set of P (production), T (training) "
+                f"and D (debugging); got {sorted(processing_ids)}"
+            )
+        self._processing_ids = ids
 
     def translate(self, raw: bytes, sender: Sender) -> list[Translation]:
         """Translate a payload, accepting or refusing it whole."""
@@ -66,17 +80,21 @@ class Hl7v2Adapter:
         return translations
 
     def _message(self, message: V2Message, sender: Sender) -> Translation:
+        header = read_header(message, self._processing_ids, self._zone)
         event = read_event(message)
         patient_key, patient = build_patient(message, sender, self._zone)
-        encounter = build_encounter(message, event, sender, patient_key, self._zone)
-        facts = {"trigger": event.trigger}
-        version = message.msh.value(12)
-        if version:
-            facts["version"] = version
+        encounter = build_encounter(
+            message, event, sender, patient_key, str(patient["id"]), self._zone
+        )
+        resources: list[FhirJson] = [validated(patient, round_trip=False)]
+        if encounter is not None:
+            resources.append(validated(encounter, round_trip=False))
         return Translation(
             patient_key=patient_key,
-            resources=[validated(patient), validated(encounter)],
+            resources=resources,
             event=f"ADT^{event.trigger}",
-            source_id=message.msh.value(10) or None,
-            facts=facts,
+            source_id=header.source_id,
+            facts={"trigger": event.trigger, "version": header.version},
+            occurred_at=header.occurred_at,
+            declared_sender=header.declared_sender,
         )

@@ -5,6 +5,8 @@ The rules, in order:
 
 * ``MSH-18`` names ``UNICODE UTF-8``: the bytes must be valid UTF-8.
 * ``MSH-18`` names ``8859/n`` (``n`` 1-9 or 15): decode as ISO-8859-n.
+* The names systems often write instead of table 0211's -- ``UTF-8``,
+  ``ISO-8859-n``, ``ISO8859-n`` -- are read as the table's.
 * ``MSH-18`` is empty or ``ASCII``: UTF-8 when the bytes are valid UTF-8, else
   ISO-8859-1 (which decodes any byte, so Windows-1252 text reads as ISO-8859-1).
 * Any other character set is refused at ``MSH-18``.
@@ -23,6 +25,8 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _FRAME_AND_WHITESPACE = _MLLP_FRAME + b" \t\r\n"
 _ISO_8859 = re.compile(r"8859/([1-9]|15)")
 _MSH_18 = 18
+_ALIASES = {"UTF-8": "UNICODE UTF-8", "UTF8": "UNICODE UTF-8"}
+_ISO_ALIAS = re.compile(r"ISO[-_ ]?8859[-_/]([1-9]|15)")
 
 
 def decode_payload(raw: bytes) -> str:
@@ -33,6 +37,10 @@ def decode_payload(raw: bytes) -> str:
     if not body:
         raise TranslationError("the payload is empty: expected an HL7 v2 message", "payload")
     declared = _declared_charset(body)
+    declared = _ALIASES.get(declared, declared)
+    alias = _ISO_ALIAS.fullmatch(declared)
+    if alias is not None:
+        declared = f"8859/{alias.group(1)}"
     if declared in ("", "ASCII"):
         try:
             return body.decode("utf-8")

@@ -1,10 +1,11 @@
-"""A typed, read-only view of one parsed HL7 v2 message.
+"""A typed, read-only view of one HL7 v2 message, parsed lazily.
 
-python-hl7 returns an untyped tree whose depth varies with the separators a
-field happens to contain. This module turns it into a regular shape -- segment,
-field, repetition, component, subcomponent -- with escape sequences resolved, so
-the mapping code can ask for ``PID-3`` repetition 2 component 4 without caring
-how the sender wrote it.
+The mapping code asks for ``PID-3`` repetition 2 component 4 without caring how
+the sender wrote it: segment, field, repetition, component, subcomponent, with
+escape sequences resolved (see ``escapes``). A field is split and unescaped the
+first time it is read, so the many segments and fields the hub does not use
+(IN1, DG1, NK1 …) cost next to nothing -- parsing everything up front was the
+largest single cost per message.
 
 Values are stripped of surrounding whitespace, and the HL7 null ``""`` reads as
 no value: to the hub an explicit "delete this value" is the same as absent.
@@ -12,19 +13,9 @@ no value: to the hub an explicit "delete this value" is the same as absent.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Any
-
-from hub.domain.translation import TranslationError
+from adapters.hl7v2.escapes import CONTROL, Delimiters, control_character, unescape
 
 HL7_NULL = '""'
-
-# Highlighting escapes (\H\ and \N\) carry no text; python-hl7 would turn them into "_".
-_ESCAPE_OVERRIDES = {"H": "", "N": ""}
-# C0 control characters other than tab and CR (\.br\ unescapes to CR) have no place in
-# a FHIR string, and NUL breaks JSON storage downstream.
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x0c\x0e-\x1f\x7f]")
 
 
 def _clean(value: str) -> str:
@@ -32,62 +23,124 @@ def _clean(value: str) -> str:
     return "" if value == HL7_NULL else value
 
 
-@dataclass(frozen=True)
 class Repetition:
-    """One repetition of a field: components, each a tuple of subcomponents."""
+    """One repetition of a field: components, each a tuple of (cleaned) subcomponents."""
 
-    components: tuple[tuple[str, ...], ...]
+    __slots__ = ("components", "is_empty")
+
+    def __init__(self, components: tuple[tuple[str, ...], ...]) -> None:
+        self.components = components
+        # True when no component holds a value.
+        self.is_empty = not any(map(any, components))
 
     def component(self, number: int, sub: int = 1) -> str:
         """Component ``number`` (1-based), subcomponent ``sub``; "" when absent."""
         if number > len(self.components):
             return ""
         subs = self.components[number - 1]
-        return _clean(subs[sub - 1]) if sub <= len(subs) else ""
+        return subs[sub - 1] if sub <= len(subs) else ""
 
     def subcomponents(self, number: int) -> tuple[str, ...]:
         """Every valued subcomponent of component ``number``."""
         if number > len(self.components):
             return ()
-        return tuple(value for value in map(_clean, self.components[number - 1]) if value)
+        return tuple(value for value in self.components[number - 1] if value)
 
-    @property
-    def is_empty(self) -> bool:
-        """True when no component holds a value."""
-        return not any(_clean(sub) for subs in self.components for sub in subs)
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Repetition) and other.components == self.components
+
+    def __hash__(self) -> int:
+        return hash(self.components)
+
+    def __repr__(self) -> str:
+        return f"Repetition({self.components!r})"
 
 
 EMPTY = Repetition(())
+_NOTHING: tuple[tuple[Repetition, ...], Repetition] = ((), EMPTY)
 
 
-@dataclass(frozen=True)
 class Segment:
-    """One segment; ``fields[0]`` is field 1 (for MSH: the field separator)."""
+    """One segment; field ``n`` is ``raw[n - 1]`` (for MSH, field 1 is the separator)."""
 
-    name: str
-    fields: tuple[tuple[Repetition, ...], ...]
+    __slots__ = ("_delimiters", "_parsed", "name", "raw")
+
+    def __init__(self, name: str, raw: tuple[str, ...], delimiters: Delimiters) -> None:
+        self.name = name
+        self.raw = raw
+        self._delimiters = delimiters
+        # field number -> (every repetition, the first valued one)
+        self._parsed: dict[int, tuple[tuple[Repetition, ...], Repetition]] = {}
+
+    def field(self, number: int) -> tuple[Repetition, ...]:
+        """Every repetition of field ``number``, empty ones included (positions matter)."""
+        return self._field(number)[0]
 
     def repetitions(self, number: int) -> tuple[Repetition, ...]:
         """The valued repetitions of field ``number``."""
-        if number > len(self.fields):
-            return ()
-        return tuple(rep for rep in self.fields[number - 1] if not rep.is_empty)
+        return tuple(rep for rep in self._field(number)[0] if not rep.is_empty)
 
     def first(self, number: int) -> Repetition:
         """The first valued repetition of field ``number``, or an empty one."""
-        reps = self.repetitions(number)
-        return reps[0] if reps else EMPTY
+        return self._field(number)[1]
 
     def value(self, number: int, component: int = 1, sub: int = 1) -> str:
         """A single value of the first valued repetition of field ``number``."""
-        return self.first(number).component(component, sub)
+        return self._field(number)[1].component(component, sub)
+
+    def _field(self, number: int) -> tuple[tuple[Repetition, ...], Repetition]:
+        parsed = self._parsed.get(number)
+        if parsed is None:
+            if number > len(self.raw) or not self.raw[number - 1]:
+                parsed = _NOTHING
+            else:
+                repetitions = self._parse(number, self.raw[number - 1])
+                first = next((rep for rep in repetitions if not rep.is_empty), EMPTY)
+                parsed = (repetitions, first)
+            self._parsed[number] = parsed
+        return parsed
+
+    def _parse(self, number: int, text: str) -> tuple[Repetition, ...]:
+        if self.name == "MSH" and number <= 2:  # the separator and the encoding characters
+            return (Repetition(((text,),)),)
+        d = self._delimiters
+        if (
+            d.repetition not in text
+            and d.component not in text
+            and d.subcomponent not in text
+            and d.escape not in text
+        ):
+            return (Repetition(((_clean(text),),)),)
+        where = f"{self.name}-{number}"
+        escaped = d.escape in text
+        repetitions = []
+        for repetition in text.split(d.repetition):
+            components = []
+            for component in repetition.split(d.component):
+                if escaped or d.subcomponent in component:
+                    components.append(
+                        tuple(
+                            _clean(unescape(sub, d, where) if d.escape in sub else sub)
+                            for sub in component.split(d.subcomponent)
+                        )
+                    )
+                else:
+                    components.append((_clean(component),))
+            repetitions.append(Repetition(tuple(components)))
+        return tuple(repetitions)
 
 
-@dataclass(frozen=True)
 class V2Message:
     """One HL7 v2 message; the first segment is MSH."""
 
-    segments: tuple[Segment, ...]
+    __slots__ = ("_index", "segments")
+
+    def __init__(self, segments: tuple[Segment, ...]) -> None:
+        self.segments = segments
+        index: dict[str, Segment] = {}
+        for segment in segments:
+            index.setdefault(segment.name, segment)
+        self._index = index
 
     @property
     def msh(self) -> Segment:
@@ -96,54 +149,25 @@ class V2Message:
 
     def segment(self, name: str) -> Segment | None:
         """The first segment called ``name``, if any."""
-        return next((segment for segment in self.segments if segment.name == name), None)
+        return self._index.get(name)
 
 
-def from_python_hl7(parsed: Any) -> V2Message:
-    """Convert a ``hl7.Message`` (raises TranslationError on unusable values)."""
-    segments: list[Segment] = []
-    for parsed_segment in parsed:
-        name = str(parsed_segment[0][0])
-        fields: list[tuple[Repetition, ...]] = []
-        for number, parsed_field in enumerate(parsed_segment[1:], start=1):
-            if name == "MSH" and number <= 2:  # the separator and the encoding characters
-                fields.append((Repetition(((str(parsed_field[0]),),)),))
-                continue
-            fields.append(_field(parsed, parsed_field, f"{name}-{number}"))
-        segments.append(Segment(name=name, fields=tuple(fields)))
-    return V2Message(segments=tuple(segments))
+def build_message(lines: list[str], delimiters: Delimiters) -> V2Message:
+    """The message of ``lines`` (its MSH first), split into segments and raw fields.
 
-
-def _field(parsed: Any, node: Any, where: str) -> tuple[Repetition, ...]:
-    # A field is a list of repetitions; a repetition is a str (no components) or a
-    # list of components; a component is a str or a list of subcomponent strs.
-    return tuple(
-        Repetition(
-            tuple(
-                tuple(_leaf(parsed, sub, where) for sub in _children(component))
-                for component in _children(repetition)
-            )
-        )
-        for repetition in _children(node)
-    )
-
-
-def _children(node: Any) -> list[Any]:
-    return list(node) if isinstance(node, list) else [node]
-
-
-def _leaf(parsed: Any, value: Any, where: str) -> str:
-    try:
-        text = str(parsed.unescape(str(value), _ESCAPE_OVERRIDES))
-    except Exception as exc:  # python-hl7 raises ValueError, IndexError … on bad escapes
-        raise TranslationError(
-            f"the field holds an escape sequence that cannot be resolved ({exc})", where
-        ) from exc
-    bad = _CONTROL.search(text)
-    if bad is not None:
-        raise TranslationError(
-            f"the field contains the control character U+{ord(bad.group()):04X}, "
-            "which is not allowed in a value",
-            where,
-        )
-    return text
+    A control character anywhere in the message is refused here, with the field it
+    is in, even in a segment the hub does not read: such a message was damaged on
+    its way (escaped control characters are caught when their field is read).
+    """
+    segments = []
+    for line in lines:
+        parts = line.split(delimiters.field)
+        name = parts[0]
+        # MSH-1 is the field separator itself, so MSH-n is parts[n - 1].
+        raw = (delimiters.field, *parts[1:]) if name == "MSH" else tuple(parts[1:])
+        bad = CONTROL.search(line)
+        if bad is not None:
+            number = line.count(delimiters.field, 0, bad.start()) + (name == "MSH")
+            raise control_character(bad.group(), f"{name}-{number}" if number else name)
+        segments.append(Segment(name, raw, delimiters))
+    return V2Message(tuple(segments))

@@ -1,7 +1,7 @@
 """Bytes to HL7 v2 messages: character set, segment separators, batches.
 
-Segments may be separated by CR (the standard), LF or CRLF; all become CR before
-python-hl7 sees them. Blank lines are ignored. A payload is either one message
+Segments may be separated by CR (the standard), LF or CRLF. Blank lines and
+whitespace around segments are ignored. A payload is either one message
 (MSH …) or a batch: an optional file header ``FHS``, batches ``BHS`` … ``BTS``,
 and an ``FTS`` trailer, or simply several messages one after another. The batch
 structure is checked strictly -- a missing trailer or a count in ``BTS-1`` /
@@ -16,10 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import hl7
-
 from adapters.hl7v2.charset import decode_payload
-from adapters.hl7v2.message import V2Message, from_python_hl7
+from adapters.hl7v2.escapes import Delimiters
+from adapters.hl7v2.message import V2Message, build_message
 from hub.domain.translation import TranslationError
 
 _SEGMENT_NAME = re.compile(r"[A-Z][A-Z0-9]{2}")
@@ -49,10 +48,21 @@ class _Batch:
 
 def parse_payload(raw: bytes) -> Payload:
     """Decode and split ``raw`` into messages, or raise TranslationError."""
-    text = decode_payload(raw).replace("\r\n", "\r").replace("\n", "\r")
-    lines = [(number, line.strip()) for number, line in enumerate(text.split("\r"), start=1)]
-    lines = [(number, line) for number, line in lines if line]
-    number, first = lines[0]  # decode_payload refuses an empty payload
+    text = decode_payload(raw)
+    if "\n" in text:
+        text = text.replace("\r\n", "\r").replace("\n", "\r")
+    lines = [
+        (number, stripped)
+        for number, line in enumerate(text.split("\r"), start=1)
+        if (stripped := line.strip())
+    ]
+    if not lines:
+        raise TranslationError(
+            "the payload is not an HL7 v2 message: it holds only whitespace and control "
+            "characters, no segment",
+            "payload",
+        )
+    number, first = lines[0]
     if first[:3] not in _HEADERS:
         raise TranslationError(
             "the payload is not an HL7 v2 message: it must start with an MSH segment "
@@ -184,13 +194,8 @@ def _check_count(
 
 
 def _parse_message(message: _Message) -> V2Message:
-    start = message.lines[0][0]
-    text = "\r".join(line for _, line in message.lines)
-    try:
-        parsed = hl7.parse(text)
-    except Exception as exc:  # python-hl7 raises ParseException, IndexError … on garbage
-        raise TranslationError(
-            f"python-hl7 could not parse the message starting on line {start}: {exc}",
-            f"line {start}",
-        ) from exc
-    return from_python_hl7(parsed)
+    header = message.lines[0][1]
+    separator = header[3]
+    end = header.find(separator, 4)
+    encoding = header[4:end] if end != -1 else header[4:]
+    return build_message([line for _, line in message.lines], Delimiters.of(separator, encoding))

@@ -15,10 +15,17 @@ Identity (PID-3, patient identifier list):
   at all, ``urn:brobygger:patient-id:<sender SOR code>``. Name parts are
   percent-encoded.
 
+A CPR number in PID-2 (patient id) or PID-4 (alternate patient id) -- fields
+retained only for backward compatibility, still used by some older feeds -- keys
+the patient too (and must agree with one in PID-3); their other identifiers are
+not used, as their assigning authority is usually unstated.
+
 Every valued PID-3 repetition becomes a Patient.identifier (CX-5 as its type).
 Also mapped: name (PID-5), birth date (PID-7, with the birthTime extension when
-it has a time), gender (PID-8), address (PID-11) and death (PID-29/PID-30).
-PID-2 and PID-4 (withdrawn identifier fields) are not used.
+it has a time), gender (PID-8), address (PID-11, with PID-12 county code as the
+district) and death (PID-29/PID-30). Table 0001 (administrative sex) is
+user-defined in v2.3-2.6: a PID-8 code outside HL7's suggested values is a local
+code the hub cannot read, so Patient.gender is left out rather than guessed.
 """
 
 from __future__ import annotations
@@ -67,15 +74,9 @@ def build_patient(message: V2Message, sender: Sender, zone: ZoneInfo) -> tuple[s
     names = [name for rep in pid.repetitions(5) if (name := _name(rep))]
     if names:
         patient["name"] = names
-    gender = pid.value(8)
+    gender = _GENDER.get(pid.value(8).upper())
     if gender:
-        if gender.upper() not in _GENDER:
-            raise TranslationError(
-                f"administrative sex {gender!r} is not in HL7 table 0001 "
-                f"(expected one of {', '.join(_GENDER)})",
-                "PID-8",
-            )
-        patient["gender"] = _GENDER[gender.upper()]
+        patient["gender"] = gender
     birth = pid.value(7)
     if birth:
         born = parse_timestamp(birth, "PID-7", zone)
@@ -84,7 +85,7 @@ def build_patient(message: V2Message, sender: Sender, zone: ZoneInfo) -> tuple[s
             patient["_birthDate"] = {
                 "extension": [{"url": BIRTH_TIME_URL, "valueDateTime": born.fhir}]
             }
-    addresses = [address for rep in pid.repetitions(11) if (address := _address(rep))]
+    addresses = _addresses(pid)
     if addresses:
         patient["address"] = addresses
     died = pid.value(29)
@@ -96,23 +97,16 @@ def build_patient(message: V2Message, sender: Sender, zone: ZoneInfo) -> tuple[s
 
 
 def _identity(pid: Segment, sender: Sender) -> tuple[str, list[dict[str, Any]]]:
-    """The patient key and Patient.identifier list from PID-3."""
+    """The patient key and Patient.identifier list from PID-3 (and a CPR in PID-2/PID-4)."""
     identifiers: list[dict[str, Any]] = []
     cpr: str | None = None
     first_local: tuple[str, str] | None = None
-    for position, rep in enumerate(pid.fields[2] if len(pid.fields) > 2 else (), start=1):
+    for position, rep in enumerate(pid.field(3), start=1):
         value = rep.component(1)
         if not value:
             continue
         if _is_cpr(rep):
-            number = normalise_cpr(value)
-            if number is None:
-                # The value is not echoed: it may well be (a typo of) a person's CPR number.
-                raise TranslationError(
-                    f"repetition {position} is marked as a CPR number but its value is not "
-                    "one: expected DDMMYYSSSS or DDMMYY-SSSS with a real day and month",
-                    "PID-3",
-                )
+            number = _cpr(value, f"repetition {position} is", "PID-3")
             if cpr is not None and number != cpr:
                 raise TranslationError(
                     f"repetition {position} carries a second, different CPR number", "PID-3"
@@ -128,6 +122,18 @@ def _identity(pid: Segment, sender: Sender) -> tuple[str, list[dict[str, Any]]]:
             identifier["type"] = {"coding": [{"system": IDENTIFIER_TYPE_SYSTEM, "code": type_code}]}
         if all(i["system"] != system or i["value"] != value for i in identifiers):
             identifiers.append(identifier)
+    for legacy_field in (2, 4):
+        legacy = _legacy_cpr(pid, legacy_field)
+        if legacy is None:
+            continue
+        if cpr is not None and legacy != cpr:
+            raise TranslationError(
+                f"PID-{legacy_field} carries a CPR number different from the patient's in PID-3",
+                f"PID-{legacy_field}",
+            )
+        if cpr is None:
+            cpr = legacy
+            identifiers.insert(0, {"system": CPR_SYSTEM, "value": legacy})
     if cpr is not None:
         return cpr_patient_key(cpr), identifiers
     if first_local is not None:
@@ -135,6 +141,27 @@ def _identity(pid: Segment, sender: Sender) -> tuple[str, list[dict[str, Any]]]:
     raise TranslationError(
         "no patient identifier: PID-3 (patient identifier list) is empty", "PID-3"
     )
+
+
+def _legacy_cpr(pid: Segment, number: int) -> str | None:
+    """The CPR number in PID-2 or PID-4 (first CPR-marked repetition), if any."""
+    for rep in pid.repetitions(number):
+        value = rep.component(1)
+        if value and _is_cpr(rep):
+            return _cpr(value, "it is", f"PID-{number}")
+    return None
+
+
+def _cpr(value: str, subject: str, where: str) -> str:
+    number = normalise_cpr(value)
+    if number is None:
+        # The value is not echoed: it may well be (a typo of) a person's CPR number.
+        raise TranslationError(
+            f"{subject} marked as a CPR number but its value is not one: expected "
+            "DDMMYYSSSS or DDMMYY-SSSS with a real day and month",
+            where,
+        )
+    return number
 
 
 def _is_cpr(rep: Repetition) -> bool:
@@ -175,6 +202,19 @@ def _name(rep: Repetition) -> dict[str, Any]:
     if suffix:
         name["suffix"] = suffix
     return name
+
+
+def _addresses(pid: Segment) -> list[dict[str, Any]]:
+    """PID-11 addresses, with PID-12 (county code) as the district (PID[Patient] map):
+    on the only address when it names none, else as an address of its own."""
+    addresses = [address for rep in pid.repetitions(11) if (address := _address(rep))]
+    county = pid.value(12)
+    if county and all(address.get("district") != county for address in addresses):
+        if len(addresses) == 1 and "district" not in addresses[0]:
+            addresses[0]["district"] = county
+        else:
+            addresses.append({"district": county})
+    return addresses
 
 
 def _address(rep: Repetition) -> dict[str, Any]:

@@ -9,9 +9,10 @@ carry seconds and a timezone. So:
 * hour or minute precision is padded with zeros to seconds;
 * the offset is taken from the value when given, else the time is read as local
   time in the adapter's configured zone (default Europe/Copenhagen), so summer
-  time gives ``+02:00`` and winter time ``+01:00``. A local time that falls in the
-  hour skipped or repeated at a daylight-saving change resolves as Python's
-  ``zoneinfo`` does (``fold=0``: the offset in force before the change).
+  time gives ``+02:00`` and winter time ``+01:00``; UTC is written ``Z``, as the
+  R4B models write it. A local time that falls in the hour skipped or repeated at
+  a daylight-saving change resolves as Python's ``zoneinfo`` does (``fold=0``: the
+  offset in force before the change).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from hub.domain.translation import TranslationError
@@ -39,7 +41,7 @@ _STEPS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class V2Timestamp:
     """A parsed v2 timestamp.
 
@@ -58,40 +60,67 @@ class V2Timestamp:
 
 def parse_timestamp(text: str, where: str, zone: ZoneInfo) -> V2Timestamp:
     """Parse the v2 timestamp ``text`` found at ``where``, or raise TranslationError."""
+    try:
+        return _parse(text, zone)
+    except _Invalid as invalid:
+        raise TranslationError(
+            f"{text!r} is not a valid HL7 v2 date/time: {invalid.reason}", where
+        ) from None
+
+
+class _Invalid(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# The same value recurs within a message (MSH-7 and EVN-2) and across a stay's
+# messages (PV1-44); parsing is pure, so recent results are kept.
+@lru_cache(maxsize=1024)
+def _parse(text: str, zone: ZoneInfo) -> V2Timestamp:
     match = _SHAPE.fullmatch(text)
     if match is None:
-        raise _invalid(text, where, f"it does not have the form {_FORMAT}")
-    parts = match.groupdict()
-    year = int(parts["year"])
-    month = int(parts["month"] or 1)
-    day = int(parts["day"] or 1)
-    hour = int(parts["hour"] or 0)
-    minute = int(parts["minute"] or 0)
-    second = int(parts["second"] or 0)
-    fraction = parts["fraction"] or ""
+        raise _Invalid(f"it does not have the form {_FORMAT}")
+    year_text, month_text, day_text, hour_text, minute_text, second_text, fraction, offset = (
+        match.groups()
+    )
+    year = int(year_text)
+    month = int(month_text) if month_text else 1
+    day = int(day_text) if day_text else 1
+    hour = int(hour_text) if hour_text else 0
+    minute = int(minute_text) if minute_text else 0
+    second = int(second_text) if second_text else 0
+    fraction = fraction or ""
     if year == 0:
-        raise _invalid(text, where, "year 0000 does not exist")
+        raise _Invalid("year 0000 does not exist")
     if not 1 <= month <= 12:
-        raise _invalid(text, where, f"month {month:02d} is out of range")
+        raise _Invalid(f"month {month:02d} is out of range")
     if hour > 23 or minute > 59 or second > 59:
-        raise _invalid(text, where, f"the time {hour:02d}:{minute:02d}:{second:02d} is invalid")
+        raise _Invalid(f"the time {hour:02d}:{minute:02d}:{second:02d} is invalid")
     try:
         naive = datetime(year, month, day, hour, minute, second, int(fraction[:6].ljust(6, "0")))
     except ValueError as exc:
-        reason = f"day {day:02d} does not exist in {year:04d}-{month:02d}"
-        raise _invalid(text, where, reason) from exc
-    zone_of_value = _offset(parts["offset"], text, where) or zone
-    date_part = "-".join(p for p in (parts["year"], parts["month"], parts["day"]) if p)
-    if parts["hour"] is None:
-        earliest = naive.replace(tzinfo=zone)
+        raise _Invalid(f"day {day:02d} does not exist in {year:04d}-{month:02d}") from exc
+    precision = next(
+        unit
+        for unit, part in zip(
+            reversed(_UNITS),
+            (second_text, minute_text, hour_text, day_text, month_text, year_text),
+            strict=True,
+        )
+        if part is not None
+    )
+    date_part = "-".join(p for p in (year_text, month_text, day_text) if p)
+    if hour_text is None:
         return V2Timestamp(
             text=text,
             fhir=date_part,
             date=date_part,
             has_time=False,
-            earliest=earliest,
-            until=_next(naive, parts).replace(tzinfo=zone),
+            earliest=naive.replace(tzinfo=zone),
+            until=_next(naive, precision).replace(tzinfo=zone),
         )
+    zone_of_value = _offset(offset) or zone
     aware = naive.replace(tzinfo=zone_of_value)
     fhir = (
         f"{date_part}T{hour:02d}:{minute:02d}:{second:02d}"
@@ -103,30 +132,31 @@ def parse_timestamp(text: str, where: str, zone: ZoneInfo) -> V2Timestamp:
         date=date_part,
         has_time=True,
         earliest=aware,
-        until=_next(naive, parts).replace(tzinfo=zone_of_value),
+        until=_next(naive, precision).replace(tzinfo=zone_of_value),
     )
 
 
-def _offset(text: str | None, value: str, where: str) -> tzinfo | None:
+def _offset(text: str | None) -> tzinfo | None:
     if text is None:
         return None
     hours, minutes = int(text[1:3]), int(text[3:5])
     delta = timedelta(hours=hours, minutes=minutes)
     if minutes > 59 or delta > _MAX_OFFSET:
-        raise _invalid(value, where, f"the UTC offset {text} is out of range")
+        raise _Invalid(f"the UTC offset {text} is out of range")
     return UTC if not delta else timezone(-delta if text[0] == "-" else delta)
 
 
 def _render_offset(moment: datetime) -> str:
     offset = moment.utcoffset() or timedelta()
+    if not offset:
+        return "Z"  # as the R4B models write UTC, so validation leaves the value as built
     sign = "-" if offset < timedelta() else "+"
     minutes = abs(int(offset.total_seconds())) // 60
     return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _next(naive: datetime, parts: dict[str, str | None]) -> datetime:
+def _next(naive: datetime, precision: str) -> datetime:
     """The start of the next unit at the value's precision (an exclusive upper bound)."""
-    precision = next(unit for unit in reversed(_UNITS) if parts[unit] is not None)
     try:
         if precision == "year":
             return naive.replace(year=naive.year + 1)
@@ -135,7 +165,3 @@ def _next(naive: datetime, parts: dict[str, str | None]) -> datetime:
         return naive + _STEPS[precision]
     except (ValueError, OverflowError):  # past the year 9999
         return datetime.max
-
-
-def _invalid(text: str, where: str, reason: str) -> TranslationError:
-    return TranslationError(f"{text!r} is not a valid HL7 v2 date/time: {reason}", where)

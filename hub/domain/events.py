@@ -37,6 +37,8 @@ class InboundEvent:
     patient_key: str
     resources: Sequence[FhirJson]
     occurred_at: datetime | None = None  # when the state held at the source
+    source_id: str | None = None  # the sender's own id of the message (MSH-10, MessageHeader.id)
+    partial: frozenset[str] = frozenset()  # resources the message knows only part of
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
@@ -54,6 +56,8 @@ class InboundEvent:
                 },
                 "patientKey": self.patient_key,
                 "occurredAt": self.occurred_at.isoformat() if self.occurred_at else None,
+                "sourceId": self.source_id,
+                "partial": sorted(self.partial),
                 "resources": list(self.resources),
             }
         )
@@ -75,6 +79,8 @@ class InboundEvent:
                 patient_key=data["patientKey"],
                 resources=list(data["resources"]),
                 occurred_at=_instant(data.get("occurredAt")),
+                source_id=data.get("sourceId"),
+                partial=frozenset(data.get("partial") or ()),
             )
         except EventDecodeError:
             raise

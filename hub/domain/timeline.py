@@ -76,3 +76,30 @@ def timeline_fields(resource: FhirJson) -> TimelineFields:
         if resource.get(name):
             return TimelineFields(status, resource[name], None)
     return TimelineFields(status, None, None)
+
+
+# How far an Encounter has come; a status never moves back at the same source time.
+_ENCOUNTER_PROGRESS = {
+    "planned": 0,
+    "arrived": 1,
+    "triaged": 1,
+    "in-progress": 2,
+    "onleave": 2,
+    "finished": 3,
+    "cancelled": 3,
+    "entered-in-error": 4,
+}
+
+
+def moves_back(stored: FhirJson, incoming: FhirJson) -> bool:
+    """Whether ``incoming`` would move an Encounter back along its course.
+
+    Used only to order two messages stamped with the same source time (a discharge
+    notice and its admission notice authorised in the same minute): the one that
+    got further wins, whichever arrived last.
+    """
+    if stored.get("resourceType") != "Encounter":
+        return False
+    before = _ENCOUNTER_PROGRESS.get(str(stored.get("status")))
+    after = _ENCOUNTER_PROGRESS.get(str(incoming.get("status")))
+    return before is not None and after is not None and after < before

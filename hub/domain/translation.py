@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+import orjson
 
 from hub.domain.sectors import Sector
 
@@ -46,15 +49,18 @@ class Translation:
     hub.domain.identifiers); ``event`` names the trigger (e.g. ``ADT^A01``).
 
     ``source_id`` is the sender's own message id (MSH-10, MessageHeader.id …),
-    used to recognise a re-sent message. ``envelope_id`` is the id of what
-    carried it (MedCom: Bundle.id), when the format has one: the same
-    ``source_id`` arriving in a different envelope is a conflicting re-use of a
-    message id, not a re-send, and is refused.
+    used to recognise a re-sent message: a re-send says the same again (MedCom
+    re-sends in a new Bundle); the same ``source_id`` saying something else is a
+    re-used message id and is refused, never silently dropped (see
+    ``fingerprint``).
 
     ``occurred_at`` is when the reported state held at the source (EVN-2/MSH-7,
     Bundle.timestamp …): a message older than what a resource already shows does
     not roll it back (late arrivals, see consumers.projection).
     ``declared_sender`` is whom the message names as its sender.
+    ``partial`` lists resources (``Type/id``) the message knows only part of (a
+    discharge notice that does not repeat the admission time): elements they omit
+    are kept from what is stored instead of being dropped (see hub.domain.merging).
     """
 
     patient_key: str
@@ -64,7 +70,30 @@ class Translation:
     facts: Mapping[str, str] = field(default_factory=dict)
     occurred_at: datetime | None = None
     declared_sender: DeclaredSender | None = None
-    envelope_id: str | None = None
+    partial: frozenset[str] = frozenset()
+
+
+def fingerprint(translations: Sequence[Translation]) -> str:
+    """A digest of what the translations say, to tell a re-send from a re-used message id.
+
+    It covers everything the hub takes from a message, and nothing of its envelope
+    (MedCom gives a re-send a new Bundle.id and timestamp around the same message).
+    """
+    content = orjson.dumps(
+        [
+            {
+                "patientKey": translation.patient_key,
+                "event": translation.event,
+                "occurredAt": translation.occurred_at.isoformat()
+                if translation.occurred_at
+                else None,
+                "resources": list(translation.resources),
+            }
+            for translation in translations
+        ],
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return "sha256:" + hashlib.sha256(content).hexdigest()
 
 
 class TranslationError(ValueError):

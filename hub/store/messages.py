@@ -26,7 +26,7 @@ class InboundMessages:
         source_id: str | None,
         raw: bytes,
         received_at: datetime,
-        envelope_id: str | None = None,
+        fingerprint: str | None = None,
     ) -> None:
         await self._connection.execute(
             insert(inbound_messages).values(
@@ -36,7 +36,7 @@ class InboundMessages:
                 sender_org=sender.org,
                 sender_sub=sender.sub,
                 source_id=source_id,
-                envelope_id=envelope_id,
+                fingerprint=fingerprint,
                 received_at=received_at,
                 raw=raw,
             )
@@ -45,14 +45,14 @@ class InboundMessages:
     async def find_resent(self, *, format: str, sender_org: str, source_id: str) -> Earlier | None:
         """This sender's message ``source_id`` as it was first accepted, if it was."""
         result = await self._connection.execute(
-            select(inbound_messages.c.message_id, inbound_messages.c.envelope_id).where(
+            select(inbound_messages.c.message_id, inbound_messages.c.fingerprint).where(
                 inbound_messages.c.format == format,
                 inbound_messages.c.sender_org == sender_org,
                 inbound_messages.c.source_id == source_id,
             )
         )
         row = result.first()
-        return Earlier(row.message_id, source_id, row.envelope_id) if row else None
+        return Earlier(row.message_id, source_id, row.fingerprint) if row else None
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Earlier:
 
     message_id: str
     source_id: str
-    envelope_id: str | None
+    fingerprint: str | None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.domain.timeline import timeline_fields
+from hub.domain.timeline import moves_back, timeline_fields
 from hub.domain.translation import FhirJson
 from hub.store.tables import resource_versions, resources
 
@@ -68,9 +68,17 @@ _COLUMNS = (
 )
 
 
-def is_stale(incoming: datetime | None, stored: datetime | None) -> bool:
-    """Whether content from ``incoming`` is older than what is stored (unknown is never stale)."""
-    return incoming is not None and stored is not None and incoming < stored
+def is_outdated(source_time: datetime | None, incoming: FhirJson, stored: StoredResource) -> bool:
+    """Whether ``incoming`` (from ``source_time``) is behind what is stored.
+
+    Older content is; at the same source time, content that would move an Encounter
+    back along its course is. An unknown time is never behind.
+    """
+    if source_time is None or stored.source_time is None:
+        return False
+    if source_time == stored.source_time:
+        return moves_back(stored.content, incoming)
+    return source_time < stored.source_time
 
 
 class Resources:
@@ -97,7 +105,7 @@ class Resources:
         """
         resource_type, resource_id = resource["resourceType"], resource["id"]
         current = await self.get(resource_type, resource_id)
-        if current is not None and is_stale(source_time, current.source_time):
+        if current is not None and is_outdated(source_time, resource, current):
             return None
         if current is not None and _without_server_meta(current.content) == _without_server_meta(
             resource

@@ -34,7 +34,8 @@ inbound_messages = Table(
     Column("sender_org", String(64), nullable=False),
     Column("sender_sub", String(200), nullable=False),
     Column("source_id", String(200), nullable=True),
-    Column("envelope_id", String(200), nullable=True),  # e.g. MedCom Bundle.id
+    # What the message said (hub.domain.translation.fingerprint): a re-send or a re-used id?
+    Column("fingerprint", String(80), nullable=True),
     Column("received_at", UtcDateTime, nullable=False),
     Column("raw", LargeBinary, nullable=False),
     # A sender re-sending the same message (same source id) is recognised, not re-applied.

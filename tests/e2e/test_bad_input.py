@@ -80,3 +80,39 @@ def test_dead_letters_can_be_listed_and_replayed_from_the_command_line(
     assert replay.returncode == 1  # the message itself is still wrong
     assert "PID-3" in replay.stdout
     assert letter_id in run_hub("deadletters", "list", env=deployment.env).stdout
+
+
+def test_a_fix_then_replay_all_accepts_every_open_dead_letter_once(
+    deployment: Deployment,
+) -> None:
+    """Training messages are refused until the operator allows them, then replayed."""
+    training = [
+        adt("A01", cpr=cpr, visit=f"T-{cpr}", control_id=f"TRAIN-{cpr}").replace(
+            b"|P|2.5", b"|T|2.5"
+        )
+        for cpr in ("0202709995", "0303709995")
+    ]
+    for message in training:
+        response = deployment.ingest(message)
+        assert response.status_code == 422 and response.json()["error"]["where"] == "MSH-11"
+
+    metrics = httpx.get(f"{deployment.base_url}/metrics").text
+    assert 'brobygger_dead_letters_open{format="hl7v2",stage="intake"} 2.0' in metrics
+    assert 'brobygger_intake_rejected_total{format="hl7v2"} 2.0' in metrics
+
+    still_refused = run_hub("deadletters", "replay", "--all", env=deployment.env)
+    assert still_refused.returncode == 1 and "0 of 2 dead letters replayed" in still_refused.stdout
+
+    allowing_training = {**deployment.env, "HUB_HL7V2_PROCESSING_IDS": "P,T"}
+    replayed = run_hub("deadletters", "replay", "--all", env=allowing_training)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "2 of 2 dead letters replayed" in replayed.stdout
+    again = run_hub("deadletters", "replay", "--all", env=allowing_training)
+    assert "0 of 0 dead letters replayed" in again.stdout
+
+    for cpr in ("0202709995", "0303709995"):
+        deployment.wait_for(
+            lambda cpr=cpr: len(deployment.pathway(cpr)["entries"]) == 1, f"{cpr}'s admission"
+        )
+    metrics = httpx.get(f"{deployment.base_url}/metrics").text
+    assert "brobygger_dead_letters_open{" not in metrics

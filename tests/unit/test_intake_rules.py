@@ -95,27 +95,34 @@ async def test_everything_psychiatry_sends_is_labelled_sensitive(engine: AsyncEn
     assert not any(is_psychiatric(resource) for resource in from_hospital.resources)
 
 
-async def test_a_resend_in_the_same_envelope_has_no_second_effect(engine: AsyncEngine) -> None:
-    service = IntakeService(
-        engine, {"test": Scripted(message(source_id="hdr-1", envelope_id="bundle-1"))}
-    )
+async def test_a_resend_has_no_second_effect(engine: AsyncEngine) -> None:
+    service = IntakeService(engine, {"test": Scripted(message(source_id="hdr-1"))})
     first = await service.accept("test", b"x", HOSPITAL)
-    again = await service.accept("test", b"x", HOSPITAL)
+    again = await service.accept("test", b"x, in a new envelope", HOSPITAL)
     assert again.duplicate and again.message_id == first.message_id
     assert len(await published(engine)) == 1
     assert service.counters.duplicates["test"] == 1
 
 
-async def test_a_message_id_reused_in_another_envelope_is_refused(engine: AsyncEngine) -> None:
-    await IntakeService(
-        engine, {"test": Scripted(message(source_id="hdr-1", envelope_id="bundle-1"))}
-    ).accept("test", b"x", HOSPITAL)
+async def test_a_message_id_reused_for_other_content_is_refused_not_dropped(
+    engine: AsyncEngine,
+) -> None:
+    await IntakeService(engine, {"test": Scripted(message(source_id="hdr-1"))}).accept(
+        "test", b"x", HOSPITAL
+    )
+    other = Translation(
+        patient_key="cpr:0101709995",
+        resources=[{**PATIENT, "gender": "female"}],
+        event="TEST",
+        source_id="hdr-1",
+    )
     with pytest.raises(Rejected) as rejected:
-        await IntakeService(
-            engine, {"test": Scripted(message(source_id="hdr-1", envelope_id="bundle-2"))}
-        ).accept("test", b"y", HOSPITAL)
-    assert "bundle-1" in rejected.value.what and "bundle-2" in rejected.value.what
+        await IntakeService(engine, {"test": Scripted(other)}).accept("test", b"y", HOSPITAL)
+    assert rejected.value.where == "message id" and "hdr-1" in rejected.value.what
     assert len(await published(engine)) == 1
+    async with UnitOfWork(engine) as uow:
+        letter = await uow.dead_letters.get(rejected.value.dead_letter_id)
+    assert letter is not None and letter.raw == b"y"
 
 
 async def test_the_source_time_travels_with_the_event(engine: AsyncEngine) -> None:

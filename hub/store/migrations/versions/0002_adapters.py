@@ -1,4 +1,4 @@
-"""Adapters for every sector: envelope ids, sender aliases, source times, acknowledgements.
+"""Adapters for every sector: fingerprints, sender aliases, source times, acknowledgements.
 
 Revision ID: 0002
 Revises: 0001
@@ -23,7 +23,7 @@ _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgre
 
 def upgrade() -> None:
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("envelope_id", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("fingerprint", sa.String(length=80), nullable=True))
     with op.batch_alter_table("dead_letters", schema=None) as batch_op:
         batch_op.add_column(sa.Column("sender_aliases", _JSON, nullable=True))
     with op.batch_alter_table("resources", schema=None) as batch_op:
@@ -59,4 +59,4 @@ def downgrade() -> None:
     with op.batch_alter_table("dead_letters", schema=None) as batch_op:
         batch_op.drop_column("sender_aliases")
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
-        batch_op.drop_column("envelope_id")
+        batch_op.drop_column("fingerprint")
