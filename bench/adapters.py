@@ -39,13 +39,40 @@ class Workload:
     format: str
     files: list[Path]
     target: float | None
+    extra: tuple[bytes, ...] = ()
+
+
+def danish_adt_feed(count: int = 40) -> tuple[bytes, ...]:
+    """Admissions and discharges as a Danish hospital's ADT feed sends them (CPR, visit
+    number, ward, admit and discharge times): the common case, next to the corpus's."""
+    messages = []
+    for n in range(count):
+        cpr = f"{(n % 28) + 1:02d}{(n % 12) + 1:02d}70{9990 + n % 10:04d}"
+        trigger, end = ("A03", "20261104113000") if n % 2 else ("A01", "")
+        messages.append(
+            (
+                f"MSH|^~\\&|ADT|RHR|HUB|HUB|20261104120000||ADT^{trigger}^ADT_A01|B{n}|P|2.5\r"
+                f"EVN|{trigger}|20261104120000\r"
+                f"PID|1||{cpr}^^^CPR^NNDNK||Nielsen^Bo^Ærø||19700101|M|||"
+                "Vestergade 1^^Randers^^8900\r"
+                f"PV1|1|I|MED3^101^1^RHR||||||||||||||||V{n}|||||||||||||||||||||||||"
+                f"20261101080000|{end}\r"
+            ).encode()
+        )
+    return tuple(messages)
 
 
 def workloads() -> list[Workload]:
     medcom = CORPUS / "medcom-hospitalnotification"
     care = CORPUS / "medcom-carecommunication"
     return [
-        Workload("HL7 v2 ADT", "hl7v2", sorted((CORPUS / "hl7v2").glob("*.hl7")), 2000),
+        Workload(
+            "HL7 v2 ADT (corpus + Danish feed)",
+            "hl7v2",
+            sorted((CORPUS / "hl7v2").glob("*.hl7")),
+            2000,
+            danish_adt_feed(),
+        ),
         Workload(
             "MedCom HospitalNotification (JSON)", "medcom", sorted(medcom.glob("*.json")), 1000
         ),
@@ -60,10 +87,9 @@ def workloads() -> list[Workload]:
     ]
 
 
-def accepted(adapter: Adapter, files: list[Path]) -> list[bytes]:
+def accepted(adapter: Adapter, workload: Workload) -> list[bytes]:
     payloads = []
-    for path in files:
-        raw = path.read_bytes()
+    for raw in [*(path.read_bytes() for path in workload.files), *workload.extra]:
         try:
             adapter.translate(raw, SENDER)
         except TranslationError:
@@ -103,7 +129,7 @@ def main() -> int:
     print(f"{'workload':<38} {'files':>5} {'msg/s (median)':>15} {'best':>8} {'ms/msg':>7}  target")
     for workload in workloads():
         adapter = adapters[workload.format]
-        payloads = accepted(adapter, workload.files)
+        payloads = accepted(adapter, workload)
         if not payloads:
             print(f"{workload.name:<38} no accepted corpus files")
             continue

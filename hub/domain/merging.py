@@ -9,6 +9,9 @@ from hub.domain.translation import FhirJson
 _MERGED_BY_PART = ("period",)
 
 
+_OPEN_ENCOUNTER = frozenset({"planned", "arrived", "triaged", "in-progress", "onleave"})
+
+
 def reference(resource: FhirJson) -> str:
     return f"{resource['resourceType']}/{resource['id']}"
 
@@ -17,7 +20,8 @@ def merge_partial(stored: FhirJson, partial: FhirJson) -> FhirJson:
     """``stored`` updated with what ``partial`` says; what it omits is kept.
 
     Top-level elements of ``partial`` replace the stored ones; a period is merged
-    part by part. A partial resource cannot remove an element, only state one.
+    part by part. A partial resource cannot remove an element, only state one, with
+    one exception: an Encounter it reopens (a cancelled discharge) loses its end.
     """
     merged = {key: value for key, value in stored.items() if key != "meta"}
     for key, value in partial.items():
@@ -25,6 +29,15 @@ def merge_partial(stored: FhirJson, partial: FhirJson) -> FhirJson:
             merged[key] = {**merged[key], **value}
         else:
             merged[key] = value
+    reopened = merged.get("status") in _OPEN_ENCOUNTER and "end" not in (
+        partial.get("period") or {}
+    )
+    if merged.get("resourceType") == "Encounter" and reopened and "period" in merged:
+        period = {part: at for part, at in merged["period"].items() if part != "end"}
+        if period:
+            merged["period"] = period
+        else:
+            del merged["period"]
     return merged
 
 

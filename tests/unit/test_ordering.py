@@ -144,3 +144,24 @@ async def test_replaying_everything_from_the_start_changes_nothing(hub: Hub) -> 
     async with UnitOfWork(hub.engine) as uow:
         assert len(await uow.resources.history("Encounter", before["id"])) == history
     assert await hub.only("Encounter") == before
+
+
+async def test_a_cancelled_discharge_notice_reopens_the_stay(hub: Hub) -> None:
+    admission = (OIOXML / "DIS20_1.xml").read_bytes()
+    discharge = (OIOXML / "DIS17_1.xml").read_bytes()
+    cancelled = discharge.replace(
+        b"<StatusCode>nytbrev</StatusCode>", b"<StatusCode>annulleretbrev</StatusCode>"
+    )
+    cancelled = cancelled.replace(
+        b"<Identifier>24681012</Identifier>", b"<Identifier>24681013</Identifier>", 1
+    )
+    cancelled = cancelled.replace(
+        b"<TimeWithSec>21:30:00</TimeWithSec>", b"<TimeWithSec>23:59:00</TimeWithSec>"
+    )
+    assert cancelled != discharge
+    for message in (admission, discharge, cancelled):
+        await hub.send("oioxml", message, OUH)
+    await hub.apply()
+    encounter = await hub.only("Encounter")
+    assert encounter["status"] == "in-progress"
+    assert encounter["period"] == {"start": "2000-01-24T21:15:00+01:00"}
