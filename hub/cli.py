@@ -141,7 +141,8 @@ def _serve(settings: Settings, host: str, port: int, demo: bool) -> int:
         )
         url = f"http://{host}:{port}/graphql"
         print(
-            f"\nBrobygger is running with the demo scenario ({len(accepted)} messages).\n\n"
+            "\nBrobygger is running with the demo scenario "
+            f"({f'{len(accepted)} messages' if accepted else 'loaded earlier'}).\n\n"
             f"  GraphQL:  {url}   (GraphiQL in a browser)\n"
             f"  Token:    {token}\n\n"
             "Try:\n"

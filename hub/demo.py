@@ -82,7 +82,12 @@ def demo_message(stay: DemoStay, now: datetime) -> bytes:
 
 
 async def load_demo(intake: IntakeService, timezone: str) -> list[Accepted]:
+    """Load the demo, unless it was loaded before (its times are relative to the day it
+    was first loaded; loading it again on another day would re-use its message ids)."""
     now = datetime.now(ZoneInfo(timezone)).replace(microsecond=0)
-    return [
-        await intake.accept("hl7v2", demo_message(stay, now), DEMO_HOSPITAL) for stay in DEMO_STAYS
-    ]
+    accepted = []
+    for stay in DEMO_STAYS:
+        if await intake.was_accepted("hl7v2", DEMO_HOSPITAL, stay.control_id):
+            continue
+        accepted.append(await intake.accept("hl7v2", demo_message(stay, now), DEMO_HOSPITAL))
+    return accepted

@@ -39,6 +39,10 @@ from hub.store.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 
+REUSED_MESSAGE_ID = "message id"
+"""The ``where`` of a refusal for a message id already used for something else."""
+
+
 @dataclass(frozen=True)
 class Accepted:
     message_id: str
@@ -100,6 +104,14 @@ class IntakeService:
         else:
             self.counters.accepted[format] += 1
         return accepted
+
+    async def was_accepted(self, format: str, sender: Sender, source_id: str) -> bool:
+        """Whether this sender's message ``source_id`` was accepted before."""
+        async with UnitOfWork(self._engine) as uow:
+            earlier = await uow.inbound.find_resent(
+                format=format, sender_org=sender.org, source_id=source_id
+            )
+        return earlier is not None
 
     async def _accept(self, format: str, raw: bytes, sender: Sender) -> Accepted:
         adapter = self._adapters.get(format)
@@ -206,8 +218,8 @@ class IntakeService:
             f"that said something else (accepted as {earlier.message_id}); a re-send must "
             "repeat the message unchanged, and a new message needs a new message id"
         )
-        dead_letter_id = await self._dead_letter(format, raw, sender, what, "message id")
-        raise Rejected(what, "message id", dead_letter_id, internal=False)
+        dead_letter_id = await self._dead_letter(format, raw, sender, what, REUSED_MESSAGE_ID)
+        raise Rejected(what, REUSED_MESSAGE_ID, dead_letter_id, internal=False)
 
     async def _dead_letter(
         self, format: str, raw: bytes, sender: Sender, what: str, where: str | None

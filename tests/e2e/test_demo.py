@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hub.demo import DEMO_CPR
 from tests.e2e.conftest import Deployment
-from tests.support.hub_process import hub_env, hub_process
+from tests.support.hub_process import hub_env, hub_process, run_hub
 from tests.support.services import free_port
 
 
@@ -41,3 +41,5 @@ def test_demo_prints_a_working_url_and_token_and_shows_a_readmission(tmp_path: P
             # Newest first: the readmission, then the first stay.
             assert entries[0]["start"] > entries[1]["start"]
             assert all(e["fhir"]["meta"]["versionId"] == "2" for e in entries)
+    # Starting again on a later day does not re-send the demo as new messages.
+    assert run_hub("deadletters", "list", env=env).stdout.strip() == "no dead letters"
