@@ -19,7 +19,6 @@ Bundle in, validated FHIR grouped by patient out.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 from adapters.fhir.codes import pathway_events
@@ -36,9 +35,13 @@ from adapters.fhir.payload import SINGLE, Entry, Payload, read_payload, url_path
 from adapters.fhir.references import PayloadIndex, ReferenceRewriter, Target
 from adapters.fhir.resources import finish, validated_at
 from hub.domain.identifiers import CPR_SYSTEM, cpr_patient_key, directory_key
-from hub.domain.translation import FhirJson, Sender, Translation, TranslationError
-
-_log = logging.getLogger(__name__)
+from hub.domain.translation import (
+    FhirJson,
+    Sender,
+    Translation,
+    TranslationError,
+    refusing_the_unexpected,
+)
 
 # The element a patient-bound resource names its patient in, for error messages.
 _PATIENT_ELEMENT = {
@@ -69,17 +72,8 @@ class FhirAdapter:
 
     def translate(self, raw: bytes, sender: Sender) -> list[Translation]:
         """Translate a payload, accepting or refusing it whole."""
-        try:
+        with refusing_the_unexpected("FHIR"):
             return self._translate(raw, sender)
-        except TranslationError:
-            raise
-        except Exception as exc:
-            # The contract: only TranslationError leaves. Anything else is a gap in the
-            # checks; log it for the hub's maintainers and refuse the payload.
-            _log.exception("unexpected failure translating a FHIR payload")
-            raise TranslationError(
-                f"the payload could not be read ({type(exc).__name__}: {exc})", "payload"
-            ) from exc
 
     def _translate(self, raw: bytes, sender: Sender) -> list[Translation]:
         payload = read_payload(raw)

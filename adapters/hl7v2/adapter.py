@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from adapters.fhirtools import validated
@@ -12,9 +11,13 @@ from adapters.hl7v2.header import PROCESSING_IDS, read_header
 from adapters.hl7v2.message import V2Message
 from adapters.hl7v2.parsing import parse_payload
 from adapters.hl7v2.patient import build_patient
-from hub.domain.translation import FhirJson, Sender, Translation, TranslationError
-
-_log = logging.getLogger(__name__)
+from hub.domain.translation import (
+    FhirJson,
+    Sender,
+    Translation,
+    TranslationError,
+    refusing_the_unexpected,
+)
 
 
 class Hl7v2Adapter:
@@ -48,17 +51,8 @@ class Hl7v2Adapter:
 
     def translate(self, raw: bytes, sender: Sender) -> list[Translation]:
         """Translate a payload, accepting or refusing it whole."""
-        try:
+        with refusing_the_unexpected("HL7 v2"):
             return self._translate(raw, sender)
-        except TranslationError:
-            raise
-        except Exception as exc:
-            # The contract: only TranslationError leaves. Anything else is a gap in the
-            # checks above; log it for the hub's maintainers and refuse the payload.
-            _log.exception("unexpected failure translating an HL7 v2 payload")
-            raise TranslationError(
-                f"the message could not be read ({type(exc).__name__}: {exc})", "payload"
-            ) from exc
 
     def _translate(self, raw: bytes, sender: Sender) -> list[Translation]:
         payload = parse_payload(raw)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from adapters.medcom.acknowledgement import read_acknowledgement
@@ -18,9 +17,12 @@ from adapters.medcom.header import (
 from adapters.medcom.hospital_notification import read_hospital_notification
 from adapters.medcom.payload import read_bundle
 from hub.domain.identifiers import message_key
-from hub.domain.translation import FhirJson, Sender, Translation, TranslationError
-
-_log = logging.getLogger(__name__)
+from hub.domain.translation import (
+    FhirJson,
+    Sender,
+    Translation,
+    refusing_the_unexpected,
+)
 
 
 class MedComAdapter:
@@ -31,17 +33,8 @@ class MedComAdapter:
 
     def translate(self, raw: bytes, sender: Sender) -> list[Translation]:
         """Translate a payload, accepting or refusing it whole."""
-        try:
+        with refusing_the_unexpected("MedCom"):
             return [self._translate(raw, sender)]
-        except TranslationError:
-            raise
-        except Exception as exc:
-            # The contract: only TranslationError leaves. Anything else is a gap in the
-            # checks; log it for the hub's maintainers and refuse the payload.
-            _log.exception("unexpected failure translating a MedCom payload")
-            raise TranslationError(
-                f"the message could not be read ({type(exc).__name__}: {exc})", "payload"
-            ) from exc
 
     def _translate(self, raw: bytes, sender: Sender) -> Translation:
         bundle = MessageBundle(read_bundle(raw))

@@ -21,7 +21,6 @@ discharge notice, and a re-send always repeats the type too. ``occurred_at`` is
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -44,9 +43,7 @@ from adapters.oioxml.letter import (
 from adapters.oioxml.notifications import map_admission, map_discharge
 from adapters.oioxml.parties import declared_sender
 from adapters.oioxml.referral import map_referral
-from hub.domain.translation import Sender, Translation, TranslationError
-
-_log = logging.getLogger(__name__)
+from hub.domain.translation import Sender, Translation, TranslationError, refusing_the_unexpected
 
 
 @dataclass(frozen=True)
@@ -89,17 +86,8 @@ class OioxmlAdapter:
 
     def translate(self, raw: bytes, sender: Sender) -> list[Translation]:
         """Translate an Emessage, accepting or refusing it whole."""
-        try:
+        with refusing_the_unexpected("OIOXML"):
             return self._translate(raw, sender)
-        except TranslationError:
-            raise
-        except Exception as exc:
-            # The contract: only TranslationError leaves. Anything else is a gap in the
-            # checks; log it for the hub's maintainers and refuse the payload.
-            _log.exception("unexpected failure translating an OIOXML payload")
-            raise TranslationError(
-                f"the message could not be read ({type(exc).__name__}: {exc})", "payload"
-            ) from exc
 
     def _translate(self, raw: bytes, sender: Sender) -> list[Translation]:
         document = read_document(raw)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -124,3 +126,25 @@ class Adapter(Protocol):
 
 
 AdapterRegistry = Mapping[str, Adapter]
+
+
+_log = logging.getLogger(__name__)
+
+
+@contextmanager
+def refusing_the_unexpected(format: str) -> Iterator[None]:
+    """Keep the adapter contract: only TranslationError leaves ``translate``.
+
+    Anything else is a gap in an adapter's checks: it is logged for the hub's
+    maintainers and the payload is refused (and so kept as a dead letter) instead
+    of crashing the intake.
+    """
+    try:
+        yield
+    except TranslationError:
+        raise
+    except Exception as exc:
+        _log.exception("unexpected failure translating a %s payload", format)
+        raise TranslationError(
+            f"the message could not be read ({type(exc).__name__}: {exc})", "payload"
+        ) from exc
