@@ -32,6 +32,13 @@ def test_every_corpus_file_is_accepted_or_refused_over_http(deployment: Deployme
             assert response.status_code == 422, f"{file}: {response.text}"
             assert response.json()["error"]["where"] == refusal.where
 
+    def acknowledgements() -> str:
+        return run_hub("acknowledgements", env=deployment.env).stdout
+
+    # Each acknowledgement is recorded against the message it answers, with its issues.
+    deployment.wait_for(lambda: acknowledgements().count("fatal-error") >= 3, "acknowledgements")
+    assert "transient-error" in acknowledgements()
+
 
 def test_every_corpus_file_is_accepted_or_refused_by_hub_ingest(tmp_path: Path) -> None:
     env = hub_env(tmp_path / "var")
