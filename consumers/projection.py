@@ -21,8 +21,8 @@ class ResourceProjection:
     Bundle.timestamp) than what is stored: a late A01 after its A03 leaves the
     Encounter finished; an original after its revision leaves the revision.
     A partial resource (a discharge notice without the admission time) is merged
-    into the stored version rather than replacing it; a late partial one only
-    fills in what the stored version lacks.
+    into the stored version rather than replacing it, when that version is its own
+    organisation's; a late partial one only fills in what the stored version lacks.
     """
 
     name = "resource-projection"
@@ -30,10 +30,15 @@ class ResourceProjection:
 
     async def handle(self, event: InboundEvent, uow: UnitOfWork) -> None:
         patient_key = event.patient_key if is_patient_key(event.patient_key) else None
+        author = (event.sender.sector.value, event.sender.org)
         for resource in event.resources:
             source_time = event.occurred_at
             if reference(resource) in event.partial:
                 stored = await uow.resources.get(resource["resourceType"], resource["id"])
+                if stored is not None and (stored.sector, stored.org) != author:
+                    # Never merge another author's content into this one: the result
+                    # would carry it to whoever may see this author's data.
+                    stored = None
                 if stored is not None and is_outdated(source_time, resource, stored):
                     resource = fill_gaps(stored.content, resource)
                     source_time = stored.source_time

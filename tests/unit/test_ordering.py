@@ -120,14 +120,14 @@ async def test_a_discharge_notice_adds_to_the_admission_it_ends(hub: Hub) -> Non
 
 
 async def test_a_notice_that_names_only_the_cpr_keeps_the_known_name(hub: Hub) -> None:
-    municipality = Sender(Sector.MUNICIPALITY, "173", "omsorgssystem")
+    """The hospital's own patient record names the patient; its notice names only the CPR."""
     patient = {
         "resourceType": "Patient",
         "id": "borger-1",
         "identifier": [{"system": "urn:oid:1.2.208.176.1.2", "value": "2505544849"}],
         "name": [{"family": "Hansen", "given": ["Jens"]}],
     }
-    await hub.send("fhir", orjson.dumps(patient), municipality)
+    await hub.send("fhir", orjson.dumps(patient), OUH)
     await hub.send("oioxml", (OIOXML / "DIS20_1.xml").read_bytes(), OUH)
     await hub.apply()
     assert (await hub.only("Patient"))["name"] == patient["name"]
@@ -165,3 +165,17 @@ async def test_a_cancelled_discharge_notice_reopens_the_stay(hub: Hub) -> None:
     encounter = await hub.only("Encounter")
     assert encounter["status"] == "in-progress"
     assert encounter["period"] == {"start": "2000-01-24T21:15:00+01:00"}
+
+
+async def test_a_partial_resource_never_takes_in_another_authors_content(hub: Hub) -> None:
+    """Psychiatry's notice must not carry the hospital's Patient data to psychiatry."""
+    hospital_patient = adt("A01", cpr="2505544849", name="Hansen^Jens", recorded="20000101000000")
+    await hub.send("hl7v2", hospital_patient, HOSPITAL)
+    await hub.apply()
+    assert (await hub.only("Patient"))["name"][0]["family"] == "Hansen"
+    psychiatry = Sender(Sector.PSYCHIATRY, "4202090", "psyk", frozenset({"gln:5790000143054"}))
+    await hub.send("oioxml", (OIOXML / "DIS20_1.xml").read_bytes(), psychiatry)
+    await hub.apply()
+    patient = await hub.only("Patient")
+    assert "name" not in patient
+    assert "Hansen" not in str(patient)
