@@ -33,7 +33,8 @@ from adapters.fhir.identity import (
 )
 from adapters.fhir.payload import SINGLE, Entry, Payload, read_payload, url_path
 from adapters.fhir.references import PayloadIndex, ReferenceRewriter, Target
-from adapters.fhir.resources import finish, validated_at
+from adapters.fhir.resources import finish
+from adapters.fhirtools import validated
 from hub.domain.identifiers import CPR_SYSTEM, cpr_patient_key, directory_key
 from hub.domain.translation import (
     FhirJson,
@@ -86,7 +87,7 @@ class FhirAdapter:
             key = _group_key(entry, target, rewritten.patients, sender)
             resource = finish(rewritten.resource, target.hub_id)
             events = pathway_events(resource, entry.where)
-            output = validated_at(resource, entry.where)
+            output = validated(resource, at=entry.where)
             group = groups.setdefault(key, _Group())
             identity = (target.resource_type, target.hub_id)
             earlier = group.resources.get(identity)

@@ -13,15 +13,11 @@ The sender's resource is kept as sent, except:
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from adapters.fhirtools import validated
 from hub.domain.identifiers import CPR_SYSTEM, normalise_cpr
-from hub.domain.translation import FhirJson, TranslationError
 
 _SERVER_META = ("versionId", "lastUpdated", "source")
-_INDEX = re.compile(r"\.(\d+)(?=\.|$)")
 
 
 def finish(resource: dict[str, Any], hub_id: str) -> dict[str, Any]:
@@ -40,15 +36,3 @@ def finish(resource: dict[str, Any], hub_id: str) -> dict[str, Any]:
                 # Already checked to be a CPR number when the patient key was read.
                 identifier["value"] = normalise_cpr(identifier["value"])
     return resource
-
-
-def validated_at(resource: dict[str, Any], where: str) -> FhirJson:
-    """``validated(resource)`` with a failure's path given from the payload's root,
-    e.g. ``Bundle.entry[2].resource(Encounter).participant[0].period``."""
-    try:
-        return validated(resource)
-    except TranslationError as exc:
-        kind = str(resource.get("resourceType"))
-        inner = exc.where or kind
-        rest = inner[len(kind) :] if inner.startswith(kind) else f".{inner}"
-        raise TranslationError(exc.what, where + _INDEX.sub(r"[\1]", rest)) from exc

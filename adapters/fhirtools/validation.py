@@ -17,11 +17,15 @@ def _model(resource_type: str) -> Any:
     return get_fhir_model_class(resource_type)
 
 
-def validated(resource: dict[str, Any], *, round_trip: bool = True) -> FhirJson:
+def validated(
+    resource: dict[str, Any], *, at: str | None = None, round_trip: bool = True
+) -> FhirJson:
     """``resource`` as FHIR JSON after a round trip through its R4B model.
 
     A validation failure becomes a TranslationError whose ``where`` is the FHIR
-    path of the first offending element (e.g. ``Patient.name.0.family``).
+    path of the first offending element (``Patient.name[0].family``), or, given
+    ``at`` (where in the message the resource came from, e.g.
+    ``Bundle.entry[2].resource(Encounter)``), that path continued from there.
 
     The models accept some values in a lax form (``"true"`` for a boolean) and the
     round trip writes them properly; it costs twice the validation. An adapter that
@@ -33,15 +37,17 @@ def validated(resource: dict[str, Any], *, round_trip: bool = True) -> FhirJson:
     try:
         model_class = _model(kind)
     except (KeyError, ValueError) as exc:
-        raise TranslationError(f"{kind!r} is not a FHIR R4 resource type", "resourceType") from exc
+        where = f"{at}.resourceType" if at else "resourceType"
+        raise TranslationError(f"{kind!r} is not a FHIR R4 resource type", where) from exc
     try:
         model = model_class.model_validate(resource)
     except ValidationError as exc:
         error = exc.errors()[0]
-        path = ".".join(str(part) for part in error["loc"])
+        path = "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]
+        )
         raise TranslationError(
-            f"the {kind} is not valid FHIR R4: {error['msg']}",
-            f"{kind}.{path}" if path else kind,
+            f"the {kind} is not valid FHIR R4: {error['msg']}", f"{at or kind}{path}"
         ) from exc
     if not round_trip:
         copied: FhirJson = orjson.loads(orjson.dumps(resource))

@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.fhirtools import validated
 from adapters.medcom.bundle import Entry, MessageBundle
 from adapters.medcom.elements import optional_object, optional_text, required_object, required_text
 from adapters.medcom.header import Header
 from adapters.medcom.organisations import logical_reference
-from adapters.medcom.validation import checked
 from hub.domain.identifiers import resource_id
 from hub.domain.translation import FhirJson, Sender, TranslationError
 
@@ -71,7 +71,7 @@ def read_acknowledgement(bundle: MessageBundle, header: Header, sender: Sender) 
         header_resource["sender"] = sender_reference
     outcome = _outcome(bundle, response)
     if outcome is None:
-        return Acknowledgement(acknowledged, code, [checked(header_resource, "MessageHeader")])
+        return Acknowledgement(acknowledged, code, [validated(header_resource, at="MessageHeader")])
     outcome_id = resource_id("OperationOutcome", sender.org, bundle.header_id)
     header_resource["response"]["details"] = {"reference": f"OperationOutcome/{outcome_id}"}
     issues = {
@@ -82,7 +82,7 @@ def read_acknowledgement(bundle: MessageBundle, header: Header, sender: Sender) 
     return Acknowledgement(
         acknowledged,
         code,
-        [checked(header_resource, "MessageHeader"), checked(issues, outcome.path)],
+        [validated(header_resource, at="MessageHeader"), validated(issues, at=outcome.path)],
     )
 
 

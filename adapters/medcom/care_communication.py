@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.fhirtools import validated
 from adapters.medcom.bundle import Entry, MessageBundle
 from adapters.medcom.elements import (
     JsonObject,
@@ -47,7 +48,6 @@ from adapters.medcom.episodes import encounter_reference, episode_identifiers, s
 from adapters.medcom.header import Header
 from adapters.medcom.organisations import logical_reference, sor_code
 from adapters.medcom.patient import read_cpr
-from adapters.medcom.validation import checked
 from hub.domain.identifiers import cpr_patient_key, patient_resource_id, resource_id
 from hub.domain.translation import FhirJson, Sender, TranslationError
 
@@ -118,7 +118,7 @@ def read_care_communication(
         earlier_id, earlier = _earlier_message(bundle, header.provenance)
         resource["inResponseTo" if header.activity == REPLY else "about"] = [earlier]
         facts["replies_to" if header.activity == REPLY else "forwards"] = earlier_id
-    return CareCommunication(patient_key, checked(resource, communication.path), facts)
+    return CareCommunication(patient_key, validated(resource, at=communication.path), facts)
 
 
 def _focus(bundle: MessageBundle) -> Entry:

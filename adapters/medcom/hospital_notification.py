@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.fhirtools import validated
 from adapters.medcom.bundle import Entry, MessageBundle
 from adapters.medcom.elements import (
     JsonObject,
@@ -34,7 +35,6 @@ from adapters.medcom.header import Header
 from adapters.medcom.notifications import FINISHED, ONLEAVE, Notification, Situation, derive
 from adapters.medcom.organisations import logical_reference
 from adapters.medcom.patient import hub_patient, is_deceased, read_cpr
-from adapters.medcom.validation import checked
 from hub.domain.identifiers import cpr_patient_key, patient_resource_id
 from hub.domain.translation import FhirJson, TranslationError
 
@@ -99,8 +99,8 @@ def read_hospital_notification(bundle: MessageBundle, header: Header) -> Hospita
         resource["serviceProvider"] = provider
     return HospitalNotification(
         patient_key,
-        checked(hub_patient(patient, cpr), patient.path),
-        checked(resource, encounter.path),
+        validated(hub_patient(patient, cpr), at=patient.path),
+        validated(resource, at=encounter.path),
         notification,
     )
 
