@@ -18,11 +18,14 @@ from typing import Any
 import jwt
 
 from hub.config import Settings
+from hub.domain.identifiers import normalise_cpr
 from hub.domain.sectors import Sector
 from hub.domain.senders import KINDS, SOR
 from hub.domain.translation import Sender
 
 _KOMMUNE = re.compile(r"^\d{3}$")
+# A role name as identity providers write them ("auditor", "urn:…:auditor"); no spaces.
+_ROLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$")
 _HS_ALGORITHM = "HS256"
 _JWKS_ALGORITHMS = ["RS256", "ES256", "PS256"]
 DEV_KEY_FILE = "dev-signing-key"
@@ -42,6 +45,10 @@ class Principal:
     kommune: str | None = None  # 3-digit municipality code, for municipal callers
     # Further names the caller's messages may give their sender ("gln:…", "hl7:…").
     aliases: frozenset[str] = frozenset()
+    # What the caller may do beyond its sector's reading ("auditor": every access log).
+    roles: frozenset[str] = frozenset()
+    # The citizen's own CPR number, on a token a patient uses to see their own data.
+    cpr: str | None = None
 
     def as_sender(self) -> Sender:
         return Sender(self.sector, self.org, self.sub, self.aliases)
@@ -71,6 +78,8 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         org=org,
         kommune=kommune,
         aliases=_aliases(claims.get("aliases")),
+        roles=_roles(claims.get("roles")),
+        cpr=_cpr(claims.get("cpr")),
     )
 
 
@@ -86,6 +95,25 @@ def _aliases(claim: Any) -> frozenset[str]:
                 f"token alias {alias!r} must be 'gln:<GLN>' or 'hl7:<sending facility>'"
             )
     return frozenset(claim)
+
+
+def _roles(claim: Any) -> frozenset[str]:
+    if claim is None:
+        return frozenset()
+    if not isinstance(claim, list) or not all(
+        isinstance(role, str) and _ROLE.match(role) for role in claim
+    ):
+        raise TokenError("token roles must be a list of role names (e.g. ['auditor'])")
+    return frozenset(claim)
+
+
+def _cpr(claim: Any) -> str | None:
+    if claim is None:
+        return None
+    normalised = normalise_cpr(claim) if isinstance(claim, str) else None
+    if normalised is None:
+        raise TokenError("token cpr must be a CPR number: 10 digits, DDMMYYSSSS")
+    return normalised
 
 
 def dev_signing_key(settings: Settings) -> str:
@@ -173,6 +201,8 @@ class TokenIssuer:
         sub: str,
         kommune: str | None = None,
         aliases: frozenset[str] = frozenset(),
+        roles: frozenset[str] = frozenset(),
+        cpr: str | None = None,
         ttl: timedelta = timedelta(hours=12),
     ) -> str:
         now = datetime.now(UTC)
@@ -189,5 +219,9 @@ class TokenIssuer:
             claims["kommune"] = kommune
         if aliases:
             claims["aliases"] = sorted(aliases)
+        if roles:
+            claims["roles"] = sorted(roles)
+        if cpr is not None:
+            claims["cpr"] = cpr
         principal_from_claims({**claims})  # refuse to issue what would not verify
         return jwt.encode(claims, self._key, algorithm=_HS_ALGORITHM)

@@ -148,7 +148,8 @@ bus_offsets = Table(
     Column("next_offset", AutoIncrement, nullable=False),
 )
 
-# Who read what about whom, and when.
+# Who accessed what about whom, when, why and with what outcome. Append-only: the
+# migration adds triggers that refuse UPDATE and DELETE (see 0003_audit).
 audit_events = Table(
     "audit_events",
     metadata,
@@ -159,7 +160,12 @@ audit_events = Table(
     Column("sector", String(32), nullable=False),
     Column("org", String(64), nullable=False),
     Column("patient_key", String(200), nullable=True),
+    # The FHIR AuditEvent (rows written before 0003: {"resources": ["Type/id/_history/v"]}).
     Column("detail", JsonDocument, nullable=False),
+    Column("outcome", String(16), nullable=False, server_default="success"),  # or denied
+    Column("purpose", String(32), nullable=True),  # v3-ActReason code; None before 0003
+    Column("override_reason", Text, nullable=True),  # værdispring asserted, with its reason
+    Column("disclosed_count", Integer, nullable=False, server_default="0"),
     Index(None, "patient_key", "at"),
 )
 
