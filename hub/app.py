@@ -74,7 +74,12 @@ class AuthenticatedGraphQL(GraphQL[HubContext, None]):
 
     async def get_context(self, request: Any, response: Any) -> HubContext:
         principal: Principal = request.scope["state"]["principal"]
-        return HubContext(viewer=principal, engine=self._hub.engine)
+        return HubContext(
+            viewer=principal,
+            engine=self._hub.engine,
+            intake=self._hub.intake,
+            policy=self._hub.policy,
+        )
 
 
 def create_app(settings: Settings, *, on_ready: OnReady | None = None) -> Starlette:

@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from hub.audit import list_access_log
 from hub.auth import TokenError, TokenIssuer
 from hub.composition import Hub, build_hub
 from hub.config import ConfigError, Settings
+from hub.domain.identifiers import normalise_cpr
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
 from hub.intake import NotReplayable, Rejected, UnknownFormat
@@ -60,11 +62,21 @@ def _parser() -> argparse.ArgumentParser:
     acks.add_argument("--message", help="only those for this message id (e.g. MessageHeader.id)")
     acks.add_argument("--limit", type=int, default=100)
 
+    audit = commands.add_parser("audit", help="who accessed a patient's data")
+    audit_commands = audit.add_subparsers(dest="action", required=True)
+    audit_list = audit_commands.add_parser("list", help="one line per access, newest first")
+    audit_list.add_argument("--cpr", required=True, help="the patient's CPR number")
+    audit_list.add_argument("--limit", type=int, default=100)
+
     token = commands.add_parser("token", help="print a development bearer token")
     token.add_argument("--sector", required=True, choices=[s.value for s in Sector])
     token.add_argument("--org", required=True, help="SOR code")
     token.add_argument("--kommune", help="3-digit municipality code (municipality tokens)")
     token.add_argument("--sub", default="dev-user")
+    token.add_argument(
+        "--role", action="append", default=[], help="a role, e.g. auditor (repeatable)"
+    )
+    token.add_argument("--cpr", help="the patient's own token: their CPR number")
     token.add_argument(
         "--alias",
         action="append",
@@ -104,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "acknowledgements":
             return asyncio.run(_acknowledgements(settings, args.message, args.limit))
+        if args.command == "audit":
+            return _audit_list(settings, args.cpr, args.limit)
         if args.command == "token":
             issuer = TokenIssuer(settings)
             print(
@@ -113,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     sub=args.sub,
                     kommune=args.kommune,
                     aliases=frozenset(args.alias),
+                    roles=frozenset(args.role),
+                    cpr=args.cpr,
                     ttl=timedelta(hours=args.ttl_hours),
                 )
             )
@@ -299,6 +315,36 @@ async def _acknowledgements(settings: Settings, message: str | None, limit: int)
         return 0
     finally:
         await hub.engine.dispose()
+
+
+def _audit_list(settings: Settings, cpr: str, limit: int) -> int:
+    # Checked before the database is opened: a typo should not create a hub.db.
+    if normalise_cpr(cpr) is None:
+        print("hub: --cpr must be a CPR number: 10 digits, DDMMYYSSSS", file=sys.stderr)
+        return 2
+    if limit < 1:
+        print("hub: --limit must be at least 1", file=sys.stderr)
+        return 2
+    return asyncio.run(_print_access_log(settings, cpr, limit))
+
+
+async def _print_access_log(settings: Settings, cpr: str, limit: int) -> int:
+    hub = build_hub(settings)
+    await upgrade(hub.engine)
+    try:
+        records = await list_access_log(hub.engine, cpr, limit)
+    finally:
+        await hub.engine.dispose()
+    for record in records:
+        override = f"  OVERRIDE: {record.override_reason}" if record.override_reason else ""
+        print(
+            f"{record.at.isoformat(timespec='seconds')}  {record.action:<16} "
+            f"{record.outcome:<8} {record.sub}  {record.sector}  {record.org}  "
+            f"{record.disclosed_count} disclosed  {record.purpose or '-'}{override}"
+        )
+    if not records:
+        print("no accesses recorded")
+    return 0
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ from hub.bus.kafka import KafkaBus
 from hub.bus.port import Bus
 from hub.bus.relay import OutboxRelay
 from hub.config import TOPIC_INBOUND, Settings
+from hub.consent import load_policy
 from hub.consuming import ConsumerRunner
+from hub.domain.consent_policy import Policy
 from hub.domain.translation import Adapter, AdapterRegistry
 from hub.intake import IntakeService
 from hub.store.database import create_engine
@@ -62,6 +64,7 @@ class Hub:
     relay: OutboxRelay
     intake: IntakeService
     consumers: list[ConsumerRunner]
+    policy: Policy
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -104,4 +107,5 @@ def build_hub(settings: Settings) -> Hub:
         ConsumerRunner(engine, bus, ResourceProjection()),
         ConsumerRunner(engine, bus, AcknowledgementRecorder()),
     ]
-    return Hub(settings, engine, bus, relay, intake, consumers)
+    policy = load_policy(settings.consent_policy_file)
+    return Hub(settings, engine, bus, relay, intake, consumers, policy)

@@ -53,6 +53,7 @@ class Settings:
     local_timezone: str
     kafka_session_timeout_ms: int
     hl7v2_processing_ids: frozenset[str] = frozenset({"P"})
+    consent_policy_file: Path | None = None
 
     @property
     def uses_kafka(self) -> bool:
@@ -92,6 +93,7 @@ class Settings:
             local_timezone=env.get("HUB_LOCAL_TIMEZONE") or "Europe/Copenhagen",
             kafka_session_timeout_ms=_int(env, "HUB_KAFKA_SESSION_TIMEOUT_MS", 10_000),
             hl7v2_processing_ids=_processing_ids(env.get("HUB_HL7V2_PROCESSING_IDS") or "P"),
+            consent_policy_file=Path(policy) if (policy := env.get("HUB_CONSENT_POLICY")) else None,
         )
 
 

@@ -1,22 +1,142 @@
-"""The one place that decides which stored resources a viewer may see.
+"""The one place that decides what a viewer is shown about a patient.
 
-Every read path (GraphQL resolvers now; subscriptions, webhooks and exports as they
-come) asks this module for the viewer's filter and applies it in SQL, so a resource
-the viewer may not see never leaves the database.
+Every read path (GraphQL resolvers; subscriptions, webhooks and exports as they come)
+reads a patient's data through ``consented_view`` and shows only what it returns.
+The rules themselves are in ``hub.domain.consent_policy``; this module gathers what
+they need — the patient's Consents, the residence municipality, the stored
+resources — and applies them.
 
-The policy today is the floor every later rule builds on: a sector sees what it
-wrote itself, and nothing else. Consent-based sharing (Sundhedsloven §41/§43), the
-notification basis and refusals widen and narrow this in one place: here.
+The patient's stored resources are narrowed in SQL to the patient; consent is then
+evaluated per resource, because the Consent provisions (nested, per actor, purpose,
+data class and period) decide per resource. A patient's record is tens to hundreds
+of resources, so this costs little, and nothing is shown before it is decided.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import true
 
 from hub.auth import Principal
-from hub.store.tables import resources
+from hub.config import ConfigError
+from hub.domain.consent_policy import (
+    DEFAULT_PURPOSE,
+    Item,
+    Policy,
+    Viewer,
+    Visibility,
+    decide,
+    read_consent,
+    residence_kommune,
+    shown,
+)
+from hub.domain.translation import FhirJson
+from hub.store.resources import StoredResource
+from hub.store.unit_of_work import UnitOfWork
 
 
-def visible_to(viewer: Principal) -> ColumnElement[bool]:
-    """SQL condition on ``resources`` admitting exactly what ``viewer`` may see."""
-    return resources.c.sector == viewer.sector.value
+class PolicyFileError(ConfigError):
+    """A consent policy file the hub cannot use."""
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """A stored resource and what the viewer is shown of it."""
+
+    stored: StoredResource
+    content: FhirJson
+    visibility: Visibility
+
+
+@dataclass(frozen=True)
+class PatientView:
+    patient: Disclosure | None
+    entries: list[Disclosure]  # newest first, the Patient excluded
+    withheld: int  # resources of the patient the viewer was not shown
+
+
+def viewer_of(
+    principal: Principal, *, purpose: str = DEFAULT_PURPOSE, override_reason: str | None = None
+) -> Viewer:
+    return Viewer(
+        sector=principal.sector,
+        org=principal.org,
+        kommune=principal.kommune,
+        purpose=purpose,
+        override_reason=override_reason or None,
+    )
+
+
+def item_of(stored: StoredResource) -> Item:
+    from hub.domain.timeline import timeline_fields
+
+    fields = timeline_fields(stored.content)
+    return Item(
+        resource_type=stored.resource_type,
+        id=stored.id,
+        sector=stored.sector,
+        org=stored.org,
+        content=stored.content,
+        start=fields.start_instant,
+        end=fields.end_instant or fields.start_instant,
+    )
+
+
+async def consented_view(
+    uow: UnitOfWork,
+    viewer: Viewer,
+    patient_key: str,
+    *,
+    policy: Policy,
+    now: datetime | None = None,
+) -> PatientView:
+    """Everything about the patient that ``viewer`` may see, as they may see it."""
+    now = now or datetime.now(UTC)
+    stored = await uow.resources.for_patient(patient_key, visible=true())
+    consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
+    patients = [s for s in stored if s.resource_type == "Patient"]
+    kommune = residence_kommune(patients[0].content) if patients else None
+    patient: Disclosure | None = None
+    entries: list[Disclosure] = []
+    withheld = 0
+    for resource in stored:
+        item = item_of(resource)
+        visibility = decide(viewer, item, consents, patient_kommune=kommune, now=now, policy=policy)
+        content = shown(viewer, item, visibility, consents, now)
+        if content is None:
+            withheld += 1
+            continue
+        disclosure = Disclosure(resource, content, visibility)
+        if resource.resource_type == "Patient":
+            patient = disclosure
+        else:
+            entries.append(disclosure)
+    return PatientView(patient, entries, withheld)
+
+
+def load_policy(path: Path | None) -> Policy:
+    """The policy defaults, changed by a JSON policy file when one is configured.
+
+    The file may set ``psychiatryNotifications`` (bool) and ``notificationTypes``
+    (resource types the residence municipality is notified of).
+    """
+    if path is None:
+        return Policy()
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise PolicyFileError(f"consent policy file {path}: {error}") from error
+    known = {"psychiatryNotifications", "notificationTypes"}
+    if not isinstance(data, dict) or set(data) - known:
+        raise PolicyFileError(f"consent policy file {path} may only set {', '.join(sorted(known))}")
+    psychiatry = data.get("psychiatryNotifications", False)
+    types = data.get("notificationTypes", ["Encounter"])
+    if not isinstance(psychiatry, bool) or not (
+        isinstance(types, list) and all(isinstance(t, str) for t in types)
+    ):
+        raise PolicyFileError(f"consent policy file {path}: wrong value types")
+    return Policy(psychiatry_notifications=psychiatry, notification_types=frozenset(types))

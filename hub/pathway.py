@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.audit import record_disclosure
+from hub.audit import record_access
 from hub.auth import Principal
-from hub.consent import visible_to
+from hub.consent import Disclosure, consented_view, viewer_of
+from hub.domain.consent_policy import DEFAULT_POLICY, DEFAULT_PURPOSE, Policy
 from hub.domain.identifiers import cpr_patient_key, normalise_cpr
-from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
 
 MAX_PAGE_SIZE = 500
@@ -23,46 +23,57 @@ class PathwayQueryError(ValueError):
 @dataclass(frozen=True)
 class PathwayView:
     cpr: str
-    patient: StoredResource | None
-    entries: list[StoredResource]
+    patient: Disclosure | None
+    entries: list[Disclosure]
     has_more: bool  # more entries exist beyond the page; never silently cut off
 
 
 async def read_pathway(
-    engine: AsyncEngine, viewer: Principal, cpr: str, first: int | None = None
+    engine: AsyncEngine,
+    viewer: Principal,
+    cpr: str,
+    first: int | None = None,
+    *,
+    purpose: str = DEFAULT_PURPOSE,
+    override_reason: str | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> PathwayView:
-    """The patient's resources ``viewer`` may see, newest first; the read is audited."""
+    """The patient's resources ``viewer`` may see, newest first; the read is audited.
+
+    Everything goes through ``hub.consent``: what is not shown is not counted in
+    ``has_more`` either.
+    """
     normalised = normalise_cpr(cpr)
     if normalised is None:
         raise PathwayQueryError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
     if first is not None and not 1 <= first <= MAX_PAGE_SIZE:
         raise PathwayQueryError(f"first must be between 1 and {MAX_PAGE_SIZE}")
     patient_key = cpr_patient_key(normalised)
-    visible = visible_to(viewer)
+    page_size = first or MAX_PAGE_SIZE
     async with UnitOfWork(engine) as uow:
-        patients = await uow.resources.for_patient(
-            patient_key, visible=visible, resource_types=("Patient",), limit=1
-        )
-        entries = await uow.resources.for_patient(
+        view = await consented_view(
+            uow,
+            viewer_of(viewer, purpose=purpose, override_reason=override_reason),
             patient_key,
-            visible=visible,
-            exclude_types=("Patient",),
-            limit=(first or MAX_PAGE_SIZE) + 1,
+            policy=policy,
         )
-        page_size = first or MAX_PAGE_SIZE
-        has_more = len(entries) > page_size
-        entries = entries[:page_size]
-        await record_disclosure(
+        entries = view.entries[:page_size]
+        has_more = len(view.entries) > page_size
+        patients = [view.patient] if view.patient else []
+        await record_access(
             uow,
             viewer,
             action="pathway.read",
             patient_key=patient_key,
-            disclosed=[*patients, *entries],
+            disclosed=[d.stored for d in (*patients, *entries)],
+            withheld=view.withheld,
+            purpose=purpose,
+            override_reason=override_reason,
         )
         await uow.commit()
     return PathwayView(
         cpr=normalised,
-        patient=patients[0] if patients else None,
+        patient=view.patient,
         entries=entries,
         has_more=has_more,
     )

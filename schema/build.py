@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -11,18 +12,41 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
+    SchemaExtension,
 )
+from strawberry.schema.config import StrawberryConfig
 
+from hub.pathway import MAX_PAGE_SIZE
+from schema.mutations import Mutation
 from schema.queries import Query
+from schema.security import HideSuggestions, QueryCostLimiter, masked_errors
+
+MAX_DEPTH = 12
+MAX_ALIASES = 20
+MAX_TOKENS = 2000
+# One patient's full pathway page (every field, 500 entries) costs about 3,500;
+# the same for a second patient in the same request needs `first`, or a request of its own.
+MAX_COST = 5_000
 
 
 def build_schema(*, allow_introspection: bool) -> strawberry.Schema:
     """The hub's schema; introspection only where the GraphQL IDE is offered (dev)."""
-    extensions: list[Any] = [
-        QueryDepthLimiter(max_depth=12),
-        MaxAliasesLimiter(max_alias_count=20),
-        MaxTokensLimiter(max_token_count=2000),
+    # Factories, not instances: strawberry then builds each extension afresh per
+    # request, so concurrent requests never share an extension's execution context.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
+        partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+        partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        # Every list in this schema returns at most one page, MAX_PAGE_SIZE items.
+        partial(QueryCostLimiter, max_cost=MAX_COST, list_size=MAX_PAGE_SIZE),
+        HideSuggestions,
+        masked_errors,
     ]
     if not allow_introspection:
-        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    return strawberry.Schema(query=Query, extensions=extensions)
+        extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=True),
+    )

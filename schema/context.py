@@ -8,12 +8,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import Info
 
 from hub.auth import Principal
+from hub.domain.consent_policy import DEFAULT_POLICY, Policy
+from hub.intake import IntakeService
 
 
 @dataclass(frozen=True)
 class HubContext:
     viewer: Principal
     engine: AsyncEngine
+    intake: IntakeService
+    policy: Policy = DEFAULT_POLICY
 
 
 HubInfo = Info[HubContext, None]

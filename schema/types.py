@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 from strawberry.scalars import JSON
 
+from hub.consent import Disclosure
 from hub.domain.timeline import timeline_fields
 from hub.pathway import PathwayView
-from hub.store.resources import StoredResource
 
 
 @strawberry.type(description="One resource on the patient's cross-sector timeline.")
@@ -21,16 +21,17 @@ class PathwayEntry:
     fhir: JSON = strawberry.field(description="The resource as FHIR R4 JSON.")
 
     @classmethod
-    def from_stored(cls, stored: StoredResource) -> PathwayEntry:
-        fields = timeline_fields(stored.content)
+    def from_disclosure(cls, disclosure: Disclosure) -> PathwayEntry:
+        """The entry as the caller may see it (a notification shows only its fields)."""
+        fields = timeline_fields(disclosure.content)
         return cls(
-            resource_type=stored.resource_type,
-            id=strawberry.ID(stored.id),
-            sector=stored.sector,
+            resource_type=disclosure.stored.resource_type,
+            id=strawberry.ID(disclosure.stored.id),
+            sector=disclosure.stored.sector,
             status=fields.status,
             start=fields.start,
             end=fields.end,
-            fhir=JSON(stored.content),
+            fhir=JSON(disclosure.content),
         )
 
 
@@ -48,6 +49,6 @@ class Pathway:
         return cls(
             cpr=view.cpr,
             patient=JSON(view.patient.content) if view.patient else None,
-            entries=[PathwayEntry.from_stored(e) for e in view.entries],
+            entries=[PathwayEntry.from_disclosure(e) for e in view.entries],
             has_more=view.has_more,
         )

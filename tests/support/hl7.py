@@ -18,8 +18,12 @@ def adt(
     pid3: str | None = None,
     separator: str = "\r",
     recorded: str = "20261104120000",
+    address: str = "",
+    kommune: str = "",
+    reason: str = "",
 ) -> bytes:
-    """An ADT message; ``recorded`` is when the event was recorded (MSH-7 and EVN-2)."""
+    """An ADT message; ``recorded`` is when the event was recorded (MSH-7 and EVN-2);
+    ``kommune`` goes in PID-12 (county code), the patient's residence municipality."""
     pv1 = [""] * 46
     pv1[0], pv1[1], pv1[2], pv1[3] = "PV1", "1", patient_class, "MED3^^^RHR"
     pv1[19], pv1[44], pv1[45] = visit, admitted, discharged
@@ -28,7 +32,8 @@ def adt(
         f"MSH|^~\\&|ADT|RHR|BROBYGGER|HUB|{recorded}||ADT^{trigger}^ADT_A01|"
         f"{control_id or uuid.uuid4().hex[:20]}|P|2.5",
         f"EVN|{trigger}|{recorded}",
-        f"PID|1||{identifier}||{name}||19700101|M",
+        f"PID|1||{identifier}||{name}||19700101|M|||{address}|{kommune}",
         "|".join(pv1),
+        *([f"PV2|||{reason}"] if reason else []),
     ]
     return (separator.join(segments) + separator).encode()

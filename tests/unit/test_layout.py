@@ -63,5 +63,13 @@ def test_the_hub_command_is_installed() -> None:
     hub = Path(sys.executable).parent / "hub"
     result = subprocess.run([hub, "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
-    for command in ("serve", "worker", "ingest", "deadletters", "token"):
+    for command in (
+        "serve",
+        "worker",
+        "ingest",
+        "deadletters",
+        "acknowledgements",
+        "audit",
+        "token",
+    ):
         assert command in result.stdout

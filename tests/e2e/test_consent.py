@@ -1,0 +1,153 @@
+"""Consent on the public API: notification basis, consent, refusal, revocation, override.
+
+A real ``hub serve`` on its embedded default; tokens as each sector's system holds
+them. What a viewer may not see must not appear anywhere in the response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.e2e.conftest import Deployment
+from tests.support.hl7 import adt
+from tests.support.hub_process import run_hub
+
+CPR = "0404709995"
+HOSPITAL_ORG = "100000001"
+GP_ORG = "555555555"
+
+pytestmark = pytest.mark.parametrize("deployment", ["embedded-sqlite"], indirect=True)
+
+RECORD = """
+mutation Record($input: ConsentInput!) {
+  recordConsent(input: $input) { id identifier status effective }
+}
+"""
+REVOKE = """
+mutation Revoke($cpr: String!, $identifier: String!) {
+  revokeConsent(cpr: $cpr, identifier: $identifier) { id status effective }
+}
+"""
+PATHWAY = """
+query Pathway($cpr: String!, $reason: String) {
+  pathway(cpr: $cpr, emergencyOverrideReason: $reason) {
+    patient hasMore entries { resourceType id sector status fhir }
+  }
+}
+"""
+
+
+def admitted_and_discharged(deployment: Deployment) -> str:
+    for message in (
+        adt(
+            "A01",
+            cpr=CPR,
+            visit="C1",
+            kommune="730",
+            reason="alcohol withdrawal",
+            recorded="20261101080000",
+        ),
+        adt(
+            "A03",
+            cpr=CPR,
+            visit="C1",
+            kommune="730",
+            reason="alcohol withdrawal",
+            discharged="20261104113000",
+            recorded="20261104113000",
+        ),
+    ):
+        assert deployment.ingest(message).status_code == 202
+    hospital = deployment.token("hospital", HOSPITAL_ORG, aliases=("hl7:RHR",))
+    deployment.wait_for(
+        lambda: [e["status"] for e in read(deployment, hospital)["entries"]] == ["finished"],
+        "the discharge",
+    )
+    return str(read(deployment, hospital)["entries"][0]["id"])
+
+
+def read(deployment: Deployment, token: str, reason: str | None = None) -> dict[str, Any]:
+    body = deployment.graphql(PATHWAY, token, cpr=CPR, reason=reason)
+    assert "errors" not in body, body
+    pathway: dict[str, Any] = body["data"]["pathway"]
+    return pathway
+
+
+def mutate(deployment: Deployment, query: str, token: str, **variables: Any) -> dict[str, Any]:
+    body = deployment.graphql(query, token, **variables)
+    assert "errors" not in body, body
+    result: dict[str, Any] = next(iter(body["data"].values()))
+    return result
+
+
+def test_consent_governs_what_each_sector_sees(deployment: Deployment) -> None:
+    encounter_id = admitted_and_discharged(deployment)
+    hospital = deployment.token("hospital", HOSPITAL_ORG, aliases=("hl7:RHR",))
+    gp = deployment.token("gp", GP_ORG)
+    randers = deployment.token("municipality", "730-hjemmepleje", kommune="730")
+    norddjurs = deployment.token("municipality", "707-hjemmepleje", kommune="707")
+
+    # The residence municipality is notified: status, class, period and provider only.
+    (notified,) = read(deployment, randers)["entries"]
+    assert set(notified["fhir"]) <= {
+        "resourceType",
+        "id",
+        "status",
+        "class",
+        "period",
+        "serviceProvider",
+    }
+    assert "alcohol" not in orjson.dumps(read(deployment, randers)).decode()
+    assert read(deployment, randers)["patient"] is None
+    # Nobody else sees anything, and nothing shows that there is something to see.
+    for outsider in (gp, norddjurs):
+        pathway = read(deployment, outsider)
+        assert pathway == {"patient": None, "hasMore": False, "entries": []}
+        assert encounter_id not in orjson.dumps(pathway).decode()
+
+    # The patient consents to the GP seeing the stay; hospital staff record it.
+    consent = mutate(
+        deployment,
+        RECORD,
+        hospital,
+        input={"cpr": CPR, "decision": "PERMIT", "organisations": [GP_ORG]},
+    )
+    assert consent["effective"] and consent["status"] == "active"
+    seen = read(deployment, gp)
+    assert [e["id"] for e in seen["entries"] if e["resourceType"] == "Encounter"] == [encounter_id]
+    assert "alcohol" in orjson.dumps(seen).decode()
+
+    # Revoked: gone at once.
+    revoked = mutate(deployment, REVOKE, hospital, cpr=CPR, identifier=consent["identifier"])
+    assert revoked["status"] == "inactive" and revoked["effective"]
+    assert read(deployment, gp)["entries"] == []
+
+    # The patient refuses all sharing: the notification basis goes too.
+    mutate(deployment, RECORD, randers, input={"cpr": CPR, "decision": "DENY"})
+    assert [e["resourceType"] for e in read(deployment, randers)["entries"]] == ["Consent"]
+
+    # An emergency override shows the stay for that request only, and is audited.
+    emergency = read(deployment, gp, reason="unconscious in the ED; medication history")
+    assert encounter_id in orjson.dumps(emergency).decode()
+    assert read(deployment, gp)["entries"] == []
+    audit = run_hub("audit", "list", "--cpr", CPR, env=deployment.env)
+    assert audit.returncode == 0, audit.stderr
+    assert "OVERRIDE: unconscious in the ED" in audit.stdout
+
+
+def test_only_the_recording_sector_may_revoke(deployment: Deployment) -> None:
+    admitted_and_discharged(deployment)
+    hospital = deployment.token("hospital", HOSPITAL_ORG, aliases=("hl7:RHR",))
+    gp = deployment.token("gp", GP_ORG)
+    consent = mutate(
+        deployment,
+        RECORD,
+        hospital,
+        input={"cpr": CPR, "decision": "PERMIT", "organisations": [GP_ORG]},
+    )
+    body = deployment.graphql(REVOKE, gp, cpr=CPR, identifier=consent["identifier"])
+    assert body["data"] is None and "no consent" in body["errors"][0]["message"]
+    assert any(e["resourceType"] == "Encounter" for e in read(deployment, gp)["entries"])
