@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.audit import record_access
 from hub.auth import Principal
 from hub.consent import Disclosure, consented_view, viewer_of
-from hub.domain.consent_policy import DEFAULT_POLICY, DEFAULT_PURPOSE, Policy
+from hub.domain.consent_policy import DEFAULT_POLICY, DEFAULT_PURPOSE, Policy, Visibility
 from hub.domain.identifiers import cpr_patient_key, normalise_cpr
 from hub.store.unit_of_work import UnitOfWork
 
@@ -69,6 +69,8 @@ async def read_pathway(
             withheld=view.withheld,
             purpose=purpose,
             override_reason=override_reason,
+            # Asked and shown nothing although there was something: a refusal.
+            outcome="denied" if view.withheld and not (patients or entries) else "success",
         )
         await uow.commit()
     return PathwayView(
@@ -77,3 +79,52 @@ async def read_pathway(
         entries=entries,
         has_more=has_more,
     )
+
+
+async def read_resource(
+    engine: AsyncEngine,
+    viewer: Principal,
+    resource_type: str,
+    resource_id: str,
+    *,
+    purpose: str = DEFAULT_PURPOSE,
+    override_reason: str | None = None,
+    policy: Policy = DEFAULT_POLICY,
+) -> Disclosure | None:
+    """One resource, as ``viewer`` may see it; None when it is missing or not theirs to see.
+
+    The two cases give the same answer, so a hidden resource cannot be told from one
+    that does not exist. A lookup of patient data is audited like a pathway read.
+    """
+    async with UnitOfWork(engine) as uow:
+        stored = await uow.resources.get(resource_type, resource_id)
+        if stored is None:
+            return None
+        if stored.patient_key is None:
+            # Directory entries and acknowledgements: the author's own business.
+            return (
+                Disclosure(stored, stored.content, Visibility.FULL)
+                if (stored.sector == viewer.sector.value)
+                else None
+            )
+        view = await consented_view(
+            uow,
+            viewer_of(viewer, purpose=purpose, override_reason=override_reason),
+            stored.patient_key,
+            policy=policy,
+        )
+        shown = [d for d in (view.patient, *view.entries) if d and d.stored.id == resource_id]
+        found = next((d for d in shown if d.stored.resource_type == resource_type), None)
+        await record_access(
+            uow,
+            viewer,
+            action="resource.read",
+            patient_key=stored.patient_key,
+            disclosed=[found.stored] if found else [],
+            withheld=0 if found else 1,
+            purpose=purpose,
+            override_reason=override_reason,
+            outcome="success" if found else "denied",
+        )
+        await uow.commit()
+    return found

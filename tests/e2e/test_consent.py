@@ -31,6 +31,9 @@ mutation Revoke($cpr: String!, $identifier: String!) {
   revokeConsent(cpr: $cpr, identifier: $identifier) { id status effective }
 }
 """
+LOOKUP = """
+query Lookup($id: ID!) { resource(resourceType: "Encounter", id: $id) { id status fhir } }
+"""
 PATHWAY = """
 query Pathway($cpr: String!, $reason: String) {
   pathway(cpr: $cpr, emergencyOverrideReason: $reason) {
@@ -108,6 +111,11 @@ def test_consent_governs_what_each_sector_sees(deployment: Deployment) -> None:
         assert pathway == {"patient": None, "hasMore": False, "entries": []}
         assert encounter_id not in orjson.dumps(pathway).decode()
 
+    # A hidden resource looked up by id is indistinguishable from a missing one.
+    hidden = deployment.graphql(LOOKUP, gp, id=encounter_id)
+    missing = deployment.graphql(LOOKUP, gp, id="no-such-encounter")
+    assert hidden == missing == {"data": {"resource": None}}
+
     # The patient consents to the GP seeing the stay; hospital staff record it.
     consent = mutate(
         deployment,
@@ -119,6 +127,7 @@ def test_consent_governs_what_each_sector_sees(deployment: Deployment) -> None:
     seen = read(deployment, gp)
     assert [e["id"] for e in seen["entries"] if e["resourceType"] == "Encounter"] == [encounter_id]
     assert "alcohol" in orjson.dumps(seen).decode()
+    assert deployment.graphql(LOOKUP, gp, id=encounter_id)["data"]["resource"]["id"] == encounter_id
 
     # Revoked: gone at once.
     revoked = mutate(deployment, REVOKE, hospital, cpr=CPR, identifier=consent["identifier"])
