@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import true
 
@@ -100,22 +101,45 @@ async def consented_view(
     consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
     patients = [s for s in stored if s.resource_type == "Patient"]
     kommune = residence_kommune(patients[0].content) if patients else None
-    patient: Disclosure | None = None
-    entries: list[Disclosure] = []
-    withheld = 0
+    decided: list[tuple[StoredResource, Visibility, FhirJson]] = []
+    hidden: set[str] = set()
     for resource in stored:
         item = item_of(resource)
         visibility = decide(viewer, item, consents, patient_kommune=kommune, now=now, policy=policy)
         content = shown(viewer, item, visibility, consents, now)
         if content is None:
-            withheld += 1
+            if resource.resource_type != "Patient":  # the patient is who the caller asked about
+                hidden.add(item.reference)
             continue
-        disclosure = Disclosure(resource, content, visibility)
+        decided.append((resource, visibility, content))
+    patient: Disclosure | None = None
+    entries: list[Disclosure] = []
+    for resource, visibility, content in decided:
+        disclosure = Disclosure(resource, _without_references_to(hidden, content), visibility)
         if resource.resource_type == "Patient":
             patient = disclosure
         else:
             entries.append(disclosure)
-    return PatientView(patient, entries, withheld)
+    return PatientView(patient, entries, len(stored) - len(decided))
+
+
+WITHHELD = {"display": "withheld"}
+
+
+def _without_references_to(hidden: set[str], content: Any) -> Any:
+    """``content`` with every reference to a hidden resource replaced by "withheld".
+
+    A visible letter must not reveal the id of the hidden stay it answers.
+    """
+    if not hidden:
+        return content
+    if isinstance(content, dict):
+        if content.get("reference") in hidden:
+            return dict(WITHHELD)
+        return {key: _without_references_to(hidden, value) for key, value in content.items()}
+    if isinstance(content, list):
+        return [_without_references_to(hidden, value) for value in content]
+    return content
 
 
 def load_policy(path: Path | None) -> Policy:
