@@ -33,9 +33,10 @@ from adapters.medcom.elements import (
 from adapters.medcom.episodes import encounter_id, episode_identifiers, stay_identifier
 from adapters.medcom.header import Header
 from adapters.medcom.notifications import FINISHED, ONLEAVE, Notification, Situation, derive
-from adapters.medcom.organisations import logical_reference
+from adapters.medcom.organisations import logical_reference, sor_code
 from adapters.medcom.patient import hub_patient, is_deceased, read_cpr
-from hub.domain.identifiers import cpr_patient_key, patient_resource_id
+from hub.domain.consent_policy import NOTIFIED_EXTENSION
+from hub.domain.identifiers import SOR_SYSTEM, cpr_patient_key, patient_resource_id
 from hub.domain.translation import FhirJson, TranslationError
 
 LEAVE_PERIOD_EXTENSION = "leave-period-extension"  # MedCom's URL ends so (and is misspelt)
@@ -97,12 +98,38 @@ def read_hospital_notification(bundle: MessageBundle, header: Header) -> Hospita
     provider = _service_provider(bundle, encounter)
     if provider is not None:
         resource["serviceProvider"] = provider
+    notified = _notified(bundle)
+    if notified:
+        resource["extension"] = notified
     return HospitalNotification(
         patient_key,
         validated(hub_patient(patient, cpr), at=patient.path),
         validated(resource, at=encounter.path),
         notification,
     )
+
+
+def _notified(bundle: MessageBundle) -> list[dict[str, Any]]:
+    """The organisations the hospital addressed this notification to, by SOR code.
+
+    A HospitalNotification goes to the patient's residence municipality; who it was
+    addressed to is what entitles that municipality to see the stay's notification
+    fields (the consent policy's notification basis).
+    """
+    notified: list[dict[str, Any]] = []
+    destinations = items(bundle.header.resource.get("destination"), "MessageHeader.destination")
+    for index, destination in enumerate(destinations):
+        where = f"MessageHeader.destination[{index}].receiver"
+        if not isinstance(destination, dict) or destination.get("receiver") is None:
+            continue
+        sor = sor_code(bundle.resolve(destination["receiver"], where, "Organization"))
+        extension = {
+            "url": NOTIFIED_EXTENSION,
+            "valueIdentifier": {"system": SOR_SYSTEM, "value": sor},
+        }
+        if sor is not None and extension not in notified:
+            notified.append(extension)
+    return notified
 
 
 def _focus(bundle: MessageBundle) -> Entry:

@@ -23,7 +23,8 @@ The rules, in order (the first that applies decides):
 6. **Consent.** A permit provision matching the viewer (organisation by SOR code,
    or sector), the purpose, the data (resource types or named resources) and
    period, and in force now, shows the resource.
-7. **Notification basis.** The patient's residence municipality sees the hospital
+7. **Notification basis.** The patient's residence municipality — or the municipal
+   organisation the hospital addressed its notification to — sees the hospital
    notification fields (status, class, period, provider) of somatic hospital stays;
    psychiatry stays only where the policy enables it.
 8. Otherwise the resource is hidden.
@@ -51,6 +52,10 @@ PURPOSE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 RELATIVES_CLASS = "RelatedPerson"
 PSYCHIATRY_LABEL = "PSY"
 DEFAULT_PURPOSE = "TREAT"
+
+NOTIFIED_EXTENSION = "urn:brobygger:extension:notified-organisation"
+"""On an Encounter: an organisation (by SOR code) the hospital notified of the stay, e.g.
+the municipality a MedCom HospitalNotification was addressed to."""
 
 NOTIFICATION_FIELDS = ("resourceType", "id", "status", "class", "period", "serviceProvider")
 """What a hospital notification (MedCom HospitalNotification) tells the municipality."""
@@ -244,15 +249,27 @@ def _labels_of(provision: Provision) -> frozenset[str]:
 def _notification_basis(
     viewer: Viewer, item: Item, kommune: str | None, psychiatric: bool, policy: Policy
 ) -> bool:
-    if viewer.sector is not Sector.MUNICIPALITY or viewer.kommune is None:
+    if viewer.sector is not Sector.MUNICIPALITY:
         return False
-    if kommune is None or viewer.kommune != kommune:
+    resident = kommune is not None and viewer.kommune == kommune
+    if not (resident or viewer.org in notified_organisations(item.content)):
         return False
     if item.resource_type not in policy.notification_types:
         return False
     if item.sector == Sector.HOSPITAL.value and not psychiatric:
         return True
     return psychiatric and policy.psychiatry_notifications
+
+
+def notified_organisations(content: FhirJson) -> frozenset[str]:
+    """SOR codes of the organisations the author notified of this resource."""
+    return frozenset(
+        str(extension["valueIdentifier"]["value"])
+        for extension in content.get("extension") or []
+        if extension.get("url") == NOTIFIED_EXTENSION
+        and (extension.get("valueIdentifier") or {}).get("system") == SOR_SYSTEM
+        and (extension.get("valueIdentifier") or {}).get("value")
+    )
 
 
 def shown(

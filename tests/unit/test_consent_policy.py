@@ -246,3 +246,23 @@ def test_the_residence_municipality_is_read_from_the_address(
     address: dict[str, Any], kommune: str | None
 ) -> None:
     assert residence_kommune({"resourceType": "Patient", "address": [address]}) == kommune
+
+
+def test_the_municipality_a_notification_was_addressed_to_is_notified() -> None:
+    """MedCom HospitalNotifications carry no address, but name their receiver."""
+    addressed = stay(
+        extension=[
+            {
+                "url": "urn:brobygger:extension:notified-organisation",
+                "valueIdentifier": {"system": SOR_SYSTEM, "value": HOME_CARE},
+            }
+        ]
+    )
+    visibility = see(MUNICIPAL_HOME_CARE, addressed, kommune=None)
+    assert visibility is Visibility.NOTIFICATION
+    content = shown(MUNICIPAL_HOME_CARE, addressed, visibility, [], NOW)
+    assert content is not None and "extension" not in content
+    assert see(MUNICIPAL_SOCIAL, addressed, kommune=None) is Visibility.HIDDEN
+    assert see(GP, addressed) is Visibility.HIDDEN
+    refusal = consent({"type": "deny"})
+    assert see(MUNICIPAL_HOME_CARE, addressed, refusal) is Visibility.HIDDEN

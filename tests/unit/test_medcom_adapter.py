@@ -342,6 +342,12 @@ def test_stin_gives_the_hub_patient_and_encounter() -> None:
             "identifier": {"system": SOR_SYSTEM, "value": HOSPITAL_SOR},
             "display": "Hjerteafdelingen på Herlev og Gentofte hospital",
         },
+        "extension": [
+            {
+                "url": "urn:brobygger:extension:notified-organisation",
+                "valueIdentifier": {"system": SOR_SYSTEM, "value": "953741000016009"},
+            }
+        ],
     }
     assert translation.facts == {"event": "STIN", "activity": "admit-inpatient"}
     assert translation.declared_sender is not None
@@ -1080,3 +1086,15 @@ def test_mutated_corpus_messages(data: st.DataObject) -> None:
         else:
             container[key] = data.draw(_JSON_VALUES)
     _outcome(encode(bundle))
+
+
+def test_a_hospital_notification_names_the_municipality_it_was_addressed_to() -> None:
+    """The receiver (MessageHeader.destination) is who may see the stay's notification."""
+    translation = translate((HN / "HospitalNotification_Ex_STIN_A.json").read_bytes())
+    encounter = next(r for r in translation.resources if r["resourceType"] == "Encounter")
+    assert encounter["extension"] == [
+        {
+            "url": "urn:brobygger:extension:notified-organisation",
+            "valueIdentifier": {"system": "urn:oid:1.2.208.176.1.1", "value": "953741000016009"},
+        }
+    ]
