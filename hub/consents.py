@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy import true
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.audit import record_access
 from hub.auth import Principal
 from hub.domain.consent_policy import (
     PSYCHIATRY_LABEL,
@@ -183,12 +184,14 @@ async def revoke_consent(
     wait_seconds: float = 10.0,
 ) -> RecordedConsent:
     """Make a recorded consent inactive; only its recording sector may."""
+    normalised = normalise_cpr(cpr)
+    if normalised is None:
+        raise ConsentError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
     stored = await find_consent(engine, cpr, key)
     if stored is None or stored.sector != revoker.sector.value:
+        await _audit(engine, revoker, "consent.revoke", normalised, outcome="denied")
         # The same answer whether it does not exist or is not the caller's to see.
         raise ConsentError(f"no consent {CONSENT_IDENTIFIER_SYSTEM}|{key} recorded by your sector")
-    normalised = normalise_cpr(cpr)
-    assert normalised is not None
     consent = {k: v for k, v in stored.content.items() if k not in ("id", "meta")}
     consent["status"] = "inactive"
     consent["patient"] = {"identifier": {"system": CPR_SYSTEM, "value": normalised}}
@@ -206,7 +209,11 @@ async def _submit(
 ) -> RecordedConsent:
     status = str(consent["status"])
     await intake.accept(FORMAT, _transaction(consent, key), sender.as_sender())
+    action = "consent.record" if status == "active" else "consent.revoke"
     stored = await _wait_until_stored(engine, cpr, key, status, wait_seconds)
+    normalised = normalise_cpr(cpr)
+    assert normalised is not None  # consent_resource and revoke_consent checked it
+    await _audit(engine, sender, action, normalised, outcome="success")
     return RecordedConsent(
         id=stored or "",
         identifier=f"{CONSENT_IDENTIFIER_SYSTEM}|{key}",
@@ -241,3 +248,18 @@ async def _wait_until_stored(
         if time.monotonic() >= deadline:
             return None
         await asyncio.sleep(0.05)
+
+
+async def _audit(
+    engine: AsyncEngine, who: Principal, action: str, cpr: str, *, outcome: str
+) -> None:
+    async with UnitOfWork(engine) as uow:
+        await record_access(
+            uow,
+            who,
+            action=action,
+            patient_key=cpr_patient_key(cpr),
+            disclosed=[],
+            outcome=outcome,
+        )
+        await uow.commit()

@@ -6,6 +6,7 @@ them. What a viewer may not see must not appear anywhere in the response.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -160,3 +161,6 @@ def test_only_the_recording_sector_may_revoke(deployment: Deployment) -> None:
     body = deployment.graphql(REVOKE, gp, cpr=CPR, identifier=consent["identifier"])
     assert body["data"] is None and "no consent" in body["errors"][0]["message"]
     assert any(e["resourceType"] == "Encounter" for e in read(deployment, gp)["entries"])
+    audit = run_hub("audit", "list", "--cpr", CPR, env=deployment.env).stdout
+    assert re.search(r"consent\.revoke\s+denied", audit), audit
+    assert "consent.record" in audit

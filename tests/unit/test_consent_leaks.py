@@ -1,0 +1,727 @@
+"""No hidden resource id appears anywhere in a pathway response, error or count.
+
+The consent rules are tested against a reference reading elsewhere
+(``test_consent_properties``); here the point is the API: the real GraphQL schema,
+run in process against a fresh SQLite store, must show a viewer exactly the
+resources ``hub.domain.consent_policy.decide`` lets them see, show a notification
+only as its notification fields, and let nothing else through: not an id, not a
+line of content, not a count (``hasMore``).
+
+Every stored resource carries a marker ``SECRET-<id>`` in its free text, so content
+that should not be shown is recognisable wherever it turns up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.auth import Principal
+from hub.domain.consent_policy import (
+    NOTIFICATION_FIELDS,
+    RELATIVES_CLASS,
+    SECTOR_ROLE_SYSTEM,
+    Item,
+    Policy,
+    Viewer,
+    Visibility,
+    decide,
+    read_consent,
+)
+from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_patient_key, patient_resource_id
+from hub.domain.sectors import Sector
+from hub.domain.sensitivity import labelled
+from hub.intake import IntakeService
+from hub.store.database import create_engine
+from hub.store.migrate import upgrade
+from hub.store.resources import StoredResource
+from hub.store.unit_of_work import UnitOfWork
+from schema.build import build_schema
+from schema.context import HubContext
+
+CPR = "0101709995"
+PATIENT_KEY = cpr_patient_key(CPR)
+PATIENT_ID = patient_resource_id(PATIENT_KEY)
+OTHER_PATIENT_KEY = cpr_patient_key("0202804441")
+ORGS = ("100", "200", "300")
+KOMMUNER = ("730", "707")
+TYPES = ("Encounter", "ServiceRequest", "CarePlan", "Communication")
+CLASSES = (*TYPES, "Patient", "Consent", RELATIVES_CLASS)
+YEARS = (2024, 2025, 2026)
+STATUSES = {
+    "Encounter": ("in-progress", "finished"),
+    "ServiceRequest": ("active", "completed"),
+    "CarePlan": ("active", "completed"),
+    "Communication": ("completed",),
+}
+OVERRIDE = "unconscious, needs medication history"
+CONTACT_MARKER = "SECRET-contact"
+ENCOUNTER_CLASS = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+
+ENTRY_FIELDS = "resourceType id sector status start end fhir"
+PATHWAY = f"""
+query Pathway($cpr: String!, $first: Int, $purpose: String!, $reason: String) {{
+  pathway(cpr: $cpr, first: $first, purpose: $purpose, emergencyOverrideReason: $reason) {{
+    cpr patient hasMore entries {{ {ENTRY_FIELDS} }}
+  }}
+}}
+"""
+ACCESS_LOG = "query Log($cpr: String!) { accessLog(cpr: $cpr) { id action disclosedCount } }"
+
+SCHEMA = build_schema(allow_introspection=False)
+
+
+def marker(resource_id: str) -> str:
+    return f"SECRET-{resource_id}"
+
+
+# --- what is drawn ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conditions:
+    actor: str | None  # "sor:100" / "sector:gp"
+    resource_type: str | None
+    year: int | None  # data period: the calendar year
+    in_force: str  # "always", "expired" (ended in 2020), "future" (starts in 2099)
+    purpose: str | None
+    psychiatry: bool
+    named: int | None  # names the n-th stored resource (provision.data); None names none
+
+
+@dataclass(frozen=True)
+class Rule:
+    type: str
+    when: Conditions
+    exceptions: tuple[Rule, ...] = ()
+
+
+@dataclass(frozen=True)
+class DrawnResource:
+    id: str
+    resource_type: str
+    sector: Sector
+    org: str
+    year: int
+    status: str
+
+
+@dataclass(frozen=True)
+class DrawnConsent:
+    id: str
+    active: bool
+    sector: Sector  # the recording sector
+    org: str
+    year: int
+    root: Rule
+
+
+@dataclass(frozen=True)
+class Scenario:
+    patient_sector: Sector
+    patient_org: str
+    kommune: str | None  # the patient's residence (address district)
+    relatives: bool  # the Patient has a contact
+    resources: tuple[DrawnResource, ...]
+    consents: tuple[DrawnConsent, ...]
+    other_id: str  # a resource of another patient, in the viewer's own sector
+    viewer: Principal
+    purpose: str
+    override: str | None
+    psychiatry_notifications: bool
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(psychiatry_notifications=self.psychiatry_notifications)
+
+
+def conditions(named_data: bool) -> st.SearchStrategy[Conditions]:
+    return st.builds(
+        Conditions,
+        actor=st.one_of(
+            st.none(),
+            st.sampled_from([f"sor:{o}" for o in ORGS]),
+            st.sampled_from([f"sector:{s.value}" for s in Sector]),
+        ),
+        resource_type=st.one_of(st.none(), st.sampled_from(CLASSES)),
+        year=st.one_of(st.none(), st.sampled_from(YEARS)),
+        in_force=st.sampled_from(["always", "always", "expired", "future"]),
+        purpose=st.one_of(st.none(), st.sampled_from(["TREAT", "HRESCH"])),
+        psychiatry=st.booleans(),
+        named=st.one_of(st.none(), st.integers(0, 7)) if named_data else st.none(),
+    )
+
+
+def rules(named_data: bool) -> st.SearchStrategy[Rule]:
+    when = conditions(named_data)
+    return st.recursive(
+        st.builds(Rule, type=st.sampled_from(["permit", "deny"]), when=when),
+        lambda children: st.builds(
+            Rule,
+            type=st.sampled_from(["permit", "deny"]),
+            when=when,
+            exceptions=st.lists(children, max_size=2).map(tuple),
+        ),
+        max_leaves=4,
+    )
+
+
+@st.composite
+def resources(draw: st.DrawFn, resource_id: str) -> DrawnResource:
+    # Hospital stays, and residence-municipality viewers below, are drawn more often:
+    # they are what the notification basis is about.
+    resource_type = draw(st.sampled_from(("Encounter", *TYPES)))
+    return DrawnResource(
+        id=resource_id,
+        resource_type=resource_type,
+        sector=draw(st.sampled_from((Sector.HOSPITAL, *Sector))),
+        org=draw(st.sampled_from(ORGS)),
+        year=draw(st.sampled_from(YEARS)),
+        status=draw(st.sampled_from(STATUSES[resource_type])),
+    )
+
+
+@st.composite
+def viewers(draw: st.DrawFn) -> Principal:
+    sector = draw(st.sampled_from((Sector.MUNICIPALITY, *Sector)))
+    kommune = draw(
+        st.sampled_from((KOMMUNER[0], *KOMMUNER))
+        if sector is Sector.MUNICIPALITY
+        else st.one_of(st.none(), st.sampled_from(KOMMUNER))
+    )
+    return Principal(sub="viewer", sector=sector, org=draw(st.sampled_from(ORGS)), kommune=kommune)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, *, named_data: bool = False) -> Scenario:
+    # Twelve characters of hex after a type letter: no id can turn up inside a
+    # timestamp, a code or another id by chance.
+    tokens = draw(
+        st.lists(
+            st.text(alphabet="0123456789abcdef", min_size=12, max_size=12),
+            min_size=12,
+            max_size=12,
+            unique=True,
+        )
+    )
+    count = draw(st.integers(1, 8))
+    drawn = tuple(draw(resources(f"r{tokens[i]}")) for i in range(count))
+    consents = tuple(
+        DrawnConsent(
+            id=f"c{tokens[8 + i]}",
+            active=draw(st.booleans()),
+            sector=draw(st.sampled_from(list(Sector))),
+            org=draw(st.sampled_from(ORGS)),
+            year=draw(st.sampled_from(YEARS)),
+            root=draw(rules(named_data)),
+        )
+        for i in range(draw(st.integers(0, 3)))
+    )
+    return Scenario(
+        patient_sector=draw(st.sampled_from(list(Sector))),
+        patient_org=draw(st.sampled_from(ORGS)),
+        kommune=draw(st.sampled_from((None, KOMMUNER[0], *KOMMUNER))),
+        relatives=draw(st.booleans()),
+        resources=drawn,
+        consents=consents,
+        other_id=f"o{tokens[11]}",
+        viewer=draw(viewers()),
+        purpose=draw(st.sampled_from(["TREAT", "HRESCH"])),
+        override=draw(st.sampled_from((None, None, None, OVERRIDE))),
+        psychiatry_notifications=draw(st.booleans()),
+    )
+
+
+# --- as FHIR ---------------------------------------------------------------------------
+
+
+def at(year: int, day: int, hour: int) -> str:
+    return f"{year}-06-{day:02d}T{hour:02d}:00:00+02:00"
+
+
+def resource_json(drawn: DrawnResource) -> dict[str, Any]:
+    """The resource as a sender would have it stored, its marker in every free text."""
+    secret = [{"text": marker(drawn.id)}]
+    base: dict[str, Any] = {
+        "resourceType": drawn.resource_type,
+        "id": drawn.id,
+        "status": drawn.status,
+    }
+    if drawn.resource_type == "Encounter":
+        base |= {
+            "class": {"system": ENCOUNTER_CLASS, "code": "IMP"},
+            "period": {"start": at(drawn.year, 1, 8), "end": at(drawn.year, 3, 12)},
+            "serviceProvider": {"identifier": {"system": SOR_SYSTEM, "value": drawn.org}},
+            "reasonCode": secret,
+            "hospitalization": {"dischargeDisposition": secret[0]},
+        }
+    elif drawn.resource_type == "ServiceRequest":
+        base |= {
+            "intent": "order",
+            "authoredOn": at(drawn.year, 1, 8),
+            "reasonCode": secret,
+            "note": secret,
+        }
+    elif drawn.resource_type == "CarePlan":
+        base |= {
+            "intent": "plan",
+            "period": {"start": at(drawn.year, 1, 8)},
+            "description": marker(drawn.id),
+            "note": secret,
+        }
+    else:
+        base |= {
+            "sent": at(drawn.year, 1, 8),
+            "payload": [{"contentString": marker(drawn.id)}],
+            "note": secret,
+        }
+    return labelled(base, drawn.sector)
+
+
+def resource_item(drawn: DrawnResource, stored: StoredResource) -> Item:
+    start = datetime(drawn.year, 6, 1, 6, tzinfo=UTC)
+    end = (
+        datetime(drawn.year, 6, 3, 10, tzinfo=UTC) if drawn.resource_type == "Encounter" else start
+    )
+    return Item(
+        drawn.resource_type, drawn.id, drawn.sector.value, drawn.org, stored.content, start, end
+    )
+
+
+def provision_json(rule: Rule, drawn: tuple[DrawnResource, ...]) -> dict[str, Any]:
+    when = rule.when
+    provision: dict[str, Any] = {"type": rule.type}
+    if when.actor:
+        kind, value = when.actor.split(":")
+        provision["actor"] = [
+            {"reference": {"identifier": {"system": SOR_SYSTEM, "value": value}}}
+            if kind == "sor"
+            else {"role": {"coding": [{"system": SECTOR_ROLE_SYSTEM, "code": value}]}}
+        ]
+    if when.resource_type:
+        provision["class"] = [{"code": when.resource_type}]
+    if when.year:
+        provision["dataPeriod"] = {"start": f"{when.year}-01-01", "end": f"{when.year}-12-31"}
+    if when.in_force == "expired":
+        provision["period"] = {"end": "2020-01-31"}
+    elif when.in_force == "future":
+        provision["period"] = {"start": "2099-01-01"}
+    if when.purpose:
+        provision["purpose"] = [{"code": when.purpose}]
+    if when.psychiatry:
+        provision["securityLabel"] = [{"code": "PSY"}]
+    if when.named is not None:
+        named = drawn[when.named % len(drawn)]
+        provision["data"] = [
+            {"meaning": "instance", "reference": {"reference": f"{named.resource_type}/{named.id}"}}
+        ]
+    if rule.exceptions:
+        provision["provision"] = [provision_json(child, drawn) for child in rule.exceptions]
+    return provision
+
+
+def consent_json(consent: DrawnConsent, drawn: tuple[DrawnResource, ...]) -> dict[str, Any]:
+    return {
+        "resourceType": "Consent",
+        "id": consent.id,
+        "status": "active" if consent.active else "inactive",
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy",
+                }
+            ]
+        },
+        "patient": {"identifier": {"system": CPR_SYSTEM, "value": CPR}},
+        "dateTime": f"{consent.year}-03-01T09:00:00+00:00",
+        "organization": [{"identifier": {"system": SOR_SYSTEM, "value": consent.org}}],
+        "provision": provision_json(consent.root, drawn),
+    }
+
+
+def patient_json(scenario: Scenario) -> dict[str, Any]:
+    patient: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": PATIENT_ID,
+        "identifier": [{"system": CPR_SYSTEM, "value": CPR}],
+        "name": [{"text": marker(PATIENT_ID)}],
+        "birthDate": "1970-01-01",
+    }
+    if scenario.kommune:
+        patient["address"] = [{"use": "home", "district": scenario.kommune}]
+    if scenario.relatives:
+        patient["contact"] = [
+            {
+                "relationship": [{"text": "sister"}],
+                "name": {"text": CONTACT_MARKER},
+                "telecom": [{"system": "phone", "value": CONTACT_MARKER}],
+            }
+        ]
+    return labelled(patient, scenario.patient_sector)
+
+
+def names(rule: Rule, resource_type: str) -> bool:
+    return rule.when.resource_type == resource_type or any(
+        names(child, resource_type) for child in rule.exceptions
+    )
+
+
+# --- storing, asking, expecting -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stored:
+    resources: dict[str, StoredResource]  # by id: the patient's, Patient and Consents included
+    items: dict[str, Item]
+
+
+async def store(engine: AsyncEngine, scenario: Scenario) -> Stored:
+    saved: dict[str, StoredResource] = {}
+    items: dict[str, Item] = {}
+
+    async def save(resource: dict[str, Any], sector: Sector, org: str, key: str) -> StoredResource:
+        stored = await uow.resources.save(
+            resource, patient_key=key, sector=sector.value, org=org, event_id=f"event-{org}"
+        )
+        assert stored is not None
+        return stored
+
+    async with UnitOfWork(engine) as uow:
+        patient = await save(
+            patient_json(scenario), scenario.patient_sector, scenario.patient_org, PATIENT_KEY
+        )
+        saved[PATIENT_ID] = patient
+        items[PATIENT_ID] = Item(
+            "Patient",
+            PATIENT_ID,
+            scenario.patient_sector.value,
+            scenario.patient_org,
+            patient.content,
+            datetime(1970, 1, 1, tzinfo=UTC),
+            datetime(1970, 1, 1, tzinfo=UTC),
+        )
+        for drawn in scenario.resources:
+            stored = await save(resource_json(drawn), drawn.sector, drawn.org, PATIENT_KEY)
+            saved[drawn.id] = stored
+            items[drawn.id] = resource_item(drawn, stored)
+        for consent in scenario.consents:
+            stored = await save(
+                consent_json(consent, scenario.resources), consent.sector, consent.org, PATIENT_KEY
+            )
+            saved[consent.id] = stored
+            recorded = datetime(consent.year, 3, 1, 9, tzinfo=UTC)
+            items[consent.id] = Item(
+                "Consent",
+                consent.id,
+                consent.sector.value,
+                consent.org,
+                stored.content,
+                recorded,
+                recorded,
+            )
+        # Another patient's resource, written by the viewer's own sector: it would be
+        # shown in full if it were ever mixed into this patient's pathway.
+        other = DrawnResource(
+            scenario.other_id, "Encounter", scenario.viewer.sector, "100", 2026, "finished"
+        )
+        await save(resource_json(other), other.sector, other.org, OTHER_PATIENT_KEY)
+        await uow.commit()
+    return Stored(saved, items)
+
+
+@dataclass(frozen=True)
+class Response:
+    data: dict[str, Any] | None
+    errors: list[Any] | None
+
+    @property
+    def text(self) -> str:
+        """Everything the caller gets: data and errors."""
+        return json.dumps(self.data, sort_keys=True) + str(self.errors)
+
+    @property
+    def pathway(self) -> dict[str, Any]:
+        assert self.errors is None, self.errors
+        assert self.data is not None
+        pathway: dict[str, Any] = self.data["pathway"]
+        return pathway
+
+
+async def ask(
+    engine: AsyncEngine,
+    viewer: Principal,
+    query: str,
+    policy: Policy = Policy(),  # noqa: B008 - frozen
+    **variables: Any,
+) -> Response:
+    context = HubContext(
+        viewer=viewer, engine=engine, intake=IntakeService(engine, {}), policy=policy
+    )
+    result = await SCHEMA.execute(query, variable_values=variables, context_value=context)
+    return Response(result.data, result.errors)
+
+
+async def ask_pathway(
+    engine: AsyncEngine, scenario: Scenario, first: int | None = None
+) -> Response:
+    return await ask(
+        engine,
+        scenario.viewer,
+        PATHWAY,
+        scenario.policy,
+        cpr=CPR,
+        first=first,
+        purpose=scenario.purpose,
+        reason=scenario.override,
+    )
+
+
+def decided(scenario: Scenario, stored: Stored, now: datetime) -> dict[str, Visibility]:
+    """What the policy says of every stored resource of the patient, for this viewer."""
+    consents = [
+        read_consent(s.content) for s in stored.resources.values() if s.resource_type == "Consent"
+    ]
+    principal = scenario.viewer
+    viewer = Viewer(
+        principal.sector,
+        principal.org,
+        principal.kommune,
+        purpose=scenario.purpose,
+        override_reason=scenario.override,
+    )
+    return {
+        resource_id: decide(
+            viewer,
+            item,
+            consents,
+            patient_kommune=scenario.kommune,
+            now=now,
+            policy=scenario.policy,
+        )
+        for resource_id, item in stored.items.items()
+    }
+
+
+async def in_fresh_store(body: Any) -> Any:
+    """``body(engine)`` against a store of its own, created and disposed of here."""
+    with tempfile.TemporaryDirectory() as directory:
+        engine = create_engine(f"sqlite+aiosqlite:///{Path(directory) / 'hub.db'}")
+        try:
+            await upgrade(engine)
+            return await body(engine)
+        finally:
+            await engine.dispose()
+
+
+# --- the property -----------------------------------------------------------------------
+
+
+def check(
+    scenario: Scenario, stored: Stored, full: Response, first: Response, now: datetime
+) -> None:
+    visibility = decided(scenario, stored, now)
+    hidden = {i for i, v in visibility.items() if v is Visibility.HIDDEN}
+    notified = {i for i, v in visibility.items() if v is Visibility.NOTIFICATION}
+    shown = {(stored.resources[i].resource_type, i) for i in visibility if i not in hidden}
+    pathway = full.pathway
+
+    # (1) Exactly the decided set, each once.
+    entries = pathway["entries"]
+    got = [(e["resourceType"], e["id"]) for e in entries]
+    if pathway["patient"] is not None:
+        got.append(("Patient", pathway["patient"]["id"]))
+    assert len(got) == len(set(got)), got
+    assert set(got) == shown
+
+    # (2) Nothing hidden anywhere; of a notification, only its fields.
+    for response in (full, first):
+        text = response.text
+        for resource_id in (*hidden, scenario.other_id):
+            assert resource_id not in text, (resource_id, visibility.get(resource_id))
+        for resource_id in notified:
+            assert marker(resource_id) not in text, resource_id
+    for entry in entries:
+        content = stored.resources[entry["id"]].content
+        assert entry["sector"] == stored.resources[entry["id"]].sector
+        if visibility[entry["id"]] is Visibility.NOTIFICATION:
+            assert set(entry["fhir"]) <= set(NOTIFICATION_FIELDS)
+            assert entry["fhir"] == {k: v for k, v in content.items() if k in NOTIFICATION_FIELDS}
+        else:
+            assert entry["fhir"] == content
+
+    # (3) Counts: hasMore says only whether more *visible* entries exist.
+    visible_entries = len(shown) - (("Patient", PATIENT_ID) in shown)
+    assert len(entries) == visible_entries
+    assert pathway["hasMore"] is False
+    paged = first.pathway
+    assert paged["hasMore"] is (visible_entries > 1)
+    assert paged["entries"] == entries[:1]
+    assert paged["patient"] == pathway["patient"]
+    assert paged["cpr"] == pathway["cpr"] == CPR
+
+    # (4) Relatives: outside their author's sector only under override or a permit naming them.
+    contact_shown = CONTACT_MARKER in full.text
+    own = scenario.patient_sector is scenario.viewer.sector
+    named_relatives = any(c.active and names(c.root, RELATIVES_CLASS) for c in scenario.consents)
+    if contact_shown:
+        assert scenario.relatives
+        assert own or scenario.override or named_relatives
+    if not own and not scenario.override and not named_relatives:
+        assert not contact_shown
+    if own and scenario.relatives:
+        assert contact_shown
+    if pathway["patient"] is not None:
+        patient = stored.resources[PATIENT_ID].content
+        expected = (
+            patient if contact_shown else {k: v for k, v in patient.items() if k != "contact"}
+        )
+        assert pathway["patient"] == expected
+
+
+async def leak_example(scenario: Scenario) -> None:
+    async def body(engine: AsyncEngine) -> None:
+        stored = await store(engine, scenario)
+        full = await ask_pathway(engine, scenario)
+        first = await ask_pathway(engine, scenario, first=1)
+        check(scenario, stored, full, first, datetime.now(UTC))
+
+    await in_fresh_store(body)
+
+
+@settings(max_examples=40, deadline=None)
+@given(scenario=scenarios())
+def test_a_pathway_shows_exactly_what_the_policy_decides_and_leaks_nothing_else(
+    scenario: Scenario,
+) -> None:
+    asyncio.run(leak_example(scenario))
+
+
+# --- deterministic cases ----------------------------------------------------------------
+
+HOSPITAL = Sector.HOSPITAL
+GP = Principal(sub="gp", sector=Sector.GP, org="200")
+STAY = DrawnResource("rhiddenstay001", "Encounter", HOSPITAL, "100", 2026, "finished")
+
+
+def quiet_patient(**changes: Any) -> Scenario:
+    """A hospital patient of Randers with a stay and a relative; the GP asks."""
+    fields: dict[str, Any] = {
+        "patient_sector": HOSPITAL,
+        "patient_org": "100",
+        "kommune": "730",
+        "relatives": True,
+        "resources": (STAY,),
+        "consents": (),
+        "other_id": "ootherpatient1",
+        "viewer": GP,
+        "purpose": "TREAT",
+        "override": None,
+        "psychiatry_notifications": False,
+    }
+    return Scenario(**(fields | changes))
+
+
+def to(sector: Sector, rule_type: str, purpose: str | None, resource_type: str | None) -> Rule:
+    return Rule(
+        rule_type,
+        Conditions(f"sector:{sector.value}", resource_type, None, "always", purpose, False, None),
+    )
+
+
+def recorded(consent_id: str, root: Rule) -> DrawnConsent:
+    return DrawnConsent(consent_id, True, Sector.COORDINATOR, "300", 2026, root)
+
+
+RANDERS_HOME_CARE = Principal(sub="carer", sector=Sector.MUNICIPALITY, org="300", kommune="730")
+AARHUS_HOME_CARE = Principal(sub="carer", sector=Sector.MUNICIPALITY, org="300", kommune="707")
+
+CASES = {
+    "a permit for another purpose": quiet_patient(
+        purpose="HRESCH",
+        consents=(recorded("cpermittreat1", to(Sector.GP, "permit", "TREAT", "Encounter")),),
+    ),
+    "a refusal": quiet_patient(
+        consents=(recorded("crefusal00001", to(Sector.GP, "deny", None, None)),)
+    ),
+    "no consent at all": quiet_patient(),
+    "another kommune's municipality": quiet_patient(viewer=AARHUS_HOME_CARE),
+    "the residence municipality, refused": quiet_patient(
+        viewer=RANDERS_HOME_CARE,
+        consents=(recorded("crefusal00002", to(Sector.MUNICIPALITY, "deny", None, None)),),
+    ),
+}
+
+
+def requests() -> Iterator[dict[str, Any]]:
+    for first in (None, 1, 0):  # 0 is refused: its error must not differ either
+        yield {"cpr": CPR, "first": first}
+    yield {"cpr": "not-a-cpr", "first": None}
+
+
+async def responses(engine: AsyncEngine, scenario: Scenario) -> list[str]:
+    return [
+        (
+            await ask(
+                engine,
+                scenario.viewer,
+                PATHWAY,
+                scenario.policy,
+                purpose=scenario.purpose,
+                reason=scenario.override,
+                **request,
+            )
+        ).text
+        for request in requests()
+    ] + [(await ask(engine, scenario.viewer, ACCESS_LOG, cpr=CPR)).text]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_hidden_data_answers_exactly_as_no_data_does(case: str) -> None:
+    scenario = CASES[case]
+
+    async def with_data(engine: AsyncEngine) -> tuple[list[str], list[str]]:
+        await store(engine, scenario)
+        asked = await responses(engine, scenario)
+        # The stay is there to be seen: by the GP for treatment where a permit says so,
+        # by its own sector always.
+        hospital = Principal(sub="nurse", sector=HOSPITAL, org="100")
+        seen = await responses(engine, Scenario(**(vars(scenario) | {"viewer": hospital})))
+        return asked, seen
+
+    async def without_data(engine: AsyncEngine) -> list[str]:
+        return await responses(engine, scenario)
+
+    asked, seen = asyncio.run(in_fresh_store(with_data))
+    empty = asyncio.run(in_fresh_store(without_data))
+
+    assert STAY.id in seen[0] and marker(STAY.id) in seen[0]
+    for text in asked:
+        for secret in (STAY.id, PATIENT_ID, CONTACT_MARKER, *(c.id for c in scenario.consents)):
+            assert secret not in text
+    assert asked == empty
+
+
+def test_a_permit_for_the_purpose_does_show_the_stay() -> None:
+    """The cases above hide for the reason they say, not because nothing could be shown."""
+    scenario = CASES["a permit for another purpose"]
+    treating = Scenario(**(vars(scenario) | {"purpose": "TREAT"}))
+
+    async def body(engine: AsyncEngine) -> str:
+        await store(engine, treating)
+        return (await ask_pathway(engine, treating)).text
+
+    text = asyncio.run(in_fresh_store(body))
+    assert STAY.id in text and marker(STAY.id) in text
+    assert PATIENT_ID not in text  # the permit names stays, not the Patient
