@@ -134,7 +134,9 @@ def _without_references_to(hidden: set[str], content: Any) -> Any:
     if not hidden:
         return content
     if isinstance(content, dict):
-        if content.get("reference") in hidden:
+        # Consent.provision.actor.reference is itself a Reference (an object), not a string.
+        reference = content.get("reference")
+        if isinstance(reference, str) and reference in hidden:
             return dict(WITHHELD)
         return {key: _without_references_to(hidden, value) for key, value in content.items()}
     if isinstance(content, list):

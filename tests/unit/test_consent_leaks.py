@@ -8,7 +8,11 @@ only as its notification fields, and let nothing else through: not an id, not a
 line of content, not a count (``hasMore``).
 
 Every stored resource carries a marker ``SECRET-<id>`` in its free text, so content
-that should not be shown is recognisable wherever it turns up.
+that should not be shown is recognisable wherever it turns up. Resources refer to
+each other (a letter to its stay) and Consents name resources, as real ones do: a
+shown resource must not give away the id of a hidden one it refers to either. The
+Patient's own id is not a secret (the caller names the patient by CPR and every
+entry names its subject); the Patient's content is.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.auth import Principal
 from hub.domain.consent_policy import (
     NOTIFICATION_FIELDS,
+    NOTIFIED_EXTENSION,
     RELATIVES_CLASS,
     SECTOR_ROLE_SYSTEM,
     Item,
@@ -77,6 +82,13 @@ query Pathway($cpr: String!, $first: Int, $purpose: String!, $reason: String) {{
   }}
 }}
 """
+RESOURCE = f"""
+query One($type: String!, $id: ID!, $purpose: String!, $reason: String) {{
+  resource(resourceType: $type, id: $id, purpose: $purpose, emergencyOverrideReason: $reason) {{
+    {ENTRY_FIELDS}
+  }}
+}}
+"""
 ACCESS_LOG = "query Log($cpr: String!) { accessLog(cpr: $cpr) { id action disclosedCount } }"
 
 SCHEMA = build_schema(allow_introspection=False)
@@ -115,6 +127,8 @@ class DrawnResource:
     org: str
     year: int
     status: str
+    notified: str | None = None  # an Encounter's notified municipal organisation (SOR)
+    refers: int | None = None  # refers to the n-th drawn resource (a letter to its stay)
 
 
 @dataclass(frozen=True)
@@ -146,25 +160,26 @@ class Scenario:
         return Policy(psychiatry_notifications=self.psychiatry_notifications)
 
 
-def conditions(named_data: bool) -> st.SearchStrategy[Conditions]:
+ACTORS = (*(f"sor:{o}" for o in ORGS), *(f"sector:{s.value}" for s in Sector))
+
+
+def conditions(viewer: Principal) -> st.SearchStrategy[Conditions]:
+    # A rule names the viewer (by organisation or sector) about half the time.
+    own = (f"sor:{viewer.org}", f"sector:{viewer.sector.value}")
     return st.builds(
         Conditions,
-        actor=st.one_of(
-            st.none(),
-            st.sampled_from([f"sor:{o}" for o in ORGS]),
-            st.sampled_from([f"sector:{s.value}" for s in Sector]),
-        ),
+        actor=st.sampled_from((None, *own, *own, *ACTORS)),
         resource_type=st.one_of(st.none(), st.sampled_from(CLASSES)),
         year=st.one_of(st.none(), st.sampled_from(YEARS)),
         in_force=st.sampled_from(["always", "always", "expired", "future"]),
         purpose=st.one_of(st.none(), st.sampled_from(["TREAT", "HRESCH"])),
         psychiatry=st.booleans(),
-        named=st.one_of(st.none(), st.integers(0, 7)) if named_data else st.none(),
+        named=st.sampled_from((None, None, None, *range(8))),
     )
 
 
-def rules(named_data: bool) -> st.SearchStrategy[Rule]:
-    when = conditions(named_data)
+def rules(viewer: Principal) -> st.SearchStrategy[Rule]:
+    when = conditions(viewer)
     return st.recursive(
         st.builds(Rule, type=st.sampled_from(["permit", "deny"]), when=when),
         lambda children: st.builds(
@@ -189,14 +204,19 @@ def resources(draw: st.DrawFn, resource_id: str) -> DrawnResource:
         org=draw(st.sampled_from(ORGS)),
         year=draw(st.sampled_from(YEARS)),
         status=draw(st.sampled_from(STATUSES[resource_type])),
+        notified=draw(st.sampled_from((None, None, *ORGS)))
+        if resource_type == "Encounter"
+        else None,
+        refers=draw(st.sampled_from((None, *range(8)))),
     )
 
 
 @st.composite
-def viewers(draw: st.DrawFn) -> Principal:
-    sector = draw(st.sampled_from((Sector.MUNICIPALITY, *Sector)))
+def viewers(draw: st.DrawFn, home: str | None) -> Principal:
+    """A viewer; half of them municipal, mostly of the patient's ``home`` municipality."""
+    sector = draw(st.sampled_from((Sector.MUNICIPALITY,) * 3 + tuple(Sector)))
     kommune = draw(
-        st.sampled_from((KOMMUNER[0], *KOMMUNER))
+        st.sampled_from((home or KOMMUNER[0],) * 2 + KOMMUNER)
         if sector is Sector.MUNICIPALITY
         else st.one_of(st.none(), st.sampled_from(KOMMUNER))
     )
@@ -204,7 +224,7 @@ def viewers(draw: st.DrawFn) -> Principal:
 
 
 @st.composite
-def scenarios(draw: st.DrawFn, *, named_data: bool = False) -> Scenario:
+def scenarios(draw: st.DrawFn) -> Scenario:
     # Twelve characters of hex after a type letter: no id can turn up inside a
     # timestamp, a code or another id by chance.
     tokens = draw(
@@ -217,26 +237,28 @@ def scenarios(draw: st.DrawFn, *, named_data: bool = False) -> Scenario:
     )
     count = draw(st.integers(1, 8))
     drawn = tuple(draw(resources(f"r{tokens[i]}")) for i in range(count))
+    kommune = draw(st.sampled_from((None, KOMMUNER[0], *KOMMUNER)))
+    viewer = draw(viewers(kommune))
     consents = tuple(
         DrawnConsent(
             id=f"c{tokens[8 + i]}",
-            active=draw(st.booleans()),
+            active=draw(st.sampled_from((True, True, False))),
             sector=draw(st.sampled_from(list(Sector))),
             org=draw(st.sampled_from(ORGS)),
             year=draw(st.sampled_from(YEARS)),
-            root=draw(rules(named_data)),
+            root=draw(rules(viewer)),
         )
-        for i in range(draw(st.integers(0, 3)))
+        for i in range(draw(st.sampled_from((0, 1, 1, 2, 3))))
     )
     return Scenario(
         patient_sector=draw(st.sampled_from(list(Sector))),
         patient_org=draw(st.sampled_from(ORGS)),
-        kommune=draw(st.sampled_from((None, KOMMUNER[0], *KOMMUNER))),
+        kommune=kommune,
         relatives=draw(st.booleans()),
         resources=drawn,
         consents=consents,
         other_id=f"o{tokens[11]}",
-        viewer=draw(viewers()),
+        viewer=viewer,
         purpose=draw(st.sampled_from(["TREAT", "HRESCH"])),
         override=draw(st.sampled_from((None, None, None, OVERRIDE))),
         psychiatry_notifications=draw(st.booleans()),
@@ -250,14 +272,35 @@ def at(year: int, day: int, hour: int) -> str:
     return f"{year}-06-{day:02d}T{hour:02d}:00:00+02:00"
 
 
-def resource_json(drawn: DrawnResource) -> dict[str, Any]:
+REFERRING_ELEMENTS = {
+    "Encounter": "partOf",
+    "ServiceRequest": "basedOn",
+    "CarePlan": "basedOn",
+    "Communication": "about",
+}
+
+
+def reference(drawn: DrawnResource) -> dict[str, str]:
+    return {"reference": f"{drawn.resource_type}/{drawn.id}"}
+
+
+def resource_json(
+    drawn: DrawnResource,
+    others: tuple[DrawnResource, ...] = (),
+    patient_id: str = PATIENT_ID,
+) -> dict[str, Any]:
     """The resource as a sender would have it stored, its marker in every free text."""
     secret = [{"text": marker(drawn.id)}]
     base: dict[str, Any] = {
         "resourceType": drawn.resource_type,
         "id": drawn.id,
         "status": drawn.status,
+        "subject": {"reference": f"Patient/{patient_id}"},
     }
+    if drawn.refers is not None and others:
+        target = reference(others[drawn.refers % len(others)])
+        element = REFERRING_ELEMENTS[drawn.resource_type]
+        base[element] = target if element == "partOf" else [target]
     if drawn.resource_type == "Encounter":
         base |= {
             "class": {"system": ENCOUNTER_CLASS, "code": "IMP"},
@@ -266,6 +309,13 @@ def resource_json(drawn: DrawnResource) -> dict[str, Any]:
             "reasonCode": secret,
             "hospitalization": {"dischargeDisposition": secret[0]},
         }
+        if drawn.notified:
+            base["extension"] = [
+                {
+                    "url": NOTIFIED_EXTENSION,
+                    "valueIdentifier": {"system": SOR_SYSTEM, "value": drawn.notified},
+                }
+            ]
     elif drawn.resource_type == "ServiceRequest":
         base |= {
             "intent": "order",
@@ -323,9 +373,7 @@ def provision_json(rule: Rule, drawn: tuple[DrawnResource, ...]) -> dict[str, An
         provision["securityLabel"] = [{"code": "PSY"}]
     if when.named is not None:
         named = drawn[when.named % len(drawn)]
-        provision["data"] = [
-            {"meaning": "instance", "reference": {"reference": f"{named.resource_type}/{named.id}"}}
-        ]
+        provision["data"] = [{"meaning": "instance", "reference": reference(named)}]
     if rule.exceptions:
         provision["provision"] = [provision_json(child, drawn) for child in rule.exceptions]
     return provision
@@ -413,7 +461,9 @@ async def store(engine: AsyncEngine, scenario: Scenario) -> Stored:
             datetime(1970, 1, 1, tzinfo=UTC),
         )
         for drawn in scenario.resources:
-            stored = await save(resource_json(drawn), drawn.sector, drawn.org, PATIENT_KEY)
+            stored = await save(
+                resource_json(drawn, scenario.resources), drawn.sector, drawn.org, PATIENT_KEY
+            )
             saved[drawn.id] = stored
             items[drawn.id] = resource_item(drawn, stored)
         for consent in scenario.consents:
@@ -436,7 +486,12 @@ async def store(engine: AsyncEngine, scenario: Scenario) -> Stored:
         other = DrawnResource(
             scenario.other_id, "Encounter", scenario.viewer.sector, "100", 2026, "finished"
         )
-        await save(resource_json(other), other.sector, other.org, OTHER_PATIENT_KEY)
+        await save(
+            resource_json(other, patient_id=patient_resource_id(OTHER_PATIENT_KEY)),
+            other.sector,
+            other.org,
+            OTHER_PATIENT_KEY,
+        )
         await uow.commit()
     return Stored(saved, items)
 
@@ -488,6 +543,21 @@ async def ask_pathway(
     )
 
 
+async def ask_resource(
+    engine: AsyncEngine, scenario: Scenario, resource_type: str, resource_id: str
+) -> Response:
+    return await ask(
+        engine,
+        scenario.viewer,
+        RESOURCE,
+        scenario.policy,
+        type=resource_type,
+        id=resource_id,
+        purpose=scenario.purpose,
+        reason=scenario.override,
+    )
+
+
 def decided(scenario: Scenario, stored: Stored, now: datetime) -> dict[str, Visibility]:
     """What the policy says of every stored resource of the patient, for this viewer."""
     consents = [
@@ -528,6 +598,29 @@ async def in_fresh_store(body: Any) -> Any:
 # --- the property -----------------------------------------------------------------------
 
 
+def same_but_withheld(shown: Any, stored: Any, withheld: frozenset[str]) -> bool:
+    """Whether ``shown`` is ``stored`` but for references to ``withheld`` ("Type/id").
+
+    Those may be shown as anything (the leak check makes sure it is not the id).
+    """
+    if isinstance(stored, dict):
+        reference = stored.get("reference")
+        if isinstance(reference, str) and reference in withheld:
+            return True
+        return (
+            isinstance(shown, dict)
+            and shown.keys() == stored.keys()
+            and all(same_but_withheld(shown[k], stored[k], withheld) for k in stored)
+        )
+    if isinstance(stored, list):
+        return (
+            isinstance(shown, list)
+            and len(shown) == len(stored)
+            and all(same_but_withheld(a, b, withheld) for a, b in zip(shown, stored, strict=True))
+        )
+    return bool(shown == stored)
+
+
 def check(
     scenario: Scenario, stored: Stored, full: Response, first: Response, now: datetime
 ) -> None:
@@ -546,20 +639,23 @@ def check(
     assert set(got) == shown
 
     # (2) Nothing hidden anywhere; of a notification, only its fields.
+    secrets = {i for i in hidden if i != PATIENT_ID} | {scenario.other_id}
+    if PATIENT_ID in hidden:
+        secrets.add(marker(PATIENT_ID))
+    secrets |= {marker(i) for i in notified}
     for response in (full, first):
-        text = response.text
-        for resource_id in (*hidden, scenario.other_id):
-            assert resource_id not in text, (resource_id, visibility.get(resource_id))
-        for resource_id in notified:
-            assert marker(resource_id) not in text, resource_id
+        leaked = sorted(secret for secret in secrets if secret in response.text)
+        assert not leaked, (leaked, response.text)
+    withheld = frozenset(
+        f"{stored.resources[i].resource_type}/{i}" for i in hidden if i != PATIENT_ID
+    )
     for entry in entries:
         content = stored.resources[entry["id"]].content
         assert entry["sector"] == stored.resources[entry["id"]].sector
         if visibility[entry["id"]] is Visibility.NOTIFICATION:
             assert set(entry["fhir"]) <= set(NOTIFICATION_FIELDS)
-            assert entry["fhir"] == {k: v for k, v in content.items() if k in NOTIFICATION_FIELDS}
-        else:
-            assert entry["fhir"] == content
+            content = {k: v for k, v in content.items() if k in NOTIFICATION_FIELDS}
+        assert same_but_withheld(entry["fhir"], content, withheld), (entry["fhir"], content)
 
     # (3) Counts: hasMore says only whether more *visible* entries exist.
     visible_entries = len(shown) - (("Patient", PATIENT_ID) in shown)
@@ -587,7 +683,36 @@ def check(
         expected = (
             patient if contact_shown else {k: v for k, v in patient.items() if k != "contact"}
         )
-        assert pathway["patient"] == expected
+        assert same_but_withheld(pathway["patient"], expected, withheld)
+
+
+def check_lookups(
+    scenario: Scenario,
+    stored: Stored,
+    full: Response,
+    found: dict[str, Response],
+    missing: dict[str, Response],
+    now: datetime,
+) -> None:
+    """``resource(type, id)`` shows what the pathway shows; a hidden one is as if missing."""
+    visibility = decided(scenario, stored, now)
+    pathway = full.pathway
+    entries = {e["id"]: e for e in pathway["entries"]}
+    for resource_id, response in found.items():
+        resource_type = stored.resources[resource_id].resource_type
+        assert response.errors is None, response.errors
+        assert response.data is not None
+        entry = response.data["resource"]
+        if visibility[resource_id] is Visibility.HIDDEN:
+            assert resource_id not in response.text
+            assert response.text == missing[resource_type].text
+        elif resource_type == "Patient":
+            assert entry is not None
+            assert entry["fhir"] == pathway["patient"]
+        else:
+            assert entry == entries[resource_id]
+    for response in missing.values():
+        assert response.data == {"resource": None}, response.text
 
 
 async def leak_example(scenario: Scenario) -> None:
@@ -595,14 +720,24 @@ async def leak_example(scenario: Scenario) -> None:
         stored = await store(engine, scenario)
         full = await ask_pathway(engine, scenario)
         first = await ask_pathway(engine, scenario, first=1)
-        check(scenario, stored, full, first, datetime.now(UTC))
+        found = {
+            resource_id: await ask_resource(engine, scenario, s.resource_type, resource_id)
+            for resource_id, s in stored.resources.items()
+        }
+        missing = {
+            resource_type: await ask_resource(engine, scenario, resource_type, "xnotstored000")
+            for resource_type in {s.resource_type for s in stored.resources.values()}
+        }
+        now = datetime.now(UTC)
+        check(scenario, stored, full, first, now)
+        check_lookups(scenario, stored, full, found, missing, now)
 
     await in_fresh_store(body)
 
 
 @settings(max_examples=40, deadline=None)
 @given(scenario=scenarios())
-def test_a_pathway_shows_exactly_what_the_policy_decides_and_leaks_nothing_else(
+def test_the_api_shows_exactly_what_the_policy_decides_and_leaks_nothing_else(
     scenario: Scenario,
 ) -> None:
     asyncio.run(leak_example(scenario))
@@ -708,7 +843,8 @@ def test_hidden_data_answers_exactly_as_no_data_does(case: str) -> None:
 
     assert STAY.id in seen[0] and marker(STAY.id) in seen[0]
     for text in asked:
-        for secret in (STAY.id, PATIENT_ID, CONTACT_MARKER, *(c.id for c in scenario.consents)):
+        secrets = (STAY.id, marker(PATIENT_ID), CONTACT_MARKER, *(c.id for c in scenario.consents))
+        for secret in secrets:
             assert secret not in text
     assert asked == empty
 
@@ -724,4 +860,49 @@ def test_a_permit_for_the_purpose_does_show_the_stay() -> None:
 
     text = asyncio.run(in_fresh_store(body))
     assert STAY.id in text and marker(STAY.id) in text
-    assert PATIENT_ID not in text  # the permit names stays, not the Patient
+    assert marker(PATIENT_ID) not in text  # the permit names stays, not the Patient
+
+
+RELATIVES = {
+    "the hospital that recorded them": (Principal("nurse", HOSPITAL, "100"), (), True),
+    "a GP under a permit for all data": (
+        GP,
+        (recorded("callofit00001", to(Sector.GP, "permit", None, None)),),
+        False,
+    ),
+    "a GP under a permit that names relatives": (
+        GP,
+        (
+            recorded("callofit00001", to(Sector.GP, "permit", None, None)),
+            recorded("crelatives001", to(Sector.GP, "permit", None, RELATIVES_CLASS)),
+        ),
+        True,
+    ),
+    "a GP under a permit for all data but a refusal of relatives": (
+        GP,
+        (
+            recorded("callofit00001", to(Sector.GP, "permit", None, None)),
+            recorded("crelatives001", to(Sector.GP, "permit", None, RELATIVES_CLASS)),
+            recorded("cnorelatives1", to(Sector.GP, "deny", None, RELATIVES_CLASS)),
+        ),
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RELATIVES))
+def test_relatives_are_shown_only_to_their_author_or_under_a_permit_naming_them(
+    case: str,
+) -> None:
+    viewer, consents, expected = RELATIVES[case]
+    scenario = quiet_patient(viewer=viewer, consents=consents)
+
+    async def body(engine: AsyncEngine) -> Response:
+        await store(engine, scenario)
+        return await ask_pathway(engine, scenario)
+
+    response = asyncio.run(in_fresh_store(body))
+    patient = response.pathway["patient"]
+    assert patient is not None and patient["id"] == PATIENT_ID
+    assert (CONTACT_MARKER in response.text) is expected
+    assert ("contact" in patient) is expected

@@ -64,3 +64,25 @@ async def test_a_shown_letter_does_not_reveal_the_hidden_stay_it_concerns(
     assert b"stay-1" not in orjson.dumps(letter.content)
     assert letter.content["subject"] == patient  # the patient is who the caller asked about
     assert view.withheld == 2  # the stay and the consent itself
+
+
+async def test_a_shown_consent_with_actors_by_identifier_is_shown_whole(
+    engine: AsyncEngine,
+) -> None:
+    """Consent.provision.actor.reference is an object; withholding must not trip on it."""
+    actor = {"reference": {"identifier": {"system": SOR_SYSTEM, "value": GP.org}}}
+    await store(
+        engine,
+        {"resourceType": "Encounter", "id": "stay-2", "status": "finished", "class": {}},
+        {
+            "resourceType": "Consent",
+            "id": "consent-2",
+            "status": "active",
+            "provision": {"type": "permit", "actor": [actor], "class": [{"code": "Consent"}]},
+        },
+    )
+    async with UnitOfWork(engine) as uow:
+        view = await consented_view(uow, GP, PATIENT, policy=DEFAULT_POLICY)
+    (consent,) = view.entries
+    assert consent.content["provision"]["actor"] == [actor]
+    assert view.withheld == 1
