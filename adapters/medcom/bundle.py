@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from adapters.medcom.elements import (
     JsonObject,
+    items,
     objects,
     optional_object,
     optional_text,
@@ -91,6 +92,20 @@ class MessageBundle:
 
     def of_type(self, kind: str) -> list[Entry]:
         return [entry for entry in self.entries if entry.type == kind]
+
+    def focus(self, kind: str, standard: str) -> Entry:
+        """What the message is about: MessageHeader.focus, else the Bundle's only ``kind``."""
+        focus = items(self.header.resource.get("focus"), "MessageHeader.focus")
+        if focus:
+            return self.resolve(focus[0], "MessageHeader.focus[0]", kind)
+        found = self.of_type(kind)
+        if len(found) != 1:
+            raise TranslationError(
+                f"a {standard} is about one {kind} (MessageHeader.focus); the message has "
+                f"no focus and {len(found)} {kind}s",
+                "MessageHeader.focus",
+            )
+        return found[0]
 
     def target(self, reference: object, where: str) -> tuple[str, str] | None:
         """The (type, id) a Reference points at, whether or not it is in the Bundle."""

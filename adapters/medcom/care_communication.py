@@ -83,7 +83,7 @@ def read_care_communication(
             f"(expected one of {', '.join(ACTIVITIES)})",
             f"{header.provenance.path}.activity",
         )
-    communication = _focus(bundle)
+    communication = bundle.focus("Communication", "CareCommunication")
     source = communication.resource
     patient = bundle.resolve(source.get("subject"), f"{communication.path}.subject", "Patient")
     patient_key = cpr_patient_key(read_cpr(patient))
@@ -119,20 +119,6 @@ def read_care_communication(
         resource["inResponseTo" if header.activity == REPLY else "about"] = [earlier]
         facts["replies_to" if header.activity == REPLY else "forwards"] = earlier_id
     return CareCommunication(patient_key, validated(resource, at=communication.path), facts)
-
-
-def _focus(bundle: MessageBundle) -> Entry:
-    focus = items(bundle.header.resource.get("focus"), "MessageHeader.focus")
-    if focus:
-        return bundle.resolve(focus[0], "MessageHeader.focus[0]", "Communication")
-    found = bundle.of_type("Communication")
-    if len(found) != 1:
-        raise TranslationError(
-            f"a CareCommunication carries one Communication (MessageHeader.focus); the "
-            f"message has no focus and {len(found)} Communications",
-            "MessageHeader.focus",
-        )
-    return found[0]
 
 
 def _identifiers(communication: Entry) -> list[JsonObject]:

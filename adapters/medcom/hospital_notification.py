@@ -51,7 +51,7 @@ class HospitalNotification:
 
 
 def read_hospital_notification(bundle: MessageBundle, header: Header) -> HospitalNotification:
-    encounter = _focus(bundle)
+    encounter = bundle.focus("Encounter", "HospitalNotification")
     patient = bundle.resolve(
         encounter.resource.get("subject"), f"{encounter.path}.subject", "Patient"
     )
@@ -130,20 +130,6 @@ def _notified(bundle: MessageBundle) -> list[dict[str, Any]]:
         if sor is not None and extension not in notified:
             notified.append(extension)
     return notified
-
-
-def _focus(bundle: MessageBundle) -> Entry:
-    focus = items(bundle.header.resource.get("focus"), "MessageHeader.focus")
-    if focus:
-        return bundle.resolve(focus[0], "MessageHeader.focus[0]", "Encounter")
-    encounters = bundle.of_type("Encounter")
-    if len(encounters) != 1:
-        raise TranslationError(
-            f"a HospitalNotification is about one Encounter (MessageHeader.focus); "
-            f"the message has no focus and {len(encounters)} Encounters",
-            "MessageHeader.focus",
-        )
-    return encounters[0]
 
 
 def _class(encounter: Entry) -> JsonObject:
