@@ -68,7 +68,8 @@ def viewer_of(
         org=principal.org,
         kommune=principal.kommune,
         purpose=purpose,
-        override_reason=override_reason or None,
+        # A blank reason is no reason: no override, and nothing unaudited.
+        override_reason=(override_reason or "").strip() or None,
     )
 
 

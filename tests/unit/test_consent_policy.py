@@ -266,3 +266,16 @@ def test_the_municipality_a_notification_was_addressed_to_is_notified() -> None:
     assert see(GP, addressed) is Visibility.HIDDEN
     refusal = consent({"type": "deny"})
     assert see(MUNICIPAL_HOME_CARE, addressed, refusal) is Visibility.HIDDEN
+
+
+def test_an_emergency_override_shows_the_relatives_too() -> None:
+    patient = Item(
+        "Patient",
+        "p",
+        "hospital",
+        "100000001",
+        {"resourceType": "Patient", "id": "p", "contact": [{"name": {"family": "Sister"}}]},
+    )
+    emergency = Viewer(Sector.GP, GP.org, override_reason="unconscious, next of kin needed")
+    visibility = see(emergency, patient)
+    assert "contact" in (shown(emergency, patient, visibility, [], NOW) or {})

@@ -86,3 +86,21 @@ async def test_a_shown_consent_with_actors_by_identifier_is_shown_whole(
     (consent,) = view.entries
     assert consent.content["provision"]["actor"] == [actor]
     assert view.withheld == 1
+
+
+async def test_a_blank_override_reason_is_no_override(engine: AsyncEngine) -> None:
+    """An override must be audited with its reason; without one it is not granted."""
+    from hub.auth import Principal
+    from hub.consent import viewer_of
+
+    await store(engine, {"resourceType": "Encounter", "id": "stay-3", "status": "finished"})
+    gp = Principal(sub="gp", sector=Sector.GP, org=GP.org)
+    async with UnitOfWork(engine) as uow:
+        blank = await consented_view(
+            uow, viewer_of(gp, override_reason="  "), PATIENT, policy=DEFAULT_POLICY
+        )
+        real = await consented_view(
+            uow, viewer_of(gp, override_reason="unconscious"), PATIENT, policy=DEFAULT_POLICY
+        )
+    assert blank.entries == []
+    assert [d.stored.id for d in real.entries] == ["stay-3"]
