@@ -1,0 +1,299 @@
+"""End-to-end benchmark: the hub on Kafka (tansu) and PostgreSQL on this machine.
+
+    .venv/bin/python bench/run.py [--quick] [--json]
+
+Starts PostgreSQL and tansu on loopback (as the tests do), runs ``hub serve`` and
+``hub worker`` against them, and measures:
+
+- ``ingest_msgs_per_s``: ADT messages posted over HTTP (A01 then A03 per stay) until
+  every one is applied in the store, sustained over the run;
+- ``ingest_p99_ms``: the HTTP intake answer (202) latency;
+- ``pathway_p99_ms``: pathway queries (through the consent policy) at a fixed rate
+  against a store seeded with many patients' resources;
+- ``peak_rss_mb``: the largest peak resident memory of the hub processes.
+
+``discharge_ws_p99_ms`` needs the discharge subscriptions, which the hub does not
+have yet; it is reported as null.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sqlalchemy import func, insert, select  # noqa: E402
+
+from hub.domain.identifiers import cpr_patient_key, patient_resource_id, resource_id  # noqa: E402
+from hub.store.database import create_engine  # noqa: E402
+from hub.store.migrate import upgrade  # noqa: E402
+from hub.store.tables import processed_events, resources  # noqa: E402
+from tests.support.hub_process import hub_env, hub_process, run_hub  # noqa: E402
+from tests.support.services import free_port, kafka_broker, postgres_server  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Scale:
+    ingest_seconds: float
+    concurrency: int
+    seed_patients: int
+    resources_per_patient: int
+    pathway_queries: int
+    pathway_rate: float
+
+
+QUICK = Scale(20, 16, 10_000, 10, 300, 50)
+FULL = Scale(60, 32, 100_000, 10, 1_500, 50)
+
+
+def cpr(n: int) -> str:
+    day, month = n % 28 + 1, (n // 28) % 12 + 1
+    return f"{day:02d}{month:02d}{60 + (n // 336) % 40:02d}{n % 10000:04d}"
+
+
+def adt(trigger: str, n: int, recorded: datetime) -> bytes:
+    stamp = recorded.strftime("%Y%m%d%H%M%S")
+    admitted = (recorded - timedelta(days=3 if trigger == "A03" else 0)).strftime("%Y%m%d%H%M%S")
+    discharged = stamp if trigger == "A03" else ""
+    pv1 = ["PV1", "1", "I", "MED3^101^1^RHR"] + [""] * 15 + [f"V{n}"] + [""] * 24
+    pv1 += [admitted, discharged]
+    return (
+        f"MSH|^~\\&|ADT|RHR|HUB|HUB|{stamp}||ADT^{trigger}^ADT_A01|B{n}-{trigger}|P|2.5\r"
+        f"EVN|{trigger}|{stamp}\r"
+        f"PID|1||{cpr(n)}^^^CPR^NNDNK||Nielsen^Bo||19700101|M|||Vestergade 1^^Randers||730\r"
+        + "|".join(pv1)
+        + "\r"
+    ).encode()
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else float("nan")
+
+
+def peak_rss_mb(pids: list[int]) -> float:
+    peaks = []
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+        except OSError:
+            continue
+    return max(peaks, default=float("nan"))
+
+
+async def migrate(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def applied(database_url: str) -> int:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            result = await connection.execute(
+                select(func.count())
+                .select_from(processed_events)
+                .where(processed_events.c.consumer == "resource-projection")
+            )
+            return int(result.scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def ingest(base_url: str, token: str, scale: Scale) -> tuple[int, list[float]]:
+    """Post A01/A03 pairs from ``concurrency`` clients for ``ingest_seconds``."""
+    latencies: list[float] = []
+    sent = 0
+    deadline = time.monotonic() + scale.ingest_seconds
+    headers = {"Authorization": f"Bearer {token}"}
+    start = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+    async def client(worker: int, http: httpx.AsyncClient) -> None:
+        nonlocal sent
+        n = worker
+        while time.monotonic() < deadline:
+            for trigger, offset in (("A01", 0), ("A03", 3)):
+                message = adt(trigger, n, start + timedelta(days=offset, minutes=n % 600))
+                began = time.perf_counter()
+                response = await http.post(
+                    f"{base_url}/ingest/hl7v2", content=message, headers=headers
+                )
+                latencies.append((time.perf_counter() - began) * 1000)
+                if response.status_code != 202:
+                    raise RuntimeError(f"intake answered {response.status_code}: {response.text}")
+                sent += 1
+            n += scale.concurrency
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        await asyncio.gather(*(client(w, http) for w in range(scale.concurrency)))
+    return sent, latencies
+
+
+async def seed(database_url: str, scale: Scale) -> None:
+    """Many patients' stays, written straight to the store (as the projection would)."""
+    engine = create_engine(database_url)
+    now = datetime.now(UTC)
+    try:
+        batch: list[dict[str, Any]] = []
+        async with engine.begin() as connection:
+            for p in range(scale.seed_patients):
+                key = cpr_patient_key(cpr(1_000_000 + p))
+                subject = {"reference": f"Patient/{patient_resource_id(key)}"}
+                for r in range(scale.resources_per_patient):
+                    rid = resource_id("Encounter", "seed", str(p), str(r))
+                    began = now - timedelta(days=30 * r)
+                    content = {
+                        "resourceType": "Encounter",
+                        "id": rid,
+                        "status": "finished",
+                        "class": {"code": "IMP"},
+                        "subject": subject,
+                        "period": {
+                            "start": began.isoformat(),
+                            "end": (began + timedelta(days=3)).isoformat(),
+                        },
+                    }
+                    batch.append(
+                        {
+                            "resource_type": "Encounter",
+                            "id": rid,
+                            "version_id": 1,
+                            "last_updated": now,
+                            "patient_key": key,
+                            "sector": "hospital" if r % 3 else "municipality",
+                            "org": "100000001",
+                            "event_id": f"seed-{p}-{r}",
+                            "status": "finished",
+                            "period_start": began,
+                            "period_end": began + timedelta(days=3),
+                            "content": content,
+                        }
+                    )
+                    if len(batch) >= 5000:
+                        await connection.execute(insert(resources), batch)
+                        batch = []
+            if batch:
+                await connection.execute(insert(resources), batch)
+    finally:
+        await engine.dispose()
+
+
+async def pathway_latencies(base_url: str, token: str, scale: Scale) -> list[float]:
+    query = (
+        "query($cpr: String!) "
+        "{ pathway(cpr: $cpr, first: 50) { hasMore entries { id status start } } }"
+    )
+    latencies: list[float] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    interval = 1 / scale.pathway_rate
+
+    async def one(n: int, http: httpx.AsyncClient) -> None:
+        began = time.perf_counter()
+        response = await http.post(
+            f"{base_url}/graphql",
+            json={"query": query, "variables": {"cpr": cpr(1_000_000 + n % scale.seed_patients)}},
+            headers=headers,
+        )
+        latencies.append((time.perf_counter() - began) * 1000)
+        body = response.json()
+        if response.status_code != 200 or "errors" in body:
+            raise RuntimeError(f"pathway failed: {response.text[:300]}")
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        tasks = []
+        for n in range(scale.pathway_queries):
+            tasks.append(asyncio.create_task(one(n * 7919, http)))
+            await asyncio.sleep(interval)
+        await asyncio.gather(*tasks)
+    return latencies
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a reduced run, a few minutes")
+    parser.add_argument("--json", action="store_true", help="one JSON line of figures")
+    args = parser.parse_args()
+    scale = QUICK if args.quick else FULL
+    work = Path(tempfile.mkdtemp(prefix="brobygger-bench-"))
+    figures: dict[str, Any] = {"discharge_ws_p99_ms": None}
+    with ExitStack() as stack:
+        postgres = stack.enter_context(postgres_server(work / "pg"))
+        broker = stack.enter_context(kafka_broker(work / "kafka"))
+        database_url = postgres.create_database(f"bench_{uuid.uuid4().hex[:8]}")
+        asyncio.run(migrate(database_url))
+        env = hub_env(
+            work / "var",
+            HUB_DATABASE_URL=database_url,
+            HUB_KAFKA_BOOTSTRAP=broker.bootstrap,
+            HUB_SERVE_CONSUMERS="false",
+            HUB_TOKEN_SIGNING_KEY="bench-signing-key-" + uuid.uuid4().hex,
+            HUB_DEV="false",
+        )
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        logs = work / "logs"
+        logs.mkdir()
+        worker = stack.enter_context(hub_process("worker", env=env, log=logs / "worker.log"))
+        serve = stack.enter_context(
+            hub_process(
+                "serve",
+                "--port",
+                str(port),
+                env=env,
+                log=logs / "serve.log",
+                health_url=f"{base_url}/healthz",
+            )
+        )
+        token = run_hub(
+            "token", "--sector", "hospital", "--org", "100000001", "--alias", "hl7:RHR", env=env
+        ).stdout.strip()
+
+        began = time.monotonic()
+        sent, latencies = asyncio.run(ingest(base_url, token, scale))
+        while asyncio.run(applied(database_url)) < sent:
+            if time.monotonic() - began > scale.ingest_seconds * 10:
+                raise RuntimeError("the worker did not catch up")
+            time.sleep(0.2)
+        elapsed = time.monotonic() - began
+        figures["ingest_msgs_per_s"] = round(sent / elapsed, 1)
+        figures["ingest_p99_ms"] = round(p99(latencies), 1)
+        figures["ingest_messages"] = sent
+
+        asyncio.run(seed(database_url, scale))
+        figures["stored_resources"] = scale.seed_patients * scale.resources_per_patient
+        pathway = asyncio.run(pathway_latencies(base_url, token, scale))
+        figures["pathway_p99_ms"] = round(p99(pathway), 1)
+        figures["pathway_median_ms"] = round(statistics.median(pathway), 1)
+        figures["peak_rss_mb"] = round(peak_rss_mb([serve.pid, worker.pid]), 1)
+    figures["machine"] = f"{os.cpu_count()} cores"
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for name, value in figures.items():
+            print(f"{name:<22} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
