@@ -23,6 +23,18 @@ class ProcessedEvents:
         )
         return result.first() is not None
 
+    async def seen_of(self, consumer: str, event_ids: list[str]) -> set[str]:
+        """Which of ``event_ids`` the consumer has applied."""
+        if not event_ids:
+            return set()
+        result = await self._connection.execute(
+            select(processed_events.c.event_id).where(
+                processed_events.c.consumer == consumer,
+                processed_events.c.event_id.in_(event_ids),
+            )
+        )
+        return {row[0] for row in result.all()}
+
     async def record(self, consumer: str, event_id: str) -> None:
         await self._connection.execute(
             insert(processed_events).values(
