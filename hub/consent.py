@@ -35,6 +35,7 @@ from hub.domain.consent_policy import (
     residence_kommune,
     shown,
 )
+from hub.domain.timeline import timeline_fields
 from hub.domain.translation import FhirJson
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
@@ -74,8 +75,6 @@ def viewer_of(
 
 
 def item_of(stored: StoredResource) -> Item:
-    from hub.domain.timeline import timeline_fields
-
     fields = timeline_fields(stored.content)
     return Item(
         resource_type=stored.resource_type,

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -362,8 +362,6 @@ def _end_instant(value: str | None) -> datetime | None:
     instant = fhir_instant(value)
     if instant is None or value is None or "T" in value:
         return instant
-    from datetime import timedelta
-
     precision = len(value)
     if precision == 4:
         return instant.replace(year=instant.year + 1) - timedelta(microseconds=1)
