@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from hub.config import TOPIC_INBOUND
 from hub.domain.events import InboundEvent
 from hub.domain.identifiers import is_patient_key
 from hub.domain.merging import fill_gaps, merge_partial, reference
-from hub.store.resources import is_outdated
+from hub.store.resources import StoredResource, is_outdated
 from hub.store.unit_of_work import UnitOfWork
+
+
+class ProjectionObserver(Protocol):
+    """Derives facts from a stored resource's change, in the projection's own transaction.
+
+    Running inside the projection's transaction is what makes a derived fact exactly
+    as durable, ordered and idempotent as the version it is derived from: a replayed
+    event stores no new version, so nothing is derived twice, and a version that is
+    rolled back takes its derived facts with it.
+    """
+
+    resource_types: frozenset[str]
+
+    async def changed(
+        self,
+        previous: StoredResource | None,
+        current: StoredResource,
+        event: InboundEvent,
+        uow: UnitOfWork,
+    ) -> None: ...
 
 
 class ResourceProjection:
@@ -28,6 +51,10 @@ class ResourceProjection:
     name = "resource-projection"
     topics: tuple[str, ...] = (TOPIC_INBOUND,)
 
+    def __init__(self, observers: Sequence[ProjectionObserver] = ()) -> None:
+        self._observers = tuple(observers)
+        self._observed = frozenset().union(*(o.resource_types for o in self._observers))
+
     async def handle(self, event: InboundEvent, uow: UnitOfWork) -> None:
         patient_key = event.patient_key if is_patient_key(event.patient_key) else None
         author = (event.sender.sector.value, event.sender.org)
@@ -44,7 +71,13 @@ class ResourceProjection:
                     source_time = stored.source_time
                 elif stored is not None:
                     resource = merge_partial(stored.content, resource)
-            await uow.resources.save(
+            observed = resource["resourceType"] in self._observed
+            previous = (
+                await uow.resources.get(resource["resourceType"], resource["id"])
+                if observed
+                else None
+            )
+            saved = await uow.resources.save(
                 resource,
                 patient_key=patient_key,
                 source_time=source_time,
@@ -52,3 +85,8 @@ class ResourceProjection:
                 org=event.sender.org,
                 event_id=event.event_id,
             )
+            if saved is None or not observed:
+                continue
+            for observer in self._observers:
+                if saved.resource_type in observer.resource_types:
+                    await observer.changed(previous, saved, event, uow)

@@ -15,10 +15,11 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 
 from hub.pathway import MAX_PAGE_SIZE
-from schema.mutations import Mutation
-from schema.queries import Query
+from schema.mutations import CoreMutation
+from schema.queries import CoreQuery
 from schema.security import HideSuggestions, QueryCostLimiter, masked_errors
 
 MAX_DEPTH = 12
@@ -27,6 +28,11 @@ MAX_TOKENS = 2000
 # One patient's full pathway page (every field, 500 entries) costs about 3,500;
 # the same for a second patient in the same request needs `first`, or a request of its own.
 MAX_COST = 5_000
+
+
+# Each part of the API keeps its own root fields in its own module; here they meet.
+QUERIES: tuple[type, ...] = (CoreQuery,)
+MUTATIONS: tuple[type, ...] = (CoreMutation,)
 
 
 def build_schema(*, allow_introspection: bool) -> strawberry.Schema:
@@ -45,8 +51,8 @@ def build_schema(*, allow_introspection: bool) -> strawberry.Schema:
     if not allow_introspection:
         extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
     return strawberry.Schema(
-        query=Query,
-        mutation=Mutation,
+        query=merge_types("Query", QUERIES),
+        mutation=merge_types("Mutation", MUTATIONS),
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=True),
     )

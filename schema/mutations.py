@@ -113,7 +113,7 @@ async def resolve_revoke_consent(info: HubInfo, cpr: str, identifier: str) -> Co
 
 
 @strawberry.type
-class Mutation:
+class CoreMutation:
     record_consent: ConsentRecord = strawberry.field(
         resolver=resolve_record_consent,
         description=(

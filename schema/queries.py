@@ -56,7 +56,7 @@ async def resolve_resource(
 
 
 @strawberry.type
-class Query:
+class CoreQuery:
     resource: PathwayEntry | None = strawberry.field(
         resolver=resolve_resource,
         description=(

@@ -183,3 +183,69 @@ acknowledgements = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Index(None, "acknowledged_source_id"),
 )
+
+# Pathway events derived from stored versions (admission, discharge, leave, death):
+# the durable log subscriptions are fed from. ``seq`` orders the whole log.
+pathway_events = Table(
+    "pathway_events",
+    metadata,
+    Column("seq", AutoIncrement, primary_key=True, autoincrement=True),
+    Column("patient_key", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("resource_type", String(64), nullable=False),
+    Column("resource_id", String(64), nullable=False),
+    Column("version_id", Integer, nullable=False),  # the version the event was derived from
+    Column("at", UtcDateTime, nullable=True),  # when it happened, by the source's clock
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("sector", String(32), nullable=False),  # the resource's author
+    Column("org", String(64), nullable=False),
+    Column("event_id", String(80), nullable=False),  # the bus event it came with
+    # One event of a kind per stored version: replaying the bus derives nothing twice.
+    UniqueConstraint("resource_type", "resource_id", "version_id", "kind"),
+    Index(None, "patient_key", "seq"),
+)
+
+# Who wants pathway events, for which municipality, by websocket or webhook.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("channel", String(16), nullable=False),  # websocket, webhook
+    Column("owner_sub", String(200), nullable=False),
+    Column("owner_sector", String(32), nullable=False),
+    Column("owner_org", String(64), nullable=False),
+    Column("owner_kommune", String(3), nullable=True),
+    Column("kommune", String(3), nullable=False),  # whose residents' events
+    Column("kinds", JsonDocument, nullable=False),  # list of pathway event kinds
+    Column("endpoint", Text, nullable=True),  # webhook URL
+    Column("secret", String(200), nullable=True),  # webhook signing secret
+    # A websocket subscriber's durable feed, found again by what it asked for.
+    Column("feed_key", String(300), nullable=True, unique=True),
+    Column("status", String(16), nullable=False),  # active, off
+    Column("last_event_number", Integer, nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("lease_owner", String(100), nullable=True),  # the webhook sender working on it
+    Column("lease_until", UtcDateTime, nullable=True),
+    Index(None, "kommune", "status"),
+)
+
+# Each subscription's numbered events: eventNumber goes up by one per event, per
+# subscription, so a receiver sees a gap and can ask for everything after N.
+subscription_deliveries = Table(
+    "subscription_deliveries",
+    metadata,
+    Column("id", AutoIncrement, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(36), nullable=False),
+    Column("event_number", Integer, nullable=False),
+    Column("pathway_event_seq", AutoIncrement, nullable=False, autoincrement=False),
+    Column("patient_key", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, delivered, dead (webhooks)
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    UniqueConstraint("subscription_id", "event_number"),
+    UniqueConstraint("subscription_id", "pathway_event_seq"),
+    Index(None, "status", "next_attempt_at"),
+)
