@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from hub.config import TOPIC_INBOUND
@@ -21,6 +22,9 @@ class AcknowledgementRecorder:
 
     name = "acknowledgements"
     topics: tuple[str, ...] = (TOPIC_INBOUND,)
+
+    async def prepare(self, events: Sequence[InboundEvent], uow: UnitOfWork) -> None:
+        """Nothing to read ahead: each acknowledgement is one insert."""
 
     async def handle(self, event: InboundEvent, uow: UnitOfWork) -> None:
         by_reference = {

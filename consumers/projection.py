@@ -55,6 +55,11 @@ class ResourceProjection:
         self._observers = tuple(observers)
         self._observed = frozenset().union(*(o.resource_types for o in self._observers))
 
+    async def prepare(self, events: Sequence[InboundEvent], uow: UnitOfWork) -> None:
+        await uow.resources.prefetch(
+            {(r["resourceType"], r["id"]) for event in events for r in event.resources}
+        )
+
     async def handle(self, event: InboundEvent, uow: UnitOfWork) -> None:
         patient_key = event.patient_key if is_patient_key(event.patient_key) else None
         author = (event.sender.sector.value, event.sender.org)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Protocol
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -47,6 +48,10 @@ class EventHandler(Protocol):
 
     async def handle(self, event: InboundEvent, uow: UnitOfWork) -> None:
         """Apply ``event`` inside ``uow``; the runner commits."""
+        ...
+
+    async def prepare(self, events: Sequence[InboundEvent], uow: UnitOfWork) -> None:
+        """Read ahead, in as few queries as possible, what handling ``events`` will read."""
         ...
 
 
@@ -119,12 +124,15 @@ class ConsumerRunner:
                 done = await uow.processed.seen_of(
                     self.handler.name, [event.event_id for event in events]
                 )
+                await self.handler.prepare([e for e in events if e.event_id not in done], uow)
+                applied: list[str] = []
                 for event in events:
                     if event.event_id in done:
                         continue  # a replay, or the same record twice in one batch
                     await self.handler.handle(event, uow)
-                    await uow.processed.record(self.handler.name, event.event_id)
+                    applied.append(event.event_id)
                     done.add(event.event_id)
+                await uow.processed.record(self.handler.name, *applied)
                 await uow.commit()
         except Exception as error:
             log.info(

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.bus.port import BusRecord
 from hub.config import TOPIC_INBOUND
 from hub.domain.events import EventDecodeError, InboundEvent
 from hub.domain.sectors import Sector
@@ -31,9 +31,10 @@ from hub.domain.translation import (
     TranslationError,
     fingerprint,
 )
+from hub.intake_writer import IntakeWriter, Submission
 from hub.metrics import IntakeCounters
 from hub.store.dead_letters import STAGE_CONSUMER, STAGE_INTAKE, DeadLetter
-from hub.store.messages import Earlier
+from hub.store.messages import Earlier, NewMessage
 from hub.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class IntakeService:
         self._adapters = adapters
         self._on_accepted = on_accepted
         self._topic = topic
+        self._writer = IntakeWriter(engine)
         self.counters = IntakeCounters()
 
     @property
@@ -142,49 +144,32 @@ class IntakeService:
         source_id = _shared({translation.source_id for translation in translations})
         content = fingerprint(translations)
         message_id = str(uuid.uuid4())
-        earlier: Earlier | None = None
-        try:
-            async with UnitOfWork(self._engine) as uow:
-                if source_id is not None:
-                    earlier = await uow.inbound.find_resent(
-                        format=format, sender_org=sender.org, source_id=source_id
-                    )
-                if earlier is None:
-                    await uow.inbound.add(
-                        message_id=message_id,
-                        format=format,
-                        sender=sender,
-                        source_id=source_id,
-                        fingerprint=content,
-                        raw=raw,
-                        received_at=datetime.now(UTC),
-                    )
-                    await self._publish(uow, message_id, format, sender, translations)
-                    await uow.commit()
-        except IntegrityError:
-            if source_id is None:
-                raise
-            # The same message arrived twice at once; the other copy won.
-            async with UnitOfWork(self._engine) as uow:
-                earlier = await uow.inbound.find_resent(
-                    format=format, sender_org=sender.org, source_id=source_id
-                )
-            if earlier is None:
-                raise
+        received_at = datetime.now(UTC)
+        message = NewMessage(
+            message_id=message_id,
+            format=format,
+            sender=sender,
+            source_id=source_id,
+            raw=raw,
+            received_at=received_at,
+            fingerprint=content,
+        )
+        records = self._records(message_id, format, sender, translations, received_at)
+        earlier = await self._writer.write(Submission(message, records))
         if earlier is not None:
             return await self._resent(format, raw, sender, content, earlier)
         self._on_accepted()
         return Accepted(message_id, events=len(translations))
 
-    async def _publish(
+    def _records(
         self,
-        uow: UnitOfWork,
         message_id: str,
         format: str,
         sender: Sender,
         translations: Sequence[Translation],
-    ) -> None:
-        received_at = datetime.now(UTC)
+        received_at: datetime,
+    ) -> list[BusRecord]:
+        records = []
         for index, translation in enumerate(translations):
             event = InboundEvent(
                 event_id=f"{message_id}/{index}",
@@ -199,12 +184,10 @@ class IntakeService:
                 source_id=translation.source_id,
                 partial=translation.partial,
             )
-            await uow.outbox.add(
-                topic=self._topic,
-                key=translation.patient_key,
-                event_id=event.event_id,
-                payload=event.to_bytes(),
+            records.append(
+                BusRecord(self._topic, translation.patient_key, event.event_id, event.to_bytes())
             )
+        return records
 
     async def _resent(
         self, format: str, raw: bytes, sender: Sender, content: str, earlier: Earlier

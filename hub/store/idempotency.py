@@ -35,9 +35,12 @@ class ProcessedEvents:
         )
         return {row[0] for row in result.all()}
 
-    async def record(self, consumer: str, event_id: str) -> None:
+    async def record(self, consumer: str, *event_ids: str) -> None:
+        """Record that ``consumer`` applied ``event_ids`` (one statement for them all)."""
+        if not event_ids:
+            return
+        now = datetime.now(UTC)
         await self._connection.execute(
-            insert(processed_events).values(
-                consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC)
-            )
+            insert(processed_events),
+            [{"consumer": consumer, "event_id": e, "processed_at": now} for e in event_ids],
         )

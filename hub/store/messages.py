@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.bus.port import BusRecord
 from hub.domain.translation import Sender
 from hub.store.tables import inbound_messages, outbox
 
@@ -42,6 +43,51 @@ class InboundMessages:
             )
         )
 
+    async def add_many(self, messages: Sequence[NewMessage]) -> None:
+        """Add ``messages`` in one statement."""
+        if not messages:
+            return
+        await self._connection.execute(
+            insert(inbound_messages),
+            [
+                {
+                    "message_id": m.message_id,
+                    "format": m.format,
+                    "sender_sector": m.sender.sector.value,
+                    "sender_org": m.sender.org,
+                    "sender_sub": m.sender.sub,
+                    "source_id": m.source_id,
+                    "fingerprint": m.fingerprint,
+                    "received_at": m.received_at,
+                    "raw": m.raw,
+                }
+                for m in messages
+            ],
+        )
+
+    async def find_resent_many(self, keys: Sequence[ResendKey]) -> dict[ResendKey, Earlier]:
+        """Of ``keys`` (format, sender org, source id), those accepted before, in one query."""
+        if not keys:
+            return {}
+        key = tuple_(
+            inbound_messages.c.format, inbound_messages.c.sender_org, inbound_messages.c.source_id
+        )
+        result = await self._connection.execute(
+            select(
+                inbound_messages.c.format,
+                inbound_messages.c.sender_org,
+                inbound_messages.c.source_id,
+                inbound_messages.c.message_id,
+                inbound_messages.c.fingerprint,
+            ).where(key.in_(list(set(keys))))
+        )
+        return {
+            (row.format, row.sender_org, row.source_id): Earlier(
+                row.message_id, row.source_id, row.fingerprint
+            )
+            for row in result.all()
+        }
+
     async def find_resent(self, *, format: str, sender_org: str, source_id: str) -> Earlier | None:
         """This sender's message ``source_id`` as it was first accepted, if it was."""
         result = await self._connection.execute(
@@ -53,6 +99,21 @@ class InboundMessages:
         )
         row = result.first()
         return Earlier(row.message_id, source_id, row.fingerprint) if row else None
+
+
+ResendKey = tuple[str, str, str]
+"""(format, sender organisation, the sender's message id): what a re-send repeats."""
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    message_id: str
+    format: str
+    sender: Sender
+    source_id: str | None
+    raw: bytes
+    received_at: datetime
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +147,25 @@ class Outbox:
                 payload=payload,
                 created_at=datetime.now(UTC),
             )
+        )
+
+    async def add_many(self, records: Sequence[BusRecord]) -> None:
+        """Add ``records`` in one statement, in order."""
+        if not records:
+            return
+        now = datetime.now(UTC)
+        await self._connection.execute(
+            insert(outbox),
+            [
+                {
+                    "topic": r.topic,
+                    "key": r.key,
+                    "event_id": r.event_id,
+                    "payload": r.payload,
+                    "created_at": now,
+                }
+                for r in records
+            ],
         )
 
     async def pending(self, limit: int) -> list[OutboxRecord]:

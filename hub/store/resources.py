@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import ColumnElement, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain.timeline import moves_back, timeline_fields
@@ -81,9 +81,40 @@ def is_outdated(source_time: datetime | None, incoming: FhirJson, stored: Stored
     return source_time < stored.source_time
 
 
+ResourceKey = tuple[str, str]  # (resource type, id)
+
+
 class Resources:
+    """The stored resources, read and written inside one transaction.
+
+    Within the transaction, current versions once read are kept (``prefetch`` reads a
+    consumer batch's in one query) and history rows are written in one statement when
+    the transaction commits (``flush``): a batch of events costs a few round trips to
+    the database instead of several per resource. Every write to ``resources`` in the
+    transaction goes through this object, so what it keeps is what the database holds.
+    """
+
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+        self._current: dict[ResourceKey, StoredResource | None] = {}
+        self._unwritten_versions: list[dict[str, Any]] = []
+
+    async def prefetch(self, keys: set[ResourceKey]) -> None:
+        """Read the current versions of ``keys`` in one query, for the ``get`` calls to come."""
+        wanted = [key for key in keys if key not in self._current]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            either = tuple_(resources.c.resource_type, resources.c.id).in_(chunk)
+            result = await self._connection.execute(select(*_COLUMNS).where(either))
+            found = {(row.resource_type, row.id): _stored(row) for row in result.all()}
+            for key in chunk:
+                self._current[key] = found.get(key)
+
+    async def flush(self) -> None:
+        """Write the history rows kept back so far (called before commit)."""
+        if self._unwritten_versions:
+            rows, self._unwritten_versions = self._unwritten_versions, []
+            await self._connection.execute(insert(resource_versions), rows)
 
     async def save(
         self,
@@ -143,20 +174,20 @@ class Resources:
                 .where(resources.c.resource_type == resource_type, resources.c.id == resource_id)
                 .values(**values)
             )
-        await self._connection.execute(
-            insert(resource_versions).values(
-                resource_type=resource_type,
-                id=resource_id,
-                version_id=version_id,
-                last_updated=now,
-                patient_key=patient_key,
-                sector=sector,
-                org=org,
-                event_id=event_id,
-                content=content,
-            )
+        self._unwritten_versions.append(
+            {
+                "resource_type": resource_type,
+                "id": resource_id,
+                "version_id": version_id,
+                "last_updated": now,
+                "patient_key": patient_key,
+                "sector": sector,
+                "org": org,
+                "event_id": event_id,
+                "content": content,
+            }
         )
-        return StoredResource(
+        saved = StoredResource(
             resource_type,
             resource_id,
             version_id,
@@ -168,18 +199,25 @@ class Resources:
             content,
             values["source_time"],
         )
+        self._current[(resource_type, resource_id)] = saved
+        return saved
 
     async def get(self, resource_type: str, resource_id: str) -> StoredResource | None:
+        key = (resource_type, resource_id)
+        if key in self._current:
+            return self._current[key]
         result = await self._connection.execute(
             select(*_COLUMNS).where(
                 resources.c.resource_type == resource_type, resources.c.id == resource_id
             )
         )
         row = result.first()
-        return _stored(row) if row else None
+        self._current[key] = _stored(row) if row else None
+        return self._current[key]
 
     async def history(self, resource_type: str, resource_id: str) -> list[StoredResource]:
         """Every version, oldest first."""
+        await self.flush()
         result = await self._connection.execute(
             select(resource_versions)
             .where(
