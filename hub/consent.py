@@ -94,8 +94,15 @@ async def consented_view(
     *,
     policy: Policy,
     now: datetime | None = None,
+    invitations: bool = False,
 ) -> PatientView:
-    """Everything about the patient that ``viewer`` may see, as they may see it."""
+    """Everything about the patient that ``viewer`` may see, as they may see it.
+
+    Invitations (rundbordsmøder the viewer is invited to but not covered for) are
+    left out unless ``invitations`` is asked for: an invitation names no patient, and
+    finding one under a CPR number the caller typed in would tell whose meeting it is.
+    Only the listing of the caller's own meetings, which shows no CPR, asks for them.
+    """
     now = now or datetime.now(UTC)
     stored = await uow.resources.for_patient(patient_key, visible=true())
     consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
@@ -107,6 +114,8 @@ async def consented_view(
         item = item_of(resource)
         visibility = decide(viewer, item, consents, patient_kommune=kommune, now=now, policy=policy)
         content = shown(viewer, item, visibility, consents, now)
+        if visibility is Visibility.INVITATION and not invitations:
+            content = None
         if content is None:
             if resource.resource_type != "Patient":  # the patient is who the caller asked about
                 hidden.add(item.reference)
@@ -121,6 +130,71 @@ async def consented_view(
         else:
             entries.append(disclosure)
     return PatientView(patient, entries, len(stored) - len(decided))
+
+
+async def consented_versions(
+    uow: UnitOfWork,
+    viewer: Viewer,
+    versions: list[StoredResource],
+    *,
+    policy: Policy,
+    now: datetime | None = None,
+) -> list[Disclosure]:
+    """The versions (history) of one of the patient's resources that ``viewer`` may see.
+
+    Each version is decided as the current one would be, against the patient's
+    consents in force now, and references to what the viewer is not shown are
+    withheld as in ``consented_view``.
+    """
+    if not versions or versions[-1].patient_key is None:
+        return []
+    now = now or datetime.now(UTC)
+    stored = await uow.resources.for_patient(versions[-1].patient_key, visible=true())
+    consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
+    patients = [s for s in stored if s.resource_type == "Patient"]
+    kommune = residence_kommune(patients[0].content) if patients else None
+    hidden: set[str] = set()
+    for resource in stored:
+        item = item_of(resource)
+        visibility = decide(viewer, item, consents, patient_kommune=kommune, now=now, policy=policy)
+        if resource.resource_type != "Patient" and visibility is Visibility.HIDDEN:
+            hidden.add(item.reference)
+    disclosures: list[Disclosure] = []
+    for version in versions:
+        item = item_of(version)
+        visibility = decide(viewer, item, consents, patient_kommune=kommune, now=now, policy=policy)
+        content = shown(viewer, item, visibility, consents, now)
+        if content is not None:
+            disclosures.append(
+                Disclosure(version, _without_references_to(hidden, content), visibility)
+            )
+    return disclosures
+
+
+async def visibility_for(
+    uow: UnitOfWork,
+    viewers: list[Viewer],
+    resource: StoredResource,
+    *,
+    policy: Policy,
+    now: datetime | None = None,
+) -> list[Visibility]:
+    """How much of one stored resource each of ``viewers`` may see, e.g. whether the
+    patient's consent covers sharing a meeting with each organisation invited to it."""
+    if resource.patient_key is None:
+        return [Visibility.HIDDEN for _ in viewers]
+    now = now or datetime.now(UTC)
+    stored = await uow.resources.for_patient(
+        resource.patient_key, visible=true(), resource_types=("Consent", "Patient")
+    )
+    consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
+    patients = [s for s in stored if s.resource_type == "Patient"]
+    kommune = residence_kommune(patients[0].content) if patients else None
+    item = item_of(resource)
+    return [
+        decide(viewer, item, consents, patient_kommune=kommune, now=now, policy=policy)
+        for viewer in viewers
+    ]
 
 
 WITHHELD = {"display": "withheld"}

@@ -27,7 +27,12 @@ The rules, in order (the first that applies decides):
    organisation the hospital addressed its notification to — sees the hospital
    notification fields (status, class, period, provider) of somatic hospital stays;
    psychiatry stays only where the policy enables it.
-8. Otherwise the resource is hidden.
+8. **Invitation.** An organisation invited to a rundbordsmøde (a participant, by
+   SOR code, of a round-table Appointment) that is not shown the meeting by the
+   rules above sees the invitation: when, how long, its status and the
+   participating organisations with their answers — never the patient, the reason
+   or any note (``INVITATION_FIELDS``). A refusal that covers it hides it too.
+9. Otherwise the resource is hidden.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from enum import Enum
 from typing import Any
 
 from hub.domain.identifiers import SOR_SYSTEM
+from hub.domain.pathway_codes import PATHWAY_EVENTS, ROUND_TABLE
 from hub.domain.sectors import Sector
 from hub.domain.sensitivity import is_psychiatric
 from hub.domain.timeline import fhir_instant
@@ -60,10 +66,25 @@ the municipality a MedCom HospitalNotification was addressed to."""
 NOTIFICATION_FIELDS = ("resourceType", "id", "status", "class", "period", "serviceProvider")
 """What a hospital notification (MedCom HospitalNotification) tells the municipality."""
 
+INVITATION_FIELDS = (
+    "resourceType",
+    "id",
+    "status",
+    "start",
+    "end",
+    "minutesDuration",
+    "serviceType",
+)
+"""What an invitation to a rundbordsmøde shows, besides the organisation participants."""
+
+PROPOSED_START_EXTENSION = "urn:brobygger:extension:proposed-start"
+"""On a rundbordsmøde participant: the other time it proposed."""
+
 
 class Visibility(Enum):
     HIDDEN = "hidden"
     NOTIFICATION = "notification"  # only NOTIFICATION_FIELDS
+    INVITATION = "invitation"  # only INVITATION_FIELDS and the organisations taking part
     FULL = "full"
 
 
@@ -239,6 +260,8 @@ def decide(
         return Visibility.FULL
     if _notification_basis(viewer, item, patient_kommune, psychiatric, policy):
         return Visibility.NOTIFICATION
+    if viewer.org in invited_organisations(item):
+        return Visibility.INVITATION
     return Visibility.HIDDEN
 
 
@@ -272,6 +295,51 @@ def notified_organisations(content: FhirJson) -> frozenset[str]:
     )
 
 
+def invited_organisations(item: Item) -> frozenset[str]:
+    """SOR codes of the organisations ``item`` invites, when it is a rundbordsmøde."""
+    if item.resource_type != "Appointment" or not _is_round_table(item.content):
+        return frozenset()
+    return frozenset(
+        str(p["actor"]["identifier"]["value"]) for p in _organisation_participants(item.content)
+    )
+
+
+def _is_round_table(content: FhirJson) -> bool:
+    return any(
+        coding.get("system") == PATHWAY_EVENTS and coding.get("code") == ROUND_TABLE.code
+        for concept in content.get("serviceType") or []
+        for coding in concept.get("coding") or []
+    )
+
+
+def _organisation_participants(content: FhirJson) -> list[FhirJson]:
+    """The participants that are organisations by SOR code (never the patient)."""
+    return [
+        participant
+        for participant in content.get("participant") or []
+        if ((participant.get("actor") or {}).get("identifier") or {}).get("system") == SOR_SYSTEM
+        and participant["actor"]["identifier"].get("value")
+    ]
+
+
+def _invited(participant: FhirJson) -> FhirJson:
+    """A participant as the invitation shows it: the organisation, its role and answer
+    (and a time it proposed), nothing else a sender may have put there."""
+    actor = participant["actor"]
+    shown_participant: FhirJson = {
+        "actor": {k: v for k, v in actor.items() if k in ("identifier", "display")},
+        **{k: v for k, v in participant.items() if k in ("type", "required", "status")},
+    }
+    proposals = [
+        extension
+        for extension in participant.get("extension") or []
+        if extension.get("url") == PROPOSED_START_EXTENSION
+    ]
+    if proposals:
+        shown_participant["extension"] = proposals
+    return shown_participant
+
+
 def shown(
     viewer: Viewer,
     item: Item,
@@ -284,6 +352,12 @@ def shown(
         return None
     if visibility is Visibility.NOTIFICATION:
         return {k: v for k, v in item.content.items() if k in NOTIFICATION_FIELDS}
+    if visibility is Visibility.INVITATION:
+        invitation = {k: v for k, v in item.content.items() if k in INVITATION_FIELDS}
+        invitation["participant"] = [
+            _invited(participant) for participant in _organisation_participants(item.content)
+        ]
+        return invitation
     content = item.content
     if (
         item.resource_type == "Patient"

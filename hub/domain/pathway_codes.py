@@ -31,6 +31,8 @@ Where each code is carried (the element that says what a resource is):
 ``Encounter``          ``type``: conversations, contacts, meetings and visits held
 ``Task``               ``code``: outcomes recorded without a meeting (declined, unable)
 ``Flag``               ``code``: færdigbehandlet; ``period`` is the days it lasted
+``Appointment``        ``serviceType``: a rundbordsmøde convened through the hub
+``CarePlan``           ``category``: the plan a rundbordsmøde agreed on
 =====================  ==============================================================
 
 A resource counts while its status is not ``entered-in-error``, ``cancelled`` or
@@ -183,6 +185,22 @@ ROUND_TABLE_MEETING = PathwayCode(PATHWAY_EVENTS, "rundbordsmoede-afholdt", "Run
 Carried in ``Encounter.type``; counted for cohort members with the time from their
 cohort flag to the meeting."""
 
+# --- Workflow 7: "Sammen om min vej" ----------------------------------------------------
+
+COHORT_MEMBER = PathwayCode(
+    PATHWAY_EVENTS, "sammen-om-min-vej-kohorte", "Sammen om min vej: borger i målgruppen"
+)
+"""The patient meets the cohort rule of "Sammen om min vej" (aged 18–70 with repeated
+acute admissions; see ``hub.domain.cohort``). Carried in ``Flag.code``, written by the
+hub itself: ``period.start`` is when the patient met the rule, ``code.text`` the reason."""
+
+ROUND_TABLE = PathwayCode(PATHWAY_EVENTS, "rundbordsmoede", "Rundbordsmøde")
+"""A round-table meeting convened and answered through the hub (``hub.roundtables``).
+
+Carried in ``Appointment.serviceType`` (the meeting, its participants and their
+answers) and ``CarePlan.category`` (its plan, whose actions are Tasks); the shapes
+are in ``hub.domain.round_table``."""
+
 PATHWAY_EVENT_CODES: tuple[PathwayCode, ...] = (
     OUTREACH_REFERRAL,
     OUTREACH_CONVERSATION_HELD,
@@ -197,6 +215,8 @@ PATHWAY_EVENT_CODES: tuple[PathwayCode, ...] = (
     RECEPTION_VISIT,
     READY_FOR_DISCHARGE,
     ROUND_TABLE_MEETING,
+    COHORT_MEMBER,
+    ROUND_TABLE,
 )
 """Every code of ``PATHWAY_EVENTS``; a code of that system not listed here is refused."""
 

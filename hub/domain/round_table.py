@@ -1,0 +1,579 @@
+"""The rundbordsmøde (round-table meeting) as FHIR, and its rules: pure functions.
+
+A round table is four kinds of FHIR resource about one patient:
+
+* **Appointment**: the meeting. ``serviceType`` carries the pathway code
+  ``rundbordsmoede``; ``reasonCode[0].text`` the reason; one participant per
+  organisation (by SOR code, with its sector as a ``type`` coding and its role as
+  ``type.text``) with its response as ``participant.status``, plus the patient.
+* **CarePlan**: the plan the meeting agreed, ``category`` ``rundbordsmoede``,
+  ``author`` the tovholder, the goals in ``description`` (one per line, and each as
+  a ``GOAL_EXTENSION`` string: the fhir format takes no Goal resources), ``activity``
+  one Task per action and ``ROUND_TABLE_EXTENSION`` pointing at the Appointment.
+* **Task**: one action, ``owner`` the responsible organisation, due date in
+  ``restriction.period.end``, ``basedOn`` the CarePlan.
+
+**Authorship.** Visibility follows authorship (a sector sees what it wrote), and the
+fhir format gives every sender its own ids. So every resource of a meeting is
+written as the organisation that convened it, whoever acts: a participant's
+response or an owner's status change is a new version of the convener's resource,
+made on that participant's behalf. Who did what stays in the resource (each
+participant's own ``status``; a Task note naming the organisation) and in the audit
+trail. Only a participant may answer for its own organisation; only an action's
+owner, the convener or the tovholder may change an action.
+
+Each resource is named by an identifier of the hub's own (``MEETING_SYSTEM`` …) and
+written with a PUT by that identifier, so every version lands on the same resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from hub.domain.consent_policy import PROPOSED_START_EXTENSION, SECTOR_ROLE_SYSTEM
+from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, resource_id
+from hub.domain.pathway_codes import PATHWAY_EVENTS, ROUND_TABLE
+from hub.domain.sectors import Sector
+from hub.domain.timeline import fhir_instant
+from hub.domain.translation import FhirJson
+
+ROUND_TABLE_CODE = ROUND_TABLE.code
+
+MEETING_SYSTEM = "urn:brobygger:round-table"
+PLAN_SYSTEM = "urn:brobygger:round-table-plan"
+ACTION_SYSTEM = "urn:brobygger:round-table-action"
+ROUND_TABLE_EXTENSION = "urn:brobygger:extension:round-table"
+GOAL_EXTENSION = "urn:brobygger:extension:round-table-goal"
+
+NEEDS_ACTION = "needs-action"
+ACCEPTED = "accepted"
+DECLINED = "declined"
+TENTATIVE = "tentative"  # the participant proposes another time
+RESPONSES = (NEEDS_ACTION, ACCEPTED, DECLINED, TENTATIVE)
+
+CLOSED_MEETING = ("cancelled", "fulfilled", "entered-in-error")
+ACTION_STATUSES = ("requested", "accepted", "in-progress", "completed", "cancelled")
+FINISHED_ACTION = ("completed", "cancelled", "failed", "rejected", "entered-in-error")
+DEFAULT_MINUTES = 60
+
+
+class RoundTableError(ValueError):
+    """A round-table request the hub will not carry out as asked (the caller can fix it)."""
+
+
+@dataclass(frozen=True)
+class Participant:
+    """An organisation taking part, and its answer."""
+
+    org: str  # SOR code
+    sector: Sector
+    role: str | None = None
+    name: str | None = None
+    required: bool = True
+    response: str = NEEDS_ACTION
+    proposed_start: str | None = None  # the other time it proposed (response tentative)
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """A round table as the convener's Appointment says. The convener comes first."""
+
+    key: str  # the value of its MEETING_SYSTEM identifier
+    cpr: str
+    reason: str
+    participants: tuple[Participant, ...]
+    start: str | None = None
+    minutes: int = DEFAULT_MINUTES
+    status: str = "proposed"
+
+    @property
+    def convener(self) -> Participant:
+        return self.participants[0]
+
+    def participant(self, org: str) -> Participant | None:
+        return next((p for p in self.participants if p.org == org), None)
+
+    def normalised(self) -> Meeting:
+        """The meeting with its times as UTC instants, for comparing what was sent with
+        what was stored (validation may write the same instant differently)."""
+        return replace(
+            self,
+            start=same_instant(self.start),
+            participants=tuple(
+                replace(p, proposed_start=same_instant(p.proposed_start)) for p in self.participants
+            ),
+        )
+
+
+def same_instant(value: str | None) -> str | None:
+    """``value`` as a UTC ISO 8601 instant: equal for two spellings of one moment."""
+    instant = fhir_instant(value)
+    return instant.isoformat() if instant is not None else None
+
+
+@dataclass(frozen=True)
+class Note:
+    """Who changed an action, when, and what they said."""
+
+    org: str
+    time: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action of a plan: what, who is responsible, by when, how far it is."""
+
+    key: str  # the value of its ACTION_SYSTEM identifier
+    description: str
+    owner: str  # SOR code of the responsible organisation
+    due: str | None = None  # FHIR date or dateTime
+    status: str = "requested"
+    owner_name: str | None = None
+    last_modified: str | None = None
+    authored: str | None = None
+    notes: tuple[Note, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The plan a meeting agreed on."""
+
+    meeting_key: str
+    goals: tuple[str, ...]
+    tovholder: str  # SOR code
+    actions: tuple[Action, ...]  # the plan's current actions
+    tovholder_name: str | None = None
+
+
+# --- rules --------------------------------------------------------------------------
+
+
+def booking_status(meeting: Meeting) -> str:
+    """The meeting's status from the answers: booked once it has a time and every
+    required participant accepted; pending while answers are coming in; proposed
+    before anyone but the convener answered. A cancelled or held meeting stays so."""
+    if meeting.status in CLOSED_MEETING:
+        return meeting.status
+    required = [p for p in meeting.participants if p.required]
+    if meeting.start is not None and all(p.response == ACCEPTED for p in required):
+        return "booked"
+    if any(p.response != NEEDS_ACTION for p in meeting.participants[1:]):
+        return "pending"
+    return "proposed"
+
+
+def may_respond(meeting: Meeting, org: str) -> bool:
+    """Only a participant answers, and only for its own organisation."""
+    return meeting.participant(org) is not None
+
+
+def may_plan(meeting: Meeting, current_tovholder: str | None, org: str) -> bool:
+    """The convener records the plan; once there is one, its tovholder may revise it."""
+    return org in (meeting.convener.org, current_tovholder)
+
+
+def may_update_action(
+    action: Action, meeting_convener: str, tovholder: str | None, org: str
+) -> bool:
+    """An action's owner, the convener or the plan's tovholder may change its status."""
+    return org in (action.owner, meeting_convener, tovholder)
+
+
+def is_overdue(status: str | None, due: str | None, now: datetime) -> bool:
+    """Not finished and due before ``now`` (a due date lasts its whole day)."""
+    if status in FINISHED_ACTION or not due:
+        return False
+    return _due_end(due) < now
+
+
+def _due_end(due: str) -> datetime:
+    if "T" in due:
+        return datetime.fromisoformat(due.replace("Z", "+00:00"))
+    day = date.fromisoformat(due)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+
+
+def responded(meeting: Meeting, org: str, response: str, proposed_start: str | None) -> Meeting:
+    """``meeting`` after ``org`` answered, with its status decided again."""
+    if response not in RESPONSES or response == NEEDS_ACTION:
+        raise RoundTableError("the answer must be accept, decline or a proposed time")
+    if response == TENTATIVE:
+        if proposed_start is None:
+            raise RoundTableError("proposing another time needs proposedStart")
+        proposed_start = checked_start(proposed_start)
+    else:
+        proposed_start = None
+    participants = tuple(
+        replace(p, response=response, proposed_start=proposed_start) if p.org == org else p
+        for p in meeting.participants
+    )
+    changed = replace(meeting, participants=participants)
+    return replace(changed, status=booking_status(changed))
+
+
+def rescheduled(meeting: Meeting, start: str) -> Meeting:
+    """``meeting`` moved to ``start``: everyone is asked again, except the convener
+    and those who proposed exactly that time (they have in effect accepted it)."""
+    start = checked_start(start)
+    participants = tuple(
+        p
+        if index == 0
+        else replace(
+            p,
+            response=ACCEPTED
+            if same_instant(p.proposed_start) == same_instant(start)
+            else NEEDS_ACTION,
+            proposed_start=None,
+        )
+        for index, p in enumerate(meeting.participants)
+    )
+    changed = replace(meeting, start=start, participants=participants, status="proposed")
+    return replace(changed, status=booking_status(changed))
+
+
+def checked_start(value: str) -> str:
+    """A meeting time: an ISO 8601 date-time with an offset (FHIR requires one)."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise RoundTableError(f"{value!r} is not an ISO 8601 date-time") from None
+    if "T" not in value or parsed.tzinfo is None:
+        raise RoundTableError(f"{value!r} must be a date-time with an offset, e.g. +01:00")
+    return parsed.isoformat()
+
+
+def checked_due(value: str | None) -> str | None:
+    """A due date: an ISO 8601 date, or a date-time with an offset."""
+    if value is None:
+        return None
+    if "T" in value:
+        return checked_start(value)
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise RoundTableError(f"due {value!r} is not an ISO 8601 date") from None
+
+
+def new_meeting(
+    key: str,
+    cpr: str,
+    reason: str,
+    convener: Participant,
+    invited: Sequence[Participant],
+    start: str | None,
+    minutes: int | None,
+) -> Meeting:
+    """A meeting as convened: the convener has accepted, everyone else is asked."""
+    if not reason.strip():
+        raise RoundTableError("a round table needs a reason")
+    if not invited:
+        raise RoundTableError("a round table needs at least one participant besides you")
+    orgs = [convener.org, *(p.org for p in invited)]
+    if len(set(orgs)) != len(orgs):
+        raise RoundTableError("each organisation takes part once (the convener included)")
+    if minutes is not None and not 1 <= minutes <= 24 * 60:
+        raise RoundTableError("durationMinutes must be between 1 and 1440")
+    meeting = Meeting(
+        key=key,
+        cpr=cpr,
+        reason=reason.strip(),
+        participants=(
+            replace(convener, response=ACCEPTED),
+            *(replace(p, response=NEEDS_ACTION, proposed_start=None) for p in invited),
+        ),
+        start=checked_start(start) if start is not None else None,
+        minutes=minutes or DEFAULT_MINUTES,
+    )
+    return replace(meeting, status=booking_status(meeting))
+
+
+# --- FHIR ------------------------------------------------------------------------------
+
+
+def hub_id(resource_type: str, author_org: str, system: str, value: str) -> str:
+    """The id the fhir format gives ``author_org``'s resource written by
+    ``PUT <resource_type>?identifier=<system>|<value>``."""
+    return resource_id(resource_type, author_org, "identifier", f"{system}|{value}")
+
+
+def meeting_id(convener_org: str, key: str) -> str:
+    return hub_id("Appointment", convener_org, MEETING_SYSTEM, key)
+
+
+def plan_id(convener_org: str, meeting_key: str) -> str:
+    return hub_id("CarePlan", convener_org, PLAN_SYSTEM, meeting_key)
+
+
+def action_id(convener_org: str, action_key: str) -> str:
+    return hub_id("Task", convener_org, ACTION_SYSTEM, action_key)
+
+
+def is_round_table(content: Mapping[str, Any]) -> bool:
+    """Whether an Appointment (serviceType) or CarePlan (category) is a round table's."""
+    concepts = [*(content.get("serviceType") or []), *(content.get("category") or [])]
+    return any(
+        coding.get("system") == PATHWAY_EVENTS and coding.get("code") == ROUND_TABLE_CODE
+        for concept in concepts
+        for coding in concept.get("coding") or []
+    )
+
+
+def participant_orgs(content: Mapping[str, Any]) -> list[str]:
+    """SOR codes of a round table's organisation participants, in order."""
+    return [
+        str(identifier["value"])
+        for participant in content.get("participant") or []
+        if (identifier := (participant.get("actor") or {}).get("identifier") or {}).get("system")
+        == SOR_SYSTEM
+        and identifier.get("value")
+    ]
+
+
+def _coding() -> dict[str, str]:
+    return ROUND_TABLE.coding()
+
+
+def _organisation(org: str, name: str | None) -> FhirJson:
+    return {"identifier": {"system": SOR_SYSTEM, "value": org}, "display": name or f"SOR {org}"}
+
+
+def _patient(cpr: str) -> FhirJson:
+    return {"identifier": {"system": CPR_SYSTEM, "value": cpr}}
+
+
+def appointment(meeting: Meeting) -> FhirJson:
+    """The meeting as the Appointment its convener writes."""
+    participants: list[FhirJson] = []
+    for p in meeting.participants:
+        concept: FhirJson = {"coding": [{"system": SECTOR_ROLE_SYSTEM, "code": p.sector.value}]}
+        if p.role:
+            concept["text"] = p.role
+        entry: FhirJson = {
+            "type": [concept],
+            "actor": _organisation(p.org, p.name),
+            "required": "required" if p.required else "optional",
+            "status": p.response,
+        }
+        if p.proposed_start:
+            entry["extension"] = [
+                {"url": PROPOSED_START_EXTENSION, "valueDateTime": p.proposed_start}
+            ]
+        participants.append(entry)
+    participants.append({"actor": _patient(meeting.cpr), "status": ACCEPTED})
+    resource: FhirJson = {
+        "resourceType": "Appointment",
+        "identifier": [{"system": MEETING_SYSTEM, "value": meeting.key}],
+        "status": meeting.status,
+        "serviceType": [{"coding": [_coding()]}],
+        "reasonCode": [{"text": meeting.reason}],
+        "participant": participants,
+    }
+    if meeting.start is not None:
+        start = datetime.fromisoformat(meeting.start)
+        resource["start"] = meeting.start
+        resource["end"] = (start + timedelta(minutes=meeting.minutes)).isoformat()
+        resource["minutesDuration"] = meeting.minutes
+    return resource
+
+
+_SECTORS = frozenset(s.value for s in Sector)
+NOT_CONVENED_HERE = (
+    "the meeting was not convened through the hub (its participants name no sector); "
+    "answer it in the convener's own system"
+)
+
+
+def meeting_of(content: Mapping[str, Any], cpr: str) -> Meeting:
+    """The meeting a stored (full) Appointment describes; ``cpr`` from its patient key.
+
+    A round-table Appointment a system sent as plain FHIR may lack what the hub writes
+    (sectors, its identifier): it can be read, not answered here.
+    """
+    participants = []
+    for entry in content.get("participant") or []:
+        identifier = (entry.get("actor") or {}).get("identifier") or {}
+        if identifier.get("system") != SOR_SYSTEM:
+            continue
+        concept = (entry.get("type") or [{}])[0]
+        sector = next(
+            (
+                str(c["code"])
+                for c in concept.get("coding") or []
+                if c.get("system") == SECTOR_ROLE_SYSTEM and c.get("code") in _SECTORS
+            ),
+            None,
+        )
+        if sector is None:
+            raise RoundTableError(NOT_CONVENED_HERE)
+        display = (entry.get("actor") or {}).get("display")
+        participants.append(
+            Participant(
+                org=str(identifier["value"]),
+                sector=Sector(sector),
+                role=concept.get("text"),
+                name=None if display == f"SOR {identifier['value']}" else display,
+                required=entry.get("required", "required") == "required",
+                response=str(entry.get("status") or NEEDS_ACTION),
+                proposed_start=_extension(entry, PROPOSED_START_EXTENSION, "valueDateTime"),
+            )
+        )
+    return Meeting(
+        key=_identifier(content, MEETING_SYSTEM),
+        cpr=cpr,
+        reason=str(((content.get("reasonCode") or [{}])[0]).get("text") or ""),
+        participants=tuple(participants),
+        start=content.get("start"),
+        minutes=int(content.get("minutesDuration") or DEFAULT_MINUTES),
+        status=str(content.get("status")),
+    )
+
+
+def care_plan(plan: Plan, meeting: Meeting, created: str) -> FhirJson:
+    """The plan as the CarePlan the convener writes; its Tasks go in the same Bundle."""
+    return {
+        "resourceType": "CarePlan",
+        "identifier": [{"system": PLAN_SYSTEM, "value": plan.meeting_key}],
+        "extension": [
+            {
+                "url": ROUND_TABLE_EXTENSION,
+                "valueReference": {
+                    "reference": f"Appointment?identifier={MEETING_SYSTEM}|{meeting.key}"
+                },
+            },
+            *({"url": GOAL_EXTENSION, "valueString": goal} for goal in plan.goals),
+        ],
+        "status": "active",
+        "intent": "plan",
+        "category": [{"coding": [_coding()]}],
+        "title": "Plan fra rundbordsmøde",
+        "description": "\n".join(plan.goals),
+        "subject": _patient(meeting.cpr),
+        "created": created,
+        "author": _organisation(plan.tovholder, plan.tovholder_name),
+        "activity": [
+            {"reference": {"reference": f"Task?identifier={ACTION_SYSTEM}|{action.key}"}}
+            for action in plan.actions
+        ],
+    }
+
+
+def task(action: Action, plan_key: str, cpr: str) -> FhirJson:
+    """One action as the Task the convener writes."""
+    authored = action.authored or action.last_modified
+    resource: FhirJson = {
+        "resourceType": "Task",
+        "identifier": [{"system": ACTION_SYSTEM, "value": action.key}],
+        "basedOn": [{"reference": f"CarePlan?identifier={PLAN_SYSTEM}|{plan_key}"}],
+        "status": action.status,
+        "intent": "plan",
+        "description": action.description,
+        "for": _patient(cpr),
+        "owner": _organisation(action.owner, action.owner_name),
+    }
+    if authored is not None:
+        resource["authoredOn"] = authored
+        resource["lastModified"] = action.last_modified or authored
+    if action.due is not None:
+        resource["restriction"] = {"period": {"end": action.due}}
+    if action.notes:
+        resource["note"] = [
+            {"authorReference": _organisation(n.org, None), "time": n.time, "text": n.text}
+            for n in action.notes
+        ]
+    return resource
+
+
+def plan_of(content: Mapping[str, Any]) -> tuple[tuple[str, ...], str | None, str | None]:
+    """(goals, tovholder SOR code, tovholder name) of a stored CarePlan."""
+    goals = tuple(
+        str(e["valueString"])
+        for e in content.get("extension") or []
+        if e.get("url") == GOAL_EXTENSION and "valueString" in e
+    )
+    author = content.get("author") or {}
+    identifier = author.get("identifier") or {}
+    org = identifier.get("value") if identifier.get("system") == SOR_SYSTEM else None
+    name = author.get("display")
+    return goals, org, None if name == f"SOR {org}" else name
+
+
+def action_of(content: Mapping[str, Any]) -> Action:
+    """The action a stored Task describes."""
+    owner = content.get("owner") or {}
+    org = str((owner.get("identifier") or {}).get("value") or "")
+    name = owner.get("display")
+    notes = tuple(
+        Note(
+            org=str(((n.get("authorReference") or {}).get("identifier") or {}).get("value", "")),
+            time=str(n.get("time") or ""),
+            text=str(n.get("text") or ""),
+        )
+        for n in content.get("note") or []
+    )
+    return Action(
+        key=_identifier(content, ACTION_SYSTEM),
+        description=str(content.get("description") or ""),
+        owner=org,
+        due=((content.get("restriction") or {}).get("period") or {}).get("end"),
+        status=str(content.get("status") or ""),
+        owner_name=None if name == f"SOR {org}" else name,
+        last_modified=content.get("lastModified"),
+        authored=content.get("authoredOn"),
+        notes=notes,
+    )
+
+
+def meeting_reference(content: Mapping[str, Any]) -> str | None:
+    """``Appointment/<id>`` of the meeting a round-table CarePlan belongs to."""
+    for extension in content.get("extension") or []:
+        if extension.get("url") == ROUND_TABLE_EXTENSION:
+            reference = (extension.get("valueReference") or {}).get("reference")
+            return str(reference) if reference else None
+    return None
+
+
+def plan_reference(content: Mapping[str, Any]) -> str | None:
+    """``CarePlan/<id>`` a Task is based on."""
+    for based_on in content.get("basedOn") or []:
+        reference = based_on.get("reference")
+        if isinstance(reference, str) and reference.startswith("CarePlan/"):
+            return reference
+    return None
+
+
+def revised_actions(
+    previous: Iterable[Action], wanted: Sequence[Action]
+) -> tuple[tuple[Action, ...], tuple[Action, ...]]:
+    """(the plan's actions, earlier actions it drops) when a plan is recorded again.
+
+    An action the new plan repeats (same description and owner) keeps its Task and
+    its progress, with the new due date; one it drops is cancelled, so it is neither
+    worked on nor counted as overdue any more.
+    """
+    remaining = {(a.description, a.owner): a for a in previous}
+    kept: list[Action] = []
+    for action in wanted:
+        earlier = remaining.pop((action.description, action.owner), None)
+        kept.append(action if earlier is None else replace(earlier, due=action.due))
+    dropped = tuple(
+        replace(a, status="cancelled") for a in remaining.values() if a.status != "cancelled"
+    )
+    return tuple(kept), dropped
+
+
+def _identifier(content: Mapping[str, Any], system: str) -> str:
+    for identifier in content.get("identifier") or []:
+        if identifier.get("system") == system and identifier.get("value"):
+            return str(identifier["value"])
+    raise RoundTableError(NOT_CONVENED_HERE)
+
+
+def _extension(element: Mapping[str, Any], url: str, value: str) -> str | None:
+    for extension in element.get("extension") or []:
+        if extension.get("url") == url and extension.get(value):
+            return str(extension[value])
+    return None
