@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated
+
 import strawberry
 from graphql import GraphQLError
 
 from hub.domain.consent_policy import DEFAULT_PURPOSE
-from hub.pathway import MAX_PAGE_SIZE, PathwayQueryError, read_pathway, read_resource
+from hub.pathway import (
+    MAX_PAGE_SIZE,
+    PATHWAY_TYPES,
+    PathwayFilter,
+    PathwayQueryError,
+    read_pathway,
+    read_resource,
+)
 from schema.audit import ACCESS_LOG_DESCRIPTION, AccessLogEntry, resolve_access_log
 from schema.context import HubInfo
 from schema.types import Pathway, PathwayEntry
@@ -18,6 +28,28 @@ async def resolve_pathway(
     first: int | None = None,
     purpose: str = DEFAULT_PURPOSE,
     emergency_override_reason: str | None = None,
+    after: Annotated[
+        str | None,
+        strawberry.argument(description="The `pageInfo.endCursor` of the page before."),
+    ] = None,
+    resource_types: Annotated[
+        list[str] | None,
+        strawberry.argument(description=f"Only these types: {', '.join(PATHWAY_TYPES)}."),
+    ] = None,
+    sectors: Annotated[
+        list[str] | None,
+        strawberry.argument(description="Only entries these sectors wrote."),
+    ] = None,
+    period_from: Annotated[
+        datetime | None,
+        strawberry.argument(
+            name="from", description="Only entries whose time overlaps [from, to]."
+        ),
+    ] = None,
+    period_to: Annotated[
+        datetime | None,
+        strawberry.argument(name="to", description="Only entries whose time overlaps [from, to]."),
+    ] = None,
 ) -> Pathway:
     context = info.context
     try:
@@ -26,6 +58,8 @@ async def resolve_pathway(
             context.viewer,
             cpr,
             first,
+            after=after,
+            where=PathwayFilter.of(resource_types, sectors, period_from, period_to),
             purpose=purpose,
             override_reason=emergency_override_reason,
             policy=context.policy,
@@ -71,8 +105,13 @@ class CoreQuery:
         resolver=resolve_pathway,
         description=(
             "The patient's cross-sector pathway: every resource the caller may see under "
-            f"the patient's consent, newest first; at most `first` (1–{MAX_PAGE_SIZE}) "
-            "entries. `purpose` is the purpose of use (v3-ActReason, default TREAT). "
+            "the patient's consent (stays, referrals, plans, tasks, correspondence, "
+            "meetings, consents, flags), newest first, each with a Danish one-line "
+            f"summary; at most `first` (1–{MAX_PAGE_SIZE}, default {MAX_PAGE_SIZE}) "
+            "entries a page, the next page `after` the `pageInfo.endCursor`. Narrowed by "
+            "`resourceTypes`, `sectors` and the period [`from`, `to`] (entries whose "
+            "time overlaps it). "
+            "`purpose` is the purpose of use (v3-ActReason, default TREAT). "
             "`emergencyOverrideReason` asserts an emergency override (værdispring) for "
             "this request only; it is audited as such."
         ),

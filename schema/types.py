@@ -6,6 +6,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from hub.consent import Disclosure
+from hub.domain.summaries import summarise
 from hub.domain.timeline import timeline_fields
 from hub.pathway import PathwayView
 
@@ -18,6 +19,12 @@ class PathwayEntry:
     status: str | None
     start: str | None = strawberry.field(description="ISO 8601; with a time, with an offset.")
     end: str | None = strawberry.field(description="ISO 8601; with a time, with an offset.")
+    summary: str = strawberry.field(
+        description=(
+            'One plain line in Danish, e.g. "Indlagt på Medicinsk afd. 3, 22.11.2026 – '
+            '25.11.2026 (afsluttet)"; built only from what `fhir` shows.'
+        )
+    )
     fhir: JSON = strawberry.field(description="The resource as FHIR R4 JSON.")
 
     @classmethod
@@ -31,8 +38,17 @@ class PathwayEntry:
             status=fields.status,
             start=fields.start,
             end=fields.end,
+            summary=summarise(disclosure.content),
             fhir=JSON(disclosure.content),
         )
+
+
+@strawberry.type(description="Where a page of the pathway ends.")
+class PageInfo:
+    end_cursor: str | None = strawberry.field(
+        description="Pass as `after` to read the next page; opaque."
+    )
+    has_next_page: bool
 
 
 @strawberry.type(description="A patient's pathway as the caller may see it.")
@@ -41,8 +57,11 @@ class Pathway:
     patient: JSON | None = strawberry.field(
         description="The Patient resource, when the caller may see it."
     )
-    entries: list[PathwayEntry] = strawberry.field(description="Newest first.")
+    entries: list[PathwayEntry] = strawberry.field(
+        description="Newest first (by start); entries without a time last."
+    )
     has_more: bool = strawberry.field(description="More entries exist beyond `first`.")
+    page_info: PageInfo
 
     @classmethod
     def from_view(cls, view: PathwayView) -> Pathway:
@@ -51,4 +70,5 @@ class Pathway:
             patient=JSON(view.patient.content) if view.patient else None,
             entries=[PathwayEntry.from_disclosure(e) for e in view.entries],
             has_more=view.has_more,
+            page_info=PageInfo(end_cursor=view.end_cursor, has_next_page=view.has_more),
         )

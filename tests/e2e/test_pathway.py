@@ -1,11 +1,24 @@
-"""An admission and a discharge over HTTP, read back through GraphQL, on both deployments."""
+"""The pathway over HTTP: an admission and a discharge read back on both deployments;
+the unified timeline's summaries, filters and pages on one shared hub."""
 
 from __future__ import annotations
 
-import httpx
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
-from tests.e2e.conftest import Deployment
+import httpx
+import pytest
+
+from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM
+from hub.domain.pathway_codes import PATHWAY_EVENTS
+from tests.e2e.conftest import Deployment, deployment_env
 from tests.support.hl7 import adt
+from tests.support.hub_process import hub_process
+from tests.support.services import free_port
 
 CPR = "0101709995"
 
@@ -87,3 +100,335 @@ def test_a_malformed_cpr_is_a_graphql_error(deployment: Deployment) -> None:
     body = deployment.graphql('{ pathway(cpr: "12345") { cpr } }')
     assert body["data"] is None
     assert "CPR" in body["errors"][0]["message"]
+
+
+# --- The unified timeline, on one hub shared by the tests below -------------------------
+
+TIMELINE_CPR = "0202709995"
+HOSPITAL_ORG = "100000001"
+RANDERS_ORG = "730-sundhed"
+RANDERS = {"identifier": {"system": SOR_SYSTEM, "value": RANDERS_ORG}, "display": "Randers Sundhed"}
+ROUND_TABLE = {"coding": [{"system": PATHWAY_EVENTS, "code": "rundbordsmoede"}]}
+FAERDIGBEHANDLET = {
+    "coding": [{"system": PATHWAY_EVENTS, "code": "faerdigbehandlet", "display": "Færdigbehandlet"}]
+}
+PAGE = """
+query Page($cpr: String!, $first: Int, $after: String, $types: [String!], $sectors: [String!],
+           $from: DateTime, $to: DateTime) {
+  pathway(cpr: $cpr, first: $first, after: $after, resourceTypes: $types, sectors: $sectors,
+          from: $from, to: $to) {
+    hasMore pageInfo { endCursor hasNextPage }
+    entries { resourceType id sector status start end summary fhir }
+  }
+}
+"""
+RECORD = """
+mutation Record($input: ConsentInput!) { recordConsent(input: $input) { effective } }
+"""
+# What the hospital wrote and only a consented viewer may read.
+HOSPITAL_SECRETS = ("MED3", "alcohol")
+MUNICIPAL_SECRETS = ("Rygestop", "Boligtilbud", "Fælles plan", "Hjemmepleje", "Randers Sundhed")
+
+
+@contextmanager
+def embedded_hub(directory: Path) -> Iterator[Deployment]:
+    """``hub serve`` on its embedded default, for a module's tests to share."""
+    env = deployment_env(None, "embedded-sqlite", directory)
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    logs = directory / "logs"
+    logs.mkdir()
+    health = f"{base_url}/healthz"
+    with hub_process(
+        "serve", "--port", str(port), env=env, log=logs / "serve.log", health_url=health
+    ):
+        yield Deployment("embedded-sqlite", env, base_url, logs)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """One embedded hub for the module, loaded with one patient's cross-sector timeline.
+
+    The timeline's rules (order, filters, pages, summaries) run above the store, so
+    the two-backend tests above are not repeated here.
+    """
+    with embedded_hub(tmp_path_factory.mktemp("timeline")) as deployment:
+        load_timeline(deployment)
+        yield deployment
+
+
+def fhir_bundle(cpr: str, resources: list[dict[str, Any]]) -> bytes:
+    """A municipal system's FHIR transaction about the patient ``cpr``."""
+    patient = {"identifier": {"system": CPR_SYSTEM, "value": cpr}}
+    subject = {"Task": "for", "Consent": "patient"}
+    entries = []
+    for resource in resources:
+        kind, local_id = resource["resourceType"], resource["id"]
+        if kind != "Appointment":  # a meeting names the patient among its participants
+            resource = {**resource, subject.get(kind, "subject"): patient}
+        entries.append(
+            {
+                "fullUrl": f"https://fhir.randers.example/{kind}/{local_id}",
+                "resource": resource,
+                "request": {"method": "PUT", "url": f"{kind}/{local_id}"},
+            }
+        )
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+    bundle["timestamp"] = "2026-11-22T12:00:00+01:00"
+    return json.dumps(bundle).encode()
+
+
+def randers(deployment: Deployment) -> str:
+    return deployment.token("municipality", RANDERS_ORG, kommune="730")
+
+
+def hospital(deployment: Deployment) -> str:
+    return deployment.token("hospital", HOSPITAL_ORG, aliases=("hl7:RHR",))
+
+
+def load_timeline(deployment: Deployment) -> None:
+    """Two hospital stays (HL7 v2) and Randers' referral, letter, plan, action, flag,
+    round-table meeting and a consent letting the hospital see them."""
+    stays = (
+        adt(
+            "A01",
+            cpr=TIMELINE_CPR,
+            visit="T1",
+            admitted="20261101080000",
+            kommune="730",
+            reason="alcohol withdrawal",
+            recorded="20261101080000",
+        ),
+        adt(
+            "A03",
+            cpr=TIMELINE_CPR,
+            visit="T1",
+            admitted="20261101080000",
+            kommune="730",
+            reason="alcohol withdrawal",
+            discharged="20261104113000",
+            recorded="20261104113000",
+        ),
+        adt(
+            "A01",
+            cpr=TIMELINE_CPR,
+            visit="T2",
+            admitted="20261120080000",
+            kommune="730",
+            recorded="20261120080000",
+        ),
+    )
+    for message in stays:
+        assert deployment.ingest(message, hospital(deployment)).status_code == 202
+    municipal = fhir_bundle(
+        TIMELINE_CPR,
+        [
+            {
+                "resourceType": "ServiceRequest",
+                "id": "sr1",
+                "status": "active",
+                "intent": "order",
+                "code": {"text": "Rygestop"},
+                "occurrencePeriod": {"start": "2026-11-05T09:00:00+01:00", "end": "2026-12-15"},
+                "performer": [RANDERS],
+            },
+            {
+                "resourceType": "Communication",
+                "id": "c1",
+                "status": "completed",
+                "sent": "2026-11-06T10:00:00+01:00",
+                "topic": {"text": "Hjemmepleje efter udskrivelse"},
+                "sender": RANDERS,
+            },
+            {
+                "resourceType": "CarePlan",
+                "id": "cp1",
+                "status": "active",
+                "intent": "plan",
+                "title": "Fælles plan",
+                "period": {"start": "2026-11-10T12:00:00+01:00"},
+                "author": RANDERS,
+            },
+            {
+                "resourceType": "Task",
+                "id": "t1",
+                "status": "requested",
+                "intent": "plan",
+                "basedOn": [{"reference": "CarePlan/cp1"}],
+                "description": "Boligtilbud",
+                "authoredOn": "2026-11-10T12:00:00+01:00",
+                "restriction": {"period": {"end": "2026-11-20"}},
+            },
+            {
+                "resourceType": "Flag",
+                "id": "f1",
+                "status": "active",
+                "code": FAERDIGBEHANDLET,
+                "period": {"start": "2026-11-21T09:00:00+01:00"},
+            },
+            {
+                "resourceType": "Appointment",
+                "id": "a1",
+                "status": "booked",
+                "serviceType": [ROUND_TABLE],
+                "start": "2026-11-28T10:00:00+01:00",
+                "participant": [
+                    {
+                        "actor": {"identifier": {"system": CPR_SYSTEM, "value": TIMELINE_CPR}},
+                        "status": "accepted",
+                    },
+                    {"actor": RANDERS, "status": "accepted"},
+                ],
+            },
+        ],
+    )
+    response = deployment.ingest(municipal, randers(deployment), format="fhir")
+    assert response.status_code == 202, response.text
+    consent = {"cpr": TIMELINE_CPR, "decision": "PERMIT", "organisations": [HOSPITAL_ORG]}
+    recorded = deployment.graphql(RECORD, randers(deployment), input=consent)
+    assert "errors" not in recorded, recorded
+    deployment.wait_for(lambda: len(page(deployment)["entries"]) == TIMELINE_SIZE, "the timeline")
+
+
+TIMELINE_SIZE = 9  # two stays, six municipal resources and the consent
+
+
+def page(deployment: Deployment, token: str | None = None, **variables: Any) -> dict[str, Any]:
+    body = deployment.graphql(PAGE, token or hospital(deployment), cpr=TIMELINE_CPR, **variables)
+    assert "errors" not in body, body
+    pathway: dict[str, Any] = body["data"]["pathway"]
+    return pathway
+
+
+def kinds(pathway: dict[str, Any]) -> list[str]:
+    return sorted(e["resourceType"] for e in pathway["entries"])
+
+
+def test_the_timeline_joins_every_sector_with_a_danish_summary(hub: Deployment) -> None:
+    entries = page(hub)["entries"]
+    by_type = {e["resourceType"]: e for e in entries}
+    assert set(by_type) == {
+        "Encounter",
+        "ServiceRequest",
+        "Communication",
+        "CarePlan",
+        "Task",
+        "Flag",
+        "Appointment",
+        "Consent",
+    }
+    assert {e["sector"] for e in entries if e["resourceType"] == "Encounter"} == {"hospital"}
+    assert {e["sector"] for e in entries if e["resourceType"] != "Encounter"} == {"municipality"}
+    summaries = [e["summary"] for e in entries if e["resourceType"] == "Encounter"]
+    assert sorted(summaries) == [
+        "Indlagt på MED3 (RHR), 01.11.2026 – 04.11.2026 (afsluttet)",
+        "Indlagt på MED3 (RHR), fra 20.11.2026 (igangværende)",
+    ]
+    assert by_type["Flag"]["summary"] == "Færdigbehandlet, fra 21.11.2026 (aktiv)"
+    assert by_type["Appointment"]["summary"] == "Rundbordsmøde, 28.11.2026 kl. 10.00 (aftalt)"
+    assert by_type["Task"]["summary"] == ("Opgave: Boligtilbud, frist 20.11.2026 (anmodet)")
+    assert all("\n" not in e["summary"] and "<" not in e["summary"] for e in entries)
+    # Newest first; the consent was recorded today, so it is among the newest.
+    starts = [datetime.fromisoformat(e["start"]) for e in entries]
+    assert starts == sorted(starts, reverse=True)
+
+
+def test_filters_by_type_sector_and_period(hub: Deployment) -> None:
+    assert kinds(page(hub, types=["Encounter", "Flag"])) == ["Encounter", "Encounter", "Flag"]
+    assert kinds(page(hub, sectors=["hospital"])) == ["Encounter", "Encounter"]
+    municipal = page(hub, sectors=["municipality"], types=["Task", "Encounter"])
+    assert kinds(municipal) == ["Task"]
+
+    early_november = page(
+        hub, **{"from": "2026-11-02T00:00:00+01:00", "to": "2026-11-07T00:00:00+01:00"}
+    )
+    # The first stay overlaps; the referral runs from 5 November; the letter was sent on the 6th.
+    assert kinds(early_november) == ["Communication", "Encounter", "ServiceRequest"]
+    (stay,) = [e for e in early_november["entries"] if e["resourceType"] == "Encounter"]
+    assert stay["end"] == "2026-11-04T11:30:00+01:00"
+
+    # What is still going on on 25 November: the current stay, the plan, the flag, the
+    # referral (until 15 December) and the coming meeting; not the letter or the action.
+    everything_but_consent = [
+        "Encounter",
+        "ServiceRequest",
+        "CarePlan",
+        "Task",
+        "Communication",
+        "Appointment",
+        "Flag",
+    ]
+    ongoing = page(hub, types=everything_but_consent, **{"from": "2026-11-25T00:00:00+01:00"})
+    assert kinds(ongoing) == ["Appointment", "CarePlan", "Encounter", "Flag", "ServiceRequest"]
+    assert [e["status"] for e in ongoing["entries"] if e["resourceType"] == "Encounter"] == [
+        "in-progress"
+    ]
+
+
+def test_pages_walk_every_entry_exactly_once(hub: Deployment) -> None:
+    whole = [e["id"] for e in page(hub)["entries"]]
+    for first, filters in ((2, {}), (1, {}), (3, {"sectors": ["municipality"]})):
+        seen: list[str] = []
+        after = None
+        pages = 0
+        while True:
+            current = page(hub, first=first, after=after, **filters)
+            pages += 1
+            assert len(current["entries"]) <= first
+            seen += [e["id"] for e in current["entries"]]
+            assert current["hasMore"] == current["pageInfo"]["hasNextPage"]
+            if not current["pageInfo"]["hasNextPage"]:
+                break
+            after = current["pageInfo"]["endCursor"]
+            assert pages <= TIMELINE_SIZE, "the walk does not stop"
+        expected = [i for i in whole if not filters] or [
+            e["id"] for e in page(hub, **filters)["entries"]
+        ]
+        assert seen == expected and len(set(seen)) == len(seen)
+        assert pages == -(-len(expected) // first)
+
+
+def test_a_page_over_500_and_a_foreign_cursor_are_errors(hub: Deployment) -> None:
+    for variables, message in (
+        ({"first": 501}, "first must be between 1 and 500"),
+        ({"first": 0}, "first must be between 1 and 500"),
+        ({"after": "not-a-cursor"}, "after must be an endCursor"),
+        ({"types": ["Observation"]}, "resourceTypes: Observation"),
+        ({"sectors": ["police"]}, "sectors: unknown sector police"),
+        ({"from": "2026-11-10T00:00:00+01:00", "to": "2026-11-01T00:00:00+01:00"}, "to must not"),
+    ):
+        body = hub.graphql(PAGE, hospital(hub), cpr=TIMELINE_CPR, **variables)
+        assert body["data"] is None, variables
+        assert message in body["errors"][0]["message"], body
+
+
+def test_a_viewer_without_consent_learns_nothing_through_entries_or_summaries(
+    hub: Deployment,
+) -> None:
+    for outsider in (hub.token("gp", "555555555"), hub.token("psychiatry", "666666666")):
+        for variables in (
+            {},
+            {"first": 1},
+            {"types": ["Encounter"]},
+            {"sectors": ["municipality"]},
+        ):
+            pathway = page(hub, outsider, **variables)
+            assert pathway["entries"] == [] and pathway["hasMore"] is False
+            assert pathway["pageInfo"] == {"endCursor": None, "hasNextPage": False}
+            text = json.dumps(pathway, ensure_ascii=False)
+            for secret in (*HOSPITAL_SECRETS, *MUNICIPAL_SECRETS, "Indlagt", "Opgave"):
+                assert secret not in text
+
+    # The residence municipality is notified of the stays: the hospital and the dates,
+    # never the ward or the reason, in the summary as in the resource. Its own sector's
+    # entries it sees whole.
+    own = page(hub, randers(hub))
+    stays = [e for e in own["entries"] if e["resourceType"] == "Encounter"]
+    assert sorted(e["summary"] for e in stays) == [
+        "Indlagt på RHR, 01.11.2026 – 04.11.2026 (afsluttet)",
+        "Indlagt på RHR, fra 20.11.2026 (igangværende)",
+    ]
+    stays_text = json.dumps(stays, ensure_ascii=False)
+    assert not any(secret in stays_text for secret in HOSPITAL_SECRETS)
+    assert len(own["entries"]) == TIMELINE_SIZE
+    assert any("Boligtilbud" in e["summary"] for e in own["entries"])
