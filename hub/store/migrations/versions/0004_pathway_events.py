@@ -82,6 +82,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("next_attempt_at", _UTC, nullable=True),
+        sa.Column("retry_since", _UTC, nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("delivered_at", _UTC, nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subscription_deliveries")),

@@ -1,0 +1,70 @@
+"""Pathway events (admission, discharge, leave, death) derived from stored versions.
+
+A projection observer: when a stored Encounter or Patient version changes the
+patient's pathway, the events it tells are appended to the durable log and numbered
+into the subscriptions that should receive them, in the projection's own transaction.
+So an event exists exactly when the version it comes from does, a replay of the bus
+(which stores no new version) derives nothing twice, and each patient's events are
+logged in the order the projection applied them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from hub.domain.consent_policy import DEFAULT_POLICY, Policy
+from hub.domain.events import InboundEvent
+from hub.domain.pathway_events import DERIVED_FROM, derive_events
+from hub.store.notifications import PATHWAY_EVENTS_CHANNEL, notify_on_commit
+from hub.store.resources import StoredResource
+from hub.store.unit_of_work import UnitOfWork
+from hub.subscriptions import materialise
+
+
+class PathwayEventDeriver:
+    """Logs the pathway events of each new Encounter and Patient version."""
+
+    resource_types: frozenset[str] = DERIVED_FROM
+
+    def __init__(
+        self, policy: Policy = DEFAULT_POLICY, on_committed: Callable[[], None] | None = None
+    ) -> None:
+        self._policy = policy
+        # Wakes this process's feed reader once the events are committed.
+        self._on_committed = on_committed
+
+    async def changed(
+        self,
+        previous: StoredResource | None,
+        current: StoredResource,
+        event: InboundEvent,
+        uow: UnitOfWork,
+    ) -> None:
+        if current.patient_key is None:
+            return
+        derived = derive_events(
+            previous.content if previous else None, current.content, occurred_at=event.occurred_at
+        )
+        now = datetime.now(UTC)
+        for found in derived:
+            logged = await uow.pathway_events.append(
+                patient_key=current.patient_key,
+                kind=found.kind.value,
+                resource_type=current.resource_type,
+                resource_id=current.id,
+                version_id=current.version_id,
+                at=found.at,
+                recorded_at=now,
+                sector=current.sector,
+                org=current.org,
+                event_id=event.event_id,
+            )
+            if logged is None:
+                continue
+            materialised = await materialise(uow, self._policy, logged, now=now)
+            if not materialised:
+                continue
+            await notify_on_commit(uow.connection, PATHWAY_EVENTS_CHANNEL)  # other processes
+            if self._on_committed is not None:
+                uow.after_commit(self._on_committed)  # this process

@@ -1,0 +1,103 @@
+"""The durable log of pathway events derived from stored versions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.store.tables import pathway_events
+
+
+@dataclass(frozen=True)
+class PathwayEventRecord:
+    seq: int  # orders the whole log
+    patient_key: str
+    kind: str
+    resource_type: str
+    resource_id: str
+    version_id: int  # the version the event was derived from
+    at: datetime | None  # when it happened, by the source's clock
+    recorded_at: datetime
+    sector: str  # the resource's author
+    org: str
+    event_id: str  # the bus event it came with
+
+
+def _record(row: Any) -> PathwayEventRecord:
+    return PathwayEventRecord(**row._mapping)
+
+
+class PathwayEvents:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def append(
+        self,
+        *,
+        patient_key: str,
+        kind: str,
+        resource_type: str,
+        resource_id: str,
+        version_id: int,
+        at: datetime | None,
+        recorded_at: datetime,
+        sector: str,
+        org: str,
+        event_id: str,
+    ) -> PathwayEventRecord | None:
+        """Append an event; None when this version already yielded this kind.
+
+        The projection derives events only from a version it has just stored, so a
+        replay cannot get here; the check keeps the log right if it ever does.
+        """
+        existing = await self._connection.execute(
+            select(pathway_events.c.seq).where(
+                pathway_events.c.resource_type == resource_type,
+                pathway_events.c.resource_id == resource_id,
+                pathway_events.c.version_id == version_id,
+                pathway_events.c.kind == kind,
+            )
+        )
+        if existing.first() is not None:
+            return None
+        values: dict[str, Any] = {
+            "patient_key": patient_key,
+            "kind": kind,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "version_id": version_id,
+            "at": at,
+            "recorded_at": recorded_at,
+            "sector": sector,
+            "org": org,
+            "event_id": event_id,
+        }
+        result = await self._connection.execute(
+            insert(pathway_events).values(**values).returning(pathway_events.c.seq)
+        )
+        return PathwayEventRecord(seq=int(result.scalar_one()), **values)
+
+    async def get_many(self, seqs: Sequence[int]) -> dict[int, PathwayEventRecord]:
+        if not seqs:
+            return {}
+        result = await self._connection.execute(
+            select(pathway_events).where(pathway_events.c.seq.in_(list(set(seqs))))
+        )
+        return {record.seq: record for record in map(_record, result.all())}
+
+    async def for_resource(self, resource_type: str, resource_id: str) -> list[PathwayEventRecord]:
+        """The events of one resource, oldest first."""
+        result = await self._connection.execute(
+            select(pathway_events)
+            .where(
+                pathway_events.c.resource_type == resource_type,
+                pathway_events.c.resource_id == resource_id,
+            )
+            .order_by(pathway_events.c.seq)
+        )
+        return [_record(row) for row in result.all()]

@@ -1,0 +1,353 @@
+"""Subscriptions to pathway events and their numbered deliveries.
+
+A subscription's events are numbered 1, 2, 3 … (``event_number``) in the order they
+were materialised, and the number is taken from the subscription row in the same
+transaction as the delivery row: concurrent writers wait for each other on that row,
+so the numbers commit in order and a reader that sees number N also sees every
+number before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.store.tables import subscription_deliveries, subscriptions
+
+WEBSOCKET = "websocket"
+WEBHOOK = "webhook"
+ACTIVE = "active"
+OFF = "off"
+
+PENDING = "pending"  # a webhook delivery not yet accepted by the receiver
+LOGGED = "logged"  # a websocket delivery: kept for catching up, nothing to send
+DELIVERED = "delivered"
+DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class SubscriptionRecord:
+    id: str
+    channel: str  # websocket, webhook
+    owner_sub: str
+    owner_sector: str
+    owner_org: str
+    owner_kommune: str | None
+    kommune: str  # whose residents' events
+    kinds: tuple[str, ...]
+    endpoint: str | None  # webhook URL
+    secret: str | None  # webhook signing secret
+    feed_key: str | None  # a websocket feed's (owner, kommune, kinds)
+    status: str  # active, off
+    last_event_number: int
+    created_at: datetime
+    lease_owner: str | None
+    lease_until: datetime | None
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    id: int
+    subscription_id: str
+    event_number: int
+    pathway_event_seq: int
+    patient_key: str
+    created_at: datetime
+    status: str  # pending, delivered, dead (webhooks); logged (websockets)
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    delivered_at: datetime | None
+    # When the current round of webhook attempts began, if not at created_at.
+    retry_since: datetime | None = None
+
+
+def _subscription(row: Any) -> SubscriptionRecord:
+    values = dict(row._mapping)
+    values["kinds"] = tuple(values["kinds"] or ())
+    return SubscriptionRecord(**values)
+
+
+def _delivery(row: Any) -> DeliveryRecord:
+    return DeliveryRecord(**row._mapping)
+
+
+class Subscriptions:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    # --- subscriptions -------------------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        id: str,
+        channel: str,
+        owner_sub: str,
+        owner_sector: str,
+        owner_org: str,
+        owner_kommune: str | None,
+        kommune: str,
+        kinds: Sequence[str],
+        endpoint: str | None = None,
+        secret: str | None = None,
+        feed_key: str | None = None,
+        created_at: datetime | None = None,
+    ) -> SubscriptionRecord:
+        values: dict[str, Any] = {
+            "id": id,
+            "channel": channel,
+            "owner_sub": owner_sub,
+            "owner_sector": owner_sector,
+            "owner_org": owner_org,
+            "owner_kommune": owner_kommune,
+            "kommune": kommune,
+            "kinds": list(kinds),
+            "endpoint": endpoint,
+            "secret": secret,
+            "feed_key": feed_key,
+            "status": ACTIVE,
+            "last_event_number": 0,
+            "created_at": created_at or datetime.now(UTC),
+        }
+        await self._connection.execute(insert(subscriptions).values(**values))
+        return SubscriptionRecord(
+            **{**values, "kinds": tuple(kinds)}, lease_owner=None, lease_until=None
+        )
+
+    async def get(self, subscription_id: str) -> SubscriptionRecord | None:
+        result = await self._connection.execute(
+            select(subscriptions).where(subscriptions.c.id == subscription_id)
+        )
+        row = result.first()
+        return _subscription(row) if row else None
+
+    async def by_feed_key(self, feed_key: str) -> SubscriptionRecord | None:
+        result = await self._connection.execute(
+            select(subscriptions).where(subscriptions.c.feed_key == feed_key)
+        )
+        row = result.first()
+        return _subscription(row) if row else None
+
+    async def owned_by(self, sector: str, org: str) -> list[SubscriptionRecord]:
+        """An organisation's active subscriptions, oldest first."""
+        result = await self._connection.execute(
+            select(subscriptions)
+            .where(
+                subscriptions.c.owner_sector == sector,
+                subscriptions.c.owner_org == org,
+                subscriptions.c.status == ACTIVE,
+            )
+            .order_by(subscriptions.c.created_at, subscriptions.c.id)
+        )
+        return [_subscription(row) for row in result.all()]
+
+    async def set_status(self, subscription_id: str, status: str) -> None:
+        await self._connection.execute(
+            update(subscriptions).where(subscriptions.c.id == subscription_id).values(status=status)
+        )
+
+    async def active_for(
+        self, *, kommune: str | None, owner_orgs: Collection[str]
+    ) -> list[SubscriptionRecord]:
+        """Active subscriptions for ``kommune``'s residents or owned by one of ``owner_orgs``."""
+        conditions = []
+        if kommune is not None:
+            conditions.append(subscriptions.c.kommune == kommune)
+        if owner_orgs:
+            conditions.append(subscriptions.c.owner_org.in_(list(owner_orgs)))
+        if not conditions:
+            return []
+        result = await self._connection.execute(
+            select(subscriptions)
+            .where(subscriptions.c.status == ACTIVE, or_(*conditions))
+            .order_by(subscriptions.c.id)
+        )
+        return [_subscription(row) for row in result.all()]
+
+    async def positions(self, subscription_ids: Collection[str]) -> dict[str, tuple[int, str]]:
+        """Each subscription's last event number and status (for the feed reader's poll)."""
+        if not subscription_ids:
+            return {}
+        result = await self._connection.execute(
+            select(
+                subscriptions.c.id, subscriptions.c.last_event_number, subscriptions.c.status
+            ).where(subscriptions.c.id.in_(list(subscription_ids)))
+        )
+        return {row.id: (int(row.last_event_number), str(row.status)) for row in result.all()}
+
+    async def lease(
+        self, subscription_id: str, owner: str, until: datetime, *, now: datetime | None = None
+    ) -> bool:
+        """Take (or extend) the right to work on a subscription until ``until``.
+
+        Granted when nobody holds it, ``owner`` already does, or the holder's lease ran out.
+        """
+        now = now or datetime.now(UTC)
+        result = await self._connection.execute(
+            update(subscriptions)
+            .where(
+                subscriptions.c.id == subscription_id,
+                or_(
+                    subscriptions.c.lease_owner.is_(None),
+                    subscriptions.c.lease_owner == owner,
+                    subscriptions.c.lease_until.is_(None),
+                    subscriptions.c.lease_until < now,
+                ),
+            )
+            .values(lease_owner=owner, lease_until=until)
+        )
+        return bool(result.rowcount)
+
+    # --- numbered deliveries ---------------------------------------------------------
+
+    async def append_delivery(
+        self,
+        subscription_id: str,
+        *,
+        pathway_event_seq: int,
+        patient_key: str,
+        status: str,
+        created_at: datetime | None = None,
+    ) -> DeliveryRecord | None:
+        """Give the subscription its next event; None if it already has this pathway event."""
+        existing = await self._connection.execute(
+            select(subscription_deliveries.c.id).where(
+                subscription_deliveries.c.subscription_id == subscription_id,
+                subscription_deliveries.c.pathway_event_seq == pathway_event_seq,
+            )
+        )
+        if existing.first() is not None:
+            return None
+        # The row lock this UPDATE takes orders concurrent writers: numbers commit in order.
+        numbered = await self._connection.execute(
+            update(subscriptions)
+            .where(subscriptions.c.id == subscription_id)
+            .values(last_event_number=subscriptions.c.last_event_number + 1)
+            .returning(subscriptions.c.last_event_number)
+        )
+        number = int(numbered.scalar_one())
+        created_at = created_at or datetime.now(UTC)
+        values: dict[str, Any] = {
+            "subscription_id": subscription_id,
+            "event_number": number,
+            "pathway_event_seq": pathway_event_seq,
+            "patient_key": patient_key,
+            "created_at": created_at,
+            "status": status,
+            "attempts": 0,
+            "next_attempt_at": None,
+            "last_error": None,
+            "delivered_at": None,
+        }
+        inserted = await self._connection.execute(
+            insert(subscription_deliveries).values(**values).returning(subscription_deliveries.c.id)
+        )
+        return DeliveryRecord(id=int(inserted.scalar_one()), **values)
+
+    async def deliveries_after(
+        self, subscription_id: str, after_number: int, limit: int
+    ) -> list[DeliveryRecord]:
+        """The subscription's events numbered above ``after_number``, in order."""
+        result = await self._connection.execute(
+            select(subscription_deliveries)
+            .where(
+                subscription_deliveries.c.subscription_id == subscription_id,
+                subscription_deliveries.c.event_number > after_number,
+            )
+            .order_by(subscription_deliveries.c.event_number)
+            .limit(limit)
+        )
+        return [_delivery(row) for row in result.all()]
+
+    async def pending_webhook_heads(self, now: datetime, limit: int) -> list[DeliveryRecord]:
+        """The oldest pending delivery of each active webhook subscription, when it is due.
+
+        Only a subscription's head is offered, so its events go out in number order
+        (and so each patient's in the order they happened).
+        """
+        heads = (
+            select(
+                subscription_deliveries.c.subscription_id,
+                func.min(subscription_deliveries.c.event_number).label("event_number"),
+            )
+            .where(subscription_deliveries.c.status == PENDING)
+            .group_by(subscription_deliveries.c.subscription_id)
+            .subquery()
+        )
+        result = await self._connection.execute(
+            select(subscription_deliveries)
+            .join(
+                heads,
+                and_(
+                    heads.c.subscription_id == subscription_deliveries.c.subscription_id,
+                    heads.c.event_number == subscription_deliveries.c.event_number,
+                ),
+            )
+            .join(subscriptions, subscriptions.c.id == subscription_deliveries.c.subscription_id)
+            .where(
+                subscriptions.c.channel == WEBHOOK,
+                subscriptions.c.status == ACTIVE,
+                or_(
+                    subscription_deliveries.c.next_attempt_at.is_(None),
+                    subscription_deliveries.c.next_attempt_at <= now,
+                ),
+            )
+            .order_by(subscription_deliveries.c.created_at, subscription_deliveries.c.id)
+            .limit(limit)
+        )
+        return [_delivery(row) for row in result.all()]
+
+    async def mark_delivered(self, delivery_id: int, at: datetime) -> None:
+        await self._connection.execute(
+            update(subscription_deliveries)
+            .where(subscription_deliveries.c.id == delivery_id)
+            .values(status=DELIVERED, delivered_at=at, next_attempt_at=None)
+        )
+
+    async def schedule_retry(
+        self, delivery_id: int, attempts: int, next_attempt_at: datetime, error: str
+    ) -> None:
+        await self._connection.execute(
+            update(subscription_deliveries)
+            .where(subscription_deliveries.c.id == delivery_id)
+            .values(attempts=attempts, next_attempt_at=next_attempt_at, last_error=error)
+        )
+
+    async def mark_dead(self, delivery_id: int, error: str) -> None:
+        await self._connection.execute(
+            update(subscription_deliveries)
+            .where(subscription_deliveries.c.id == delivery_id)
+            .values(status=DEAD, last_error=error, next_attempt_at=None)
+        )
+
+    async def reset_after(
+        self, subscription_id: str, after_number: int, *, now: datetime | None = None
+    ) -> int:
+        """Send a webhook subscription's events numbered above ``after_number`` again.
+
+        Each gets a full round of attempts from ``now``. Returns how many deliveries
+        are pending again.
+        """
+        result = await self._connection.execute(
+            update(subscription_deliveries)
+            .where(
+                subscription_deliveries.c.subscription_id == subscription_id,
+                subscription_deliveries.c.event_number > after_number,
+                subscription_deliveries.c.status != LOGGED,
+            )
+            .values(
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=None,
+                last_error=None,
+                delivered_at=None,
+                retry_since=now or datetime.now(UTC),
+            )
+        )
+        return int(result.rowcount)
