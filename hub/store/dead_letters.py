@@ -14,6 +14,7 @@ from hub.store.tables import dead_letters
 
 STAGE_INTAKE = "intake"
 STAGE_CONSUMER = "consumer"
+STAGE_WEBHOOK = "webhook"  # a pathway event a webhook receiver never accepted
 
 
 @dataclass(frozen=True)
