@@ -1,0 +1,169 @@
+"""Keeps the pathway facts (hub.domain.indicators) and applies the cohort rule.
+
+A projection observer: it runs in the projection's transaction for every new stored
+version of the resource types that carry facts, so a fact is exactly as durable,
+ordered and idempotent as the version it comes from. A new version replaces its
+resource's facts; one that no longer counts (cancelled, entered in error) takes them
+away. A changed residence (the Patient's municipality) moves all the patient's facts.
+
+When an acute admission completes the cohort rule (hub.domain.cohort), the patient's
+cohort Flag and a proposed rundbordsmøde (Task) are written to the outbox in the same
+transaction, as an event from the sector whose admissions met the rule, and reach the
+store through the bus like any other message. They are authored by that sector (and
+organisation) because they say something about its stays: exactly those who may see the
+stays may see the flag, and other sectors only under the patient's consent. The fact
+recorded with them is what keeps the rule from flagging the patient twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from hub.config import TOPIC_INBOUND
+from hub.domain.cohort import CohortRule, cohort_resources, evaluate
+from hub.domain.consent_policy import residence_kommune
+from hub.domain.events import InboundEvent
+from hub.domain.identifiers import cpr_of, patient_resource_id
+from hub.domain.indicators import (
+    ADMITTED,
+    COHORT_MEMBER,
+    HOSPITAL_STAY,
+    Fact,
+    derive_facts,
+)
+from hub.domain.sectors import Sector
+from hub.domain.sensitivity import labelled
+from hub.domain.translation import Sender
+from hub.store.resources import StoredResource
+from hub.store.unit_of_work import UnitOfWork
+
+COHORT_SENDER_SUB = "brobygger-cohort-rule"
+"""The sending system named on the hub's own cohort events."""
+
+
+class PathwayFactsObserver:
+    """Derives facts from stored versions; flags cohort members as they qualify."""
+
+    resource_types = frozenset(
+        {"Encounter", "ServiceRequest", "Task", "Flag", "Appointment", "CarePlan", "Patient"}
+    )
+
+    def __init__(
+        self,
+        cohort_rule: CohortRule,
+        *,
+        on_published: Callable[[], None] = lambda: None,
+        topic: str = TOPIC_INBOUND,
+    ) -> None:
+        self._rule = cohort_rule
+        self._on_published = on_published
+        self._topic = topic
+
+    async def changed(
+        self,
+        previous: StoredResource | None,
+        current: StoredResource,
+        event: InboundEvent,
+        uow: UnitOfWork,
+    ) -> None:
+        patient_key = current.patient_key
+        if patient_key is None:
+            return
+        if current.resource_type == "Patient":
+            kommune = residence_kommune(current.content)
+            before = residence_kommune(previous.content) if previous else None
+            if previous is None or (before, previous.sector) != (kommune, current.sector):
+                await uow.facts.set_residence(
+                    patient_key, kommune, current.sector if kommune else None
+                )
+            return
+        was_planned = False
+        if current.resource_type == "Encounter" and previous is not None:
+            existing = await uow.facts.for_resource(current.resource_type, current.id)
+            was_planned = any(f.kind == HOSPITAL_STAY and f.planned for f in existing)
+        facts = derive_facts(current.content, current.sector, was_planned=was_planned)
+        kommune, kommune_sector = await _residence(uow, patient_key) if facts else (None, None)
+        if facts or previous is not None:
+            await uow.facts.replace(current, facts, kommune=kommune, kommune_sector=kommune_sector)
+        if any(f.kind == HOSPITAL_STAY and f.acute and f.status in ADMITTED for f in facts):
+            await self._apply_cohort_rule(current, uow, kommune, kommune_sector)
+
+    async def _apply_cohort_rule(
+        self,
+        stay: StoredResource,
+        uow: UnitOfWork,
+        kommune: str | None,
+        kommune_sector: str | None,
+    ) -> None:
+        patient_key = stay.patient_key
+        assert patient_key is not None
+        cpr = cpr_of(patient_key)
+        if cpr is None:
+            return  # no CPR number, no age: the rule cannot be applied
+        known = await uow.facts.for_patient(patient_key, (COHORT_MEMBER, HOSPITAL_STAY))
+        if any(f.kind == COHORT_MEMBER and f.sector == stay.sector for f in known):
+            return  # decided once; a replay or a later admission flags no one twice
+        acute = [
+            f
+            for f in known
+            if f.kind == HOSPITAL_STAY
+            and f.sector == stay.sector
+            and f.acute
+            and f.status in ADMITTED
+            and f.at is not None
+        ]
+        decision = evaluate(cpr, [f.at for f in acute if f.at is not None], self._rule)
+        if decision is None:
+            return
+        met_by = [f for f in acute if f.at in decision.admissions]
+        orgs = sorted({f.org for f in met_by})
+        author = next((f.org for f in met_by if f.at == decision.met_at), stay.org)
+        sector = Sector(stay.sector)
+        resources = [
+            labelled(resource, sector)
+            for resource in cohort_resources(
+                patient_id=patient_resource_id(patient_key),
+                patient_key=patient_key,
+                sector=sector.value,
+                decision=decision,
+                involved_orgs=orgs,
+                kommune=kommune,
+            )
+        ]
+        flag = resources[0]
+        await uow.facts.add(
+            resource_type="Flag",
+            resource_id=str(flag["id"]),
+            patient_key=patient_key,
+            sector=sector.value,
+            org=author,
+            fact=Fact(COHORT_MEMBER, decision.met_at, status="active", related=decision.reason),
+            kommune=kommune,
+            kommune_sector=kommune_sector,
+        )
+        derived = InboundEvent(
+            event_id=f"cohort/{flag['id']}",
+            message_id=str(flag["id"]),
+            format="fhir",
+            trigger="cohort-rule",
+            received_at=datetime.now(UTC),
+            sender=Sender(sector, author, COHORT_SENDER_SUB),
+            patient_key=patient_key,
+            resources=resources,
+            occurred_at=decision.met_at,
+        )
+        await uow.outbox.add(
+            topic=self._topic,
+            key=patient_key,
+            event_id=derived.event_id,
+            payload=derived.to_bytes(),
+        )
+        uow.after_commit(self._on_published)
+
+
+async def _residence(uow: UnitOfWork, patient_key: str) -> tuple[str | None, str | None]:
+    """The patient's residence municipality and the sector whose Patient said so."""
+    patient = await uow.resources.get("Patient", patient_resource_id(patient_key))
+    kommune = residence_kommune(patient.content) if patient else None
+    return kommune, (patient.sector if patient and kommune else None)

@@ -1,0 +1,160 @@
+"""Alerts: pathway facts that call for someone to act, as pure rules.
+
+Three alerts, each computed from the derived facts (``hub.domain.indicators``) and the
+current time, so the same function can answer a query now and feed a notification
+channel later:
+
+* **Reception visit missing** — a "Kom godt hjem" patient (a virtual discharge meeting
+  was held during the stay) was discharged more than ``reception_visit_hours`` ago and
+  no reception visit after the discharge has been reported. Discharges older than
+  ``reception_lookback_days`` are no longer raised.
+* **Færdigbehandlet, still waiting** — a færdigbehandlet Flag that is still active and
+  open, declared more than ``ready_for_discharge_days`` ago.
+* **Round-table action overdue** — a Task based on a rundbordsmøde CarePlan whose due
+  date (``restriction.period.end``) has passed and that is not completed, cancelled,
+  failed, rejected or entered in error.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from hub.domain.indicators import (
+    HOSPITAL_STAY,
+    READY_FOR_DISCHARGE,
+    RECEPTION_VISIT,
+    ROUND_TABLE_ACTION,
+    ROUND_TABLE_PLAN,
+    VIRTUAL_MEETING,
+    FactRow,
+)
+
+RECEPTION_VISIT_MISSING = "reception-visit-missing"
+READY_FOR_DISCHARGE_WAITING = "faerdigbehandlet-waiting"
+ROUND_TABLE_ACTION_OVERDUE = "round-table-action-overdue"
+
+CLOSED_TASK_STATUSES = frozenset(
+    {"completed", "cancelled", "failed", "rejected", "entered-in-error"}
+)
+
+
+@dataclass(frozen=True)
+class AlertRules:
+    """When each alert is raised (configuration: HUB_ALERT_*)."""
+
+    reception_visit_hours: int = 24
+    reception_lookback_days: int = 30
+    ready_for_discharge_days: int = 3
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something overdue about one patient, and the resources it rests on."""
+
+    kind: str
+    patient_key: str
+    since: datetime  # when it became overdue
+    message: str
+    evidence: tuple[str, ...]  # "Type/id" of the resources the alert is derived from
+    kommune: str | None = None
+    # Evidence of which the alert uses only what a hospital notification tells (status,
+    # period): a viewer with the notification basis for it sees enough.
+    notification_enough: frozenset[str] = frozenset()
+
+
+def alerts(facts: Iterable[FactRow], now: datetime, rules: AlertRules) -> list[Alert]:
+    """Every alert the facts raise at ``now``, oldest first.
+
+    ``facts`` must hold the hospital stays, virtual discharge meetings, reception visits,
+    færdigbehandlet Flags and round-table plans and actions the alerts look at; facts of
+    other kinds are ignored.
+    """
+    by_kind: dict[str, list[FactRow]] = defaultdict(list)
+    for fact in facts:
+        by_kind[fact.kind].append(fact)
+    raised = [
+        *_reception_visits_missing(by_kind, now, rules),
+        *_still_waiting(by_kind[READY_FOR_DISCHARGE], now, rules),
+        *_overdue_actions(by_kind[ROUND_TABLE_ACTION], by_kind[ROUND_TABLE_PLAN], now),
+    ]
+    return sorted(raised, key=lambda alert: (alert.since, alert.kind, alert.evidence))
+
+
+def _reception_visits_missing(
+    by_kind: dict[str, list[FactRow]], now: datetime, rules: AlertRules
+) -> Iterable[Alert]:
+    within = timedelta(hours=rules.reception_visit_hours)
+    oldest = now - timedelta(days=rules.reception_lookback_days)
+    meetings = _grouped(by_kind[VIRTUAL_MEETING])
+    visits = _grouped(by_kind[RECEPTION_VISIT])
+    for stay in by_kind[HOSPITAL_STAY]:
+        end = stay.end_at
+        if stay.status != "finished" or end is None or stay.at is None:
+            continue
+        if not oldest <= end <= now - within:
+            continue
+        meeting = next(
+            (m for m in meetings[stay.patient_key] if m.at and stay.at <= m.at <= end), None
+        )
+        if meeting is None:
+            continue  # not a "Kom godt hjem" patient
+        if any(v.at is not None and v.at >= end for v in visits[stay.patient_key]):
+            continue
+        yield Alert(
+            RECEPTION_VISIT_MISSING,
+            stay.patient_key,
+            end + within,
+            f"Kom godt hjem: no reception visit reported within {rules.reception_visit_hours} "
+            f"hours of the discharge at {end.isoformat()}",
+            (stay.resource, meeting.resource),
+            stay.kommune,
+            frozenset({stay.resource}),
+        )
+
+
+def _still_waiting(ready: Sequence[FactRow], now: datetime, rules: AlertRules) -> Iterable[Alert]:
+    allowed = timedelta(days=rules.ready_for_discharge_days)
+    for flag in ready:
+        if flag.status != "active" or flag.end_at is not None or flag.at is None:
+            continue
+        if now - flag.at <= allowed:
+            continue
+        waited = (now - flag.at).days
+        yield Alert(
+            READY_FOR_DISCHARGE_WAITING,
+            flag.patient_key,
+            flag.at + allowed,
+            f"færdigbehandlet since {flag.at.isoformat()} and still waiting ({waited} days)",
+            (flag.resource,),
+            flag.kommune,
+        )
+
+
+def _overdue_actions(
+    actions: Sequence[FactRow], plans: Sequence[FactRow], now: datetime
+) -> Iterable[Alert]:
+    round_tables = {plan.resource for plan in plans if plan.status not in ("revoked",)}
+    for action in actions:
+        if action.related not in round_tables or action.at is None:
+            continue
+        if action.status in CLOSED_TASK_STATUSES or action.at >= now:
+            continue
+        yield Alert(
+            ROUND_TABLE_ACTION_OVERDUE,
+            action.patient_key,
+            action.at,
+            f"rundbordsmøde action overdue since {action.at.isoformat()} "
+            f"(status {action.status or 'unknown'})",
+            (action.resource, str(action.related)),
+            action.kommune,
+        )
+
+
+def _grouped(rows: Iterable[FactRow]) -> dict[str, list[FactRow]]:
+    grouped: dict[str, list[FactRow]] = defaultdict(list)
+    for row in rows:
+        grouped[row.patient_key].append(row)
+    return grouped

@@ -1,0 +1,228 @@
+"""Derived pathway facts (hub.domain.indicators): kept per resource, queried per period."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.domain.indicators import Fact, FactRow, Scope
+from hub.store.resources import StoredResource
+from hub.store.tables import pathway_facts
+
+_ROW = (
+    pathway_facts.c.kind,
+    pathway_facts.c.resource_type,
+    pathway_facts.c.resource_id,
+    pathway_facts.c.patient_key,
+    pathway_facts.c.sector,
+    pathway_facts.c.org,
+    pathway_facts.c.kommune,
+    pathway_facts.c.at,
+    pathway_facts.c.end_at,
+    pathway_facts.c.value,
+    pathway_facts.c.acute,
+    pathway_facts.c.planned,
+    pathway_facts.c.status,
+    pathway_facts.c.related,
+)
+
+
+def _row(row: Any) -> FactRow:
+    m = row._mapping
+    return FactRow(
+        kind=m["kind"],
+        resource=f"{m['resource_type']}/{m['resource_id']}",
+        patient_key=m["patient_key"],
+        sector=m["sector"],
+        org=m["org"],
+        kommune=m["kommune"],
+        at=m["at"],
+        end_at=m["end_at"],
+        value=m["value"],
+        acute=bool(m["acute"]),
+        planned=bool(m["planned"]),
+        status=m["status"],
+        related=m["related"],
+    )
+
+
+def in_scope(scope: Scope) -> ColumnElement[bool]:
+    """The facts a figure of ``scope`` may rest on.
+
+    A sector's own figures rest only on what it wrote; filtered by municipality, also
+    only on a residence its own Patient data gave.
+    """
+    conditions: list[ColumnElement[bool]] = []
+    if scope.sector is not None:
+        conditions.append(pathway_facts.c.sector == scope.sector)
+    if scope.kommune is not None:
+        conditions.append(pathway_facts.c.kommune == scope.kommune)
+        if scope.sector is not None:
+            conditions.append(pathway_facts.c.kommune_sector == scope.sector)
+    return and_(*conditions) if conditions else pathway_facts.c.id.is_not(None)
+
+
+class PathwayFacts:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def replace(
+        self,
+        stored: StoredResource,
+        facts: Sequence[Fact],
+        *,
+        kommune: str | None,
+        kommune_sector: str | None,
+    ) -> None:
+        """Make ``facts`` the resource's facts, as of ``stored`` (its newest version)."""
+        await self._connection.execute(
+            delete(pathway_facts).where(
+                pathway_facts.c.resource_type == stored.resource_type,
+                pathway_facts.c.resource_id == stored.id,
+            )
+        )
+        if not facts or stored.patient_key is None:
+            return
+        await self._connection.execute(
+            insert(pathway_facts),
+            [
+                {
+                    "kind": fact.kind,
+                    "resource_type": stored.resource_type,
+                    "resource_id": stored.id,
+                    "version_id": stored.version_id,
+                    "patient_key": stored.patient_key,
+                    "kommune": kommune,
+                    "kommune_sector": kommune_sector,
+                    "sector": stored.sector,
+                    "org": stored.org,
+                    "at": fact.at,
+                    "end_at": fact.end_at,
+                    "value": fact.value,
+                    "acute": fact.acute,
+                    "planned": fact.planned,
+                    "status": fact.status,
+                    "related": fact.related,
+                }
+                for fact in facts
+            ],
+        )
+
+    async def add(
+        self,
+        *,
+        resource_type: str,
+        resource_id: str,
+        patient_key: str,
+        sector: str,
+        org: str,
+        fact: Fact,
+        kommune: str | None,
+        kommune_sector: str | None,
+    ) -> None:
+        """Record a fact of a resource the hub is about to publish (version 0: not stored yet).
+
+        When the resource comes back through the projection, its stored version
+        replaces this fact with the same one.
+        """
+        await self._connection.execute(
+            insert(pathway_facts).values(
+                kind=fact.kind,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                version_id=0,
+                patient_key=patient_key,
+                kommune=kommune,
+                kommune_sector=kommune_sector,
+                sector=sector,
+                org=org,
+                at=fact.at,
+                end_at=fact.end_at,
+                value=fact.value,
+                acute=fact.acute,
+                planned=fact.planned,
+                status=fact.status,
+                related=fact.related,
+            )
+        )
+
+    async def for_resource(self, resource_type: str, resource_id: str) -> list[FactRow]:
+        result = await self._connection.execute(
+            select(*_ROW).where(
+                pathway_facts.c.resource_type == resource_type,
+                pathway_facts.c.resource_id == resource_id,
+            )
+        )
+        return [_row(row) for row in result.all()]
+
+    async def for_patient(self, patient_key: str, kinds: Collection[str]) -> list[FactRow]:
+        result = await self._connection.execute(
+            select(*_ROW)
+            .where(pathway_facts.c.patient_key == patient_key, pathway_facts.c.kind.in_(kinds))
+            .order_by(pathway_facts.c.at, pathway_facts.c.id)
+        )
+        return [_row(row) for row in result.all()]
+
+    async def set_residence(
+        self, patient_key: str, kommune: str | None, kommune_sector: str | None
+    ) -> None:
+        """The patient's residence changed: every fact of the patient moves with it."""
+        await self._connection.execute(
+            update(pathway_facts)
+            .where(pathway_facts.c.patient_key == patient_key)
+            .values(kommune=kommune, kommune_sector=kommune_sector)
+        )
+
+    async def count_by_kind(
+        self, kinds: Collection[str], start: datetime, end: datetime, scope: Scope
+    ) -> dict[str, int]:
+        """How many facts of each kind happened in [start, end), in ``scope``."""
+        result = await self._connection.execute(
+            select(pathway_facts.c.kind, func.count())
+            .where(
+                pathway_facts.c.kind.in_(kinds),
+                pathway_facts.c.at >= start,
+                pathway_facts.c.at < end,
+                in_scope(scope),
+            )
+            .group_by(pathway_facts.c.kind)
+        )
+        return {kind: int(count) for kind, count in result.all()}
+
+    async def select(
+        self,
+        kinds: Collection[str],
+        scope: Scope,
+        *,
+        at_from: datetime | None = None,
+        at_to: datetime | None = None,
+        end_from: datetime | None = None,
+        end_to: datetime | None = None,
+        open_or_ending_after: datetime | None = None,
+    ) -> list[FactRow]:
+        """Facts of ``kinds`` in ``scope`` narrowed by when they happened or ended.
+
+        ``at_*`` bound the fact's time, ``end_*`` its end ([from, to)); facts still
+        open (no end) or ending after ``open_or_ending_after`` are those overlapping a
+        period that began then.
+        """
+        column = pathway_facts.c
+        conditions: list[ColumnElement[bool]] = [column.kind.in_(kinds), in_scope(scope)]
+        if at_from is not None:
+            conditions.append(column.at >= at_from)
+        if at_to is not None:
+            conditions.append(column.at < at_to)
+        if end_from is not None:
+            conditions.append(column.end_at >= end_from)
+        if end_to is not None:
+            conditions.append(column.end_at < end_to)
+        if open_or_ending_after is not None:
+            conditions.append(or_(column.end_at.is_(None), column.end_at > open_or_ending_after))
+        result = await self._connection.execute(
+            select(*_ROW).where(*conditions).order_by(column.at, column.id)
+        )
+        return [_row(row) for row in result.all()]
