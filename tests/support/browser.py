@@ -1,0 +1,124 @@
+"""Driving the coordinators' page: Debian's headless Chromium through Playwright, and a
+plain HTTP client that signs in the way a browser does.
+
+The browser is the one Debian installs at /usr/bin/chromium (``make test`` installs the
+packages ``chromium`` and ``chromium-driver`` when they are missing); nothing is ever
+downloaded. A missing browser fails the test run, it is never skipped.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import BrowserContext, Page, sync_playwright
+
+from tests.e2e.conftest import Deployment, deployment_env
+from tests.support.hub_process import hub_process
+from tests.support.services import free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+
+
+@contextmanager
+def chromium(width: int = 1280, height: int = 900) -> Iterator[BrowserContext]:
+    """A fresh headless Chromium (its own new user-data-dir), closed afterwards."""
+    assert CHROMIUM.exists(), (
+        f"{CHROMIUM} is missing: install Debian's chromium and chromium-driver packages "
+        "(make services-check does)"
+    )
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile, sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": width, "height": height},
+            locale="da-DK",
+            timezone_id="Europe/Copenhagen",
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save the whole page as ``test-artifacts/web/<name>.png`` (ignored by git)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+class WebSession:
+    """An HTTP client signed in to the page with a token, keeping its cookies."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.client = httpx.Client(base_url=f"{base_url}/ui", timeout=30)
+        form = self.client.get("/log-ind")
+        assert form.status_code == 200, form.text
+        signed_in = self.client.post(
+            "/log-ind", data={"csrf": csrf_of(form.text), "token": token, "videre": "/"}
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        self.csrf = csrf_of(self.client.get("/").text)
+
+    def get(self, path: str) -> httpx.Response:
+        return self.client.get(path)
+
+    def post(self, path: str, data: dict[str, str | list[str]]) -> httpx.Response:
+        return self.client.post(path, data={"csrf": self.csrf, **data})
+
+    def patient_path(self, cpr: str) -> str:
+        """The page of one patient, found through the search form."""
+        found = self.post("/soeg", {"cpr": cpr})
+        assert found.status_code == 303, found.text
+        location = found.headers["location"]
+        return location.removeprefix("/ui")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+@contextmanager
+def running_hub(tmp: Path) -> Iterator[Deployment]:
+    """``hub serve`` on the embedded default (SQLite, embedded bus), for one test module."""
+    env = deployment_env(None, "embedded-sqlite", tmp)
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    logs = tmp / "logs"
+    logs.mkdir()
+    with hub_process(
+        "serve",
+        "--port",
+        str(port),
+        env=env,
+        log=logs / "serve.log",
+        health_url=f"{base_url}/healthz",
+    ):
+        yield Deployment("embedded-sqlite", env, base_url, logs)
