@@ -28,6 +28,12 @@ services-check:
 	  { echo "Installing PostgreSQL server binaries (Debian package postgresql)"; \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+	@# The coordinators' page is tested in Debian's headless Chromium (never a downloaded one).
+	@test -x /usr/bin/chromium && test -x /usr/bin/chromedriver || \
+	  { echo "Installing Chromium (Debian packages chromium, chromium-driver)"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && \
+	    $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 lint: install
 	$(BIN)/ruff check .

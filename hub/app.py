@@ -9,11 +9,16 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
 from hub.auth import Principal, TokenError, TokenVerifier
 from hub.composition import Hub, build_hub
@@ -21,27 +26,65 @@ from hub.config import Settings
 from hub.http import IntakeEndpoint, unauthorized
 from hub.metrics import CONTENT_TYPE, render
 from schema import HubContext, build_schema
+from schema.web import create_web_app
 
 log = logging.getLogger(__name__)
 
 OnReady = Callable[[Hub], Awaitable[None]]
 
 
-class AuthenticatedGraphQL(GraphQL[HubContext, None]):
+class AwaitingToken:
+    """A websocket's context until its ``connection_init`` brings the bearer token.
+
+    graphql-transport-ws runs no operation before the connection is acknowledged, and
+    the connection is acknowledged only once the token is verified and this is
+    replaced by the caller's ``HubContext``, so no resolver ever sees it.
+    """
+
+
+class TokenInConnectionInit(BaseGraphQLTransportWSHandler[HubContext | AwaitingToken, None]):
+    """graphql-transport-ws that also takes the token from ``connection_init``.
+
+    Browsers cannot set an Authorization header on a websocket, so a client may send
+    ``{"authorization": "Bearer …"}`` as the ``connection_init`` payload instead.
+    """
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        if isinstance(self.context, AwaitingToken):
+            payload = message.get("payload")
+            header = payload.get("authorization") if isinstance(payload, dict) else None
+            view = self.view
+            assert isinstance(view, AuthenticatedGraphQL)
+            try:
+                principal = await view.verifier.verify(header if isinstance(header, str) else None)
+            except TokenError:
+                await self.websocket.close(code=4401, reason="Unauthorized")
+                return
+            self.context = view.context_for(principal)
+        await super().handle_connection_init(message)
+
+
+class AuthenticatedGraphQL(GraphQL[HubContext | AwaitingToken, None]):
     """GraphQL over HTTP that answers 401 to a caller without a valid bearer token.
 
     In development the GraphiQL page itself (a browser GET for HTML) is served
     without a token; every query still needs one.
     """
 
+    graphql_transport_ws_handler_class = TokenInConnectionInit
+
     def __init__(self, hub: Hub, verifier: TokenVerifier, *, ide: bool) -> None:
         super().__init__(
             build_schema(allow_introspection=ide),
             graphql_ide="graphiql" if ide else None,
             allow_queries_via_get=False,
+            # The token travels in a header or in connection_init, never in a cookie, so
+            # a page on another origin gains nothing it does not already hold.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            allowed_origins=("*",),
         )
         self._hub = hub
-        self._verifier = verifier
+        self.verifier = verifier
         self._ide = ide
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -57,28 +100,36 @@ class AuthenticatedGraphQL(GraphQL[HubContext, None]):
                 await page(scope, receive, send)
                 return
             try:
-                principal = await self._verifier.verify(request.headers.get("authorization"))
+                principal = await self.verifier.verify(request.headers.get("authorization"))
             except TokenError as error:
                 await unauthorized(str(error))(scope, receive, send)
                 return
             scope.setdefault("state", {})["principal"] = principal
         elif scope["type"] == "websocket":
             websocket = WebSocket(scope, receive, send)
-            try:
-                principal = await self._verifier.verify(websocket.headers.get("authorization"))
-            except TokenError:
-                await websocket.close(code=4401)
-                return
-            scope.setdefault("state", {})["principal"] = principal
+            header = websocket.headers.get("authorization")
+            if header is not None:  # else the token comes in connection_init
+                try:
+                    principal = await self.verifier.verify(header)
+                except TokenError:
+                    await websocket.close(code=4401)
+                    return
+                scope.setdefault("state", {})["principal"] = principal
         await super().__call__(scope, receive, send)
 
-    async def get_context(self, request: Any, response: Any) -> HubContext:
-        principal: Principal = request.scope["state"]["principal"]
+    async def get_context(self, request: Any, response: Any) -> HubContext | AwaitingToken:
+        principal: Principal | None = request.scope.get("state", {}).get("principal")
+        if principal is None:
+            return AwaitingToken()  # a websocket whose token comes in connection_init
+        return self.context_for(principal)
+
+    def context_for(self, principal: Principal) -> HubContext:
         return HubContext(
             viewer=principal,
             engine=self._hub.engine,
             intake=self._hub.intake,
             policy=self._hub.policy,
+            feed=self._hub.feed,
         )
 
 
@@ -97,6 +148,7 @@ def create_app(settings: Settings, *, on_ready: OnReady | None = None) -> Starle
         nonlocal ready
         await hub.open()
         hub.start_background(relay=True, consumers=settings.serve_consumers)
+        hub.start_feed()
         try:
             if on_ready is not None:
                 await on_ready(hub)
@@ -130,6 +182,9 @@ def create_app(settings: Settings, *, on_ready: OnReady | None = None) -> Starle
             Route("/ingest/{format}", intake.__call__, methods=["POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            # The coordinators' page: same process, same token verifier, same services.
+            Mount("/ui", create_web_app(hub.engine, hub.intake, hub.policy, verifier)),
+            Route("/", lambda _request: RedirectResponse("/ui/"), methods=["GET"]),
         ],
         lifespan=lifespan,
     )

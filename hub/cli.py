@@ -19,9 +19,12 @@ from hub.config import ConfigError, Settings
 from hub.domain.identifiers import normalise_cpr
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
+from hub.indicators import IndicatorQueryError, export_indicators, parse_day
 from hub.intake import NotReplayable, Rejected, UnknownFormat
+from hub.store.dead_letters import STAGE_WEBHOOK, DeadLetter
 from hub.store.migrate import upgrade
 from hub.store.unit_of_work import UnitOfWork
+from hub.webhook_redelivery import RedeliveryError, replay_dead_delivery
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,6 +70,20 @@ def _parser() -> argparse.ArgumentParser:
     audit_list = audit_commands.add_parser("list", help="one line per access, newest first")
     audit_list.add_argument("--cpr", required=True, help="the patient's CPR number")
     audit_list.add_argument("--limit", type=int, default=100)
+
+    indicators = commands.add_parser(
+        "indicators", help="the pathway indicators of a period (the monthly audit), CSV or JSON"
+    )
+    indicators.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD")
+    indicators.add_argument("--to", dest="last", required=True, help="last day, YYYY-MM-DD")
+    indicators.add_argument("--kommune", help="only residents of this municipality (3 digits)")
+    indicators.add_argument(
+        "--sector",
+        choices=[s.value for s in Sector],
+        help="that sector's own figures, exact (else every sector's, small counts suppressed)",
+    )
+    indicators.add_argument("--org", help="SOR code of the organisation asking (with --sector)")
+    indicators.add_argument("--format", choices=["csv", "json"], default="csv")
 
     token = commands.add_parser("token", help="print a development bearer token")
     token.add_argument("--sector", required=True, choices=[s.value for s in Sector])
@@ -118,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_acknowledgements(settings, args.message, args.limit))
         if args.command == "audit":
             return _audit_list(settings, args.cpr, args.limit)
+        if args.command == "indicators":
+            return _indicators(settings, args)
         if args.command == "token":
             issuer = TokenIssuer(settings)
             print(
@@ -160,6 +179,7 @@ def _serve(settings: Settings, host: str, port: int, demo: bool) -> int:
             "\nBrobygger is running with the demo scenario "
             f"({f'{len(accepted)} messages' if accepted else 'loaded earlier'}).\n\n"
             f"  GraphQL:  {url}   (GraphiQL in a browser)\n"
+            f"  Page:     http://{host}:{port}/ui/   (coordinators' page; sign in with the token)\n"
             f"  Token:    {token}\n\n"
             "Try:\n"
             f"  curl -s {url} -H 'Authorization: Bearer {token}' \\\n"
@@ -267,6 +287,10 @@ async def _deadletters(
 
 async def _replay_one(hub: Hub, dead_letter_id: str | None) -> int:
     assert dead_letter_id is not None
+    async with UnitOfWork(hub.engine) as uow:
+        letter = await uow.dead_letters.get(dead_letter_id)
+    if letter is not None and letter.stage == STAGE_WEBHOOK:
+        return 0 if await _replay_webhook(hub, letter) else 1
     try:
         accepted = await hub.intake.replay(dead_letter_id)
     except (NotReplayable, UnknownFormat) as error:
@@ -285,6 +309,9 @@ async def _replay_all(hub: Hub) -> int:
         letters = await uow.dead_letters.list(status="open", limit=None, oldest_first=True)
     failed = 0
     for letter in letters:
+        if letter.stage == STAGE_WEBHOOK:
+            failed += 0 if await _replay_webhook(hub, letter) else 1
+            continue
         try:
             accepted = await hub.intake.replay(letter.id)
         except (NotReplayable, UnknownFormat, Rejected) as error:
@@ -294,6 +321,17 @@ async def _replay_all(hub: Hub) -> int:
             print(f"replayed {letter.id}: accepted as {accepted.message_id}")
     print(f"{len(letters) - failed} of {len(letters)} dead letters replayed")
     return 1 if failed else 0
+
+
+async def _replay_webhook(hub: Hub, letter: DeadLetter) -> bool:
+    """A webhook dead letter's delivery becomes pending again; the sender posts it anew."""
+    try:
+        delivery_id = await replay_dead_delivery(hub.engine, letter)
+    except RedeliveryError as error:
+        print(f"hub: {error}", file=sys.stderr)
+        return False
+    print(f"replayed {letter.id}: webhook delivery {delivery_id} is pending again")
+    return True
 
 
 async def _acknowledgements(settings: Settings, message: str | None, limit: int) -> int:
@@ -315,6 +353,40 @@ async def _acknowledgements(settings: Settings, message: str | None, limit: int)
         return 0
     finally:
         await hub.engine.dispose()
+
+
+def _indicators(settings: Settings, args: argparse.Namespace) -> int:
+    if (args.sector is None) != (args.org is None):
+        print("hub: give --sector and --org together", file=sys.stderr)
+        return 2
+    try:
+        first, last = parse_day(args.first), parse_day(args.last)
+    except IndicatorQueryError as error:
+        print(f"hub: {error}", file=sys.stderr)
+        return 2
+
+    async def export() -> str:
+        hub = build_hub(settings)
+        await upgrade(hub.engine)
+        try:
+            return await export_indicators(
+                hub.engine,
+                first,
+                last,
+                kommune=args.kommune,
+                sector=args.sector,
+                org=args.org,
+                format=args.format,
+            )
+        finally:
+            await hub.engine.dispose()
+
+    try:
+        print(asyncio.run(export()), end="")
+    except IndicatorQueryError as error:
+        print(f"hub: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _audit_list(settings: Settings, cpr: str, limit: int) -> int:

@@ -14,7 +14,10 @@ from adapters.hl7v2 import Hl7v2Adapter
 from adapters.medcom import MedComAdapter
 from adapters.oioxml import OioxmlAdapter
 from consumers.acknowledgements import AcknowledgementRecorder
-from consumers.projection import ResourceProjection
+from consumers.pathway_events import PathwayEventDeriver
+from consumers.pathway_facts import PathwayFactsObserver
+from consumers.projection import ProjectionObserver, ResourceProjection
+from consumers.round_table_index import RoundTableIndexer
 from hub.bus.embedded import EmbeddedBus
 from hub.bus.kafka import KafkaBus
 from hub.bus.port import Bus
@@ -24,9 +27,11 @@ from hub.consent import load_policy
 from hub.consuming import ConsumerRunner
 from hub.domain.consent_policy import Policy
 from hub.domain.translation import Adapter, AdapterRegistry
+from hub.feed import PathwayEventFeed
 from hub.intake import IntakeService
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
+from hub.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +70,8 @@ class Hub:
     intake: IntakeService
     consumers: list[ConsumerRunner]
     policy: Policy
+    webhooks: WebhookSender | None = None  # runs wherever the consumers run
+    feed: PathwayEventFeed | None = None  # live pathway events for this process's websockets
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -81,6 +88,15 @@ class Hub:
                 self._tasks.append(
                     asyncio.create_task(runner.run(self._stop), name=runner.handler.name)
                 )
+            if self.webhooks is not None:
+                self._tasks.append(
+                    asyncio.create_task(self.webhooks.run(self._stop), name=self.webhooks.name)
+                )
+
+    def start_feed(self) -> None:
+        """Follow the websocket feeds (where GraphQL is served)."""
+        if self.feed is not None:
+            self._tasks.append(asyncio.create_task(self.feed.run(self._stop), name="feed"))
 
     async def close(self) -> None:
         self._stop.set()
@@ -103,9 +119,22 @@ def build_hub(settings: Settings) -> Hub:
     bus = build_bus(settings, engine)
     relay = OutboxRelay(engine, bus)
     intake = IntakeService(engine, build_adapters(settings), on_accepted=relay.wake)
+    policy = load_policy(settings.consent_policy_file)
+    feed = PathwayEventFeed(engine, policy)
+    webhooks = WebhookSender(engine, policy, settings.webhooks)
+
+    def materialised() -> None:
+        # New numbered events: the websocket feed and the webhook sender look at once.
+        feed.wake()
+        webhooks.wake()
+
+    observers: list[ProjectionObserver] = [
+        RoundTableIndexer(),
+        PathwayFactsObserver(settings.cohort, on_published=relay.wake),
+        PathwayEventDeriver(policy, on_committed=materialised),
+    ]
     consumers = [
-        ConsumerRunner(engine, bus, ResourceProjection()),
+        ConsumerRunner(engine, bus, ResourceProjection(observers=observers)),
         ConsumerRunner(engine, bus, AcknowledgementRecorder()),
     ]
-    policy = load_policy(settings.consent_policy_file)
-    return Hub(settings, engine, bus, relay, intake, consumers, policy)
+    return Hub(settings, engine, bus, relay, intake, consumers, policy, webhooks, feed)

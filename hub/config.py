@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from hub.domain.alerts import AlertRules
+from hub.domain.cohort import CohortRule
+from hub.domain.webhook_policy import RetrySchedule
 
 TOPIC_INBOUND = "brobygger.inbound.v1"
 """The one topic of the skeleton: accepted inbound messages translated to FHIR, key = patient."""
@@ -35,6 +39,52 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value >= minimum:  # also refuses nan
+        raise ConfigError(f"{name} must be at least {minimum:g} seconds, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """How the webhook sender posts pathway events and retries failed deliveries."""
+
+    timeout_seconds: float = 10.0
+    retry: RetrySchedule = field(default_factory=RetrySchedule)
+    # Deliveries materialised by another process are found by polling this often.
+    poll_seconds: float = 0.25
+    concurrency: int = 16  # subscriptions posted to at once
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WebhookSettings:
+        base = _seconds(env, "HUB_WEBHOOK_RETRY_BASE_SECONDS", 1.0, minimum=0.001)
+        cap = _seconds(env, "HUB_WEBHOOK_RETRY_MAX_SECONDS", 3600.0, minimum=0.001)
+        if cap < base:
+            raise ConfigError(
+                "HUB_WEBHOOK_RETRY_MAX_SECONDS must be at least HUB_WEBHOOK_RETRY_BASE_SECONDS"
+            )
+        concurrency = _int(env, "HUB_WEBHOOK_CONCURRENCY", 16)
+        if concurrency < 1:
+            raise ConfigError(f"HUB_WEBHOOK_CONCURRENCY must be at least 1, got {concurrency}")
+        return cls(
+            timeout_seconds=_seconds(env, "HUB_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.001),
+            retry=RetrySchedule(
+                base=base,
+                cap=cap,
+                give_up=_seconds(env, "HUB_WEBHOOK_GIVE_UP_SECONDS", 86_400.0, minimum=1),
+            ),
+            poll_seconds=_seconds(env, "HUB_WEBHOOK_POLL_SECONDS", 0.25, minimum=0.01),
+            concurrency=concurrency,
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the hub's processes need to know about their surroundings."""
@@ -54,6 +104,9 @@ class Settings:
     kafka_session_timeout_ms: int
     hl7v2_processing_ids: frozenset[str] = frozenset({"P"})
     consent_policy_file: Path | None = None
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    cohort: CohortRule = field(default_factory=CohortRule)
+    alerts: AlertRules = field(default_factory=AlertRules)
 
     @property
     def uses_kafka(self) -> bool:
@@ -94,7 +147,39 @@ class Settings:
             kafka_session_timeout_ms=_int(env, "HUB_KAFKA_SESSION_TIMEOUT_MS", 10_000),
             hl7v2_processing_ids=_processing_ids(env.get("HUB_HL7V2_PROCESSING_IDS") or "P"),
             consent_policy_file=Path(policy) if (policy := env.get("HUB_CONSENT_POLICY")) else None,
+            webhooks=WebhookSettings.from_env(env),
+            cohort=_cohort_rule(env),
+            alerts=_alert_rules(env),
         )
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _cohort_rule(env: Mapping[str, str]) -> CohortRule:
+    rule = CohortRule(
+        min_age=_int(env, "HUB_COHORT_MIN_AGE", 18),
+        max_age=_int(env, "HUB_COHORT_MAX_AGE", 70),
+        admissions_long=_positive(env, "HUB_COHORT_ADMISSIONS_LONG", 3),
+        window_long_days=_positive(env, "HUB_COHORT_WINDOW_LONG_DAYS", 183),
+        admissions_short=_positive(env, "HUB_COHORT_ADMISSIONS_SHORT", 2),
+        window_short_days=_positive(env, "HUB_COHORT_WINDOW_SHORT_DAYS", 30),
+    )
+    if not 0 <= rule.min_age <= rule.max_age:
+        raise ConfigError("HUB_COHORT_MIN_AGE must be between 0 and HUB_COHORT_MAX_AGE")
+    return rule
+
+
+def _alert_rules(env: Mapping[str, str]) -> AlertRules:
+    return AlertRules(
+        reception_visit_hours=_positive(env, "HUB_ALERT_RECEPTION_VISIT_HOURS", 24),
+        reception_lookback_days=_positive(env, "HUB_ALERT_RECEPTION_LOOKBACK_DAYS", 30),
+        ready_for_discharge_days=_positive(env, "HUB_ALERT_READY_FOR_DISCHARGE_DAYS", 3),
+    )
 
 
 def _processing_ids(value: str) -> frozenset[str]:

@@ -8,12 +8,14 @@ are per process, as Prometheus counters usually are.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.store.unit_of_work import UnitOfWork
+from hub.store.webhook_deliveries import WebhookBacklog, WebhookDeliveries
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -25,6 +27,10 @@ class IntakeCounters:
         self.accepted: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self.duplicates: Counter[str] = Counter()
+
+
+WEBHOOK_ATTEMPTS: Counter[str] = Counter()
+"""This process's webhook attempts by outcome: delivered, failed (to be retried), dead."""
 
 
 class _Snapshot:
@@ -39,6 +45,7 @@ async def render(engine: AsyncEngine, counters: IntakeCounters) -> bytes:
     async with UnitOfWork(engine) as uow:
         open_letters = await uow.dead_letters.count_open()
         pending = await uow.outbox.count_pending()
+        webhooks = await WebhookDeliveries(uow.connection).backlog()
     dead = GaugeMetricFamily(
         "brobygger_dead_letters_open",
         "Dead letters waiting to be fixed and replayed",
@@ -51,6 +58,7 @@ async def render(engine: AsyncEngine, counters: IntakeCounters) -> bytes:
     )
     outbox.add_metric([], pending)
     families: list[GaugeMetricFamily | CounterMetricFamily] = [dead, outbox]
+    families += _webhook_families(webhooks)
     for name, help, counter in (
         ("brobygger_intake_accepted", "Payloads accepted", counters.accepted),
         (
@@ -67,3 +75,44 @@ async def render(engine: AsyncEngine, counters: IntakeCounters) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(families))
     return generate_latest(registry)
+
+
+def _webhook_families(
+    backlog: list[WebhookBacklog],
+) -> list[GaugeMetricFamily | CounterMetricFamily]:
+    """Webhook delivery health: the backlog from the database, attempts from this process."""
+    now = datetime.now(UTC)
+    pending = GaugeMetricFamily(
+        "brobygger_webhook_backlog",
+        "Pathway events not yet delivered to a webhook subscription",
+        labels=["subscription"],
+    )
+    retrying = GaugeMetricFamily(
+        "brobygger_webhook_retrying",
+        "Undelivered events whose delivery has failed at least once",
+        labels=["subscription"],
+    )
+    oldest = GaugeMetricFamily(
+        "brobygger_webhook_oldest_pending_seconds",
+        "Age of a subscription's oldest undelivered event (0 when none waits)",
+        labels=["subscription"],
+    )
+    dead = GaugeMetricFamily(
+        "brobygger_webhook_dead",
+        "Events given up on (dead letters) per webhook subscription",
+        labels=["subscription"],
+    )
+    for row in backlog:
+        pending.add_metric([row.subscription_id], row.pending)
+        retrying.add_metric([row.subscription_id], row.retrying)
+        age = (now - row.oldest_pending_at).total_seconds() if row.oldest_pending_at else 0.0
+        oldest.add_metric([row.subscription_id], max(age, 0.0))
+        dead.add_metric([row.subscription_id], row.dead)
+    attempts = CounterMetricFamily(
+        "brobygger_webhook_deliveries",
+        "Webhook delivery attempts by outcome (delivered, failed, dead) in this process",
+        labels=["outcome"],
+    )
+    for outcome, count in sorted(WEBHOOK_ATTEMPTS.items()):
+        attempts.add_metric([outcome], count)
+    return [pending, retrying, oldest, dead, attempts]

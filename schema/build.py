@@ -18,9 +18,14 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from hub.pathway import MAX_PAGE_SIZE
+from schema.discharges import DischargeMutation, DischargeQuery, DischargeSubscription
+from schema.indicators import IndicatorQuery
 from schema.mutations import CoreMutation
 from schema.queries import CoreQuery
+from schema.roundtables import RoundTableMutation, RoundTableQuery
 from schema.security import HideSuggestions, QueryCostLimiter, masked_errors
+from schema.status import PathwayStatusQuery
+from schema.webhooks import WebhookMutation
 
 MAX_DEPTH = 12
 MAX_ALIASES = 20
@@ -31,8 +36,15 @@ MAX_COST = 5_000
 
 
 # Each part of the API keeps its own root fields in its own module; here they meet.
-QUERIES: tuple[type, ...] = (CoreQuery,)
-MUTATIONS: tuple[type, ...] = (CoreMutation,)
+QUERIES: tuple[type, ...] = (
+    CoreQuery,
+    PathwayStatusQuery,
+    DischargeQuery,
+    RoundTableQuery,
+    IndicatorQuery,
+)
+MUTATIONS: tuple[type, ...] = (CoreMutation, WebhookMutation, DischargeMutation, RoundTableMutation)
+SUBSCRIPTIONS: tuple[type, ...] = (DischargeSubscription,)
 
 
 def build_schema(*, allow_introspection: bool) -> strawberry.Schema:
@@ -53,6 +65,7 @@ def build_schema(*, allow_introspection: bool) -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
+        subscription=merge_types("Subscription", SUBSCRIPTIONS),
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=True),
     )

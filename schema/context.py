@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from hub.auth import Principal
 from hub.domain.consent_policy import DEFAULT_POLICY, Policy
+from hub.feed import PathwayEventFeed
 from hub.intake import IntakeService
 
 
@@ -18,6 +19,7 @@ class HubContext:
     engine: AsyncEngine
     intake: IntakeService
     policy: Policy = DEFAULT_POLICY
+    feed: PathwayEventFeed | None = None  # live pathway events (GraphQL subscriptions)
 
 
 HubInfo = Info[HubContext, None]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -243,9 +245,58 @@ subscription_deliveries = Table(
     Column("status", String(16), nullable=False),  # pending, delivered, dead (webhooks)
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", UtcDateTime, nullable=True),
+    # When the current round of webhook attempts began, if not at created_at: a delivery
+    # made pending again (redelivery, dead-letter replay) gets its full retry window anew.
+    Column("retry_since", UtcDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("delivered_at", UtcDateTime, nullable=True),
     UniqueConstraint("subscription_id", "event_number"),
     UniqueConstraint("subscription_id", "pathway_event_seq"),
     Index(None, "status", "next_attempt_at"),
+)
+
+# Which organisations take part in which rundbordsmøde (the convener included), kept by
+# consumers/round_table_index.py from each stored version of the meeting's Appointment:
+# lets an organisation list its meetings across patients. Nothing here is shown as is;
+# every meeting listed is read through the consent choke point.
+round_table_participants = Table(
+    "round_table_participants",
+    metadata,
+    Column("appointment_id", String(64), primary_key=True),
+    Column("org", String(64), primary_key=True),
+    Column("patient_key", String(200), nullable=False),
+    Column("role", String(16), nullable=False),  # convener, participant
+    Column("version_id", Integer, nullable=False),  # the Appointment version it is from
+    Index(None, "org"),
+)
+
+# Countable facts derived from stored resource versions (hub.domain.indicators), kept by
+# consumers/pathway_facts.py in the projection's transaction: the indicators, the cohort
+# rule and the alerts are SQL over this table, never a scan of the resources.
+pathway_facts = Table(
+    "pathway_facts",
+    metadata,
+    Column("id", AutoIncrement, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False),
+    Column("resource_type", String(64), nullable=False),
+    Column("resource_id", String(64), nullable=False),
+    Column("version_id", Integer, nullable=False),  # the version the fact is derived from
+    Column("patient_key", String(200), nullable=False),
+    # The patient's residence municipality, and the sector whose Patient said so.
+    Column("kommune", String(3), nullable=True),
+    Column("kommune_sector", String(32), nullable=True),
+    Column("sector", String(32), nullable=False),  # the resource's author
+    Column("org", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=True),
+    Column("end_at", UtcDateTime, nullable=True),
+    Column("value", Float, nullable=True),  # e.g. length of stay in days
+    Column("acute", Boolean, nullable=False),
+    Column("planned", Boolean, nullable=False),
+    Column("status", String(32), nullable=True),
+    Column("related", String(300), nullable=True),
+    # One fact of a kind per resource: a new version replaces its resource's facts.
+    UniqueConstraint("resource_type", "resource_id", "kind"),
+    Index(None, "kind", "at"),
+    Index(None, "kind", "end_at"),
+    Index(None, "patient_key", "kind"),
 )

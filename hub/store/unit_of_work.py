@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -9,9 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub.store.acknowledgements import Acknowledgements
 from hub.store.audit import AuditLog
 from hub.store.dead_letters import DeadLetters
+from hub.store.facts import PathwayFacts
 from hub.store.idempotency import ProcessedEvents
 from hub.store.messages import InboundMessages, Outbox
+from hub.store.pathway_events import PathwayEvents
 from hub.store.resources import Resources
+from hub.store.round_tables import RoundTableIndex
+from hub.store.subscriptions import Subscriptions
 
 
 class UnitOfWork:
@@ -29,9 +34,14 @@ class UnitOfWork:
     processed: ProcessedEvents
     audit: AuditLog
     acknowledgements: Acknowledgements
+    round_tables: RoundTableIndex
+    pathway_events: PathwayEvents
+    subscriptions: Subscriptions
+    facts: PathwayFacts
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._after_commit: list[Callable[[], None]] = []
 
     async def __aenter__(self) -> UnitOfWork:
         self.connection = await self._engine.connect()
@@ -43,10 +53,27 @@ class UnitOfWork:
         self.processed = ProcessedEvents(self.connection)
         self.audit = AuditLog(self.connection)
         self.acknowledgements = Acknowledgements(self.connection)
+        self.round_tables = RoundTableIndex(self.connection)
+        self.pathway_events = PathwayEvents(self.connection)
+        self.subscriptions = Subscriptions(self.connection)
+        self.facts = PathwayFacts(self.connection)
         return self
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once this transaction has committed (never if it rolls back).
+
+        For waking in-process readers of what the transaction wrote; the same callback
+        registered twice runs once.
+        """
+        if callback not in self._after_commit:
+            self._after_commit.append(callback)
+
     async def commit(self) -> None:
+        await self.resources.flush()
         await self.connection.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
 
     async def __aexit__(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from hub.demo import DEMO_CPR
 from tests.e2e.conftest import Deployment
@@ -33,13 +34,20 @@ def test_demo_prints_a_working_url_and_token_and_shows_a_readmission(tmp_path: P
                 "demo", env, base_url, tmp_path, {("hospital", "100000001", ""): token}
             )
 
-            def stays(hub: Deployment = hub, token: str = token) -> list[str]:
-                return [e["status"] for e in hub.pathway(DEMO_CPR, token)["entries"]]
+            def of_type(kind: str, hub: Deployment = hub, token: str = token) -> list[Any]:
+                entries = hub.pathway(DEMO_CPR, token)["entries"]
+                return [e for e in entries if e["resourceType"] == kind]
 
-            hub.wait_for(lambda: stays() == ["finished", "finished"], f"the demo ({run})")
-            entries = hub.pathway(DEMO_CPR, token)["entries"]
+            def seen() -> bool:
+                stays = [e["status"] for e in of_type("Encounter")]
+                # Two acute admissions within 30 days: the cohort rule flags the citizen.
+                return stays == ["finished", "finished"] and len(of_type("Flag")) == 1
+
+            hub.wait_for(seen, f"the demo ({run})")
+            stays = of_type("Encounter")
             # Newest first: the readmission, then the first stay.
-            assert entries[0]["start"] > entries[1]["start"]
-            assert all(e["fhir"]["meta"]["versionId"] == "2" for e in entries)
+            assert stays[0]["start"] > stays[1]["start"]
+            assert all(e["fhir"]["meta"]["versionId"] == "2" for e in stays)
+            assert of_type("Task")[0]["fhir"]["status"] == "requested"  # a rundbordsmøde proposed
     # Starting again on a later day does not re-send the demo as new messages.
     assert run_hub("deadletters", "list", env=env).stdout.strip() == "no dead letters"
