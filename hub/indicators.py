@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.audit import record_access
 from hub.auth import Principal
 from hub.consent import Disclosure, PatientView, consented_view, viewer_of
-from hub.domain.alerts import Alert, AlertRules, alerts
+from hub.domain.alerts import FACT_KINDS as ALERT_FACTS
+from hub.domain.alerts import Alert, AlertRules, alert_as_raised, alerts
 from hub.domain.consent_policy import DEFAULT_POLICY, Policy, Visibility, residence_kommune
 from hub.domain.identifiers import cpr_of
 from hub.domain.indicators import (
@@ -219,8 +220,8 @@ def _member(patient_key: str, flag: Disclosure) -> CohortMember:
 async def pending_alerts(
     uow: UnitOfWork, rules: AlertRules, now: datetime, kommune: str | None = None
 ) -> list[Alert]:
-    """Every alert raised at ``now`` (before any consent): what a notification channel
-    would be fed from. Shown to a caller only through ``read_alerts``."""
+    """Every alert raised at ``now`` (before any consent). Shown to a caller only through
+    ``read_alerts``; delivered to subscriptions by ``hub.alert_scanner``."""
     scope = Scope(None, kommune)
     facts = uow.facts
     since = now - timedelta(days=rules.reception_lookback_days)
@@ -233,6 +234,69 @@ async def pending_alerts(
     actions = await facts.select([ROUND_TABLE_ACTION], scope, at_to=now)
     plans = await facts.select([ROUND_TABLE_PLAN], Scope(None))
     return alerts([*stays, *around, *ready, *actions, *plans], now, rules)
+
+
+async def patients_with_alerts_due(
+    uow: UnitOfWork, rules: AlertRules, since: datetime, now: datetime
+) -> set[str]:
+    """The patients an alert can have become due for in (``since``, ``now``].
+
+    Narrowed in SQL by each alert's due time: stays that ended ``reception_visit_hours``
+    before the interval, Flags declared ``ready_for_discharge_days`` before it, actions
+    due in it. Whether the alert is raised is for the rules to say (``alerts``).
+    """
+    everyone = Scope(None)
+    within = timedelta(hours=rules.reception_visit_hours)
+    waiting = timedelta(days=rules.ready_for_discharge_days)
+    oldest_stay = now - timedelta(days=rules.reception_lookback_days)
+    stays = await uow.facts.select(
+        [HOSPITAL_STAY],
+        everyone,
+        end_from=max(since - within, oldest_stay),
+        end_to=now - within + _INSTANT,
+    )
+    ready = await uow.facts.select(
+        [READY_FOR_DISCHARGE],
+        everyone,
+        at_from=since - waiting,
+        at_to=now - waiting,
+        open_or_ending_after=now,
+    )
+    actions = await uow.facts.select([ROUND_TABLE_ACTION], everyone, at_from=since, at_to=now)
+    return {row.patient_key for row in (*stays, *ready, *actions)}
+
+
+async def alerts_of_patients(
+    uow: UnitOfWork, rules: AlertRules, patient_keys: Iterable[str], now: datetime
+) -> list[Alert]:
+    """Every alert raised at ``now`` about these patients, from each one's own facts."""
+    raised: list[Alert] = []
+    for patient_key in sorted(set(patient_keys)):
+        raised += alerts(await uow.facts.for_patient(patient_key, ALERT_FACTS), now, rules)
+    return raised
+
+
+async def logged_alert(
+    uow: UnitOfWork,
+    kind: str,
+    patient_key: str,
+    subject: str,
+    *,
+    since: datetime,
+    raised_at: datetime,
+) -> Alert | None:
+    """An alert the scanner logged, told again from the patient's facts (for delivery)."""
+    facts = await uow.facts.for_patient(patient_key, ALERT_FACTS)
+    return alert_as_raised(kind, subject, facts, since=since, raised_at=raised_at)
+
+
+def alert_evidence(alert: Alert, view: PatientView) -> list[Disclosure] | None:
+    """What of ``alert``'s evidence ``view`` shows, or None when its viewer may not see
+    the alert: the same decision as the ``alerts`` query's."""
+    visible = {_reference(d): d for d in view.entries}
+    if not _may_see_evidence(alert, visible):
+        return None
+    return [visible[reference] for reference in alert.evidence]
 
 
 @dataclass(frozen=True)
@@ -302,6 +366,7 @@ def _may_see_evidence(alert: Alert, visible: dict[str, Disclosure]) -> bool:
 # --- shared -------------------------------------------------------------------------------
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_INSTANT = timedelta(microseconds=1)  # makes an exclusive upper bound inclusive
 
 
 async def _view(

@@ -41,6 +41,18 @@ class PathwayEventKindValue(Enum):
     DEATH = PathwayEventKind.DEATH.value
     DISCHARGE_CANCELLED = PathwayEventKind.DISCHARGE_CANCELLED.value
     ADMISSION_CANCELLED = PathwayEventKind.ADMISSION_CANCELLED.value
+    ALERT_RECEPTION_VISIT_MISSING = strawberry.enum_value(
+        PathwayEventKind.ALERT_RECEPTION_VISIT_MISSING.value,
+        description="Kom godt hjem: no reception visit reported in time after the discharge.",
+    )
+    ALERT_FAERDIGBEHANDLET_WAITING = strawberry.enum_value(
+        PathwayEventKind.ALERT_FAERDIGBEHANDLET_WAITING.value,
+        description="Færdigbehandlet and still waiting after the configured number of days.",
+    )
+    ALERT_ROUND_TABLE_ACTION_OVERDUE = strawberry.enum_value(
+        PathwayEventKind.ALERT_ROUND_TABLE_ACTION_OVERDUE.value,
+        description="An action of a rundbordsmøde plan is past its due date.",
+    )
 
 
 @strawberry.type(description="One numbered event of a subscription.")
@@ -58,7 +70,9 @@ class PathwayEvent:
     )
     cpr: str | None
     encounter_id: strawberry.ID | None
-    at: datetime | None = strawberry.field(description="When it happened, by the hospital.")
+    at: datetime | None = strawberry.field(
+        description="When it happened, by the hospital; for an alert, when it became due."
+    )
     status: str | None = strawberry.field(description="The stay's status as it is now.")
     encounter_class: str | None = strawberry.field(
         name="class", description="The stay's class code (IMP inpatient, EMER, AMB …)."
@@ -68,6 +82,16 @@ class PathwayEvent:
     service_provider: JSON | None = strawberry.field(description="The hospital, by SOR code.")
     encounter: JSON | None = strawberry.field(
         description="The Encounter's notification fields as FHIR R4 JSON."
+    )
+    message: str | None = strawberry.field(
+        default=None, description="An alert's text (null for other kinds and when withheld)."
+    )
+    resource: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The resource an alert rests on, as Type/id: the stay, the Flag or the action "
+            "(null for other kinds and when withheld)."
+        ),
     )
 
     @classmethod
@@ -90,6 +114,8 @@ class PathwayEvent:
             if "serviceProvider" in encounter
             else None,
             encounter=JSON(message.encounter) if message.encounter is not None else None,
+            message=message.message,
+            resource=message.resource,
         )
 
 

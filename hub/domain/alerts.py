@@ -1,8 +1,9 @@
 """Alerts: pathway facts that call for someone to act, as pure rules.
 
 Three alerts, each computed from the derived facts (``hub.domain.indicators``) and the
-current time, so the same function can answer a query now and feed a notification
-channel later:
+current time, so the same function answers the ``alerts`` query and feeds the alert
+scanner (``hub.alert_scanner``), which delivers each alert once through the pathway
+event subscriptions:
 
 * **Reception visit missing** — a "Kom godt hjem" patient (a virtual discharge meeting
   was held during the stay) was discharged more than ``reception_visit_hours`` ago and
@@ -35,6 +36,19 @@ from hub.domain.indicators import (
 RECEPTION_VISIT_MISSING = "reception-visit-missing"
 READY_FOR_DISCHARGE_WAITING = "faerdigbehandlet-waiting"
 ROUND_TABLE_ACTION_OVERDUE = "round-table-action-overdue"
+ALERT_KINDS = (RECEPTION_VISIT_MISSING, READY_FOR_DISCHARGE_WAITING, ROUND_TABLE_ACTION_OVERDUE)
+
+FACT_KINDS = frozenset(
+    {
+        HOSPITAL_STAY,
+        VIRTUAL_MEETING,
+        RECEPTION_VISIT,
+        READY_FOR_DISCHARGE,
+        ROUND_TABLE_ACTION,
+        ROUND_TABLE_PLAN,
+    }
+)
+"""The kinds of facts the alerts are computed from."""
 
 CLOSED_TASK_STATUSES = frozenset(
     {"completed", "cancelled", "failed", "rejected", "entered-in-error"}
@@ -96,23 +110,35 @@ def _reception_visits_missing(
             continue
         if not oldest <= end <= now - within:
             continue
-        meeting = next(
-            (m for m in meetings[stay.patient_key] if m.at and stay.at <= m.at <= end), None
-        )
+        meeting = _meeting_during(stay, meetings[stay.patient_key])
         if meeting is None:
             continue  # not a "Kom godt hjem" patient
         if any(v.at is not None and v.at >= end for v in visits[stay.patient_key]):
             continue
-        yield Alert(
-            RECEPTION_VISIT_MISSING,
-            stay.patient_key,
-            end + within,
-            f"Kom godt hjem: no reception visit reported within {rules.reception_visit_hours} "
-            f"hours of the discharge at {end.isoformat()}",
-            (stay.resource, meeting.resource),
-            stay.kommune,
-            frozenset({stay.resource}),
-        )
+        yield _reception_visit_missing(stay, meeting, within)
+
+
+def _meeting_during(stay: FactRow, meetings: Iterable[FactRow]) -> FactRow | None:
+    """The virtual discharge meeting held during the stay, which makes it "Kom godt hjem"."""
+    if stay.at is None or stay.end_at is None:
+        return None
+    start, end = stay.at, stay.end_at
+    return next((m for m in meetings if m.at and start <= m.at <= end), None)
+
+
+def _reception_visit_missing(stay: FactRow, meeting: FactRow, within: timedelta) -> Alert:
+    assert stay.end_at is not None
+    hours = round(within / timedelta(hours=1))
+    return Alert(
+        RECEPTION_VISIT_MISSING,
+        stay.patient_key,
+        stay.end_at + within,
+        f"Kom godt hjem: no reception visit reported within {hours} "
+        f"hours of the discharge at {stay.end_at.isoformat()}",
+        (stay.resource, meeting.resource),
+        stay.kommune,
+        frozenset({stay.resource}),
+    )
 
 
 def _still_waiting(ready: Sequence[FactRow], now: datetime, rules: AlertRules) -> Iterable[Alert]:
@@ -122,15 +148,20 @@ def _still_waiting(ready: Sequence[FactRow], now: datetime, rules: AlertRules) -
             continue
         if now - flag.at <= allowed:
             continue
-        waited = (now - flag.at).days
-        yield Alert(
-            READY_FOR_DISCHARGE_WAITING,
-            flag.patient_key,
-            flag.at + allowed,
-            f"færdigbehandlet since {flag.at.isoformat()} and still waiting ({waited} days)",
-            (flag.resource,),
-            flag.kommune,
-        )
+        yield _still_waiting_alert(flag, allowed, now)
+
+
+def _still_waiting_alert(flag: FactRow, allowed: timedelta, now: datetime) -> Alert:
+    assert flag.at is not None
+    waited = (now - flag.at).days
+    return Alert(
+        READY_FOR_DISCHARGE_WAITING,
+        flag.patient_key,
+        flag.at + allowed,
+        f"færdigbehandlet since {flag.at.isoformat()} and still waiting ({waited} days)",
+        (flag.resource,),
+        flag.kommune,
+    )
 
 
 def _overdue_actions(
@@ -142,15 +173,55 @@ def _overdue_actions(
             continue
         if action.status in CLOSED_TASK_STATUSES or action.at >= now:
             continue
-        yield Alert(
-            ROUND_TABLE_ACTION_OVERDUE,
-            action.patient_key,
-            action.at,
-            f"rundbordsmøde action overdue since {action.at.isoformat()} "
-            f"(status {action.status or 'unknown'})",
-            (action.resource, str(action.related)),
-            action.kommune,
-        )
+        yield _overdue_action(action)
+
+
+def _overdue_action(action: FactRow) -> Alert:
+    assert action.at is not None
+    return Alert(
+        ROUND_TABLE_ACTION_OVERDUE,
+        action.patient_key,
+        action.at,
+        f"rundbordsmøde action overdue since {action.at.isoformat()} "
+        f"(status {action.status or 'unknown'})",
+        (action.resource, str(action.related)),
+        action.kommune,
+    )
+
+
+def alert_as_raised(
+    kind: str, subject: str, facts: Iterable[FactRow], *, since: datetime, raised_at: datetime
+) -> Alert | None:
+    """The alert of ``kind`` about ``subject`` ("Type/id") that was raised at ``raised_at``,
+    overdue since ``since``, told from the patient's facts as they are now.
+
+    For delivering an alert after it was raised: it is told as it was raised, even if
+    what followed has settled it since (a visit reported late, an action completed),
+    because the receiver is owed every alert in order. None when the facts no longer
+    hold what the alert rests on (the resource was withdrawn): there is nothing to tell.
+    """
+    rows = list(facts)
+
+    def fact(fact_kind: str) -> FactRow | None:
+        return next((f for f in rows if f.kind == fact_kind and f.resource == subject), None)
+
+    if kind == RECEPTION_VISIT_MISSING:
+        stay = fact(HOSPITAL_STAY)
+        if stay is None or stay.end_at is None or since <= stay.end_at:
+            return None
+        meeting = _meeting_during(stay, (f for f in rows if f.kind == VIRTUAL_MEETING))
+        return _reception_visit_missing(stay, meeting, since - stay.end_at) if meeting else None
+    if kind == READY_FOR_DISCHARGE_WAITING:
+        flag = fact(READY_FOR_DISCHARGE)
+        if flag is None or flag.at is None or since < flag.at:
+            return None
+        return _still_waiting_alert(flag, since - flag.at, raised_at)
+    if kind == ROUND_TABLE_ACTION_OVERDUE:
+        action = fact(ROUND_TABLE_ACTION)
+        if action is None or action.at is None or action.related is None:
+            return None
+        return _overdue_action(action)
+    return None
 
 
 def _grouped(rows: Iterable[FactRow]) -> dict[str, list[FactRow]]:

@@ -17,6 +17,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from hub.domain.alerts import (
+    READY_FOR_DISCHARGE_WAITING,
+    RECEPTION_VISIT_MISSING,
+    ROUND_TABLE_ACTION_OVERDUE,
+)
 from hub.domain.timeline import fhir_instant
 from hub.domain.translation import FhirJson
 
@@ -29,10 +34,28 @@ class PathwayEventKind(StrEnum):
     DEATH = "death"
     DISCHARGE_CANCELLED = "discharge-cancelled"
     ADMISSION_CANCELLED = "admission-cancelled"
+    # Raised by the passage of time, not by a message: the alert scanner logs them
+    # (``hub.alert_scanner``), each resting on the resource the alert is about.
+    ALERT_RECEPTION_VISIT_MISSING = f"alert-{RECEPTION_VISIT_MISSING}"
+    ALERT_FAERDIGBEHANDLET_WAITING = f"alert-{READY_FOR_DISCHARGE_WAITING}"
+    ALERT_ROUND_TABLE_ACTION_OVERDUE = f"alert-{ROUND_TABLE_ACTION_OVERDUE}"
 
 
 DISCHARGE_KINDS = frozenset({PathwayEventKind.DISCHARGE})
 """What a subscriber that names no kinds receives."""
+
+_ALERT_PREFIX = "alert-"
+
+
+def alert_event_kind(alert_kind: str) -> PathwayEventKind:
+    """The pathway event kind an alert (``hub.domain.alerts``) is delivered as."""
+    return PathwayEventKind(_ALERT_PREFIX + alert_kind)
+
+
+def alert_kind_of(kind: str) -> str | None:
+    """The alert a pathway event kind delivers; None for the events of a stay or patient."""
+    return kind.removeprefix(_ALERT_PREFIX) if kind.startswith(_ALERT_PREFIX) else None
+
 
 DERIVED_FROM = frozenset({"Encounter", "Patient"})
 """The resource types events are derived from."""

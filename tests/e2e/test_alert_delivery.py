@@ -1,0 +1,126 @@
+"""Alerts delivered to a municipal system's websocket subscription, by a running hub.
+
+The hub is started with a one-day færdigbehandlet threshold and a scan every 0.3 s,
+so an alert becomes due as soon as a Flag older than a day is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+
+from hub.domain.identifiers import CPR_SYSTEM
+from hub.domain.pathway_codes import PATHWAY_EVENTS
+from tests.e2e.conftest import Deployment, module_hub
+from tests.support.hl7 import adt
+
+SUBSCRIBE = """
+subscription Events($kinds: [PathwayEventKind!]) {
+  dischargeEvents(kommune: "730", kinds: $kinds) {
+    subscriptionId eventNumber kind cpr at withheld message resource
+  }
+}
+"""
+PULL = """
+query Pull($id: ID!) {
+  dischargeEventsAfter(subscriptionId: $id, after: 0) { eventNumber kind cpr message resource }
+}
+"""
+CPR = "0303709995"
+WAIT_SECONDS = 30
+
+
+@pytest.fixture(scope="module", params=["embedded-sqlite"])
+def deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    directory = tmp_path_factory.mktemp("alerts")
+    settings = {"HUB_ALERT_READY_FOR_DISCHARGE_DAYS": "1", "HUB_ALERT_SCAN_SECONDS": "0.3"}
+    with module_hub(request, directory, **settings) as deployment:
+        yield deployment
+
+
+@asynccontextmanager
+async def subscribed(
+    deployment: Deployment, token: str, kinds: list[str]
+) -> AsyncIterator[ClientConnection]:
+    url = deployment.base_url.replace("http://", "ws://") + "/graphql"
+    protocols: list[Any] = ["graphql-transport-ws"]
+    async with connect(url, subprotocols=protocols) as websocket:
+        init = {"authorization": f"Bearer {token}"}
+        await websocket.send(json.dumps({"type": "connection_init", "payload": init}))
+        assert json.loads(await websocket.recv())["type"] == "connection_ack"
+        payload = {"query": SUBSCRIBE, "variables": {"kinds": kinds}}
+        await websocket.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        yield websocket
+
+
+async def next_event(websocket: ClientConnection, seconds: float = WAIT_SECONDS) -> dict[str, Any]:
+    message = json.loads(await asyncio.wait_for(websocket.recv(), seconds))
+    assert message["type"] == "next" and "errors" not in message["payload"], message
+    event: dict[str, Any] = message["payload"]["data"]["dischargeEvents"]
+    return event
+
+
+def flag_of_randers(declared: datetime) -> bytes:
+    """Randers' færdigbehandlet Flag for the patient, as its FHIR system sends it."""
+    flag = {
+        "resourceType": "Flag",
+        "id": "ready-1",
+        "status": "active",
+        "code": {"coding": [{"system": PATHWAY_EVENTS, "code": "faerdigbehandlet"}]},
+        "subject": {"identifier": {"system": CPR_SYSTEM, "value": CPR}},
+        "period": {"start": declared.isoformat()},
+    }
+    entry = {
+        "fullUrl": "https://fhir.randers.example/Flag/ready-1",
+        "resource": flag,
+        "request": {"method": "PUT", "url": "Flag/ready-1"},
+    }
+    return json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": [entry]}).encode()
+
+
+async def test_a_due_alert_reaches_the_subscriber_that_asked_for_it(
+    deployment: Deployment,
+) -> None:
+    randers = deployment.token("municipality", "730-sundhed", kommune="730")
+    # The hospital's admission tells the hub that the patient lives in Randers (730).
+    admission = adt("A01", cpr=CPR, visit="AL1", kommune="730", recorded="20261101080000")
+    assert (await asyncio.to_thread(deployment.ingest, admission)).status_code == 202
+    declared = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    async with (
+        subscribed(deployment, randers, ["ALERT_FAERDIGBEHANDLET_WAITING"]) as alerts,
+        subscribed(deployment, randers, ["DISCHARGE"]) as discharges,
+    ):
+        await asyncio.sleep(0.3)  # both feeds are open before the Flag is sent
+        sent = await asyncio.to_thread(
+            deployment.ingest, flag_of_randers(declared), randers, "fhir"
+        )
+        assert sent.status_code == 202, sent.text
+        alert = await next_event(alerts)
+        # Later scans find it logged already: nothing more comes, and nothing to the other.
+        with pytest.raises(TimeoutError):
+            await next_event(alerts, 1.5)
+        with pytest.raises(TimeoutError):
+            await next_event(discharges, 0.1)
+    assert (alert["eventNumber"], alert["kind"], alert["cpr"]) == (
+        1,
+        "ALERT_FAERDIGBEHANDLET_WAITING",
+        CPR,
+    )
+    assert alert["withheld"] is False
+    assert datetime.fromisoformat(alert["at"]) == declared + timedelta(days=1)
+    assert alert["resource"].startswith("Flag/")
+    assert "færdigbehandlet since" in alert["message"] and "(3 days)" in alert["message"]
+
+    pulled = await asyncio.to_thread(deployment.graphql, PULL, randers, id=alert["subscriptionId"])
+    assert pulled["data"]["dischargeEventsAfter"] == [
+        {k: alert[k] for k in ("eventNumber", "kind", "cpr", "message", "resource")}
+    ]
