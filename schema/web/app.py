@@ -12,15 +12,18 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.auth import TokenVerifier
+from hub.config import OidcSettings
 from hub.domain.consent_policy import Policy
 from hub.intake import IntakeService
 from schema.web import (
     pages_auth,
     pages_consent,
     pages_indicators,
+    pages_oidc,
     pages_patient,
     pages_roundtable,
 )
+from schema.web.oidc import OidcClient
 from schema.web.patient_ref import PatientRefs
 from schema.web.rendering import WebHub, templates
 
@@ -61,15 +64,31 @@ class SecurityHeaders:
         await self._app(scope, receive, with_headers)
 
 
+def _sign_in_routes(oidc: OidcClient | None) -> list[Route]:
+    if oidc is None:
+        # Development: a pasted token (the one ``hub token`` prints).
+        return [Route("/log-ind", pages_auth.sign_in, methods=["POST"])]
+    # Production: only the region's login; a pasted token is not a way in.
+    return [
+        Route("/oidc/log-ind", pages_oidc.start, methods=["GET"]),
+        Route("/oidc/callback", pages_oidc.callback, methods=["GET"]),
+    ]
+
+
 def create_web_app(
-    engine: AsyncEngine, intake: IntakeService, policy: Policy, verifier: TokenVerifier
+    engine: AsyncEngine,
+    intake: IntakeService,
+    policy: Policy,
+    verifier: TokenVerifier,
+    oidc: OidcSettings | None = None,
 ) -> ASGIApp:
     patient = "/patient/{ref}"
+    oidc_client = OidcClient(oidc) if oidc is not None else None
     app = Starlette(
         routes=[
             Route("/", pages_patient.home, methods=["GET"]),
             Route("/log-ind", pages_auth.sign_in_form, methods=["GET"]),
-            Route("/log-ind", pages_auth.sign_in, methods=["POST"]),
+            *_sign_in_routes(oidc_client),
             Route("/log-ud", pages_auth.sign_out, methods=["POST"]),
             Route("/soeg", pages_patient.search, methods=["POST"]),
             Route(patient, pages_patient.patient, methods=["GET"]),
@@ -90,5 +109,7 @@ def create_web_app(
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]
     )
-    app.state.web = WebHub(engine, intake, policy, verifier, PatientRefs(), templates())
+    app.state.web = WebHub(
+        engine, intake, policy, verifier, PatientRefs(), templates(), oidc=oidc_client
+    )
     return SecurityHeaders(app)

@@ -17,7 +17,7 @@ from schema.web.session import (
 )
 
 
-def _next_page(value: str) -> str:
+def next_page_inside(value: str) -> str:
     # Only a path of this page: never an address elsewhere (open redirect).
     # ("/\\host" is "//host" to a browser.)
     inside = value.startswith("/") and not value.startswith("//") and "\\" not in value
@@ -29,7 +29,7 @@ async def sign_in_form(request: Request) -> Response:
         request,
         "log_ind.html",
         None,
-        next_page=_next_page(request.query_params.get("videre", "/")),
+        next_page=next_page_inside(request.query_params.get("videre", "/")),
     )
 
 
@@ -40,7 +40,7 @@ async def sign_in(request: Request) -> Response:
     except CsrfError:
         return forbidden(request, None)
     token = form_text(form, "token")
-    next_page = _next_page(form_text(form, "videre") or "/")
+    next_page = next_page_inside(form_text(form, "videre") or "/")
     try:
         await verified_token(token, web_hub(request).verifier)
     except TokenError:
@@ -59,6 +59,15 @@ async def sign_in(request: Request) -> Response:
 
 @page
 async def sign_out(request: Request, _session: SignedIn) -> Response:
-    response = redirect(request, "/log-ind")
+    oidc = web_hub(request).oidc
+    provider_sign_out = await oidc.end_session_url() if oidc is not None else None
+    if provider_sign_out is None:
+        response = redirect(request, "/log-ind")
+    else:
+        # A page that moves on rather than a redirect: the browser holds a form's
+        # redirects to the page's own origin (Content-Security-Policy form-action).
+        response = render(
+            request, "videre.html", None, title="Du er logget ud", target=provider_sign_out
+        )
     clear_session(response, request)
     return response

@@ -20,6 +20,7 @@ from hub.domain.consent_policy import Policy
 from hub.domain.summaries import danish_date, danish_time, span
 from hub.intake import IntakeService
 from schema.web import labels
+from schema.web.oidc import OidcClient
 from schema.web.patient_ref import PatientRefs
 from schema.web.session import (
     CSRF_FIELD,
@@ -44,6 +45,7 @@ class WebHub:
     verifier: TokenVerifier
     refs: PatientRefs
     templates: Jinja2Templates
+    oidc: OidcClient | None = None  # production sign-in; None: a pasted token (development)
 
 
 def templates() -> Jinja2Templates:
@@ -87,6 +89,7 @@ def render(
             "who": who,
             "csrf": csrf_token(request),
             "csrf_field": CSRF_FIELD,
+            "oidc": hub.oidc is not None,
             "href": lambda path: href(request, path),
             **context,
         },

@@ -58,7 +58,7 @@ async def verified_token(token: str, verifier: TokenVerifier) -> Principal:
     return await verifier.verify(f"Bearer {cleaned}")
 
 
-def _secure(request: Request) -> bool:
+def secure_cookies(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
@@ -71,14 +71,14 @@ def set_session(response: Response, request: Request, token: str) -> None:
         cleaned,
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=secure_cookies(request),
         path="/",
     )
 
 
 def clear_session(response: Response, request: Request) -> None:
     response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=_secure(request)
+        SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=secure_cookies(request)
     )
 
 
@@ -99,7 +99,12 @@ def remember_csrf(response: Response, request: Request) -> None:
     fresh = request.scope.get("state", {}).get("new_csrf")
     if fresh and not request.cookies.get(CSRF_COOKIE):
         response.set_cookie(
-            CSRF_COOKIE, fresh, httponly=True, samesite="strict", secure=_secure(request), path="/"
+            CSRF_COOKIE,
+            fresh,
+            httponly=True,
+            samesite="strict",
+            secure=secure_cookies(request),
+            path="/",
         )
 
 
