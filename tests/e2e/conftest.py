@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import new_database_url
 from tests.support.hub_process import hub_env, hub_process, run_hub
-from tests.support.services import free_port
+from tests.support.services import free_port, kafka_broker
 
 
 @dataclass
@@ -89,6 +89,10 @@ query Pathway($cpr: String!) {
 """
 
 
+# Shared by serve and worker, as a deployment shares its signing key.
+SIGNING_KEY = "e2e-signing-key-not-for-production-0123456789"
+
+
 def deployment_env(
     request: pytest.FixtureRequest | None, kind: str, tmp_path: Path
 ) -> dict[str, str]:
@@ -102,21 +106,19 @@ def deployment_env(
         HUB_KAFKA_BOOTSTRAP=broker.bootstrap,
         HUB_KAFKA_PARTITIONS="3",
         HUB_KAFKA_SESSION_TIMEOUT_MS="6000",
-        # Shared by serve and worker, as a deployment shares its signing key.
-        HUB_TOKEN_SIGNING_KEY="e2e-signing-key-not-for-production-0123456789",
+        HUB_TOKEN_SIGNING_KEY=SIGNING_KEY,
     )
 
 
-@pytest.fixture(params=["embedded-sqlite", "kafka-postgresql"])
-def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deployment]:
+@contextmanager
+def running_hub(kind: str, env: dict[str, str], directory: Path) -> Iterator[Deployment]:
     """``hub serve`` alone (embedded default), or ``hub serve`` + ``hub worker`` on Kafka."""
-    env = deployment_env(request, request.param, tmp_path)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    logs = tmp_path / "logs"
+    logs = directory / "logs"
     logs.mkdir()
     with ExitStack() as stack:
-        if request.param == "kafka-postgresql":
+        if kind == "kafka-postgresql":
             env["HUB_SERVE_CONSUMERS"] = "false"
             stack.enter_context(hub_process("worker", env=env, log=logs / "worker.log"))
         stack.enter_context(
@@ -129,4 +131,43 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deplo
                 health_url=f"{base_url}/healthz",
             )
         )
-        yield Deployment(request.param, env, base_url, logs)
+        yield Deployment(kind, env, base_url, logs)
+
+
+@contextmanager
+def embedded_hub(directory: Path) -> Iterator[Deployment]:
+    """``hub serve`` on its embedded default, for a module's tests to share."""
+    env = deployment_env(None, "embedded-sqlite", directory)
+    with running_hub("embedded-sqlite", env, directory) as deployment:
+        yield deployment
+
+
+@contextmanager
+def module_hub(
+    request: pytest.FixtureRequest, directory: Path, **settings: str
+) -> Iterator[Deployment]:
+    """A hub of ``request.param``'s kind for a whole module, with a broker of its own
+    (the hub's topic and consumer groups are fixed names)."""
+    with ExitStack() as stack:
+        if request.param == "embedded-sqlite":
+            env = hub_env(directory / "var", **settings)
+        else:
+            broker = stack.enter_context(kafka_broker(directory / "kafka"))
+            env = hub_env(
+                directory / "var",
+                HUB_DATABASE_URL=new_database_url(request, "postgresql", directory),
+                HUB_KAFKA_BOOTSTRAP=broker.bootstrap,
+                HUB_KAFKA_PARTITIONS="3",
+                HUB_KAFKA_SESSION_TIMEOUT_MS="6000",
+                HUB_TOKEN_SIGNING_KEY=SIGNING_KEY,
+                **settings,
+            )
+        yield stack.enter_context(running_hub(request.param, env, directory))
+
+
+@pytest.fixture(params=["embedded-sqlite", "kafka-postgresql"])
+def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deployment]:
+    """``hub serve`` alone (embedded default), or ``hub serve`` + ``hub worker`` on Kafka."""
+    env = deployment_env(request, request.param, tmp_path)
+    with running_hub(request.param, env, tmp_path) as deployment:
+        yield deployment

@@ -10,18 +10,16 @@ import asyncio
 import itertools
 import json
 from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import new_database_url
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import Deployment, module_hub
 from tests.support.hl7 import adt
-from tests.support.hub_process import hub_env, hub_process, run_hub
-from tests.support.services import free_port, kafka_broker
+from tests.support.hub_process import run_hub
 
 SUBSCRIBE = """
 subscription Events($kommune: String!, $kinds: [PathwayEventKind!], $after: Int) {
@@ -55,38 +53,9 @@ def deployment(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
     """One hub for the module: every test subscribes as an organisation of its own."""
-    tmp_path = tmp_path_factory.mktemp(f"discharges-{request.param}")
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    with ExitStack() as stack:
-        if request.param == "embedded-sqlite":
-            env = hub_env(tmp_path / "var")
-        else:
-            # A broker of the module's own: the hub's topic and groups are fixed names.
-            broker = stack.enter_context(kafka_broker(tmp_path / "kafka"))
-            env = hub_env(
-                tmp_path / "var",
-                HUB_DATABASE_URL=new_database_url(request, "postgresql", tmp_path),
-                HUB_KAFKA_BOOTSTRAP=broker.bootstrap,
-                HUB_KAFKA_PARTITIONS="3",
-                HUB_KAFKA_SESSION_TIMEOUT_MS="6000",
-                HUB_TOKEN_SIGNING_KEY="e2e-signing-key-not-for-production-0123456789",
-                HUB_SERVE_CONSUMERS="false",
-            )
-            stack.enter_context(hub_process("worker", env=env, log=logs / "worker.log"))
-        stack.enter_context(
-            hub_process(
-                "serve",
-                "--port",
-                str(port),
-                env=env,
-                log=logs / "serve.log",
-                health_url=f"{base_url}/healthz",
-            )
-        )
-        yield Deployment(request.param, env, base_url, logs)
+    directory = tmp_path_factory.mktemp(f"discharges-{request.param}")
+    with module_hub(request, directory) as deployment:
+        yield deployment
 
 
 # Every test's patients are its own (valid CPR check digits are not required by the hub).

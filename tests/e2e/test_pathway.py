@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,10 +13,8 @@ import pytest
 
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM
 from hub.domain.pathway_codes import PATHWAY_EVENTS
-from tests.e2e.conftest import Deployment, deployment_env
+from tests.e2e.conftest import Deployment, embedded_hub
 from tests.support.hl7 import adt
-from tests.support.hub_process import hub_process
-from tests.support.services import free_port
 
 CPR = "0101709995"
 
@@ -128,21 +124,6 @@ mutation Record($input: ConsentInput!) { recordConsent(input: $input) { effectiv
 # What the hospital wrote and only a consented viewer may read.
 HOSPITAL_SECRETS = ("MED3", "alcohol")
 MUNICIPAL_SECRETS = ("Rygestop", "Boligtilbud", "Fælles plan", "Hjemmepleje", "Randers Sundhed")
-
-
-@contextmanager
-def embedded_hub(directory: Path) -> Iterator[Deployment]:
-    """``hub serve`` on its embedded default, for a module's tests to share."""
-    env = deployment_env(None, "embedded-sqlite", directory)
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    logs = directory / "logs"
-    logs.mkdir()
-    health = f"{base_url}/healthz"
-    with hub_process(
-        "serve", "--port", str(port), env=env, log=logs / "serve.log", health_url=health
-    ):
-        yield Deployment("embedded-sqlite", env, base_url, logs)
 
 
 @pytest.fixture(scope="module")

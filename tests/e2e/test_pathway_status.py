@@ -16,8 +16,8 @@ import pytest
 
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM
 from hub.domain.pathway_codes import PATHWAY_EVENTS
-from tests.e2e.conftest import Deployment
-from tests.e2e.test_pathway import embedded_hub, fhir_bundle
+from tests.e2e.conftest import Deployment, embedded_hub
+from tests.e2e.test_pathway import fhir_bundle
 from tests.support.hl7 import adt
 from tests.support.hub_process import run_hub
 

@@ -11,7 +11,6 @@ import itertools
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,11 +21,9 @@ import pytest
 
 from hub.domain.webhook_payload import event_of
 from hub.domain.webhook_policy import verify_signature
-from tests.conftest import new_database_url
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import Deployment, module_hub
 from tests.support.hl7 import adt
-from tests.support.hub_process import hub_env, hub_process, run_hub
-from tests.support.services import free_port, kafka_broker
+from tests.support.hub_process import run_hub
 
 GIVE_UP_SECONDS = 6
 MUNICIPALITY = ("municipality", "730-sundhed", "730")
@@ -127,38 +124,8 @@ def deployment(
         "HUB_WEBHOOK_GIVE_UP_SECONDS": str(GIVE_UP_SECONDS),
         "HUB_WEBHOOK_TIMEOUT_SECONDS": "2",
     }
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    with ExitStack() as stack:
-        if request.param == "embedded-sqlite":
-            env = hub_env(tmp_path / "var", **webhook_env)
-        else:
-            # A broker of the module's own: the hub's topic and groups are fixed names.
-            broker = stack.enter_context(kafka_broker(tmp_path / "kafka"))
-            env = hub_env(
-                tmp_path / "var",
-                HUB_DATABASE_URL=new_database_url(request, "postgresql", tmp_path),
-                HUB_KAFKA_BOOTSTRAP=broker.bootstrap,
-                HUB_KAFKA_PARTITIONS="3",
-                HUB_KAFKA_SESSION_TIMEOUT_MS="6000",
-                HUB_TOKEN_SIGNING_KEY="e2e-signing-key-not-for-production-0123456789",
-                HUB_SERVE_CONSUMERS="false",
-                **webhook_env,
-            )
-            stack.enter_context(hub_process("worker", env=env, log=logs / "worker.log"))
-        stack.enter_context(
-            hub_process(
-                "serve",
-                "--port",
-                str(port),
-                env=env,
-                log=logs / "serve.log",
-                health_url=f"{base_url}/healthz",
-            )
-        )
-        yield Deployment(request.param, env, base_url, logs)
+    with module_hub(request, tmp_path, **webhook_env) as deployment:
+        yield deployment
 
 
 _cprs = (f"{day:02d}0{month}709995" for month, day in itertools.product(range(1, 10), range(1, 29)))
