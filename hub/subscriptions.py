@@ -1,8 +1,8 @@
 """Subscriptions to pathway events: registration, materialisation and rendering.
 
 A municipal system subscribes to its residents' discharges (and, if it asks,
-admissions, leaves and deaths) by websocket or webhook. Each subscription has a
-durable, numbered feed:
+admissions, leaves, deaths and alerts) by websocket or webhook. Each subscription has
+a durable, numbered feed:
 
 - **Materialising** (:func:`materialise`, called by the projection observer in the
   projection's transaction, right after the pathway event is logged): every active
@@ -14,6 +14,10 @@ durable, numbered feed:
   ``hub.consent`` as every read is, and audited. A refusal recorded after the event
   was numbered withholds it: the number stays (so the receiver sees no gap) but no
   patient data goes out.
+
+An alert (``hub.alert_scanner`` logs it when it becomes due) is numbered and rendered
+the same way, but shown only to an owner who may see what it rests on, exactly as the
+``alerts`` query decides (``hub.indicators.alert_evidence``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.audit import DENIED, SUCCESS, record_access
 from hub.auth import Principal
 from hub.consent import Disclosure, PatientView, consented_view, item_of
+from hub.domain.alerts import Alert
 from hub.domain.consent_policy import (
     DEFAULT_PURPOSE,
     NOTIFICATION_FIELDS,
@@ -44,10 +49,11 @@ from hub.domain.consent_policy import (
     read_consent,
     residence_kommune,
 )
-from hub.domain.identifiers import cpr_of
-from hub.domain.pathway_events import DISCHARGE_KINDS, PathwayEventKind
+from hub.domain.identifiers import cpr_of, patient_resource_id
+from hub.domain.pathway_events import DISCHARGE_KINDS, PathwayEventKind, alert_kind_of
 from hub.domain.sectors import Sector
 from hub.domain.translation import FhirJson
+from hub.indicators import alert_evidence, logged_alert
 from hub.store.pathway_events import PathwayEventRecord
 from hub.store.resources import StoredResource
 from hub.store.subscriptions import (
@@ -83,6 +89,9 @@ class PathwayEventMessage:
     at: datetime | None
     withheld: bool  # consent no longer lets the owner see it: number kept, no patient data
     encounter: FhirJson | None  # the Encounter as the owner may see it (notification fields)
+    # An alert's text and the resource it rests on ("Type/id"); None for other events.
+    message: str | None = None
+    resource: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,6 +103,8 @@ class PathwayEventMessage:
             "at": self.at.isoformat() if self.at else None,
             "withheld": self.withheld,
             "encounter": self.encounter,
+            "message": self.message,
+            "resource": self.resource,
         }
 
 
@@ -310,8 +321,12 @@ async def materialise(
 ) -> list[DeliveryRecord]:
     """Number ``event`` into every subscription that should receive it (in ``uow``)."""
     now = now or datetime.now(UTC)
+    if not await _may_have_subscribers(uow, event):
+        return []
+    # An alert rests on a resource of its own type (a Flag, a Task) as well.
+    resource_types = tuple(dict.fromkeys(("Patient", "Consent", "Encounter", event.resource_type)))
     stored = await uow.resources.for_patient(
-        event.patient_key, visible=true(), resource_types=("Patient", "Consent", "Encounter")
+        event.patient_key, visible=true(), resource_types=resource_types
     )
     consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
     patient = next((s for s in stored if s.resource_type == "Patient"), None)
@@ -322,6 +337,9 @@ async def materialise(
     )
     if subject is None:
         return []
+    alert = await _logged_alert(uow, event)
+    if alert is None and alert_kind_of(event.kind):
+        return []  # what the alert rested on was withdrawn before it was numbered
     encounters = [s for s in stored if s.resource_type == "Encounter"]
     notified = (
         notified_organisations(subject.content) if subject.resource_type == "Encounter" else ()
@@ -339,7 +357,13 @@ async def materialise(
             )
             return decided is not Visibility.HIDDEN
 
-        if subject.resource_type == "Patient":
+        if alert is not None:
+            # Whoever may see what the alert rests on, as the ``alerts`` query decides.
+            owner_view = await consented_view(
+                uow, viewer, event.patient_key, policy=policy, now=now
+            )
+            seen = alert_evidence(alert, owner_view) is not None
+        elif subject.resource_type == "Patient":
             # A death is news to whoever may see the patient or one of their stays.
             seen = visible(subject) or any(visible(encounter) for encounter in encounters)
         else:
@@ -356,6 +380,21 @@ async def materialise(
         if delivery is not None:
             materialised.append(delivery)
     return materialised
+
+
+async def _may_have_subscribers(uow: UnitOfWork, event: PathwayEventRecord) -> bool:
+    """Whether any active subscription could want ``event``, from what the projection
+    has at hand (most patients' events have none, and then cost no further query)."""
+    patient = await uow.resources.get("Patient", patient_resource_id(event.patient_key))
+    subject = await uow.resources.get(event.resource_type, event.resource_id)
+    if patient is None or subject is None:
+        return True  # not where the hub keeps them: let the full look decide
+    notified = (
+        notified_organisations(subject.content) if subject.resource_type == "Encounter" else ()
+    )
+    kommune = residence_kommune(patient.content)
+    candidates = await uow.subscriptions.active_for(kommune=kommune, owner_orgs=notified)
+    return any(event.kind in subscription.kinds for subscription in candidates)
 
 
 # --- rendering at delivery time ---------------------------------------------------------
@@ -387,7 +426,15 @@ async def render_deliveries(
                 uow, viewer, event.patient_key, policy=policy, now=now
             )
         view = views[event.patient_key]
-        disclosed, encounter = _disclosed(view, event)
+        alert = await _logged_alert(uow, event)
+        if alert is not None:
+            evidence = alert_evidence(alert, view)
+            disclosed = None if evidence is None else [d.stored for d in evidence]
+            encounter = None
+        elif alert_kind_of(event.kind):
+            disclosed, encounter = None, None  # what it rested on was withdrawn
+        else:
+            disclosed, encounter = _disclosed(view, event)
         if disclosed is None:
             messages.append(
                 PathwayEventMessage(
@@ -418,6 +465,8 @@ async def render_deliveries(
                     if encounter
                     else None
                 ),
+                message=alert.message if alert else None,
+                resource=f"{event.resource_type}/{event.resource_id}" if alert else None,
             )
         )
         await record_access(
@@ -429,6 +478,21 @@ async def render_deliveries(
             outcome=SUCCESS,
         )
     return messages
+
+
+async def _logged_alert(uow: UnitOfWork, event: PathwayEventRecord) -> Alert | None:
+    """The alert an alert event delivers, told from the facts; None if they no longer hold it."""
+    kind = alert_kind_of(event.kind)
+    if kind is None:
+        return None
+    return await logged_alert(
+        uow,
+        kind,
+        event.patient_key,
+        f"{event.resource_type}/{event.resource_id}",
+        since=event.at or event.recorded_at,
+        raised_at=event.recorded_at,
+    )
 
 
 def _disclosed(

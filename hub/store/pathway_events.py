@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.store.tables import pathway_events
@@ -53,18 +55,9 @@ class PathwayEvents:
         """Append an event; None when this version already yielded this kind.
 
         The projection derives events only from a version it has just stored, so a
-        replay cannot get here; the check keeps the log right if it ever does.
+        replay cannot get here; the alert scanner of another process can, and then the
+        unique constraint answers, inside this one statement.
         """
-        existing = await self._connection.execute(
-            select(pathway_events.c.seq).where(
-                pathway_events.c.resource_type == resource_type,
-                pathway_events.c.resource_id == resource_id,
-                pathway_events.c.version_id == version_id,
-                pathway_events.c.kind == kind,
-            )
-        )
-        if existing.first() is not None:
-            return None
         values: dict[str, Any] = {
             "patient_key": patient_key,
             "kind": kind,
@@ -77,10 +70,20 @@ class PathwayEvents:
             "org": org,
             "event_id": event_id,
         }
-        result = await self._connection.execute(
-            insert(pathway_events).values(**values).returning(pathway_events.c.seq)
+        # One statement, whether or not the event is there already (no look-up first).
+        dialect_insert = (
+            postgresql_insert if self._connection.dialect.name == "postgresql" else sqlite_insert
         )
-        return PathwayEventRecord(seq=int(result.scalar_one()), **values)
+        statement = (
+            dialect_insert(pathway_events)
+            .values(**values)
+            .on_conflict_do_nothing(
+                index_elements=["resource_type", "resource_id", "version_id", "kind"]
+            )
+            .returning(pathway_events.c.seq)
+        )
+        seq = (await self._connection.execute(statement)).scalar_one_or_none()
+        return None if seq is None else PathwayEventRecord(seq=int(seq), **values)
 
     async def get_many(self, seqs: Sequence[int]) -> dict[int, PathwayEventRecord]:
         if not seqs:

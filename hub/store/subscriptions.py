@@ -80,6 +80,8 @@ def _delivery(row: Any) -> DeliveryRecord:
 class Subscriptions:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+        # ``active_for`` within one transaction: a consumer batch asks the same many times.
+        self._active: dict[tuple[str | None, frozenset[str]], list[SubscriptionRecord]] = {}
 
     # --- subscriptions -------------------------------------------------------------
 
@@ -156,6 +158,14 @@ class Subscriptions:
         self, *, kommune: str | None, owner_orgs: Collection[str]
     ) -> list[SubscriptionRecord]:
         """Active subscriptions for ``kommune``'s residents or owned by one of ``owner_orgs``."""
+        key = (kommune, frozenset(owner_orgs))
+        if key not in self._active:
+            self._active[key] = await self._active_for(kommune, owner_orgs)
+        return self._active[key]
+
+    async def _active_for(
+        self, kommune: str | None, owner_orgs: Collection[str]
+    ) -> list[SubscriptionRecord]:
         conditions = []
         if kommune is not None:
             conditions.append(subscriptions.c.kommune == kommune)
