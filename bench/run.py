@@ -12,8 +12,11 @@ Starts PostgreSQL and tansu on loopback (as the tests do), runs ``hub serve`` an
   against a store seeded with many patients' resources;
 - ``peak_rss_mb``: the largest peak resident memory of the hub processes.
 
-``discharge_ws_p99_ms`` needs the discharge subscriptions, which the hub does not
-have yet; it is reported as null.
+- ``ingest_batched_msgs_per_s``: the same, posted as HL7 batch files of 100 messages
+  (a backfill after an outage);
+- ``discharge_ws_p99_ms``: a discharge posted to intake until each of 1,000 websocket
+  subscribers has it, under a 200 msgs/s background load (``bench/delivery.py``);
+  ``webhook_first_p99_ms``: the same until a webhook receiver has its first POST.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from bench.delivery import DeliveryLoad, measure_delivery, summary  # noqa: E402
 from hub.domain.identifiers import cpr_patient_key, patient_resource_id, resource_id  # noqa: E402
 from hub.store.database import create_engine  # noqa: E402
 from hub.store.migrate import upgrade  # noqa: E402
@@ -56,10 +60,12 @@ class Scale:
     resources_per_patient: int
     pathway_queries: int
     pathway_rate: float
+    delivery: DeliveryLoad
+    batch_size: int = 100  # HL7 messages per batch file in the backfill run
 
 
-QUICK = Scale(20, 16, 10_000, 10, 300, 50)
-FULL = Scale(60, 32, 100_000, 10, 1_500, 50)
+QUICK = Scale(20, 16, 10_000, 10, 300, 50, DeliveryLoad(1000, 20, 0.5, 200))
+FULL = Scale(60, 32, 100_000, 10, 1_500, 50, DeliveryLoad(1000, 60, 0.5, 200))
 
 
 def cpr(n: int) -> str:
@@ -67,7 +73,7 @@ def cpr(n: int) -> str:
     return f"{day:02d}{month:02d}{60 + (n // 336) % 40:02d}{n % 10000:04d}"
 
 
-def adt(trigger: str, n: int, recorded: datetime) -> bytes:
+def adt(trigger: str, n: int, recorded: datetime, kommune: str = "730") -> bytes:
     stamp = recorded.strftime("%Y%m%d%H%M%S")
     admitted = (recorded - timedelta(days=3 if trigger == "A03" else 0)).strftime("%Y%m%d%H%M%S")
     discharged = stamp if trigger == "A03" else ""
@@ -76,7 +82,7 @@ def adt(trigger: str, n: int, recorded: datetime) -> bytes:
     return (
         f"MSH|^~\\&|ADT|RHR|HUB|HUB|{stamp}||ADT^{trigger}^ADT_A01|B{n}-{trigger}|P|2.5\r"
         f"EVN|{trigger}|{stamp}\r"
-        f"PID|1||{cpr(n)}^^^CPR^NNDNK||Nielsen^Bo||19700101|M|||Vestergade 1^^Randers||730\r"
+        f"PID|1||{cpr(n)}^^^CPR^NNDNK||Nielsen^Bo||19700101|M|||Vestergade 1^^Randers|{kommune}\r"
         + "|".join(pv1)
         + "\r"
     ).encode()
@@ -148,6 +154,43 @@ async def ingest(base_url: str, token: str, scale: Scale) -> tuple[int, list[flo
     async with httpx.AsyncClient(timeout=30) as http:
         await asyncio.gather(*(client(w, http) for w in range(scale.concurrency)))
     return sent, latencies
+
+
+async def ingest_batches(base_url: str, token: str, scale: Scale) -> int:
+    """Post HL7 batch files (a backfill after an outage) for ``ingest_seconds``."""
+    sent = 0
+    deadline = time.monotonic() + scale.ingest_seconds
+    headers = {"Authorization": f"Bearer {token}"}
+    start = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    clients = 4
+
+    async def client(worker: int, http: httpx.AsyncClient) -> None:
+        nonlocal sent
+        n = 500_000 + worker * 100_000
+        while time.monotonic() < deadline:
+            batch = b"".join(
+                adt(trigger, n + i, start + timedelta(days=offset, minutes=(n + i) % 600))
+                for i in range(scale.batch_size // 2)
+                for trigger, offset in (("A01", 0), ("A03", 3))
+            )
+            response = await http.post(f"{base_url}/ingest/hl7v2", content=batch, headers=headers)
+            if response.status_code != 202:
+                raise RuntimeError(f"intake answered {response.status_code}: {response.text}")
+            sent += scale.batch_size
+            n += scale.batch_size // 2
+
+    async with httpx.AsyncClient(timeout=60) as http:
+        await asyncio.gather(*(client(w, http) for w in range(clients)))
+    return sent
+
+
+def wait_until_applied(database_url: str, events: int, began: float, limit: float) -> float:
+    """Seconds from ``began`` until the projection has applied ``events`` in all."""
+    while asyncio.run(applied(database_url)) < events:
+        if time.monotonic() - began > limit:
+            raise RuntimeError("the worker did not catch up")
+        time.sleep(0.2)
+    return time.monotonic() - began
 
 
 async def seed(database_url: str, scale: Scale) -> None:
@@ -236,7 +279,7 @@ def main() -> int:
     args = parser.parse_args()
     scale = QUICK if args.quick else FULL
     work = Path(tempfile.mkdtemp(prefix="brobygger-bench-"))
-    figures: dict[str, Any] = {"discharge_ws_p99_ms": None}
+    figures: dict[str, Any] = {}
     with ExitStack() as stack:
         postgres = stack.enter_context(postgres_server(work / "pg"))
         broker = stack.enter_context(kafka_broker(work / "kafka"))
@@ -269,16 +312,29 @@ def main() -> int:
             "token", "--sector", "hospital", "--org", "100000001", "--alias", "hl7:RHR", env=env
         ).stdout.strip()
 
+        municipal_token = run_hub(
+            "token", "--sector", "municipality", "--org", "730-sundhed", "--kommune", "730", env=env
+        ).stdout.strip()
+
         began = time.monotonic()
         sent, latencies = asyncio.run(ingest(base_url, token, scale))
-        while asyncio.run(applied(database_url)) < sent:
-            if time.monotonic() - began > scale.ingest_seconds * 10:
-                raise RuntimeError("the worker did not catch up")
-            time.sleep(0.2)
-        elapsed = time.monotonic() - began
+        elapsed = wait_until_applied(database_url, sent, began, scale.ingest_seconds * 10)
         figures["ingest_msgs_per_s"] = round(sent / elapsed, 1)
         figures["ingest_p99_ms"] = round(p99(latencies), 1)
         figures["ingest_messages"] = sent
+
+        began = time.monotonic()
+        batched = asyncio.run(ingest_batches(base_url, token, scale))
+        limit = scale.ingest_seconds * 10
+        elapsed = wait_until_applied(database_url, sent + batched, began, limit)
+        figures["ingest_batched_msgs_per_s"] = round(batched / elapsed, 1)
+
+        delivery = asyncio.run(
+            measure_delivery(
+                base_url, token, municipal_token, scale.delivery, adt, cpr, free_port()
+            )
+        )
+        figures.update(summary(delivery, delivery.discharges * delivery.subscribers))
 
         asyncio.run(seed(database_url, scale))
         figures["stored_resources"] = scale.seed_patients * scale.resources_per_patient
