@@ -183,7 +183,10 @@ def create_app(settings: Settings, *, on_ready: OnReady | None = None) -> Starle
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             # The coordinators' page: same process, same token verifier, same services.
-            Mount("/ui", create_web_app(hub.engine, hub.intake, hub.policy, verifier)),
+            Mount(
+                "/ui",
+                create_web_app(hub.engine, hub.intake, hub.policy, verifier, settings.oidc),
+            ),
             Route("/", lambda _request: RedirectResponse("/ui/"), methods=["GET"]),
         ],
         lifespan=lifespan,

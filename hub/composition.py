@@ -18,6 +18,7 @@ from consumers.pathway_events import PathwayEventDeriver
 from consumers.pathway_facts import PathwayFactsObserver
 from consumers.projection import ProjectionObserver, ResourceProjection
 from consumers.round_table_index import RoundTableIndexer
+from hub.alert_scanner import AlertScanner
 from hub.bus.embedded import EmbeddedBus
 from hub.bus.kafka import KafkaBus
 from hub.bus.port import Bus
@@ -72,6 +73,7 @@ class Hub:
     policy: Policy
     webhooks: WebhookSender | None = None  # runs wherever the consumers run
     feed: PathwayEventFeed | None = None  # live pathway events for this process's websockets
+    alert_scanner: AlertScanner | None = None  # runs wherever the consumers run
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -92,6 +94,9 @@ class Hub:
                 self._tasks.append(
                     asyncio.create_task(self.webhooks.run(self._stop), name=self.webhooks.name)
                 )
+            if self.alert_scanner is not None:
+                scanner = self.alert_scanner
+                self._tasks.append(asyncio.create_task(scanner.run(self._stop), name=scanner.name))
 
     def start_feed(self) -> None:
         """Follow the websocket feeds (where GraphQL is served)."""
@@ -128,13 +133,23 @@ def build_hub(settings: Settings) -> Hub:
         feed.wake()
         webhooks.wake()
 
+    alert_scanner = AlertScanner(
+        engine,
+        policy,
+        settings.alerts,
+        interval_seconds=settings.alert_scan_seconds,
+        on_logged=materialised,
+    )
     observers: list[ProjectionObserver] = [
         RoundTableIndexer(),
         PathwayFactsObserver(settings.cohort, on_published=relay.wake),
         PathwayEventDeriver(policy, on_committed=materialised),
+        alert_scanner,  # hears of alert facts stored late, for its next scan
     ]
     consumers = [
         ConsumerRunner(engine, bus, ResourceProjection(observers=observers)),
         ConsumerRunner(engine, bus, AcknowledgementRecorder()),
     ]
-    return Hub(settings, engine, bus, relay, intake, consumers, policy, webhooks, feed)
+    return Hub(
+        settings, engine, bus, relay, intake, consumers, policy, webhooks, feed, alert_scanner
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from hub.domain.alerts import AlertRules
@@ -85,6 +86,73 @@ class WebhookSettings:
         )
 
 
+class ClaimsCarrier(StrEnum):
+    """The token of an OIDC provider's answer that carries the hub's claims."""
+
+    ACCESS = "access"  # the access token
+    ID = "id"  # the ID token
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """The coordinators' page signing in through the region's OpenID Connect provider."""
+
+    issuer: str  # discovery at {issuer}/.well-known/openid-configuration
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_url: str  # the page's …/ui/oidc/callback, as registered with the provider
+    scopes: tuple[str, ...] = ("openid",)
+    # Which token of the provider's answer carries the hub's claims (sub, sector, org, …).
+    claims_carrier: ClaimsCarrier = ClaimsCarrier.ACCESS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> OidcSettings | None:
+        issuer = env.get("HUB_OIDC_ISSUER") or None
+        if issuer is None:
+            return None
+        missing = [
+            name for name in ("HUB_OIDC_CLIENT_ID", "HUB_OIDC_REDIRECT_URL") if not env.get(name)
+        ]
+        if missing:
+            raise ConfigError(f"HUB_OIDC_ISSUER is set, so {' and '.join(missing)} must be too")
+        if not env.get("HUB_TOKEN_JWKS_URL"):
+            raise ConfigError(
+                "HUB_OIDC_ISSUER needs HUB_TOKEN_JWKS_URL: the page signs in with the "
+                "provider's tokens, which the hub verifies against the provider's JWKS"
+            )
+        scopes = tuple((env.get("HUB_OIDC_SCOPES") or "openid").split())
+        if "openid" not in scopes:
+            raise ConfigError(f"HUB_OIDC_SCOPES must include openid, got {' '.join(scopes)!r}")
+        carrier = (env.get("HUB_OIDC_CLAIMS_TOKEN") or "access").lower()
+        if carrier not in set(ClaimsCarrier):
+            raise ConfigError(f"HUB_OIDC_CLAIMS_TOKEN must be access or id, got {carrier!r}")
+        return cls(
+            issuer=issuer.rstrip("/"),
+            client_id=env["HUB_OIDC_CLIENT_ID"],
+            client_secret=_client_secret(env),
+            redirect_url=env["HUB_OIDC_REDIRECT_URL"],
+            scopes=scopes,
+            claims_carrier=ClaimsCarrier(carrier),
+        )
+
+
+def _client_secret(env: Mapping[str, str]) -> str:
+    secret = env.get("HUB_OIDC_CLIENT_SECRET") or None
+    secret_file = env.get("HUB_OIDC_CLIENT_SECRET_FILE") or None
+    if secret and secret_file:
+        raise ConfigError("set HUB_OIDC_CLIENT_SECRET or HUB_OIDC_CLIENT_SECRET_FILE, not both")
+    if secret_file:
+        try:
+            secret = Path(secret_file).read_text().strip()
+        except OSError as error:
+            raise ConfigError(f"HUB_OIDC_CLIENT_SECRET_FILE cannot be read: {error}") from None
+    if not secret:
+        raise ConfigError(
+            "HUB_OIDC_ISSUER is set, so HUB_OIDC_CLIENT_SECRET (or _FILE) must be too"
+        )
+    return secret
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the hub's processes need to know about their surroundings."""
@@ -107,6 +175,8 @@ class Settings:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     cohort: CohortRule = field(default_factory=CohortRule)
     alerts: AlertRules = field(default_factory=AlertRules)
+    alert_scan_seconds: float = 60.0  # how often the alert scanner looks for due alerts
+    oidc: OidcSettings | None = None  # unset: the page takes a pasted token (development)
 
     @property
     def uses_kafka(self) -> bool:
@@ -150,6 +220,8 @@ class Settings:
             webhooks=WebhookSettings.from_env(env),
             cohort=_cohort_rule(env),
             alerts=_alert_rules(env),
+            alert_scan_seconds=_seconds(env, "HUB_ALERT_SCAN_SECONDS", 60.0, minimum=0.01),
+            oidc=OidcSettings.from_env(env),
         )
 
 
