@@ -28,6 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 SUBSCRIBE = 'subscription { dischargeEvents(kommune: "730") { eventNumber cpr kind } }'
+UNREGISTER = "mutation($id: ID!) { unregisterDischargeSubscription(id: $id) }"
 REGISTER = """
 mutation($input: DischargeWebhookInput!) { registerDischargeWebhook(input: $input) { id } }
 """
@@ -97,6 +98,7 @@ async def measure_delivery(
         )
         if "errors" in response.json():
             raise RuntimeError(f"webhook registration failed: {response.text}")
+        webhook_id = response.json()["data"]["registerDischargeWebhook"]["id"]
 
         ready = asyncio.Event()
         connected = 0
@@ -174,6 +176,11 @@ async def measure_delivery(
         for listener in listeners:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await listener
+        await http.post(  # its receiver stops: no retries to a closed port after the run
+            f"{base_url}/graphql",
+            json={"query": UNREGISTER, "variables": {"id": webhook_id}},
+            headers={"Authorization": f"Bearer {municipal_token}"},
+        )
     receiver.should_exit = True
     await receiving
     return figures

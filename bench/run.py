@@ -31,7 +31,7 @@ import tempfile
 import time
 import uuid
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -335,6 +335,14 @@ def main() -> int:
             )
         )
         figures.update(summary(delivery, delivery.discharges * delivery.subscribers))
+        # The same with a light background load: the latency of the path itself, when
+        # the worker is not the queue.
+        light = replace(scale.delivery, background_per_s=20)
+        delivery = asyncio.run(
+            measure_delivery(base_url, token, municipal_token, light, adt, cpr, free_port())
+        )
+        figures["discharge_ws_p99_ms_light_load"] = summary(delivery, 0)["discharge_ws_p99_ms"]
+        figures["webhook_first_p99_ms_light_load"] = summary(delivery, 0)["webhook_first_p99_ms"]
 
         asyncio.run(seed(database_url, scale))
         figures["stored_resources"] = scale.seed_patients * scale.resources_per_patient

@@ -6,7 +6,19 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Result,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain.indicators import Fact, FactRow, Scope
@@ -69,6 +81,9 @@ def in_scope(scope: Scope) -> ColumnElement[bool]:
 class PathwayFacts:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+        self._pending: dict[
+            tuple[str, str], tuple[StoredResource, tuple[Fact, ...], str | None, str | None]
+        ] = {}
 
     async def replace(
         self,
@@ -78,39 +93,57 @@ class PathwayFacts:
         kommune: str | None,
         kommune_sector: str | None,
     ) -> None:
-        """Make ``facts`` the resource's facts, as of ``stored`` (its newest version)."""
-        await self._connection.execute(
-            delete(pathway_facts).where(
-                pathway_facts.c.resource_type == stored.resource_type,
-                pathway_facts.c.resource_id == stored.id,
-            )
+        """Make ``facts`` the resource's facts, as of ``stored`` (its newest version).
+
+        Kept back and written with the others of the transaction in two statements
+        (``flush``), before the table is next read and before commit.
+        """
+        self._pending[(stored.resource_type, stored.id)] = (
+            stored,
+            tuple(facts),
+            kommune,
+            kommune_sector,
         )
-        if not facts or stored.patient_key is None:
+
+    async def flush(self) -> None:
+        if not self._pending:
             return
-        await self._connection.execute(
-            insert(pathway_facts),
-            [
-                {
-                    "kind": fact.kind,
-                    "resource_type": stored.resource_type,
-                    "resource_id": stored.id,
-                    "version_id": stored.version_id,
-                    "patient_key": stored.patient_key,
-                    "kommune": kommune,
-                    "kommune_sector": kommune_sector,
-                    "sector": stored.sector,
-                    "org": stored.org,
-                    "at": fact.at,
-                    "end_at": fact.end_at,
-                    "value": fact.value,
-                    "acute": fact.acute,
-                    "planned": fact.planned,
-                    "status": fact.status,
-                    "related": fact.related,
-                }
-                for fact in facts
-            ],
-        )
+        pending, self._pending = self._pending, {}
+        keys = list(pending)
+        for first in range(0, len(keys), 500):
+            either = tuple_(pathway_facts.c.resource_type, pathway_facts.c.resource_id).in_(
+                keys[first : first + 500]
+            )
+            await self._connection.execute(delete(pathway_facts).where(either))
+        rows = [
+            {
+                "kind": fact.kind,
+                "resource_type": stored.resource_type,
+                "resource_id": stored.id,
+                "version_id": stored.version_id,
+                "patient_key": stored.patient_key,
+                "kommune": kommune,
+                "kommune_sector": kommune_sector,
+                "sector": stored.sector,
+                "org": stored.org,
+                "at": fact.at,
+                "end_at": fact.end_at,
+                "value": fact.value,
+                "acute": fact.acute,
+                "planned": fact.planned,
+                "status": fact.status,
+                "related": fact.related,
+            }
+            for stored, facts, kommune, kommune_sector in pending.values()
+            if stored.patient_key is not None
+            for fact in facts
+        ]
+        if rows:
+            await self._connection.execute(insert(pathway_facts), rows)
+
+    async def _execute(self, statement: Executable) -> Result[Any]:
+        await self.flush()
+        return await self._connection.execute(statement)
 
     async def add(
         self,
@@ -129,7 +162,7 @@ class PathwayFacts:
         When the resource comes back through the projection, its stored version
         replaces this fact with the same one.
         """
-        await self._connection.execute(
+        await self._execute(
             insert(pathway_facts).values(
                 kind=fact.kind,
                 resource_type=resource_type,
@@ -151,6 +184,9 @@ class PathwayFacts:
         )
 
     async def for_resource(self, resource_type: str, resource_id: str) -> list[FactRow]:
+        # Only this resource's kept-back facts can change the answer.
+        if (resource_type, resource_id) in self._pending:
+            await self.flush()
         result = await self._connection.execute(
             select(*_ROW).where(
                 pathway_facts.c.resource_type == resource_type,
@@ -160,6 +196,8 @@ class PathwayFacts:
         return [_row(row) for row in result.all()]
 
     async def for_patient(self, patient_key: str, kinds: Collection[str]) -> list[FactRow]:
+        if any(stored.patient_key == patient_key for stored, *_ in self._pending.values()):
+            await self.flush()
         result = await self._connection.execute(
             select(*_ROW)
             .where(pathway_facts.c.patient_key == patient_key, pathway_facts.c.kind.in_(kinds))
@@ -171,6 +209,9 @@ class PathwayFacts:
         self, patient_key: str, kommune: str | None, kommune_sector: str | None
     ) -> None:
         """The patient's residence changed: every fact of the patient moves with it."""
+        for key, (stored, facts, *_) in list(self._pending.items()):
+            if stored.patient_key == patient_key:  # kept back: moved before it is written
+                self._pending[key] = (stored, facts, kommune, kommune_sector)
         await self._connection.execute(
             update(pathway_facts)
             .where(pathway_facts.c.patient_key == patient_key)
@@ -181,6 +222,7 @@ class PathwayFacts:
         self, kinds: Collection[str], start: datetime, end: datetime, scope: Scope
     ) -> dict[str, int]:
         """How many facts of each kind happened in [start, end), in ``scope``."""
+        await self.flush()
         result = await self._connection.execute(
             select(pathway_facts.c.kind, func.count())
             .where(
@@ -222,7 +264,7 @@ class PathwayFacts:
             conditions.append(column.end_at < end_to)
         if open_or_ending_after is not None:
             conditions.append(or_(column.end_at.is_(None), column.end_at > open_or_ending_after))
-        result = await self._connection.execute(
+        result = await self._execute(
             select(*_ROW).where(*conditions).order_by(column.at, column.id)
         )
         return [_row(row) for row in result.all()]

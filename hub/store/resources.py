@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain.timeline import moves_back, timeline_fields
@@ -88,8 +88,9 @@ class Resources:
     """The stored resources, read and written inside one transaction.
 
     Within the transaction, current versions once read are kept (``prefetch`` reads a
-    consumer batch's in one query) and history rows are written in one statement when
-    the transaction commits (``flush``): a batch of events costs a few round trips to
+    consumer batch's in one query), and the rows saved are written together when the
+    transaction commits (``flush``: one statement for the new resources, one for the
+    changed ones, one for the history): a batch of events costs a few round trips to
     the database instead of several per resource. Every write to ``resources`` in the
     transaction goes through this object, so what it keeps is what the database holds.
     """
@@ -98,6 +99,7 @@ class Resources:
         self._connection = connection
         self._current: dict[ResourceKey, StoredResource | None] = {}
         self._unwritten_versions: list[dict[str, Any]] = []
+        self._unwritten_rows: dict[ResourceKey, tuple[bool, dict[str, Any]]] = {}
 
     async def prefetch(self, keys: set[ResourceKey]) -> None:
         """Read the current versions of ``keys`` in one query, for the ``get`` calls to come."""
@@ -111,10 +113,32 @@ class Resources:
                 self._current[key] = found.get(key)
 
     async def flush(self) -> None:
-        """Write the history rows kept back so far (called before commit)."""
+        """Write what was kept back so far: before commit, and before any query of the
+        table (``for_patient``, ``history``) so that it reads what this transaction wrote."""
+        rows, self._unwritten_rows = self._unwritten_rows, {}
+        new = [values for is_new, values in rows.values() if is_new]
+        changed = [
+            {
+                "key_type": values["resource_type"],
+                "key_id": values["id"],
+                **{k: v for k, v in values.items() if k not in ("resource_type", "id")},
+            }
+            for is_new, values in rows.values()
+            if not is_new
+        ]
+        if new:
+            await self._connection.execute(insert(resources), new)
+        if changed:
+            await self._connection.execute(
+                update(resources).where(
+                    resources.c.resource_type == bindparam("key_type"),
+                    resources.c.id == bindparam("key_id"),
+                ),
+                changed,
+            )
         if self._unwritten_versions:
-            rows, self._unwritten_versions = self._unwritten_versions, []
-            await self._connection.execute(insert(resource_versions), rows)
+            versions, self._unwritten_versions = self._unwritten_versions, []
+            await self._connection.execute(insert(resource_versions), versions)
 
     async def save(
         self,
@@ -164,16 +188,14 @@ class Resources:
             "source_time": source_time or (current.source_time if current else None),
             "content": content,
         }
-        if current is None:
-            await self._connection.execute(
-                insert(resources).values(resource_type=resource_type, id=resource_id, **values)
-            )
-        else:
-            await self._connection.execute(
-                update(resources)
-                .where(resources.c.resource_type == resource_type, resources.c.id == resource_id)
-                .values(**values)
-            )
+        key = (resource_type, resource_id)
+        unwritten = self._unwritten_rows.get(key)
+        # A resource first stored in this transaction is still one insert, however often saved.
+        is_new = current is None or (unwritten is not None and unwritten[0])
+        self._unwritten_rows[key] = (
+            is_new,
+            {"resource_type": resource_type, "id": resource_id, **values},
+        )
         self._unwritten_versions.append(
             {
                 "resource_type": resource_type,
@@ -242,6 +264,7 @@ class Resources:
         ``visible`` is the viewer's filter from ``hub.consent``: it is applied in SQL,
         so what a viewer may not see never leaves the database.
         """
+        await self.flush()
         query = (
             select(*_COLUMNS)
             .where(resources.c.patient_key == patient_key, visible)

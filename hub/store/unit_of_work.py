@@ -70,6 +70,7 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self.resources.flush()
+        await self.facts.flush()
         await self.connection.commit()
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
