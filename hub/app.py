@@ -21,7 +21,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
 from hub.auth import Principal, TokenError, TokenVerifier
-from hub.composition import Hub, build_hub
+from hub.composition import Hub, build_hub, freeze_startup_heap
 from hub.config import Settings
 from hub.http import IntakeEndpoint, unauthorized
 from hub.metrics import CONTENT_TYPE, render
@@ -152,6 +152,7 @@ def create_app(settings: Settings, *, on_ready: OnReady | None = None) -> Starle
         try:
             if on_ready is not None:
                 await on_ready(hub)
+            freeze_startup_heap()
             ready = True
             yield
         finally:

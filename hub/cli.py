@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hub.audit import list_access_log
 from hub.auth import TokenError, TokenIssuer
-from hub.composition import Hub, build_hub
+from hub.composition import Hub, build_hub, freeze_startup_heap
 from hub.config import ConfigError, Settings
 from hub.domain.identifiers import normalise_cpr
 from hub.domain.sectors import Sector
@@ -202,6 +202,7 @@ async def _worker(settings: Settings) -> int:
         loop.add_signal_handler(signum, stop.set)
     await hub.open()
     hub.start_background(relay=True, consumers=True)
+    freeze_startup_heap()
     logging.getLogger("hub.worker").info("worker running on the %s bus", hub.bus.name)
     try:
         await stop.wait()
