@@ -271,8 +271,9 @@ async def alerts_of_patients(
 ) -> list[Alert]:
     """Every alert raised at ``now`` about these patients, from each one's own facts."""
     raised: list[Alert] = []
-    for patient_key in sorted(set(patient_keys)):
-        raised += alerts(await uow.facts.for_patient(patient_key, ALERT_FACTS), now, rules)
+    facts = await uow.facts.for_patients(set(patient_keys), ALERT_FACTS)
+    for patient_key in sorted(facts):
+        raised += alerts(facts[patient_key], now, rules)
     return raised
 
 
