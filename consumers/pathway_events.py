@@ -11,8 +11,8 @@ logged in the order the projection applied them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
+from hub import clock
 from hub.domain.consent_policy import DEFAULT_POLICY, Policy
 from hub.domain.events import InboundEvent
 from hub.domain.pathway_events import DERIVED_FROM, derive_events
@@ -46,7 +46,7 @@ class PathwayEventDeriver:
         derived = derive_events(
             previous.content if previous else None, current.content, occurred_at=event.occurred_at
         )
-        now = datetime.now(UTC)
+        now = clock.now()
         for found in derived:
             logged = await uow.pathway_events.append(
                 patient_key=current.patient_key,

@@ -18,8 +18,8 @@ recorded with them is what keeps the rule from flagging the patient twice.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
+from hub import clock
 from hub.config import TOPIC_INBOUND
 from hub.domain.cohort import CohortRule, cohort_resources, evaluate
 from hub.domain.consent_policy import residence_kommune
@@ -147,7 +147,7 @@ class PathwayFactsObserver:
             message_id=str(flag["id"]),
             format="fhir",
             trigger="cohort-rule",
-            received_at=datetime.now(UTC),
+            received_at=clock.now(),
             sender=Sender(sector, author, COHORT_SENDER_SUB),
             patient_key=patient_key,
             resources=resources,

@@ -32,12 +32,13 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import clock
 from hub.domain.alerts import Alert, AlertRules
 from hub.domain.consent_policy import Policy
 from hub.domain.events import InboundEvent
@@ -112,7 +113,7 @@ class AlertScanner:
 
         Returns the alerts logged by this scan.
         """
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         since = self._scanned_until or now - timedelta(days=self._rules.reception_lookback_days)
         changed, self._changed_patients = self._changed_patients, set()
         try:

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import clock
 from hub.auth import Principal
 from hub.domain.consent_policy import PURPOSE_SYSTEM
 from hub.domain.consent_policy import SECTOR_ROLE_SYSTEM as SECTOR_SYSTEM
@@ -117,7 +118,7 @@ async def record_access(
         *(f"{r.resource_type}/{r.id}/_history/{r.version_id}" for r in disclosed),
         *disclosed_references,
     ]
-    at = datetime.now(UTC)
+    at = clock.now()
     event = audit_event(
         viewer,
         action=action,

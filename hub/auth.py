@@ -11,12 +11,14 @@ import asyncio
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import jwt
+from jwt.types import Options
 
+from hub import clock
 from hub.config import Settings
 from hub.domain.identifiers import normalise_cpr
 from hub.domain.sectors import Sector
@@ -134,6 +136,33 @@ def _write_private(path: Path, content: str) -> None:
     temporary.replace(path)
 
 
+def decode_options(*required: str) -> Options:
+    """PyJWT's options with its time checks off: it reads the machine's time, and the
+    hub checks ``exp``, ``nbf`` and ``iat`` against its own clock (``check_token_times``)."""
+    return {
+        "require": list(required),
+        "verify_exp": False,
+        "verify_nbf": False,
+        "verify_iat": False,
+    }
+
+
+def check_token_times(claims: dict[str, Any], *, leeway: float = 0) -> None:
+    """Refuse a token that has expired, or is not yet valid, by the hub's clock."""
+    now = clock.now().timestamp()
+    for claim in ("exp", "nbf", "iat"):
+        if claim not in claims:
+            continue
+        try:
+            value = int(claims[claim])
+        except (ValueError, TypeError, OverflowError):
+            raise jwt.DecodeError(f"the {claim} claim must be an integer") from None
+        if claim == "exp" and value <= now - leeway:
+            raise jwt.ExpiredSignatureError("Signature has expired")
+        if claim != "exp" and value > now + leeway:
+            raise jwt.ImmatureSignatureError(f"The token is not yet valid ({claim})")
+
+
 class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         self._issuer = settings.token_issuer
@@ -163,7 +192,7 @@ class TokenVerifier:
                     algorithms=_JWKS_ALGORITHMS,
                     audience=self._audience,
                     issuer=self._issuer,
-                    options={"require": ["exp", "sub"]},
+                    options=decode_options("exp", "sub"),
                 )
             else:
                 assert self._key is not None
@@ -173,8 +202,9 @@ class TokenVerifier:
                     algorithms=[_HS_ALGORITHM],
                     audience=self._audience,
                     issuer=self._issuer,
-                    options={"require": ["exp", "sub"]},
+                    options=decode_options("exp", "sub"),
                 )
+            check_token_times(claims)
         except jwt.PyJWTError as error:
             raise TokenError(f"invalid token: {error}") from None
         return principal_from_claims(claims)
@@ -205,7 +235,7 @@ class TokenIssuer:
         cpr: str | None = None,
         ttl: timedelta = timedelta(hours=12),
     ) -> str:
-        now = datetime.now(UTC)
+        now = clock.now()
         claims: dict[str, Any] = {
             "iss": self._issuer,
             "aud": self._audience,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hub.audit import list_access_log
 from hub.auth import TokenError, TokenIssuer
-from hub.composition import Hub, build_hub, freeze_startup_heap
+from hub.composition import Hub, build_hub, freeze_startup_heap, install_clock
 from hub.config import ConfigError, Settings
 from hub.domain.identifiers import normalise_cpr
 from hub.domain.sectors import Sector
@@ -111,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         settings = Settings.from_env()
+        install_clock(settings)
         if args.command == "serve":
             return _serve(settings, args.host, args.port, args.demo)
         if args.command == "worker":

@@ -19,11 +19,13 @@ from consumers.pathway_events import PathwayEventDeriver
 from consumers.pathway_facts import PathwayFactsObserver
 from consumers.projection import ProjectionObserver, ResourceProjection
 from consumers.round_table_index import RoundTableIndexer
+from hub import clock
 from hub.alert_scanner import AlertScanner
 from hub.bus.embedded import EmbeddedBus
 from hub.bus.kafka import KafkaBus
 from hub.bus.port import Bus
 from hub.bus.relay import OutboxRelay
+from hub.clock import SystemClock
 from hub.config import TOPIC_INBOUND, Settings
 from hub.consent import load_policy
 from hub.consuming import ConsumerRunner
@@ -118,6 +120,16 @@ class Hub:
         self._tasks.clear()
         await self.bus.stop()
         await self.engine.dispose()
+
+
+def install_clock(settings: Settings) -> None:
+    """Give the process the clock its settings name (the machine's, unless moved)."""
+    if settings.clock_offset:
+        log.warning(
+            "the hub's clock is moved %s from the machine's (HUB_CLOCK_OFFSET_DAYS)",
+            settings.clock_offset,
+        )
+    clock.install(SystemClock(settings.clock_offset))
 
 
 def freeze_startup_heap() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -177,6 +178,7 @@ class Settings:
     alerts: AlertRules = field(default_factory=AlertRules)
     alert_scan_seconds: float = 60.0  # how often the alert scanner looks for due alerts
     oidc: OidcSettings | None = None  # unset: the page takes a pasted token (development)
+    clock_offset: timedelta = timedelta(0)  # HUB_CLOCK_OFFSET_DAYS: drills and the dated test run
 
     @property
     def uses_kafka(self) -> bool:
@@ -222,6 +224,7 @@ class Settings:
             alerts=_alert_rules(env),
             alert_scan_seconds=_seconds(env, "HUB_ALERT_SCAN_SECONDS", 60.0, minimum=0.01),
             oidc=OidcSettings.from_env(env),
+            clock_offset=timedelta(days=_int(env, "HUB_CLOCK_OFFSET_DAYS", 0)),
         )
 
 

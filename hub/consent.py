@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import true
 
+from hub import clock
 from hub.auth import Principal
 from hub.config import ConfigError
 from hub.domain.consent_policy import (
@@ -103,7 +104,7 @@ async def consented_view(
     finding one under a CPR number the caller typed in would tell whose meeting it is.
     Only the listing of the caller's own meetings, which shows no CPR, asks for them.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     stored = await uow.resources.for_patient(patient_key, visible=true())
     consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
     patients = [s for s in stored if s.resource_type == "Patient"]
@@ -148,7 +149,7 @@ async def consented_versions(
     """
     if not versions or versions[-1].patient_key is None:
         return []
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     stored = await uow.resources.for_patient(versions[-1].patient_key, visible=true())
     consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
     patients = [s for s in stored if s.resource_type == "Patient"]
@@ -183,7 +184,7 @@ async def visibility_for(
     patient's consent covers sharing a meeting with each organisation invited to it."""
     if resource.patient_key is None:
         return [Visibility.HIDDEN for _ in viewers]
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     stored = await uow.resources.for_patient(
         resource.patient_key, visible=true(), resource_types=("Consent", "Patient")
     )

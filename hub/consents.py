@@ -14,12 +14,12 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy import true
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import clock
 from hub.audit import record_access
 from hub.auth import Principal
 from hub.domain.consent_policy import (
@@ -129,7 +129,7 @@ def consent_resource(
         },
         "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
         "patient": {"identifier": {"system": CPR_SYSTEM, "value": cpr}},
-        "dateTime": datetime.now(UTC).isoformat(timespec="seconds"),
+        "dateTime": clock.now().isoformat(timespec="seconds"),
         "organization": [{"identifier": {"system": SOR_SYSTEM, "value": recorder.org}}],
         # Sundhedsloven §§ 41–43: disclosure of health information with the patient's consent.
         "policy": [{"uri": "https://www.retsinformation.dk/eli/lta/2024/248#P41"}],

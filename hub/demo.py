@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from hub import clock
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
 from hub.intake import Accepted, IntakeService
@@ -84,7 +85,7 @@ def demo_message(stay: DemoStay, now: datetime) -> bytes:
 async def load_demo(intake: IntakeService, timezone: str) -> list[Accepted]:
     """Load the demo, unless it was loaded before (its times are relative to the day it
     was first loaded; loading it again on another day would re-use its message ids)."""
-    now = datetime.now(ZoneInfo(timezone)).replace(microsecond=0)
+    now = clock.now().astimezone(ZoneInfo(timezone)).replace(microsecond=0)
     accepted = []
     for stay in DEMO_STAYS:
         if await intake.was_accepted("hl7v2", DEMO_HOSPITAL, stay.control_id):

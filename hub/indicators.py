@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import clock
 from hub.audit import record_access
 from hub.auth import Principal
 from hub.consent import Disclosure, PatientView, consented_view, viewer_of
@@ -96,9 +97,7 @@ async def compute_indicators(
     uow: UnitOfWork, window: Window, scope: Scope, now: datetime | None = None
 ) -> list[Indicator]:
     """The indicators of ``window`` over the facts of ``scope`` (not audited)."""
-    return compute(
-        window, scope, await facts_of_period(uow, window, scope), now or datetime.now(UTC)
-    )
+    return compute(window, scope, await facts_of_period(uow, window, scope), now or clock.now())
 
 
 async def facts_of_period(uow: UnitOfWork, window: Window, scope: Scope) -> FactsOfPeriod:
@@ -318,7 +317,7 @@ async def read_alerts(
     """The alerts ``viewer`` may see: those whose every resource it may see; audited."""
     if kommune is not None and not (len(kommune) == 3 and kommune.isdigit()):
         raise IndicatorQueryError("kommune must be a 3-digit municipality code")
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     shown: list[ShownAlert] = []
     async with UnitOfWork(engine) as uow:
         raised = await pending_alerts(uow, rules, now, kommune)

@@ -13,10 +13,11 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import clock
 from hub.bus.port import BusRecord
 from hub.config import TOPIC_INBOUND
 from hub.domain.events import EventDecodeError, InboundEvent
@@ -144,7 +145,7 @@ class IntakeService:
         source_id = _shared({translation.source_id for translation in translations})
         content = fingerprint(translations)
         message_id = str(uuid.uuid4())
-        received_at = datetime.now(UTC)
+        received_at = clock.now()
         message = NewMessage(
             message_id=message_id,
             format=format,

@@ -8,12 +8,12 @@ are per process, as Prometheus counters usually are.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import clock
 from hub.store.unit_of_work import UnitOfWork
 from hub.store.webhook_deliveries import WebhookBacklog, WebhookDeliveries
 
@@ -81,7 +81,7 @@ def _webhook_families(
     backlog: list[WebhookBacklog],
 ) -> list[GaugeMetricFamily | CounterMetricFamily]:
     """Webhook delivery health: the backlog from the database, attempts from this process."""
-    now = datetime.now(UTC)
+    now = clock.now()
     pending = GaugeMetricFamily(
         "brobygger_webhook_backlog",
         "Pathway events not yet delivered to a webhook subscription",

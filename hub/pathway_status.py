@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import clock
 from hub.audit import record_access
 from hub.auth import Principal
 from hub.consent import consented_view, viewer_of
@@ -43,7 +44,7 @@ async def read_pathway_status(
     if normalised is None:
         raise PathwayQueryError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
     patient_key = cpr_patient_key(normalised)
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     async with UnitOfWork(engine) as uow:
         view = await consented_view(
             uow,

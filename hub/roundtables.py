@@ -31,11 +31,11 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import clock
 from hub.audit import DENIED, record_access
 from hub.auth import Principal
 from hub.consent import (
@@ -614,7 +614,7 @@ def _split(reference: str) -> tuple[str, str]:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    return clock.now().isoformat(timespec="milliseconds")
 
 
 def _on_behalf(meeting: StoredResource, caller: Principal) -> Sender:

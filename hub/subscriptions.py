@@ -26,7 +26,7 @@ import secrets
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +34,7 @@ from sqlalchemy import true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import clock
 from hub.audit import DENIED, SUCCESS, record_access
 from hub.auth import Principal
 from hub.consent import Disclosure, PatientView, consented_view, item_of
@@ -320,7 +321,7 @@ async def materialise(
     now: datetime | None = None,
 ) -> list[DeliveryRecord]:
     """Number ``event`` into every subscription that should receive it (in ``uow``)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if not await _may_have_subscribers(uow, event):
         return []
     # An alert rests on a resource of its own type (a Flag, a Task) as well.
@@ -413,7 +414,7 @@ async def render_deliveries(
     Consent is decided again, through ``hub.consent``: an event the owner may no
     longer see is withheld (its number and kind only) and audited as denied.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     events = await uow.pathway_events.get_many([d.pathway_event_seq for d in deliveries])
     viewer = owner_viewer(subscription)
     principal = owner_principal(subscription)

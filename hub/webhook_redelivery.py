@@ -7,11 +7,11 @@ Both only make deliveries pending again, with a fresh retry window; the webhook 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import clock
 from hub.auth import Principal
 from hub.store.dead_letters import STAGE_WEBHOOK, DeadLetter
 from hub.store.subscriptions import ACTIVE, WEBHOOK, SubscriptionRecord
@@ -32,7 +32,7 @@ async def replay_dead_delivery(engine: AsyncEngine, letter: DeadLetter) -> int:
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         raise RedeliveryError(f"dead letter {letter.id} names no delivery") from None
     async with UnitOfWork(engine) as uow:
-        if not await WebhookDeliveries(uow.connection).repend(delivery_id, datetime.now(UTC)):
+        if not await WebhookDeliveries(uow.connection).repend(delivery_id, clock.now()):
             raise RedeliveryError(f"delivery {delivery_id} of {letter.id} is no longer dead")
         await uow.dead_letters.mark_replayed(letter.id, f"webhook-delivery:{delivery_id}")
         await uow.commit()
@@ -53,7 +53,7 @@ async def redeliver(
     """Make every event numbered after ``after`` pending again for the caller's webhook."""
     if after < 0:
         raise RedeliveryError("after must be 0 or more (0 sends every event again)")
-    now = datetime.now(UTC)
+    now = clock.now()
     async with UnitOfWork(engine) as uow:
         subscription = await uow.subscriptions.get(subscription_id)
         if subscription is None or not _owned_by(subscription, caller):

@@ -32,7 +32,7 @@ import random
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from functools import partial
 
@@ -40,6 +40,7 @@ import httpx
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import clock
 from hub.config import WebhookSettings
 from hub.domain.consent_policy import Policy
 from hub.domain.webhook_payload import notification_bundle
@@ -122,7 +123,7 @@ class WebhookSender:
         working: dict[str, asyncio.Task[bool]],
     ) -> None:
         """Start posting to every subscription whose head is due and that nobody here works on."""
-        now = datetime.now(UTC)
+        now = clock.now()
         async with UnitOfWork(self._engine) as uow:
             heads = await uow.subscriptions.pending_webhook_heads(now, HEADS_PER_ROUND)
         for head in heads:
@@ -180,7 +181,7 @@ class WebhookSender:
         """
         try:
             async with UnitOfWork(self._engine) as uow:
-                await uow.subscriptions.lease(subscription_id, self.owner, datetime.now(UTC))
+                await uow.subscriptions.lease(subscription_id, self.owner, clock.now())
                 await uow.commit()
         except Exception:
             log.warning("could not release the lease of webhook %s", subscription_id, exc_info=True)
@@ -192,7 +193,7 @@ class WebhookSender:
         (another process may have posted it since it was looked up), the consent
         decision and its audit record, which commits before the body leaves the hub.
         """
-        now = datetime.now(UTC)
+        now = clock.now()
         async with UnitOfWork(self._engine) as uow:
             if not await uow.subscriptions.lease(subscription_id, self.owner, now + self._lease):
                 return None  # another process posts to it
@@ -236,7 +237,7 @@ class WebhookSender:
 
     async def _delivered(self, delivery: DeliveryRecord) -> Outcome:
         async with UnitOfWork(self._engine) as uow:
-            await uow.subscriptions.mark_delivered(delivery.id, datetime.now(UTC))
+            await uow.subscriptions.mark_delivered(delivery.id, clock.now())
             await uow.commit()
         WEBHOOK_ATTEMPTS[Outcome.DELIVERED.value] += 1
         return Outcome.DELIVERED
@@ -245,7 +246,7 @@ class WebhookSender:
         self, subscription: SubscriptionRecord, delivery: DeliveryRecord, error: str
     ) -> Outcome:
         failures = delivery.attempts + 1
-        now = datetime.now(UTC)
+        now = clock.now()
         async with UnitOfWork(self._engine) as uow:
             retry_at = next_attempt_at(
                 failures,

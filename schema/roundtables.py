@@ -8,7 +8,6 @@ them. Lists take ``first`` (1–100, default all) so the query cost stays low.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -16,6 +15,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.scalars import JSON
 
+from hub import clock
 from hub.consent import Disclosure
 from hub.domain.consent_policy import PROPOSED_START_EXTENSION, SECTOR_ROLE_SYSTEM
 from hub.domain.identifiers import SOR_SYSTEM
@@ -156,7 +156,7 @@ class RoundTableAction:
             ),
             due=due,
             status=status,
-            overdue=is_overdue(status, due, datetime.now(UTC)),
+            overdue=is_overdue(status, due, clock.now()),
             last_modified=content.get("lastModified"),
             notes=[
                 f"{n.get('time', '')} {n.get('text', '')}".strip()

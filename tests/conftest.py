@@ -1,25 +1,81 @@
 """Shared fixtures: real PostgreSQL and a real Kafka-protocol broker, started by the run.
 
 A database or broker that cannot be started fails the tests that need it; nothing
-here skips.
+here skips. Two things come from outside the project:
+
+- the clock: the run's tests and every hub process they start read the hub's clock,
+  moved by ``HUB_CLOCK_OFFSET_DAYS`` when set (``make test-future``);
+- the published conformance corpus: ``BROBYGGER_CORPUS`` (default ``../shared/corpus``).
+  Without it the tests marked ``corpus`` are left out with one line saying how to
+  supply it; ``BROBYGGER_REQUIRE_CORPUS=1`` (CI) makes a missing corpus an error.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import clock
 from hub.config import Settings
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
+from tests.support.clock import offset_days
 from tests.support.services import KafkaBroker, PostgresServer, kafka_broker, postgres_server
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("BROBYGGER_CORPUS") or REPO.parent / "shared" / "corpus").resolve()
+CORPUS_PRESENT = CORPUS.is_dir()
+REQUIRE_CORPUS = os.environ.get("BROBYGGER_REQUIRE_CORPUS", "").lower() in {"1", "true", "yes"}
+
+# Before any test module computes a date: the run's one clock.
+clock.install(clock.SystemClock(timedelta(days=offset_days())))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "corpus: reads the published conformance corpus (BROBYGGER_CORPUS)"
+    )
+    if REQUIRE_CORPUS and not CORPUS_PRESENT:
+        raise pytest.UsageError(
+            f"BROBYGGER_REQUIRE_CORPUS is set but there is no corpus at {CORPUS}; "
+            "set BROBYGGER_CORPUS to the folder of published messages"
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    moved = f", moved {offset_days()} days (HUB_CLOCK_OFFSET_DAYS)" if offset_days() else ""
+    corpus = str(CORPUS) if CORPUS_PRESENT else f"absent ({CORPUS})"
+    return [f"brobygger: clock {clock.now():%Y-%m-%d %H:%M} UTC{moved}; corpus {corpus}"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if CORPUS_PRESENT:
+        return
+    needing = [item for item in items if item.get_closest_marker("corpus")]
+    if not needing:
+        return
+    items[:] = [item for item in items if not item.get_closest_marker("corpus")]
+    config.hook.pytest_deselected(items=needing)
+    config.stash[_LEFT_OUT] = len(needing)
+
+
+_LEFT_OUT = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    left_out = terminalreporter.config.stash.get(_LEFT_OUT, 0)
+    if left_out:
+        terminalreporter.write_line(
+            f"{left_out} conformance tests left out: no corpus at {CORPUS}. "
+            "Set BROBYGGER_CORPUS=/path/to/corpus (the published messages) to run them.",
+            yellow=True,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import clock
 from hub.bus.port import BusRecord, Delivery, Subscription
 from hub.store.tables import bus_log, bus_offsets
 
@@ -40,7 +40,7 @@ class EmbeddedBus:
     async def publish(self, records: Sequence[BusRecord]) -> None:
         if not records:
             return
-        now = datetime.now(UTC)
+        now = clock.now()
         async with self._engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 await connection.execute(

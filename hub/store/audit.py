@@ -7,12 +7,13 @@ a record (the database refuses that too, see migration 0003).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub import clock
 from hub.store.tables import audit_events
 
 
@@ -55,7 +56,7 @@ class AuditLog:
     ) -> None:
         await self._connection.execute(
             insert(audit_events).values(
-                at=at or datetime.now(UTC),
+                at=at or clock.now(),
                 action=action,
                 sub=sub,
                 sector=sector,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub import clock
 from hub.domain.translation import Sender
 from hub.store.tables import dead_letters
 
@@ -71,7 +72,7 @@ class DeadLetters:
                 sender_org=sender.org if sender else None,
                 sender_sub=sender.sub if sender else None,
                 sender_aliases=sorted(sender.aliases) if sender else None,
-                received_at=datetime.now(UTC),
+                received_at=clock.now(),
                 raw=raw,
                 status="open",
             )
@@ -99,7 +100,7 @@ class DeadLetters:
         await self._connection.execute(
             update(dead_letters)
             .where(dead_letters.c.id == dead_letter_id)
-            .values(status="replayed", replayed_at=datetime.now(UTC), replayed_as=replayed_as)
+            .values(status="replayed", replayed_at=clock.now(), replayed_as=replayed_as)
         )
 
     async def count_open(self) -> dict[tuple[str, str], int]:

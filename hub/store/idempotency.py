@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub import clock
 from hub.store.tables import processed_events
 
 
@@ -39,7 +38,7 @@ class ProcessedEvents:
         """Record that ``consumer`` applied ``event_ids`` (one statement for them all)."""
         if not event_ids:
             return
-        now = datetime.now(UTC)
+        now = clock.now()
         await self._connection.execute(
             insert(processed_events),
             [{"consumer": consumer, "event_id": e, "processed_at": now} for e in event_ids],

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub import clock
 from hub.bus.port import BusRecord
 from hub.domain.translation import Sender
 from hub.store.tables import inbound_messages, outbox
@@ -145,7 +146,7 @@ class Outbox:
                 key=key,
                 event_id=event_id,
                 payload=payload,
-                created_at=datetime.now(UTC),
+                created_at=clock.now(),
             )
         )
 
@@ -153,7 +154,7 @@ class Outbox:
         """Add ``records`` in one statement, in order."""
         if not records:
             return
-        now = datetime.now(UTC)
+        now = clock.now()
         await self._connection.execute(
             insert(outbox),
             [
@@ -181,7 +182,7 @@ class Outbox:
     async def mark_published(self, ids: Sequence[int]) -> None:
         if ids:
             await self._connection.execute(
-                update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(UTC))
+                update(outbox).where(outbox.c.id.in_(ids)).values(published_at=clock.now())
             )
 
     async def count_pending(self) -> int:

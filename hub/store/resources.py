@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub import clock
 from hub.domain.timeline import moves_back, timeline_fields
 from hub.domain.translation import FhirJson
 from hub.store.tables import resource_versions, resources
@@ -167,7 +168,7 @@ class Resources:
         ):
             return None
         version_id = 1 if current is None else current.version_id + 1
-        now = datetime.now(UTC)
+        now = clock.now()
         content = dict(resource)
         content["meta"] = {
             **(resource.get("meta") or {}),

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub import clock
 from hub.store.tables import subscription_deliveries, subscriptions
 
 WEBSOCKET = "websocket"
@@ -115,7 +116,7 @@ class Subscriptions:
             "feed_key": feed_key,
             "status": ACTIVE,
             "last_event_number": 0,
-            "created_at": created_at or datetime.now(UTC),
+            "created_at": created_at or clock.now(),
         }
         await self._connection.execute(insert(subscriptions).values(**values))
         return SubscriptionRecord(
@@ -198,7 +199,7 @@ class Subscriptions:
 
         Granted when nobody holds it, ``owner`` already does, or the holder's lease ran out.
         """
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         result = await self._connection.execute(
             update(subscriptions)
             .where(
@@ -242,7 +243,7 @@ class Subscriptions:
             .returning(subscriptions.c.last_event_number)
         )
         number = int(numbered.scalar_one())
-        created_at = created_at or datetime.now(UTC)
+        created_at = created_at or clock.now()
         values: dict[str, Any] = {
             "subscription_id": subscription_id,
             "event_number": number,
@@ -357,7 +358,7 @@ class Subscriptions:
                 next_attempt_at=None,
                 last_error=None,
                 delivered_at=None,
-                retry_since=now or datetime.now(UTC),
+                retry_since=now or clock.now(),
             )
         )
         return int(result.rowcount)

@@ -10,10 +10,10 @@ the convener's sector only, as here). The look-up is audited.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import clock
 from hub.audit import record_access
 from hub.auth import Principal
 from hub.consent import visibility_for
@@ -28,7 +28,7 @@ from schema.web.directory import DirectoryEntry
 
 
 def _planned_meeting(caller: Principal, patient_key: str) -> StoredResource:
-    now = datetime.now(UTC)
+    now = clock.now()
     return StoredResource(
         resource_type="Appointment",
         id="planned",

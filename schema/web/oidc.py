@@ -29,6 +29,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from hub.auth import check_token_times, decode_options
 from hub.config import OidcSettings
 
 PENDING_SECONDS = 600  # time from the sign-in click to the provider's redirect back
@@ -276,9 +277,9 @@ class OidcClient:
                 algorithms=_ID_TOKEN_ALGORITHMS,
                 audience=self.settings.client_id,
                 issuer=self.settings.issuer,
-                leeway=_CLOCK_SKEW_SECONDS,
-                options={"require": ["iss", "aud", "exp", "iat", "sub"]},
+                options=decode_options("iss", "aud", "exp", "iat", "sub"),
             )
+            check_token_times(claims, leeway=_CLOCK_SKEW_SECONDS)
         except jwt.PyJWKClientConnectionError as error:
             raise ProviderUnavailable(f"the provider's keys could not be read: {error}") from None
         except jwt.PyJWTError as error:

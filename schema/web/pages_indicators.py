@@ -12,13 +12,14 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub import clock
 from hub.auth import Principal
 from hub.domain.indicators import Indicator, Scope
 from hub.domain.summaries import DANISH_TIME
@@ -79,7 +80,7 @@ def months_of(first: date, last: date) -> list[Month]:
 
 
 def _default_period() -> tuple[date, date]:
-    today = datetime.now(DANISH_TIME).date()
+    today = clock.now().astimezone(DANISH_TIME).date()
     first = today.replace(day=1)
     for _ in range(MAX_MONTHS - 1):
         first = (first - timedelta(days=1)).replace(day=1)

@@ -8,13 +8,14 @@ through intake like any message and return once the change is stored.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub import clock
 from hub.consent import Disclosure
 from hub.domain.consent_policy import PROPOSED_START_EXTENSION, SECTOR_ROLE_SYSTEM
 from hub.domain.identifiers import SOR_SYSTEM
@@ -227,7 +228,7 @@ async def _render(
 ) -> Response:
     hub = web_hub(request)
     views = await round_tables(hub.engine, session.principal, cpr, policy=hub.policy)
-    now = datetime.now(UTC)
+    now = clock.now()
     meetings = [meeting_block(v, session.principal.org, now) for v in views]
     directory = [d for d in await organisations(hub.engine) if d.sor != session.principal.org]
     return render(
@@ -427,7 +428,7 @@ async def _my_meetings(
 ) -> Response:
     hub = web_hub(request)
     views = await round_tables(hub.engine, session.principal, policy=hub.policy)
-    now = datetime.now(UTC)
+    now = clock.now()
     meetings = [
         (meeting_block(v, session.principal.org, now), hub.refs.of(v.cpr) if v.cpr else None)
         for v in views

@@ -492,7 +492,7 @@ async def test_kom_godt_hjem_faerdigbehandlet_and_round_table_alerts(engine: Asy
         for status, due in (
             ("in-progress", "2026-11-10"),
             ("completed", "2026-11-10"),
-            ("requested", "2026-12-24"),
+            ("requested", "2026-12-01"),
         )
     ]
     await pipeline.send(

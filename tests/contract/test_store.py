@@ -15,6 +15,7 @@ from hub.domain.translation import Sender
 from hub.store.migrate import alembic_config, upgrade
 from hub.store.tables import resources
 from hub.store.unit_of_work import UnitOfWork
+from tests.support import clock
 
 PATIENT = "cpr:0101709995"
 HOSPITAL = Sender(Sector.HOSPITAL, "100000001", "adt")
@@ -96,7 +97,7 @@ async def test_patient_resources_are_filtered_in_sql_and_newest_first(engine: As
 
 
 async def test_inbound_source_ids_are_unique_per_sender(engine: AsyncEngine) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     async with UnitOfWork(engine) as uow:
         await uow.inbound.add(
             message_id="m1",

@@ -26,6 +26,7 @@ from hub.store.subscriptions import DEAD, DELIVERED, LOGGED, PENDING, WEBHOOK, W
 from hub.store.tables import audit_events, pathway_events
 from hub.store.unit_of_work import UnitOfWork
 from hub.subscriptions import render_deliveries
+from tests.support import clock
 from tests.support.hl7 import adt
 
 ADAPTER = Hl7v2Adapter()
@@ -41,7 +42,7 @@ def inbound(message: bytes) -> InboundEvent:
         message_id=str(uuid.uuid4()),
         format="hl7v2",
         trigger=translation.event,
-        received_at=datetime.now(UTC),
+        received_at=clock.now(),
         sender=HOSPITAL,
         patient_key=translation.patient_key,
         resources=translation.resources,
@@ -132,7 +133,7 @@ async def test_replaying_the_bus_derives_nothing_twice(engine: AsyncEngine) -> N
             resource_id=discharge.resource_id,
             version_id=discharge.version_id,
             at=None,
-            recorded_at=datetime.now(UTC),
+            recorded_at=clock.now(),
             sector="hospital",
             org="100000001",
             event_id="replayed",
@@ -218,7 +219,7 @@ async def test_webhook_heads_retries_dead_letters_and_redelivery(engine: AsyncEn
     await subscribe(engine, WEBSOCKET)  # never offered to the webhook sender
     for event in [*stay(CPR, "V1"), *stay("0303709995", "V3")]:
         await apply(engine, event)
-    now = datetime.now(UTC)
+    now = clock.now()
     async with UnitOfWork(engine) as uow:
         heads = await uow.subscriptions.pending_webhook_heads(now, 10)
         assert sorted((h.subscription_id, h.event_number) for h in heads) == sorted(
@@ -255,7 +256,7 @@ async def test_webhook_heads_retries_dead_letters_and_redelivery(engine: AsyncEn
 
 async def test_a_lease_is_held_by_one_sender_until_it_runs_out(engine: AsyncEngine) -> None:
     subscription = await subscribe(engine, WEBHOOK)
-    now = datetime.now(UTC)
+    now = clock.now()
     async with UnitOfWork(engine) as uow:
         assert await uow.subscriptions.lease(subscription, "a", now + timedelta(seconds=30))
         assert not await uow.subscriptions.lease(subscription, "b", now + timedelta(seconds=30))

@@ -10,7 +10,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from hub.domain.identifiers import CPR_SYSTEM
 from hub.domain.pathway_codes import PATHWAY_EVENTS
 from tests.e2e.conftest import Deployment, module_hub
+from tests.support import clock
 from tests.support.hl7 import adt
 
 SUBSCRIBE = """
@@ -94,7 +95,7 @@ async def test_a_due_alert_reaches_the_subscriber_that_asked_for_it(
     # The hospital's admission tells the hub that the patient lives in Randers (730).
     admission = adt("A01", cpr=CPR, visit="AL1", kommune="730", recorded="20261101080000")
     assert (await asyncio.to_thread(deployment.ingest, admission)).status_code == 202
-    declared = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    declared = clock.now().replace(microsecond=0) - timedelta(days=3)
     async with (
         subscribed(deployment, randers, ["ALERT_FAERDIGBEHANDLET_WAITING"]) as alerts,
         subscribed(deployment, randers, ["DISCHARGE"]) as discharges,

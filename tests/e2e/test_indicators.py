@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from hub.domain.identifiers import CPR_SYSTEM
 from hub.domain.pathway_codes import VIRTUAL_DISCHARGE_MEETING
 from tests.e2e.conftest import Deployment
+from tests.support import clock
 from tests.support.hl7 import adt
 from tests.support.hub_process import run_hub
 
@@ -73,7 +74,7 @@ def data(deployment: Deployment, query: str, bearer: str, **variables: Any) -> d
 def test_indicators_cohort_and_alerts_through_graphql_and_the_export(
     deployment: Deployment,
 ) -> None:
-    now = datetime.now(DANISH).replace(microsecond=0)
+    now = clock.now().astimezone(DANISH).replace(microsecond=0)
     hospital = deployment.token(aliases=("hl7:RHR",))
     for cpr in (MEMBER, ELDERLY):
         for visit, days_ago in (("V1", 50), ("V2", 30)):

@@ -210,7 +210,7 @@ def load_timeline(deployment: Deployment) -> None:
                 "status": "active",
                 "intent": "order",
                 "code": {"text": "Rygestop"},
-                "occurrencePeriod": {"start": "2026-11-05T09:00:00+01:00", "end": "2026-12-15"},
+                "occurrencePeriod": {"start": "2026-11-05T09:00:00+01:00", "end": "2026-11-30"},
                 "performer": [RANDERS],
             },
             {
@@ -329,7 +329,7 @@ def test_filters_by_type_sector_and_period(hub: Deployment) -> None:
     assert stay["end"] == "2026-11-04T11:30:00+01:00"
 
     # What is still going on on 25 November: the current stay, the plan, the flag, the
-    # referral (until 15 December) and the coming meeting; not the letter or the action.
+    # referral (until 30 November) and the meeting of the 28th; not the letter or the action.
     everything_but_consent = [
         "Encounter",
         "ServiceRequest",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,11 +18,12 @@ from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM
 from hub.domain.pathway_codes import PATHWAY_EVENTS
 from tests.e2e.conftest import Deployment, embedded_hub
 from tests.e2e.test_pathway import fhir_bundle
+from tests.support import clock
 from tests.support.hl7 import adt
 from tests.support.hub_process import run_hub
 
 DANISH = ZoneInfo("Europe/Copenhagen")
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = clock.now().replace(microsecond=0)
 HOSPITAL_ORG = "100000001"
 RANDERS_ORG = "730-sundhed"
 RANDERS = {"identifier": {"system": SOR_SYSTEM, "value": RANDERS_ORG}, "display": "Randers Sundhed"}

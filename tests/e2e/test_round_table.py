@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from tests.e2e.conftest import Deployment
+from tests.support import clock
 from tests.support.hl7 import adt
 from tests.support.hub_process import run_hub
 
@@ -22,6 +23,8 @@ REASON = "Gentagne akutte indlaeggelser med alkoholabstinenser"
 HOSPITAL = "100000001"
 MUNICIPALITY = "730-sundhed"
 GP = "555555555"
+MEETING = clock.iso(clock.at_danish(7, 10))  # a week ahead, 10:00 Danish time
+PROPOSED = clock.iso(clock.at_danish(8, 9))  # the GP's proposal: the day after, 9:00
 
 MEETING_FIELDS = """
   id status start end invitationOnly cpr reason myResponse fhir
@@ -124,7 +127,7 @@ def test_a_round_table_from_convening_to_follow_up(deployment: Deployment) -> No
         input={
             "cpr": CPR,
             "reason": REASON,
-            "proposedStart": "2026-12-01T10:00:00+01:00",
+            "proposedStart": MEETING,
             "participants": [
                 {"org": MUNICIPALITY, "sector": "municipality", "role": "sagsbehandler"},
                 {"org": GP, "sector": "gp", "role": "egen læge"},
@@ -145,7 +148,7 @@ def test_a_round_table_from_convening_to_follow_up(deployment: Deployment) -> No
     (invitation,) = call(deployment, MINE, gp)
     assert_no_patient_data(invitation)
     assert invitation["id"] == meeting_id and invitation["invitationOnly"]
-    assert invitation["start"] == "2026-12-01T10:00:00+01:00"
+    assert invitation["start"] == MEETING
     assert invitation["convener"]["org"] == HOSPITAL
     assert {p["org"] for p in invitation["participants"]} == {HOSPITAL, MUNICIPALITY, GP}
     assert invitation["myResponse"] == "needs-action"
@@ -162,12 +165,12 @@ def test_a_round_table_from_convening_to_follow_up(deployment: Deployment) -> No
         gp,
         id=meeting_id,
         answer="PROPOSE_TIME",
-        start="2026-12-02T09:00:00+01:00",
+        start=PROPOSED,
     )
     assert_no_patient_data(proposed)
     assert proposed["myResponse"] == "tentative" and proposed["status"] == "pending"
-    moved = call(deployment, RESCHEDULE, hospital, id=meeting_id, start="2026-12-02T09:00:00+01:00")
-    assert moved["start"] == "2026-12-02T09:00:00+01:00"
+    moved = call(deployment, RESCHEDULE, hospital, id=meeting_id, start=PROPOSED)
+    assert moved["start"] == PROPOSED
     assert {p["org"]: p["response"] for p in moved["participants"]} == {
         HOSPITAL: "accepted",
         MUNICIPALITY: "needs-action",
@@ -191,12 +194,12 @@ def test_a_round_table_from_convening_to_follow_up(deployment: Deployment) -> No
         {
             "description": "Bevilge bostøtte (SEL § 85)",
             "responsibleOrg": MUNICIPALITY,
-            "due": "2026-12-15",
+            "due": clock.iso(clock.day_from_today(9)),
         },
         {
             "description": "Udtrapning af abstinensbehandling",
             "responsibleOrg": HOSPITAL,
-            "due": "2026-01-10",
+            "due": clock.iso(clock.day_from_today(-30)),
         },
     ]
     goals = ["Stabil bolig", "Ingen akutte genindlæggelser"]

@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from tests.e2e.conftest import Deployment
+from tests.support import clock
 from tests.support.browser import WebSession, csrf_of, running_hub
 from tests.support.hl7 import adt
 
@@ -67,7 +68,7 @@ def every_page(session: WebSession, patient: str) -> dict[str, str]:
         patient,
         f"{patient}?sektor=hospital",
         f"{patient}?type=ServiceRequest",
-        f"{patient}?fra=2026-01-01&til=2026-12-31",
+        f"{patient}?fra={clock.iso(clock.day_from_today(-365))}&til={clock.iso(clock.day_from_today(30))}",
         f"{patient}/samtykke",
         f"{patient}/rundbord",
         "/rundbord",
@@ -96,7 +97,7 @@ def test_a_municipality_without_consent_gets_no_hidden_data_in_any_page(hub: Dep
         input={
             "cpr": cpr,
             "reason": MEETING_REASON,
-            "proposedStart": "2026-12-01T10:00:00+01:00",
+            "proposedStart": clock.iso(clock.at_danish(7, 10)),
             "participants": [{"org": MUNICIPALITY, "sector": "municipality"}],
         },
     )

@@ -20,7 +20,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment
+from tests.support import clock
 from tests.support.browser import chromium, running_hub, screenshot
+from tests.support.clock import hl7
 from tests.support.hl7 import adt
 
 CPR = "2512489996"
@@ -29,6 +31,8 @@ MUNICIPALITY = "478941000016003"
 MUNICIPALITY_NAME = "Randers Kommune, Rusmiddelcenter"
 GP = "555555555"
 REASON = "Gentagne akutte indlæggelser og usikker bolig"
+ADMITTED = clock.at_danish(-16, 8)
+MEETING = clock.at_danish(7, 10)  # a week ahead, 10:00 Danish time
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +44,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
             name="Berggren^Nancy",
             visit="V42",
             kommune="730",
-            admitted="20261120080000",
+            admitted=hl7(ADMITTED),
         )
         assert deployment.ingest(admission).status_code == 202
         directory_entry = orjson.dumps(
@@ -160,7 +164,7 @@ def test_a_coordinators_day(hub: Deployment) -> None:
         page.locator("#ny-sor-1").fill(GP)
         page.locator("#ny-navn-1").fill("Lægehuset i Randers")
         page.locator("#ny-sektor-1").select_option("gp")
-        page.get_by_label("Foreslået tidspunkt").fill("2026-12-01T10:00")
+        page.get_by_label("Foreslået tidspunkt").fill(MEETING.strftime("%Y-%m-%dT%H:%M"))
         page.get_by_label("Din rolle").fill("socialsygeplejerske")
         page.get_by_role("button", name="Send indkaldelse").click()
         expect(page.get_by_role("status")).to_have_text(re.compile("Rundbordsmødet er indkaldt"))
@@ -196,10 +200,10 @@ def test_a_coordinators_day(hub: Deployment) -> None:
         page.get_by_label("Tovholder").select_option(COORDINATOR)
         page.locator("#handling-1-0").fill("Første samtale på rusmiddelcentret")
         page.locator("#ansvarlig-1-0").select_option(MUNICIPALITY)
-        page.locator("#frist-1-0").fill("2026-01-15")
+        page.locator("#frist-1-0").fill(clock.iso(clock.day_from_today(-30)))
         page.locator("#handling-1-1").fill("Boligansøgning sammen med borgeren")
         page.locator("#ansvarlig-1-1").select_option(COORDINATOR)
-        page.locator("#frist-1-1").fill("2027-01-15")
+        page.locator("#frist-1-1").fill(clock.iso(clock.day_from_today(40)))
         page.get_by_role("button", name="Gem planen").click()
         expect(page.get_by_role("status")).to_have_text(re.compile("Planen er registreret"))
         actions = page.get_by_role("table", name="Handlinger")
@@ -229,7 +233,9 @@ def test_a_coordinators_day(hub: Deployment) -> None:
         status = page.locator(".status")
         expect(status).to_contain_text(f"tovholder: SOR {COORDINATOR}")
         expect(status).to_contain_text("Overskredet: Første samtale på rusmiddelcentret")
-        expect(status).to_contain_text("01.12.2026 kl. 10.00")
+        expect(status).to_contain_text(
+            f"{clock.danish_date(MEETING)} kl. {clock.danish_time(MEETING)}"
+        )
         screenshot(page, "07-forloeb")
 
         # Filtered to the hospital's entries: the stay, none of the coordinator's.

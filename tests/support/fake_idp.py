@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from enum import Enum
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -37,6 +37,7 @@ from starlette.responses import (
 )
 from starlette.routing import Mount, Route
 
+from tests.support import clock
 from tests.support.services import free_port
 
 HUB_AUDIENCE = "brobygger"
@@ -209,7 +210,7 @@ class FakeIdentityProvider:
         return token
 
     def _sign(self, claims: dict[str, Any]) -> str:
-        now = datetime.now(UTC)
+        now = clock.now()
         return jwt.encode(
             {"iss": self.issuer, "iat": now, "exp": now + timedelta(minutes=10), **claims},
             self._key,

@@ -13,12 +13,18 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.clock import OFFSET_VARIABLE, offset_days
+
 HUB = str(Path(sys.executable).parent / "hub")
 
 
 def hub_env(var_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a hub process: none of the caller's ``HUB_`` settings but the
+    clock's, so every process of a run reads the same time as the tests."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env.update({"HUB_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1"}, **extra)
+    if offset_days():
+        env.setdefault(OFFSET_VARIABLE, str(offset_days()))
     return env
 
 

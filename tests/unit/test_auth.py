@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hub.auth import Principal, TokenError, TokenIssuer, TokenVerifier
 from hub.domain.sectors import Sector
 from tests.conftest import hub_settings
+from tests.support import clock
 
 
 async def test_a_dev_token_verifies_with_the_same_configuration(tmp_path: Path) -> None:
@@ -56,7 +57,7 @@ async def test_tokens_with_unusable_claims_are_refused(
         "sub": "x",
         "sector": "hospital",
         "org": "1",
-        "exp": datetime.now(UTC) + timedelta(minutes=5),
+        "exp": clock.now() + timedelta(minutes=5),
         **claims,
     }
     payload = {k: v for k, v in payload.items() if v is not None}
@@ -113,7 +114,7 @@ async def test_identity_provider_tokens_verify_against_its_jwks(
         "sub": "sygeplejerske-7",
         "sector": "hospital",
         "org": "100000001",
-        "exp": datetime.now(UTC) + timedelta(minutes=5),
+        "exp": clock.now() + timedelta(minutes=5),
     }
     token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
     verifier = TokenVerifier(settings)

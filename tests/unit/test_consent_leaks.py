@@ -54,6 +54,7 @@ from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
 from schema.build import build_schema
 from schema.context import HubContext
+from tests.support import clock
 
 CPR = "0101709995"
 PATIENT_KEY = cpr_patient_key(CPR)
@@ -366,7 +367,7 @@ def provision_json(rule: Rule, drawn: tuple[DrawnResource, ...]) -> dict[str, An
     if when.in_force == "expired":
         provision["period"] = {"end": "2020-01-31"}
     elif when.in_force == "future":
-        provision["period"] = {"start": "2099-01-01"}
+        provision["period"] = {"start": clock.iso(clock.day_from_today(365))}
     if when.purpose:
         provision["purpose"] = [{"code": when.purpose}]
     if when.psychiatry:
@@ -728,7 +729,7 @@ async def leak_example(scenario: Scenario) -> None:
             resource_type: await ask_resource(engine, scenario, resource_type, "xnotstored000")
             for resource_type in {s.resource_type for s in stored.resources.values()}
         }
-        now = datetime.now(UTC)
+        now = clock.now()
         check(scenario, stored, full, first, now)
         check_lookups(scenario, stored, full, found, missing, now)
 

@@ -212,10 +212,10 @@ def test_periods_purposes_and_revocation() -> None:
     revoked = consent({"type": "permit", "actor": [to_org(GP.org)]}, status="inactive")
     for useless in (expired, research_only, revoked):
         assert see(GP, stay(), useless) is Visibility.HIDDEN
-    until_end_of_year = consent(
-        {"type": "permit", "actor": [to_org(GP.org)], "period": {"end": "2026-12-31"}}
+    until_end_of_month = consent(  # NOW is 22 November
+        {"type": "permit", "actor": [to_org(GP.org)], "period": {"end": "2026-11-30"}}
     )
-    assert see(GP, stay(), until_end_of_year) is Visibility.FULL
+    assert see(GP, stay(), until_end_of_month) is Visibility.FULL
 
 
 def test_an_emergency_override_shows_everything_for_that_request() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from hub.config import Settings
 from hub.domain.sectors import Sector
 from schema.security import QueryCostLimiter, masked_errors
 from tests.conftest import hub_settings
+from tests.support import clock
 
 CPR = "0101709995"
 ENTRY_FIELDS = "resourceType id sector status start end fhir"
@@ -289,7 +290,7 @@ def signed(settings: Settings, key: str, **claims: Any) -> str:
         "sub": "nurse",
         "sector": "hospital",
         "org": "1",
-        "exp": datetime.now(UTC) + timedelta(minutes=5),
+        "exp": clock.now() + timedelta(minutes=5),
         **claims,
     }
     return jwt.encode(payload, key, algorithm="HS256")

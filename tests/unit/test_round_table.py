@@ -39,7 +39,7 @@ from hub.domain.translation import Sender
 
 CPR = "1507709994"
 HOSPITAL, MUNICIPALITY, GP = "100000001", "730-sundhed", "555555555"
-START = "2026-12-01T10:00:00+01:00"
+START = "2025-12-01T10:00:00+01:00"
 
 
 def convened(start: str | None = START) -> Meeting:
@@ -80,14 +80,14 @@ def test_no_booking_without_a_time() -> None:
 def test_a_proposed_time_becomes_the_time_when_the_convener_moves_the_meeting() -> None:
     with pytest.raises(RoundTableError, match="proposedStart"):
         responded(convened(), MUNICIPALITY, "tentative", None)
-    proposed = responded(convened(), MUNICIPALITY, "tentative", "2026-12-02T09:00:00+01:00")
+    proposed = responded(convened(), MUNICIPALITY, "tentative", "2025-12-02T09:00:00+01:00")
     assert answers(proposed) == {
         HOSPITAL: "accepted",
         MUNICIPALITY: "tentative",
         GP: "needs-action",
     }
-    assert proposed.participants[1].proposed_start == "2026-12-02T09:00:00+01:00"
-    moved = rescheduled(responded(proposed, GP, "accepted", None), "2026-12-02T08:00:00Z")
+    assert proposed.participants[1].proposed_start == "2025-12-02T09:00:00+01:00"
+    moved = rescheduled(responded(proposed, GP, "accepted", None), "2025-12-02T08:00:00Z")
     # The same moment, written in UTC: the proposer has in effect accepted it.
     assert answers(moved) == {HOSPITAL: "accepted", MUNICIPALITY: "accepted", GP: "needs-action"}
     assert moved.status == "booked"
@@ -95,7 +95,7 @@ def test_a_proposed_time_becomes_the_time_when_the_convener_moves_the_meeting() 
 
 def test_times_must_carry_an_offset() -> None:
     with pytest.raises(RoundTableError, match="offset"):
-        convened(start="2026-12-01T10:00:00")
+        convened(start="2025-12-01T10:00:00")
     with pytest.raises(RoundTableError, match="ISO 8601"):
         convened(start="tomorrow")
 
@@ -122,21 +122,21 @@ def test_who_may_do_what() -> None:
 
 
 def test_overdue_actions() -> None:
-    now = datetime(2026, 12, 16, 12, 0, tzinfo=UTC)
-    assert is_overdue("requested", "2026-12-15", now)
-    assert not is_overdue("requested", "2026-12-16", now)  # due today lasts all day
-    assert not is_overdue("completed", "2026-12-01", now)
-    assert is_overdue("in-progress", "2026-12-16T11:00:00+01:00", now)
+    now = datetime(2025, 12, 16, 12, 0, tzinfo=UTC)
+    assert is_overdue("requested", "2025-12-15", now)
+    assert not is_overdue("requested", "2025-12-16", now)  # due today lasts all day
+    assert not is_overdue("completed", "2025-12-01", now)
+    assert is_overdue("in-progress", "2025-12-16T11:00:00+01:00", now)
     assert not is_overdue("requested", None, now)
 
 
 def test_a_revised_plan_keeps_the_progress_of_the_actions_it_repeats() -> None:
-    done = Action("a1", "Bostøtte", MUNICIPALITY, due="2026-12-15", status="completed")
+    done = Action("a1", "Bostøtte", MUNICIPALITY, due="2025-12-15", status="completed")
     other = Action("a2", "Udtrapning", HOSPITAL)
-    wanted = [Action("n1", "Bostøtte", MUNICIPALITY, due="2027-01-15"), Action("n2", "Ny", GP)]
+    wanted = [Action("n1", "Bostøtte", MUNICIPALITY, due="2026-01-15"), Action("n2", "Ny", GP)]
     kept, dropped = revised_actions([done, other], wanted)
     assert [(a.key, a.status, a.due) for a in kept] == [
-        ("a1", "completed", "2027-01-15"),
+        ("a1", "completed", "2026-01-15"),
         ("n2", "requested", None),
     ]
     assert [(a.key, a.status) for a in dropped] == [("a2", "cancelled")]
@@ -150,7 +150,7 @@ def test_the_resources_are_accepted_by_the_fhir_format_and_read_back() -> None:
         meeting.key,
         ("Stabil bolig",),
         MUNICIPALITY,
-        (Action("a1", "Bostøtte", MUNICIPALITY, due="2026-12-15", authored=START),),
+        (Action("a1", "Bostøtte", MUNICIPALITY, due="2025-12-15", authored=START),),
     )
     entries = [
         (appointment(meeting), "Appointment?identifier=urn:brobygger:round-table|k1"),
@@ -180,5 +180,5 @@ def test_the_resources_are_accepted_by_the_fhir_format_and_read_back() -> None:
     )
     assert stored["Task"]["basedOn"][0]["reference"] == f"CarePlan/{stored['CarePlan']['id']}"
     assert stored["Task"]["owner"]["identifier"] == {"system": SOR_SYSTEM, "value": MUNICIPALITY}
-    assert stored["Task"]["restriction"]["period"]["end"] == "2026-12-15"
+    assert stored["Task"]["restriction"]["period"]["end"] == "2025-12-15"
     assert action_of(stored["Task"]).status == "requested"

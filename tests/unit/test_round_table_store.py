@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy import select
@@ -37,6 +36,7 @@ from hub.roundtables import round_tables
 from hub.store.round_tables import CONVENER, PARTICIPANT
 from hub.store.tables import audit_events
 from hub.store.unit_of_work import UnitOfWork
+from tests.support import clock
 
 CPR = "1507709994"
 REASON = "Gentagne akutte indlaeggelser"
@@ -54,7 +54,7 @@ def meeting(*invited: Participant) -> Meeting:
         REASON,
         Participant(HOSPITAL, Sector.HOSPITAL),
         invited or (Participant(MUNICIPALITY, Sector.MUNICIPALITY), Participant(GP, Sector.GP)),
-        "2026-12-01T10:00:00+01:00",
+        "2025-12-01T10:00:00+01:00",
         None,
     )
 
@@ -72,7 +72,7 @@ async def apply(engine: AsyncEngine, *entries: FhirJson) -> None:
         message_id=str(uuid.uuid4()),
         format="fhir",
         trigger=translation.event,
-        received_at=datetime.now(UTC),
+        received_at=clock.now(),
         sender=CONVENER_SYSTEM,
         patient_key=translation.patient_key,
         resources=translation.resources,
@@ -88,12 +88,12 @@ async def convene_with_plan(engine: AsyncEngine, convened: Meeting) -> None:
         convened.key,
         ("Stabil bolig",),
         MUNICIPALITY,
-        (Action("a1", "Bostøtte", MUNICIPALITY, due="2026-12-15", authored="2026-11-22"),),
+        (Action("a1", "Bostøtte", MUNICIPALITY, due="2025-12-15", authored="2025-11-22"),),
     )
     await apply(
         engine,
         put(appointment(convened), "urn:brobygger:round-table", convened.key),
-        put(care_plan(plan, convened, "2026-11-22"), "urn:brobygger:round-table-plan", "k1"),
+        put(care_plan(plan, convened, "2025-11-22"), "urn:brobygger:round-table-plan", "k1"),
         put(task(plan.actions[0], convened.key, CPR), "urn:brobygger:round-table-action", "a1"),
     )
 

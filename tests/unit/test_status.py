@@ -9,7 +9,7 @@ from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM
 from hub.domain.pathway_codes import PATHWAY_EVENTS
 from hub.domain.status import Party, Shown, Whereabouts, derive_status, due_instant
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+NOW = datetime(2025, 11, 26, 12, 0, tzinfo=UTC)
 ROUND_TABLE = {"coding": [{"system": PATHWAY_EVENTS, "code": "rundbordsmoede"}]}
 RANDERS = {"identifier": {"system": SOR_SYSTEM, "value": "730"}, "display": "Randers Kommune"}
 
@@ -33,11 +33,11 @@ def test_admitted_since_the_start_of_the_open_stay_on_its_ward() -> None:
     status = derive_status(
         None,
         [
-            stay("old", "finished", "2026-10-01T08:00:00+02:00", "2026-10-03T10:00:00+02:00"),
+            stay("old", "finished", "2025-10-01T08:00:00+02:00", "2025-10-03T10:00:00+02:00"),
             stay(
                 "now",
                 "in-progress",
-                "2026-11-22T08:00:00+01:00",
+                "2025-11-22T08:00:00+01:00",
                 location=[
                     {"location": {"display": "Akutmodtagelsen"}, "status": "completed"},
                     {"location": {"display": "Medicinsk afd. 3"}, "status": "active"},
@@ -47,7 +47,7 @@ def test_admitted_since_the_start_of_the_open_stay_on_its_ward() -> None:
         now=NOW,
     )
     assert status.whereabouts is Whereabouts.ADMITTED
-    assert (status.where, status.since) == ("Medicinsk afd. 3", "2026-11-22T08:00:00+01:00")
+    assert (status.where, status.since) == ("Medicinsk afd. 3", "2025-11-22T08:00:00+01:00")
     assert "Encounter/now" in status.sources and "Encounter/old" not in status.sources
 
 
@@ -55,7 +55,7 @@ def test_a_notified_stay_tells_the_hospital() -> None:
     notified = stay(
         "e",
         "in-progress",
-        "2026-11-22T08:00:00+01:00",
+        "2025-11-22T08:00:00+01:00",
         serviceProvider={"display": "Regionshospitalet Randers"},
     )
     assert derive_status(None, [notified], now=NOW).where == "Regionshospitalet Randers"
@@ -65,42 +65,42 @@ def test_on_leave_since_the_open_leave() -> None:
     on_leave = stay(
         "e",
         "onleave",
-        "2026-11-22T08:00:00+01:00",
+        "2025-11-22T08:00:00+01:00",
         statusHistory=[
-            {"status": "in-progress", "period": {"start": "2026-11-22T08:00:00+01:00"}},
-            {"status": "onleave", "period": {"start": "2026-11-25T14:00:00+01:00"}},
+            {"status": "in-progress", "period": {"start": "2025-11-22T08:00:00+01:00"}},
+            {"status": "onleave", "period": {"start": "2025-11-25T14:00:00+01:00"}},
         ],
     )
     status = derive_status(None, [on_leave], now=NOW)
     assert status.whereabouts is Whereabouts.ON_LEAVE
-    assert status.since == "2026-11-25T14:00:00+01:00"
+    assert status.since == "2025-11-25T14:00:00+01:00"
 
 
 def test_at_home_since_the_last_discharge() -> None:
     status = derive_status(
         None,
         [
-            stay("a", "finished", "2026-10-01T08:00:00+02:00", "2026-10-03T10:00:00+02:00"),
-            stay("b", "finished", "2026-11-22T08:00:00+01:00", "2026-11-25T11:30:00+01:00"),
-            stay("c", "entered-in-error", "2026-11-26T08:00:00+01:00"),
+            stay("a", "finished", "2025-10-01T08:00:00+02:00", "2025-10-03T10:00:00+02:00"),
+            stay("b", "finished", "2025-11-22T08:00:00+01:00", "2025-11-25T11:30:00+01:00"),
+            stay("c", "entered-in-error", "2025-11-26T08:00:00+01:00"),
             # A home visit in progress is no admission.
-            stay("d", "in-progress", "2026-11-26T09:00:00+01:00", **{"class": {"code": "HH"}}),
+            stay("d", "in-progress", "2025-11-26T09:00:00+01:00", **{"class": {"code": "HH"}}),
         ],
         now=NOW,
     )
     assert status.whereabouts is Whereabouts.AT_HOME
-    assert (status.where, status.since) == (None, "2026-11-25T11:30:00+01:00")
+    assert (status.where, status.since) == (None, "2025-11-25T11:30:00+01:00")
 
 
 def test_deceased_wins_over_an_open_stay() -> None:
     patient = {
         "resourceType": "Patient",
         "id": "p",
-        "deceasedDateTime": "2026-11-25T03:10:00+01:00",
+        "deceasedDateTime": "2025-11-25T03:10:00+01:00",
     }
-    status = derive_status(patient, [stay("e", "in-progress", "2026-11-22")], now=NOW)
+    status = derive_status(patient, [stay("e", "in-progress", "2025-11-22")], now=NOW)
     assert status.whereabouts is Whereabouts.DECEASED
-    assert status.since == "2026-11-25T03:10:00+01:00"
+    assert status.since == "2025-11-25T03:10:00+01:00"
     assert status.sources == {"Patient/p"}
     flagged = derive_status({"resourceType": "Patient", "deceasedBoolean": True}, [], now=NOW)
     assert (flagged.whereabouts, flagged.since) == (Whereabouts.DECEASED, None)
@@ -127,18 +127,18 @@ def test_faerdigbehandlet_since_the_open_flag() -> None:
     status = derive_status(
         None,
         [
-            faerdigbehandlet("ended", "active", "2026-10-01", "2026-10-04"),
-            faerdigbehandlet("inactive", "inactive", "2026-11-01"),
-            faerdigbehandlet("open", "active", "2026-11-24"),
+            faerdigbehandlet("ended", "active", "2025-10-01", "2025-10-04"),
+            faerdigbehandlet("inactive", "inactive", "2025-11-01"),
+            faerdigbehandlet("open", "active", "2025-11-24"),
         ],
         now=NOW,
     )
-    assert status.ready_for_discharge_since == "2026-11-24"
-    inactive = derive_status(None, [faerdigbehandlet("x", "inactive", "2026-11-24")], now=NOW)
+    assert status.ready_for_discharge_since == "2025-11-24"
+    inactive = derive_status(None, [faerdigbehandlet("x", "inactive", "2025-11-24")], now=NOW)
     assert inactive.ready_for_discharge_since is None
     assert (
         derive_status(
-            None, [faerdigbehandlet("x", "active", "2026-11-24", "2026-11-25")], now=NOW
+            None, [faerdigbehandlet("x", "active", "2025-11-24", "2025-11-25")], now=NOW
         ).ready_for_discharge_since
         is None
     )
@@ -156,9 +156,9 @@ def test_open_referrals_with_owner_and_due() -> None:
                 "active",
                 code={"text": "Rygestop"},
                 performer=[RANDERS],
-                occurrencePeriod={"start": "2026-12-01", "end": "2026-12-31"},
+                occurrencePeriod={"start": "2025-12-01", "end": "2025-12-31"},
             ),
-            referral("on-hold", "on-hold", occurrenceDateTime="2027-01-05"),
+            referral("on-hold", "on-hold", occurrenceDateTime="2026-01-05"),
             referral("done", "completed"),
             referral("revoked", "revoked"),
             referral("error", "entered-in-error"),
@@ -166,8 +166,8 @@ def test_open_referrals_with_owner_and_due() -> None:
         now=NOW,
     )
     assert [(r.id, r.status, r.due) for r in status.open_referrals] == [
-        ("open", "active", "2026-12-31"),
-        ("on-hold", "on-hold", "2027-01-05"),
+        ("open", "active", "2025-12-31"),
+        ("on-hold", "on-hold", "2026-01-05"),
     ]
     first = status.open_referrals[0]
     assert (first.what, first.owner) == ("Rygestop", Party("Randers Kommune", "730"))
@@ -206,14 +206,14 @@ def test_an_active_plan_with_its_tovholder_and_overdue_actions() -> None:
         [
             plan(),
             plan("old", "revoked"),
-            task("late", "requested", "2026-11-20"),
-            task("late-time", "in-progress", "2026-11-26T12:59:00+01:00"),
-            task("today", "accepted", "2026-11-26"),  # due today: not yet overdue
-            task("future", "requested", "2026-12-20"),
-            task("done", "completed", "2026-11-01"),
-            task("cancelled", "cancelled", "2026-11-01"),
+            task("late", "requested", "2025-11-20"),
+            task("late-time", "in-progress", "2025-11-26T12:59:00+01:00"),
+            task("today", "accepted", "2025-11-26"),  # due today: not yet overdue
+            task("future", "requested", "2025-12-20"),
+            task("done", "completed", "2025-11-01"),
+            task("cancelled", "cancelled", "2025-11-01"),
             task("no-due", "requested", None),
-            task("of-old-plan", "requested", "2026-11-01", plan_id="old"),
+            task("of-old-plan", "requested", "2025-11-01", plan_id="old"),
         ],
         now=NOW,
     )
@@ -225,13 +225,13 @@ def test_an_active_plan_with_its_tovholder_and_overdue_actions() -> None:
     late = status.overdue_actions[0]
     assert (late.owner, late.due, late.plan_id) == (
         Party("Boligsocialt team", None),
-        "2026-11-20",
+        "2025-11-20",
         "plan",
     )
 
 
 def test_an_action_of_a_plan_the_viewer_may_not_see_is_not_shown() -> None:
-    hidden_plan_task = task("t", "requested", "2026-11-01")
+    hidden_plan_task = task("t", "requested", "2025-11-01")
     withheld = Shown(
         hidden_plan_task.sector, {**hidden_plan_task.content, "basedOn": [{"display": "withheld"}]}
     )
@@ -240,8 +240,8 @@ def test_an_action_of_a_plan_the_viewer_may_not_see_is_not_shown() -> None:
 
 
 def test_a_date_due_lasts_its_whole_danish_day() -> None:
-    assert due_instant("2026-11-26") == datetime(2026, 11, 26, 23, 0, tzinfo=UTC)
-    assert due_instant("2026-12") == datetime(2026, 12, 31, 23, 0, tzinfo=UTC)
+    assert due_instant("2025-11-26") == datetime(2025, 11, 26, 23, 0, tzinfo=UTC)
+    assert due_instant("2025-12") == datetime(2025, 12, 31, 23, 0, tzinfo=UTC)
 
 
 def meeting(id: str, status: str, start: str | None, **more: Any) -> Shown:
@@ -279,20 +279,20 @@ def test_the_next_round_table_is_the_earliest_upcoming() -> None:
     status = derive_status(
         None,
         [
-            meeting("past", "booked", "2026-11-20T10:00:00+01:00"),
-            meeting("held", "fulfilled", "2026-12-01T10:00:00+01:00"),
-            meeting("cancelled", "cancelled", "2026-12-01T09:00:00+01:00"),
-            meeting("other", "booked", "2026-12-01T09:00:00+01:00", serviceType=[{"text": "X"}]),
+            meeting("past", "booked", "2025-11-20T10:00:00+01:00"),
+            meeting("held", "fulfilled", "2025-12-01T10:00:00+01:00"),
+            meeting("cancelled", "cancelled", "2025-12-01T09:00:00+01:00"),
+            meeting("other", "booked", "2025-12-01T09:00:00+01:00", serviceType=[{"text": "X"}]),
             meeting("unscheduled", "proposed", None),
             meeting(
                 "next",
                 "booked",
-                "2026-12-03T10:00:00+01:00",
-                end="2026-12-03T11:30:00+01:00",
+                "2025-12-03T10:00:00+01:00",
+                end="2025-12-03T11:30:00+01:00",
                 reasonCode=[{"text": "Tre akutte indlæggelser"}],
                 participant=participants,
             ),
-            meeting("later", "pending", "2026-12-10T10:00:00+01:00"),
+            meeting("later", "pending", "2025-12-10T10:00:00+01:00"),
         ],
         now=NOW,
     )
@@ -301,7 +301,7 @@ def test_the_next_round_table_is_the_earliest_upcoming() -> None:
     assert (found.id, found.status, found.start, found.reason) == (
         "next",
         "booked",
-        "2026-12-03T10:00:00+01:00",
+        "2025-12-03T10:00:00+01:00",
         "Tre akutte indlæggelser",
     )
     assert [(p.display, p.sor, p.role, p.required, p.status) for p in found.participants] == [
@@ -313,12 +313,12 @@ def test_the_next_round_table_is_the_earliest_upcoming() -> None:
 def test_a_meeting_without_a_time_is_next_when_none_has_one() -> None:
     status = derive_status(
         None,
-        [meeting("past", "booked", "2026-11-20T10:00:00+01:00"), meeting("u", "proposed", None)],
+        [meeting("past", "booked", "2025-11-20T10:00:00+01:00"), meeting("u", "proposed", None)],
         now=NOW,
     )
     assert status.next_round_table is not None
     assert (status.next_round_table.id, status.next_round_table.start) == ("u", None)
     assert (
-        derive_status(None, [meeting("past", "booked", "2026-11-20")], now=NOW).next_round_table
+        derive_status(None, [meeting("past", "booked", "2025-11-20")], now=NOW).next_round_table
         is None
     )

@@ -100,10 +100,10 @@ def test_a_round_table_meeting_its_plan_and_an_action() -> None:
         "status": "requested",
         "description": "Bolig\n<b>anvist</b>",
         "owner": {"display": "Boligsocialt team"},
-        "restriction": {"period": {"end": "2026-12-15"}},
+        "restriction": {"period": {"end": "2026-12-01"}},
     }
     assert summarise(task) == (
-        "Opgave: Bolig anvist, ansvarlig Boligsocialt team, frist 15.12.2026 (anmodet)"
+        "Opgave: Bolig anvist, ansvarlig Boligsocialt team, frist 01.12.2026 (anmodet)"
     )
 
 
