@@ -41,6 +41,8 @@ from tests.conformance.corpus import (
 )
 from tests.conftest import CORPUS
 
+pytestmark = pytest.mark.corpus
+
 ADAPTERS = build_adapters(Settings.from_env({}))
 FILES = corpus_files()
 ACCEPTED = [file for file in FILES if file.refusal is None]

@@ -13,6 +13,8 @@ from tests.conformance.test_corpus import translate
 from tests.e2e.conftest import Deployment
 from tests.support.hub_process import hub_env, run_hub
 
+pytestmark = pytest.mark.corpus
+
 
 def sender_of(file: CorpusFile) -> Sender:
     return sender_for(translate(file)) if file.refusal is None else sender_for([])

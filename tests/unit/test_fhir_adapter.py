@@ -1,11 +1,13 @@
-"""The plain FHIR adapter: the municipal worked examples, the corpus transaction bundle,
-every reference form, grouping by patient, and refusals."""
+"""The plain FHIR adapter: the municipal worked examples, transaction bundles from a
+v2-to-FHIR conversion (the project's sample and the corpus one), every reference form,
+grouping by patient, and refusals."""
 
 from __future__ import annotations
 
 import copy
 import json
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +36,7 @@ from hub.domain.pathway_codes import (
 from hub.domain.sectors import Sector
 from hub.domain.translation import Adapter, Sender, Translation, TranslationError
 from tests.conftest import CORPUS, REPO
+from tests.samples import sample_path
 
 EXAMPLES = REPO / "docs" / "examples" / "municipal"
 RANDERS = "478941000016003"  # Randers Kommune (kommune 730), the sending organisation
@@ -269,21 +272,44 @@ def test_re_sending_an_example_gives_identical_output(name: str) -> None:
             assert "municipality" not in json.dumps(resource)  # sector comes from the token
 
 
-# --- the corpus transaction bundle ------------------------------------------------------
+# --- transaction bundles from a v2-to-FHIR conversion ------------------------------------
 
+# The project's own sample, written as a v2-to-FHIR converter renders an ADT^A01: the
+# hospital's patient number (no CPR), locations, practitioners, the message header and
+# clinical resources the fhir format does not accept.
+V2_TO_FHIR_SAMPLE = sample_path("fhir/transaction-adt-a01.json")
 V2_TO_FHIR_BUNDLE = CORPUS / "v2-to-fhir" / "FHIR_bundle.hl7_ADT_A01.json"
+V2_TO_FHIR = [
+    pytest.param(V2_TO_FHIR_SAMPLE, id="fhir/transaction-adt-a01.json"),
+    pytest.param(
+        V2_TO_FHIR_BUNDLE,
+        id="v2-to-fhir/FHIR_bundle.hl7_ADT_A01.json",
+        marks=pytest.mark.corpus,
+    ),
+]
 
 
-def test_corpus_adt_transaction_bundle_is_refused_at_its_first_unaccepted_entry() -> None:
-    error = refusal(V2_TO_FHIR_BUNDLE.read_bytes(), HOSPITAL)
+@pytest.mark.parametrize("path", V2_TO_FHIR)
+def test_adt_transaction_bundle_is_refused_at_its_first_unaccepted_entry(path: Path) -> None:
+    error = refusal(path.read_bytes(), HOSPITAL)
     assert error.where == "Bundle.entry[0].resource"
     assert error.what.startswith("Location is not a resource type the fhir format accepts")
     for other in ("MessageHeader", "Practitioner", "Provenance", "Observation", "Coverage"):
         assert other in error.what
 
 
-def test_corpus_adt_bundle_without_its_unaccepted_entries_has_no_cpr() -> None:
-    document = json.loads(V2_TO_FHIR_BUNDLE.read_text())
+def test_the_sample_adt_bundle_names_every_unaccepted_type_once() -> None:
+    error = refusal(V2_TO_FHIR_SAMPLE.read_bytes(), HOSPITAL)
+    also = error.what.split("the payload also holds ", 1)[1]
+    assert also == (
+        "AllergyIntolerance, Coverage, MessageHeader, Observation, Practitioner, Provenance, "
+        "RelatedPerson, not accepted either"
+    )
+
+
+@pytest.mark.parametrize("path", V2_TO_FHIR)
+def test_adt_bundle_without_its_unaccepted_entries_has_no_cpr(path: Path) -> None:
+    document = json.loads(path.read_text())
     document["entry"] = [
         e
         for e in document["entry"]
@@ -295,6 +321,32 @@ def test_corpus_adt_bundle_without_its_unaccepted_entries_has_no_cpr() -> None:
     error = refusal(document, HOSPITAL)
     assert error.where == f"Bundle.entry[{position}].resource(Patient).identifier"
     assert "no CPR number" in error.what
+
+
+def test_the_sample_adt_bundle_with_a_cpr_is_accepted() -> None:
+    document = json.loads(V2_TO_FHIR_SAMPLE.read_text())
+    document["entry"] = [
+        e
+        for e in document["entry"]
+        if e["resource"]["resourceType"] in ("Patient", "Encounter", "Organization")
+    ]
+    [patient_entry] = [e for e in document["entry"] if e["resource"]["resourceType"] == "Patient"]
+    patient_entry["resource"]["identifier"].append({"system": CPR_SYSTEM, "value": "0703481236"})
+    for entry in document["entry"]:
+        entry["resource"].pop("participant", None)  # Practitioners are not accepted
+        entry["resource"].pop("location", None)  # nor Locations
+    translations = translate(document, HOSPITAL)
+    by_key = {t.patient_key: t for t in translations}
+    assert set(by_key) == {cpr_patient_key("0703481236"), directory_key(HOSPITAL.org)}
+    kinds = sorted(r["resourceType"] for r in by_key[cpr_patient_key("0703481236")].resources)
+    assert kinds == ["Encounter", "Patient"]
+    encounter = next(
+        r
+        for r in by_key[cpr_patient_key("0703481236")].resources
+        if r["resourceType"] == "Encounter"
+    )
+    assert encounter["subject"] == {"reference": patient_ref("0703481236")}
+    assert encounter["period"] == {"start": "2024-03-11T08:55:00+01:00"}
 
 
 # --- reference forms ---------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""The HL7 v2 adapter: corpus ADT messages, Danish-style messages, and refusals."""
+"""The HL7 v2 adapter: the project's sample ADT messages, corpus ADT messages,
+Danish-style messages, and refusals.
+
+The samples under ``tests/samples/hl7v2`` run without the published corpus; tests about
+the published messages themselves are marked ``corpus``."""
 
 from __future__ import annotations
 
@@ -27,9 +31,17 @@ from hub.domain.translation import (
     Translation,
     TranslationError,
 )
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, CORPUS_PRESENT
+from tests.samples import sample, sample_names, sample_path
 
 HL7V2_CORPUS = CORPUS / "hl7v2"
+# The samples: Testsygehus Nord (MSH-4 TSN) admits and discharges Ane Marie Østergaard,
+# registers two outpatients in one batch, and later updates her address.
+A01 = "hl7v2/adt-a01-indlaeggelse.hl7"
+A03 = "hl7v2/adt-a03-udskrivning.hl7"
+A04_BATCH = "hl7v2/adt-a04-batch.hl7"
+A08 = "hl7v2/adt-a08-opdatering.hl7"
+SAMPLE_CPR = "0703481236"
 ORG = "265161000016000"
 SENDER = Sender(sector=Sector.HOSPITAL, org=ORG, sub="opus")
 CPR = "0101709995"
@@ -169,16 +181,163 @@ def test_processing_ids_outside_table_0103_are_a_configuration_error(
         Hl7v2Adapter(processing_ids=ids)
 
 
-def test_the_same_message_gives_the_same_output() -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(sample_path(A04_BATCH), id=A04_BATCH),
+        pytest.param(
+            HL7V2_CORPUS / "ADT_A04_sample_batch.hl7",
+            id="hl7v2/ADT_A04_sample_batch.hl7",
+            marks=pytest.mark.corpus,
+        ),
+    ],
+)
+def test_the_same_message_gives_the_same_output(path: Path) -> None:
     assert translate(adt()) == translate(adt())
-    assert translate(corpus("ADT_A04_sample_batch.hl7")) == translate(
-        corpus("ADT_A04_sample_batch.hl7")
-    )
+    assert translate(path.read_bytes()) == translate(path.read_bytes())
+
+
+# --- samples ------------------------------------------------------------------------
+
+
+def test_sample_a01_admits_by_cpr_with_danish_letters() -> None:
+    translation, patient, encounter = only(sample(A01))
+    assert translation.patient_key == f"cpr:{SAMPLE_CPR}"
+    assert translation.event == "ADT^A01"
+    assert translation.source_id == "TSN240311-0042"
+    assert translation.facts == {"trigger": "A01", "version": "2.5"}
+    assert translation.occurred_at == datetime(2024, 3, 11, 8, 55, tzinfo=CET)  # EVN-2
+    assert translation.declared_sender == DeclaredSender(("hl7:TSN",), "MSH-4")
+    assert patient["id"] == patient_resource_id(f"cpr:{SAMPLE_CPR}")
+    assert patient["identifier"] == [
+        {
+            "system": CPR_SYSTEM,
+            "value": SAMPLE_CPR,
+            "type": {"coding": [{"system": IDENTIFIER_TYPE, "code": "NNDNK"}]},
+        }
+    ]
+    # MSH-18 declares UNICODE UTF-8.
+    assert patient["name"] == [{"family": "Østergaard", "given": ["Ane", "Marie"]}]
+    assert patient["gender"] == "female"
+    assert patient["birthDate"] == "1948-03-07"
+    assert patient["address"] == [
+        {
+            "line": ["Åvej 7, 1. th"],
+            "city": "Randers NØ",
+            "postalCode": "8930",
+            "country": "DK",
+            "use": "home",
+            "district": "730",  # PID-12, her residence municipality
+        }
+    ]
+    assert encounter["id"] == resource_id("Encounter", ORG, "V240311-7")
+    assert encounter["status"] == "in-progress"
+    assert encounter["class"] == {
+        "system": ACT_CODE,
+        "code": "IMP",
+        "display": "inpatient encounter",
+    }
+    assert encounter["period"] == {"start": "2024-03-11T08:55:00+01:00"}
+    assert encounter["identifier"][0]["value"] == "V240311-7"
+    assert encounter["serviceProvider"] == {
+        "identifier": {"system": SOR_SYSTEM, "value": ORG},
+        "display": "TSN",
+    }
+    assert encounter["reasonCode"] == [{"text": "Åndenød og hævede ben"}]
+    assert encounter["location"] == [
+        {"location": {"display": "MED2, room 214, bed 1 (TSN)"}, "status": "active"},
+        # PV1-6 (prior location) by its PL-9 description.
+        {"location": {"display": "Fælles akutmodtagelse"}, "status": "completed"},
+    ]
+
+
+def test_sample_a03_in_iso_8859_1_with_lf_finishes_the_same_stay() -> None:
+    raw = sample(A03)
+    assert b"\n" in raw and b"\r" not in raw
+    assert "Østergaard".encode("iso-8859-1") in raw  # MSH-18 8859/1
+    translation, patient, encounter = only(raw)
+    assert translation.event == "ADT^A03"
+    assert translation.occurred_at == datetime(2024, 3, 15, 13, 20, tzinfo=CET)
+    assert patient["name"] == [{"family": "Østergaard", "given": ["Ane", "Marie"]}]
+    assert encounter["id"] == encounter_of(sample(A01))["id"]
+    assert encounter["status"] == "finished"
+    assert encounter["period"] == {
+        "start": "2024-03-11T08:55:00+01:00",
+        "end": "2024-03-15T13:20:00+01:00",
+    }
+    assert encounter["location"][0]["status"] == "completed"
+
+
+def test_sample_batch_registers_two_patients() -> None:
+    raw = sample(A04_BATCH)
+    assert raw.startswith(b"BHS|") and b"\r\n" in raw
+    foreign, known = translate(raw)
+    assert (foreign.source_id, known.source_id) == ("TSN240402-0311", "TSN240402-0312")
+    assert foreign.event == known.event == "ADT^A04"
+    assert foreign.occurred_at == datetime(2024, 4, 2, 10, 10, tzinfo=CEST)
+    # No CPR: the hospital's own number keys the patient, scoped to the sender.
+    system = f"urn:brobygger:assigning-authority:{ORG}:TSN"
+    assert foreign.patient_key == local_patient_key(system, "TSN-881204")
+    [patient] = foreign.resources  # neither PV1-19 nor PV1-44: no visit to identify
+    assert patient["identifier"] == [
+        {
+            "system": system,
+            "value": "TSN-881204",
+            "type": {"coding": [{"system": IDENTIFIER_TYPE, "code": "MR"}]},
+        }
+    ]
+    assert patient["address"][0]["city"] == "Malmö"
+    assert known.patient_key == "cpr:1811671234"
+    patient, encounter = known.resources
+    assert patient["name"] == [{"family": "Bøgh", "given": ["Jørgen"]}]
+    # A registration with a visit number is a planned Encounter.
+    assert encounter["status"] == "planned"
+    assert encounter["class"]["code"] == "AMB"
+    assert encounter["period"] == {"start": "2024-04-16T09:30:00+02:00"}
+
+
+def test_sample_a08_updates_the_patient_and_leaves_the_encounter_alone() -> None:
+    translation, patient = patient_only(sample(A08))
+    assert translation.event == "ADT^A08"
+    assert translation.facts == {"trigger": "A08", "version": "2.4"}
+    # EVN-2 carries its own offset (+0200).
+    assert translation.occurred_at == datetime(2024, 6, 10, 14, 22, tzinfo=CEST)
+    assert patient["id"] == patient_resource_id(f"cpr:{SAMPLE_CPR}")
+    assert patient["address"] == [
+        {
+            "line": ["Plejecenter Solbakken, Solbakken 2", "Bolig 12"],
+            "city": "Randers NV",
+            "postalCode": "8940",
+            "country": "DK",
+            "use": "home",
+            "district": "730",
+        }
+    ]
+
+
+SAMPLE_MESSAGES = {A01: 1, A03: 1, A04_BATCH: 2, A08: 1}
+
+
+def test_every_sample_has_an_expectation() -> None:
+    assert sample_names("hl7v2") == sorted(SAMPLE_MESSAGES)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_MESSAGES))
+def test_every_sample_file_is_accepted(name: str) -> None:
+    translations = translate(sample(name))
+    assert len(translations) == SAMPLE_MESSAGES[name]
+    for translation in translations:
+        kinds = [r["resourceType"] for r in translation.resources]
+        assert kinds in (["Patient"], ["Patient", "Encounter"])
+        assert translation.occurred_at is not None
+        assert translation.occurred_at.tzinfo is not None
+        assert translation.declared_sender == DeclaredSender(("hl7:TSN",), "MSH-4")
 
 
 # --- corpus -------------------------------------------------------------------------
 
 
+@pytest.mark.corpus
 def test_corpus_docs_example_a01() -> None:
     translation, patient, encounter = only(corpus("ADT_A01_docs_example.hl7"))
     system = f"urn:brobygger:patient-id:{ORG}"  # PID-3 has no assigning authority
@@ -235,6 +394,7 @@ def test_corpus_docs_example_a01() -> None:
     ]
 
 
+@pytest.mark.corpus
 def test_corpus_sample_msh_a01_v23_without_evn() -> None:
     translation, patient, encounter = only(corpus("ADT_A01_sample_msh.hl7"))
     system = f"urn:brobygger:assigning-authority:{ORG}:MSH_MRN"
@@ -263,6 +423,7 @@ def test_corpus_sample_msh_a01_v23_without_evn() -> None:
     ]
 
 
+@pytest.mark.corpus
 def test_corpus_test_validation_a01_v26_keeps_year_precision() -> None:
     translation, patient, encounter = only(corpus("ADT_A01_test_validation.hl7"))
     key = local_patient_key(f"urn:brobygger:assigning-authority:{ORG}:HOSPITAL", "123-456-789")
@@ -282,6 +443,7 @@ def test_corpus_test_validation_a01_v26_keeps_year_precision() -> None:
     assert encounter["id"] == resource_id("Encounter", ORG, key, "2013")
 
 
+@pytest.mark.corpus
 def test_corpus_a04_batch_registers_the_patient_without_an_encounter() -> None:
     [translation] = translate(corpus("ADT_A04_sample_batch.hl7"))
     system = f"urn:brobygger:assigning-authority:{ORG}:100"
@@ -307,6 +469,7 @@ def test_corpus_a04_batch_registers_the_patient_without_an_encounter() -> None:
     assert patient["address"] == [{"city": "RICHMOND", "postalCode": "3121"}]
 
 
+@pytest.mark.corpus
 def test_corpus_a08_updates_the_patient_and_leaves_the_encounter_alone() -> None:
     translation, patient = patient_only(corpus("ADT_A08_GenericParser.hl7"))
     system = f"urn:brobygger:assigning-authority:{ORG}:ISSUER"
@@ -334,6 +497,7 @@ def test_corpus_a08_updates_the_patient_and_leaves_the_encounter_alone() -> None
     ]
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("path", sorted(HL7V2_CORPUS.glob("*.hl7")), ids=lambda p: p.name)
 def test_every_corpus_file_is_accepted(path: Path) -> None:
     [translation] = translate(path.read_bytes())
@@ -344,6 +508,7 @@ def test_every_corpus_file_is_accepted(path: Path) -> None:
     assert translation.declared_sender is not None
 
 
+@pytest.mark.corpus
 def test_the_corpus_holds_five_messages() -> None:
     assert len(list(HL7V2_CORPUS.glob("*.hl7"))) == 5
 
@@ -1007,7 +1172,8 @@ def test_resources_are_built_as_validation_returns_them(monkeypatch: pytest.Monk
 # --- properties ---------------------------------------------------------------------
 
 VALID_PAYLOADS = [
-    *(path.read_bytes() for path in sorted(HL7V2_CORPUS.glob("*.hl7"))),
+    *(sample(name) for name in sample_names("hl7v2")),
+    *((path.read_bytes() for path in sorted(HL7V2_CORPUS.glob("*.hl7"))) if CORPUS_PRESENT else ()),
     adt().encode("utf-8"),
     adt(charset="8859/1").encode("iso-8859-1"),
     adt("A03", pv1_45="20240320141000", separator="\n").encode("utf-8"),

@@ -1,5 +1,11 @@
-"""The MedCom adapter: every corpus message, the HospitalNotification code table,
-CareCommunication threading, acknowledgements, re-sends and refusals."""
+"""The MedCom adapter: the project's sample messages and every corpus message, the
+HospitalNotification code table, CareCommunication threading, acknowledgements,
+re-sends and refusals.
+
+Tests that rewrite a message start from the samples under ``tests/samples/medcom``, so
+they run without the published corpus; tests about the published fixtures themselves
+are marked ``corpus``.
+"""
 
 from __future__ import annotations
 
@@ -29,16 +35,39 @@ from hub.domain.identifiers import (
 )
 from hub.domain.sectors import Sector
 from hub.domain.translation import Adapter, Sender, Translation, TranslationError, fingerprint
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, CORPUS_PRESENT
+from tests.samples import sample, sample_names, sample_path
 
 HN = CORPUS / "medcom-hospitalnotification"
 CC = CORPUS / "medcom-carecommunication"
 ACK = CORPUS / "medcom-acknowledgement"
 
-HOSPITAL_SOR = "265161000016000"  # Hjerteafdelingen, Herlev og Gentofte: the HN fixtures' sender
+# The samples: one inpatient stay of Karen Holm at Testsygehus Nord, reported to Randers
+# Kommune, a later emergency stay, and a CareCommunication thread about the first stay.
+STIN = "medcom/hospitalnotification-stin.json"
+STIN_XML = "medcom/hospitalnotification-stin.xml"
+RE_STIN = "medcom/hospitalnotification-re-stin.json"
+STOR = "medcom/hospitalnotification-stor.json"
+SLHJ = "medcom/hospitalnotification-slhj.json"
+STAA = "medcom/hospitalnotification-staa.json"
+CC_NEW = "medcom/carecommunication-new.json"
+CC_REPLY = "medcom/carecommunication-reply.xml"
+CC_FORWARD = "medcom/carecommunication-forward.json"
+ACK_OK = "medcom/acknowledgement-ok.xml"
+ACK_ERROR = "medcom/acknowledgement-fatal-error.json"
+
+HOSPITAL_SOR = "265161000016000"  # the samples' hospital; also the HN fixtures' sender
+HOSPITAL_GLN = "5790000503117"
 HOSPITAL = Sender(sector=Sector.HOSPITAL, org=HOSPITAL_SOR, sub="sundhedsplatformen")
-CPR = "2509479989"
+KOMMUNE_SOR = "478941000016003"  # Randers Kommune, the municipality the samples notify
+GP_SOR = "493291000016007"  # Lægerne Søndergade, the samples' general practice
+GP = Sender(sector=Sector.GP, org=GP_SOR, sub="laegesystem")
+CPR = "1204531118"  # Karen Holm, the samples' patient
 PATIENT_REF = f"Patient/{patient_resource_id(cpr_patient_key(CPR))}"
+STAY = "bc7aa93a-7a81-43ae-9801-517f78f43851"  # episode-of-care identifier of her stay
+STIN_MESSAGE = "9047c7c4-7407-472d-9759-dd10d21662ed"  # MessageHeader.id of STIN
+NEW_MESSAGE = "648a2fd2-9740-414f-b0b2-1bdccb64fd3c"  # MessageHeader.id of CC_NEW
+CONVERSATION = "urn:uuid:3da223d6-8be4-4390-817c-b4405258c764"
 LPR3 = "https://www.esundhed.dk/Registre/Landspatientregisteret"
 ACTIVITY_SYSTEM = "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-messaging-activityCodes"
 
@@ -54,6 +83,10 @@ def translate(raw: bytes, sender: Sender = HOSPITAL) -> Translation:
     return translations[0]
 
 
+def translate_file(path: Path) -> Translation:
+    return translate(path.read_bytes())
+
+
 def refusal(raw: bytes, sender: Sender = HOSPITAL) -> TranslationError:
     with pytest.raises(TranslationError) as caught:
         ADAPTER.translate(raw, sender)
@@ -61,10 +94,14 @@ def refusal(raw: bytes, sender: Sender = HOSPITAL) -> TranslationError:
 
 
 def load(path: Path) -> dict[str, Any]:
-    """A corpus message as FHIR JSON (XML files read through fhirtools)."""
+    """A message as FHIR JSON (XML files read through fhirtools)."""
     raw = path.read_bytes()
     loaded: dict[str, Any] = orjson.loads(raw) if path.suffix == ".json" else read_fhir_xml(raw)
     return loaded
+
+
+def load_sample(name: str) -> dict[str, Any]:
+    return load(sample_path(name))
 
 
 def encode(bundle: dict[str, Any]) -> bytes:
@@ -96,8 +133,9 @@ def notification(
     leave: dict[str, str] | None = None,
     end: str | None = None,
 ) -> dict[str, Any]:
-    """STIN_A rewritten to the given activity, Encounter status/class and Patient.deceased."""
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    """The STIN sample rewritten to the given activity, Encounter status/class and
+    Patient.deceased."""
+    bundle = load_sample(STIN)
     provenance = current_provenance(bundle)
     provenance["activity"]["coding"][0]["code"] = activity
     if revision:
@@ -130,6 +168,58 @@ def communication_of(translation: Translation) -> dict[str, Any]:
     [communication] = translation.resources
     assert communication["resourceType"] == "Communication"
     return communication
+
+
+def messages(samples: list[str], corpus: list[str]) -> list[Any]:
+    """Test parameters: the samples' paths, then the corpus files' (marked corpus)."""
+    return [
+        *(pytest.param(sample_path(name), id=name) for name in samples),
+        *(pytest.param(CORPUS / name, id=name, marks=pytest.mark.corpus) for name in corpus),
+    ]
+
+
+def assert_accepted(raw: bytes, bundle: dict[str, Any], event: str) -> None:
+    """``raw`` translates to ``event``, stably, with the facts every message carries."""
+    translation = translate(raw)
+    assert translation.event == event
+    assert translation.facts["event"] == event
+    assert translation.source_id == bundle["entry"][0]["resource"]["id"]
+    assert translation.occurred_at is not None
+    assert translation.occurred_at.tzinfo is not None
+    assert translation.declared_sender is not None
+    assert translation.declared_sender.where == "MessageHeader.sender"
+    assert translate(raw) == translation  # stable: no random ids, no clock
+
+
+# --- every sample ---------------------------------------------------------------------
+
+SAMPLE_EVENTS = {
+    STIN: "STIN",
+    STIN_XML: "STIN",
+    RE_STIN: "RE_STIN",
+    STOR: "STOR",
+    SLHJ: "SLHJ",
+    STAA: "STAA",
+    CC_NEW: "care-communication",
+    CC_REPLY: "care-communication",
+    CC_FORWARD: "care-communication",
+    ACK_OK: "acknowledgement",
+    ACK_ERROR: "acknowledgement",
+}
+
+
+def test_satisfies_the_adapter_protocol() -> None:
+    adapter: Adapter = ADAPTER
+    assert adapter.format == "medcom"
+
+
+def test_every_sample_has_an_expectation() -> None:
+    assert sample_names("medcom") == sorted(SAMPLE_EVENTS)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_EVENTS))
+def test_sample_message(name: str) -> None:
+    assert_accepted(sample(name), load_sample(name), SAMPLE_EVENTS[name])
 
 
 # --- every corpus message -----------------------------------------------------------
@@ -223,34 +313,23 @@ EXPECTED: dict[str, str | tuple[str, str]] = {
     ),
     "medcom-carecommunication/Flow2-Acknowledgement_Ex_to_OIOXML.xml": "acknowledgement",
     "medcom-carecommunication/Flow4-Acknowledgement_Ex_from_OIOXML.xml": "acknowledgement",
-    **{f"medcom-acknowledgement/{path.name}": "acknowledgement" for path in ACK.iterdir()},
+    **{f"medcom-acknowledgement/{path.name}": "acknowledgement" for path in sorted(ACK.glob("*"))},
 }
 
 
-def test_satisfies_the_adapter_protocol() -> None:
-    adapter: Adapter = ADAPTER
-    assert adapter.format == "medcom"
-
-
+@pytest.mark.corpus
 def test_every_corpus_message_has_an_expectation() -> None:
     files = {f"{folder.name}/{path.name}" for folder in (HN, CC, ACK) for path in folder.iterdir()}
     assert files == set(EXPECTED)
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_corpus_message(name: str) -> None:
     expected = EXPECTED[name]
     raw = (CORPUS / name).read_bytes()
     if isinstance(expected, str):
-        translation = translate(raw)
-        assert translation.event == expected
-        assert translation.facts["event"] == expected
-        assert translation.source_id == load(CORPUS / name)["entry"][0]["resource"]["id"]
-        assert translation.occurred_at is not None
-        assert translation.occurred_at.tzinfo is not None
-        assert translation.declared_sender is not None
-        assert translation.declared_sender.where == "MessageHeader.sender"
-        assert translate(raw) == translation  # stable: no random ids, no clock
+        assert_accepted(raw, load(CORPUS / name), expected)
     else:
         where, what = expected
         error = refusal(raw)
@@ -270,33 +349,48 @@ def _pairs() -> list[str]:
     )
 
 
+def test_the_samples_have_a_json_xml_pair() -> None:
+    assert STIN_XML.removesuffix(".xml") + ".json" == STIN
+    assert load_sample(STIN_XML) == load_sample(STIN)
+
+
+@pytest.mark.corpus
 def test_the_corpus_has_json_xml_pairs() -> None:
     assert len(_pairs()) >= 4
 
 
-@pytest.mark.parametrize("stem", _pairs())
-def test_json_and_xml_of_one_fixture_translate_identically(stem: str) -> None:
-    json_raw = (CORPUS / f"{stem}.json").read_bytes()
-    xml_raw = (CORPUS / f"{stem}.xml").read_bytes()
+@pytest.mark.parametrize(
+    "stem",
+    [
+        pytest.param(sample_path(STIN).with_suffix(""), id=STIN.removesuffix(".json")),
+        *(pytest.param(CORPUS / stem, id=stem, marks=pytest.mark.corpus) for stem in _pairs()),
+    ],
+)
+def test_json_and_xml_of_one_message_translate_identically(stem: Path) -> None:
+    json_raw = stem.with_suffix(".json").read_bytes()
+    xml_raw = stem.with_suffix(".xml").read_bytes()
     assert translate(xml_raw) == translate(json_raw)
 
 
 @pytest.mark.parametrize(
-    "name",
-    sorted(
-        name
-        for name, expected in EXPECTED.items()
-        if name.endswith(".json") and "R-A-new" not in name and isinstance(expected, str)
+    "path",
+    messages(
+        [name for name in sorted(SAMPLE_EVENTS) if name.endswith(".json")],
+        sorted(
+            name
+            for name, expected in EXPECTED.items()
+            if name.endswith(".json") and "R-A-new" not in name and isinstance(expected, str)
+        ),
     ),
 )
-def test_every_json_message_rendered_as_xml_gives_the_same_result(name: str) -> None:
-    raw = (CORPUS / name).read_bytes()
+def test_every_json_message_rendered_as_xml_gives_the_same_result(path: Path) -> None:
+    raw = path.read_bytes()
     xml = Bundle.model_validate(orjson.loads(raw)).model_dump_xml()
     assert translate(xml) == translate(raw)
 
 
 def test_xml_that_is_not_valid_fhir_is_refused_by_the_xml_reader() -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.xml")
+    bundle = load_sample(STIN_XML)
     xml = Bundle.model_validate(bundle).model_dump_xml()
     broken = xml.replace(b'<status value="in-progress"/>', b'<status value="in-progress"/><x/>')
     assert broken != xml
@@ -306,7 +400,7 @@ def test_xml_that_is_not_valid_fhir_is_refused_by_the_xml_reader() -> None:
 
 
 def test_whitespace_and_byte_order_mark_before_the_document() -> None:
-    raw = (HN / "HospitalNotification_Ex_STIN_A.json").read_bytes()
+    raw = sample(STIN)
     assert translate(b"\xef\xbb\xbf \r\n\t" + raw) == translate(raw)
 
 
@@ -314,52 +408,59 @@ def test_whitespace_and_byte_order_mark_before_the_document() -> None:
 
 
 def test_stin_gives_the_hub_patient_and_encounter() -> None:
-    translation = translate((HN / "HospitalNotification_Ex_STIN_A.json").read_bytes())
+    translation = translate(sample(STIN))
     patient, encounter = translation.resources
     assert translation.patient_key == cpr_patient_key(CPR)
     assert patient == {
         "resourceType": "Patient",
         "id": patient_resource_id(cpr_patient_key(CPR)),
         "identifier": [{"system": CPR_SYSTEM, "value": CPR}],
-        "name": [{"use": "official", "family": "Elmer"}],
+        "name": [{"use": "official", "family": "Holm"}],
     }
-    episode = {
-        "system": f"https://sor2.sum.dsdn.dk/#id={HOSPITAL_SOR}",
-        "value": "82873e50-325e-4016-8a68-2934bdb2f66d",
-    }
+    episode = {"system": f"https://sor2.sum.dsdn.dk/#id={HOSPITAL_SOR}", "value": STAY}
     assert encounter == {
         "resourceType": "Encounter",
-        "id": resource_id(
-            "Encounter", "episode-of-care", episode["system"], "82873e50325e40168a682934bdb2f66d"
-        ),
+        "id": resource_id("Encounter", "episode-of-care", episode["system"], STAY.replace("-", "")),
         "identifier": [episode],
         "status": "in-progress",
         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
         "subject": {"reference": PATIENT_REF},
-        "period": {"start": "2023-03-01T12:00:00+01:00"},
+        "period": {"start": "2024-02-10T14:20:00+01:00"},
         "serviceProvider": {
             "type": "Organization",
             "identifier": {"system": SOR_SYSTEM, "value": HOSPITAL_SOR},
-            "display": "Hjerteafdelingen på Herlev og Gentofte hospital",
+            "display": "Medicinsk Afdeling M1, Testsygehus Nord",
         },
         "extension": [
             {
                 "url": "urn:brobygger:extension:notified-organisation",
-                "valueIdentifier": {"system": SOR_SYSTEM, "value": "953741000016009"},
+                "valueIdentifier": {"system": SOR_SYSTEM, "value": KOMMUNE_SOR},
             }
         ],
     }
     assert translation.facts == {"event": "STIN", "activity": "admit-inpatient"}
     assert translation.declared_sender is not None
-    assert translation.declared_sender.identities == ("gln:5790000209354", f"sor:{HOSPITAL_SOR}")
+    assert translation.declared_sender.identities == (
+        f"gln:{HOSPITAL_GLN}",
+        f"sor:{HOSPITAL_SOR}",
+    )
 
 
 def test_occurred_at_is_when_the_activity_happened_not_when_the_envelope_was_sent() -> None:
-    # STIN_B1's Bundle.timestamp is 2023-05-01T07:14:28Z, two months after the admission.
-    translation = translate((HN / "HospitalNotification_Ex_STIN_B1.json").read_bytes())
-    assert translation.occurred_at == datetime.fromisoformat("2023-03-01T12:00:02+01:00")
+    # The STIN sample's Bundle.timestamp is 2024-02-12T08:15:00+01:00, two days later.
+    assert load_sample(STIN)["timestamp"] == "2024-02-12T08:15:00+01:00"
+    translation = translate(sample(STIN))
+    assert translation.occurred_at == datetime.fromisoformat("2024-02-10T14:20:05+01:00")
 
 
+def test_every_message_of_one_sample_stay_updates_the_same_encounter() -> None:
+    stay = (STIN, STIN_XML, RE_STIN, STOR, SLHJ)
+    ids = {encounter_of(translate(sample(name)))["id"] for name in stay}
+    assert len(ids) == 1
+    assert encounter_of(translate(sample(STAA)))["id"] not in ids  # another stay
+
+
+@pytest.mark.corpus
 @pytest.mark.parametrize(
     "stay",
     [
@@ -380,6 +481,7 @@ def test_every_message_of_one_stay_updates_the_same_encounter(stay: tuple[str, .
     assert len(ids) == 1
 
 
+@pytest.mark.corpus
 def test_different_stays_get_different_encounters() -> None:
     ids = {
         encounter_of(translate((HN / f"HospitalNotification_Ex_STIN_{case}.json").read_bytes()))[
@@ -390,19 +492,74 @@ def test_different_stays_get_different_encounters() -> None:
     assert len(ids) == 10
 
 
+def test_a_revision_keeps_the_stay_and_takes_the_corrected_start() -> None:
+    original = translate(sample(STIN))
+    revised = translate(sample(RE_STIN))
+    assert revised.event == "RE_STIN"
+    assert encounter_of(revised)["id"] == encounter_of(original)["id"]
+    assert encounter_of(revised)["period"] == {"start": "2024-02-10T13:50:00+01:00"}
+    assert revised.occurred_at is not None
+    assert original.occurred_at is not None
+    assert revised.occurred_at > original.occurred_at
+
+
 def test_cancelled_admission_is_entered_in_error() -> None:
+    translation = translate(encode(notification("cancel-admit-inpatient", "entered-in-error")))
+    assert translation.event == "AN_STIN"
+    assert encounter_of(translation)["status"] == "entered-in-error"
+
+
+@pytest.mark.corpus
+def test_corpus_cancelled_admission_is_entered_in_error() -> None:
     translation = translate((HN / "HospitalNotification_Ex_AN_STIN_N.json").read_bytes())
     assert encounter_of(translation)["status"] == "entered-in-error"
 
 
 def test_leave_becomes_status_history() -> None:
-    encounter = encounter_of(translate((HN / "HospitalNotification_Ex_STOR_F.json").read_bytes()))
+    encounter = encounter_of(translate(sample(STOR)))
     assert encounter["status"] == "onleave"
     assert encounter["statusHistory"] == [
-        {"status": "onleave", "period": {"start": "2023-03-03T14:00:10+01:00"}}
+        {"status": "onleave", "period": {"start": "2024-02-12T10:00:00+01:00"}}
     ]
 
 
+def test_a_discharge_after_leave_keeps_the_ended_leave_in_the_history() -> None:
+    translation = translate(sample(SLHJ))
+    encounter = encounter_of(translation)
+    assert (translation.event, encounter["status"]) == ("SLHJ", "finished")
+    assert encounter["period"] == {
+        "start": "2024-02-10T14:20:00+01:00",
+        "end": "2024-02-15T11:30:00+01:00",
+    }
+    assert encounter["statusHistory"] == [
+        {
+            "status": "onleave",
+            "period": {"start": "2024-02-12T10:00:00+01:00", "end": "2024-02-13T15:30:00+01:00"},
+        }
+    ]
+    assert "encounter_status_sent" not in translation.facts
+
+
+def test_an_emergency_admission_is_staa() -> None:
+    encounter = encounter_of(translate(sample(STAA)))
+    assert encounter["class"]["code"] == "EMER"
+    assert encounter["period"] == {"start": "2024-04-03T22:40:00+02:00"}  # summer time
+
+
+def test_deceased_while_in_progress_is_mors_and_finishes_the_stay() -> None:
+    """MedCom's own fixture MORS_J sends this: the Encounter still says in-progress."""
+    bundle = notification("admit-inpatient", "in-progress", deceased=True)
+    resource(bundle, "Encounter")["period"]["end"] = "2024-02-13T06:10:00+01:00"
+    translation = translate(encode(bundle))
+    patient, encounter = translation.resources
+    assert translation.event == "MORS"
+    assert patient["deceasedBoolean"] is True
+    assert encounter["status"] == "finished"
+    assert encounter["period"]["end"] == "2024-02-13T06:10:00+01:00"
+    assert translation.facts["encounter_status_sent"] == "in-progress"
+
+
+@pytest.mark.corpus
 def test_mors_j_deceased_while_in_progress_is_mors_and_finishes_the_stay() -> None:
     translation = translate((HN / "HospitalNotification_Ex_MORS_J.json").read_bytes())
     patient, encounter = translation.resources
@@ -413,6 +570,28 @@ def test_mors_j_deceased_while_in_progress_is_mors_and_finishes_the_stay() -> No
     assert translation.facts["encounter_status_sent"] == "in-progress"
 
 
+def test_deceased_on_leave_closes_the_leave_at_the_end_of_the_stay() -> None:
+    bundle = notification(
+        "start-leave-inpatient",
+        "finished",
+        deceased=True,
+        leave={"start": "2024-02-12T10:00:00+01:00"},
+        end="2024-02-12T23:40:00+01:00",
+    )
+    translation = translate(encode(bundle))
+    encounter = encounter_of(translation)
+    assert translation.event == "MORS"
+    assert encounter["status"] == "finished"
+    assert encounter["statusHistory"] == [
+        {
+            "status": "onleave",
+            "period": {"start": "2024-02-12T10:00:00+01:00", "end": "2024-02-12T23:40:00+01:00"},
+        }
+    ]
+    assert "encounter_status_sent" not in translation.facts
+
+
+@pytest.mark.corpus
 def test_mors_l_deceased_on_leave_closes_the_leave_at_the_end_of_the_stay() -> None:
     translation = translate((HN / "HospitalNotification_Ex_MORS_L.json").read_bytes())
     encounter = encounter_of(translation)
@@ -427,6 +606,24 @@ def test_mors_l_deceased_on_leave_closes_the_leave_at_the_end_of_the_stay() -> N
     assert "encounter_status_sent" not in translation.facts
 
 
+def test_discharged_from_leave_is_finished() -> None:
+    """MedCom's own fixture SLHJ_I sends this: the Encounter still says onleave."""
+    bundle = notification(
+        "discharge-inpatient-home",
+        "onleave",
+        leave={"start": "2024-02-12T10:00:00+01:00"},
+        end="2024-02-13T16:00:00+01:00",
+    )
+    translation = translate(encode(bundle))
+    encounter = encounter_of(translation)
+    assert translation.event == "SLHJ"
+    assert encounter["status"] == "finished"
+    assert encounter["period"]["end"] == "2024-02-13T16:00:00+01:00"
+    assert encounter["statusHistory"][0]["period"]["end"] == "2024-02-13T16:00:00+01:00"
+    assert translation.facts["encounter_status_sent"] == "onleave"
+
+
+@pytest.mark.corpus
 def test_slhj_i_discharged_from_leave_is_finished() -> None:
     translation = translate((HN / "HospitalNotification_Ex_SLHJ_I.json").read_bytes())
     encounter = encounter_of(translation)
@@ -437,12 +634,27 @@ def test_slhj_i_discharged_from_leave_is_finished() -> None:
     assert translation.facts["encounter_status_sent"] == "onleave"
 
 
+def test_message_without_event_is_refused_naming_what_is_accepted() -> None:
+    bundle = load_sample(STIN)
+    del bundle["entry"][0]["resource"]["eventCoding"]
+    error = refusal(encode(bundle))
+    assert error.where == "MessageHeader.eventCoding"
+    assert "no eventCoding" in error.what
+    assert "hospital-notification-message" in error.what
+    assert "care-communication-message" in error.what
+    assert "acknowledgement-message" in error.what
+
+
+@pytest.mark.corpus
 def test_tek_fcc_without_event_is_refused_naming_what_is_accepted() -> None:
     error = refusal((HN / "HospitalNotification_Ex_TEK_FCC.json").read_bytes())
     assert error.where == "MessageHeader.eventCoding"
     assert "hospital-notification-message" in error.what
     assert "care-communication-message" in error.what
     assert "acknowledgement-message" in error.what
+
+
+LEAVE = {"start": "2024-02-12T10:00:00+01:00"}
 
 
 @pytest.mark.parametrize(
@@ -460,8 +672,7 @@ def test_tek_fcc_without_event_is_refused_naming_what_is_accepted() -> None:
     ],
 )
 def test_code_table(activity: str, status: str, encounter_class: str, event: str) -> None:
-    leave = {"start": "2023-03-02T10:00:00+01:00"}
-    translation = translate(encode(notification(activity, status, encounter_class, leave=leave)))
+    translation = translate(encode(notification(activity, status, encounter_class, leave=LEAVE)))
     assert translation.event == event
     assert translation.facts["event"] == event
     assert encounter_of(translation)["status"] == status
@@ -479,8 +690,7 @@ def test_code_table(activity: str, status: str, encounter_class: str, event: str
 def test_cancelled_leave_or_discharge_restores_the_stay(
     activity: str, status: str, event: str
 ) -> None:
-    leave = {"start": "2023-03-02T10:00:00+01:00"}
-    translation = translate(encode(notification(activity, status, leave=leave)))
+    translation = translate(encode(notification(activity, status, leave=LEAVE)))
     assert translation.event == event
     assert encounter_of(translation)["status"] == status
 
@@ -519,11 +729,7 @@ def test_an_alive_patient_in_a_plain_admission_is_stin() -> None:
         ),
         (
             # discharged from leave, but no discharge time
-            notification(
-                "discharge-inpatient-home",
-                "onleave",
-                leave={"start": "2023-03-02T10:00:00+01:00"},
-            ),
+            notification("discharge-inpatient-home", "onleave", leave=LEAVE),
             "Bundle.entry[2].resource(Encounter).status",
             "requires Encounter.status finished",
         ),
@@ -563,6 +769,25 @@ def test_contradictions_of_the_code_table_are_refused(
 
 
 def test_stay_is_named_by_the_local_episode_identifier_when_there_are_several() -> None:
+    lpr3 = {"identifier": {"system": LPR3, "value": "7d1f0c9e-2b4a-5e63-9f80-1a2b3c4d5e6f"}}
+    bundle = load_sample(STIN)
+    resource(bundle, "Encounter")["episodeOfCare"].append(lpr3)
+    both = encounter_of(translate(encode(bundle)))
+    local = both["identifier"][0]
+    assert local["system"] != LPR3
+    assert both["id"] == resource_id(
+        "Encounter", "episode-of-care", local["system"], local["value"].replace("-", "")
+    )
+    assert both["id"] == encounter_of(translate(sample(STIN)))["id"]
+    assert [identifier["system"] for identifier in both["identifier"]] == [local["system"], LPR3]
+    resource(bundle, "Encounter")["episodeOfCare"] = [lpr3]
+    only_lpr3 = encounter_of(translate(encode(bundle)))
+    assert only_lpr3["identifier"][0]["system"] == LPR3
+    assert only_lpr3["id"] != both["id"]
+
+
+@pytest.mark.corpus
+def test_corpus_stay_is_named_by_the_local_episode_identifier_when_there_are_several() -> None:
     both = encounter_of(translate((HN / "HospitalNotification_Ex_TEK_ID_2.json").read_bytes()))
     local = both["identifier"][0]
     assert local["system"] != LPR3
@@ -577,22 +802,22 @@ def test_stay_is_named_by_the_local_episode_identifier_when_there_are_several() 
 
 
 def test_episode_identifier_matches_with_or_without_urn_hyphens_or_case() -> None:
-    plain = translate((HN / "HospitalNotification_Ex_STIN_A.json").read_bytes())
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    plain = translate(sample(STIN))
+    bundle = load_sample(STIN)
     episode = resource(bundle, "Encounter")["episodeOfCare"][0]["identifier"]
     episode["value"] = "urn:uuid:" + episode["value"].replace("-", "").upper()
     assert encounter_of(translate(encode(bundle)))["id"] == encounter_of(plain)["id"]
 
 
 def test_stay_without_episode_identifier_is_refused() -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    bundle = load_sample(STIN)
     del resource(bundle, "Encounter")["episodeOfCare"]
     error = refusal(encode(bundle))
     assert error.where == "Bundle.entry[2].resource(Encounter).episodeOfCare"
 
 
 def test_invalid_fhir_in_the_message_is_reported_at_its_element() -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    bundle = load_sample(STIN)
     resource(bundle, "Encounter")["period"]["start"] = "first of March"
     error = refusal(encode(bundle))
     assert error.where is not None
@@ -603,31 +828,25 @@ def test_invalid_fhir_in_the_message_is_reported_at_its_element() -> None:
 
 
 def test_new_care_communication() -> None:
-    name = "Bundle-R-Tek-E-new-parallel-c1edf6f3-2554-4b72-b58b-0f030ee555ba.json"
     sender = Sender(sector=Sector.HOSPITAL, org=HOSPITAL_SOR, sub="epic")
-    translation = translate((CC / name).read_bytes(), sender)
-    source = resource(load(CC / name), "Communication")
+    translation = translate(sample(CC_NEW), sender)
+    source = resource(load_sample(CC_NEW), "Communication")
     communication = communication_of(translation)
     assert translation.patient_key == cpr_patient_key(CPR)
-    assert communication["id"] == resource_id(
-        "Communication", HOSPITAL_SOR, "9db30fd5-f443-4c7f-8e1a-e8da7e758f0a"
-    )
+    assert communication["id"] == resource_id("Communication", HOSPITAL_SOR, NEW_MESSAGE)
     assert communication["identifier"] == [
-        {"value": "urn:uuid:1b1cf143-519a-44f9-b471-05f34fce0670"},
-        {"system": "urn:brobygger:medcom-message", "value": "9db30fd5-f443-4c7f-8e1a-e8da7e758f0a"},
+        {"value": CONVERSATION},
+        {"system": "urn:brobygger:medcom-message", "value": NEW_MESSAGE},
     ]
     assert communication["subject"] == {"reference": PATIENT_REF}
     assert communication["category"] == source["category"]
     assert communication["topic"] == source["topic"]
-    assert communication["sent"] == "2024-08-21T12:00:00+02:00"
+    assert communication["sent"] == "2024-02-14T13:05:00+01:00"
     assert communication["sender"]["identifier"] == {"system": SOR_SYSTEM, "value": HOSPITAL_SOR}
-    assert communication["recipient"][0]["identifier"] == {
-        "system": SOR_SYSTEM,
-        "value": "382871000016004",
-    }
+    assert communication["recipient"][0]["identifier"] == {"system": SOR_SYSTEM, "value": GP_SOR}
     [payload] = communication["payload"]
     assert payload["contentString"] == source["payload"][0]["contentString"]
-    assert {"display": "Michael Burns (sygeplejerske)"} in [
+    assert {"display": "Ida Sørensen (sygeplejerske)"} in [
         extension.get("valueReference") for extension in payload["extension"]
     ]
     assert "inResponseTo" not in communication
@@ -635,6 +854,22 @@ def test_new_care_communication() -> None:
 
 
 def test_attachments_are_kept_whole() -> None:
+    source = resource(load_sample(CC_REPLY), "Communication")
+    communication = communication_of(translate(sample(CC_REPLY), GP))
+    sent = [p["contentAttachment"] for p in source["payload"] if "contentAttachment" in p]
+    kept = [p["contentAttachment"] for p in communication["payload"] if "contentAttachment" in p]
+    assert len(kept) == 1
+    assert kept == sent
+    assert kept[0]["data"].startswith("JVBERi0")  # a PDF, base64 and all
+    assert [p.get("contentString") is not None for p in communication["payload"]] == [
+        True,
+        True,
+        False,
+    ]
+
+
+@pytest.mark.corpus
+def test_large_attachments_are_kept_whole() -> None:
     name = "Bundle-R-Tek-A-0c8dddf2-c882-4b00-8870-5035279e7d01.xml"  # 1.3 MB
     source = resource(load(CC / name), "Communication")
     communication = communication_of(translate((CC / name).read_bytes()))
@@ -647,6 +882,17 @@ def test_attachments_are_kept_whole() -> None:
 
 
 def test_attachment_in_json() -> None:
+    source = resource(load_sample(CC_FORWARD), "Communication")
+    communication = communication_of(translate(sample(CC_FORWARD), GP))
+    assert (
+        communication["payload"][2]["contentAttachment"]
+        == (source["payload"][2]["contentAttachment"])
+    )
+    assert communication["priority"] == "asap"
+
+
+@pytest.mark.corpus
+def test_corpus_attachment_in_json() -> None:
     name = "Bundle-R-A-new-b10f940e-2000-4ec8-9e0b-a3fb60fc5bb5.json"
     source = resource(load(CC / name), "Communication")
     communication = communication_of(translate((CC / name).read_bytes()))
@@ -657,10 +903,22 @@ def test_attachment_in_json() -> None:
 
 
 def test_episode_links_the_communication_to_the_hospital_stay() -> None:
+    communication = communication_of(translate(sample(CC_NEW)))
+    # The same stay reported by the hospital in its HospitalNotification:
+    encounter = encounter_of(translate(sample(STIN)))
+    assert communication["encounter"]["reference"] == f"Encounter/{encounter['id']}"
+    assert communication["encounter"]["identifier"] == {
+        "system": f"https://sor2.sum.dsdn.dk/#id={HOSPITAL_SOR}",
+        "value": f"urn:uuid:{STAY}",
+    }
+
+
+@pytest.mark.corpus
+def test_corpus_episode_links_the_communication_to_the_hospital_stay() -> None:
     name = "Bundle-R-Tek-A-0c8dddf2-c882-4b00-8870-5035279e7d01.xml"
     communication = communication_of(translate((CC / name).read_bytes()))
     # The same stay reported by the hospital in a HospitalNotification:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    bundle = load_sample(STIN)
     resource(bundle, "Encounter")["episodeOfCare"] = [
         {
             "identifier": {
@@ -679,35 +937,42 @@ def test_episode_links_the_communication_to_the_hospital_stay() -> None:
 
 def test_reply_points_at_the_communication_it_answers() -> None:
     new = communication_of(
-        translate(
-            (
-                CC / "Bundle-R-Tek-E-new-parallel-c1edf6f3-2554-4b72-b58b-0f030ee555ba.json"
-            ).read_bytes(),
-            Sender(sector=Sector.HOSPITAL, org=HOSPITAL_SOR, sub="epic"),
-        )
+        translate(sample(CC_NEW), Sender(sector=Sector.HOSPITAL, org=HOSPITAL_SOR, sub="epic"))
     )
-    reply = translate(
-        (CC / "Bundle-R-Tek-F-new-parallel-0e2864ad-a6a1-4e84-a9dc-aeacee63f981.xml").read_bytes(),
-        Sender(sector=Sector.GP, org="382871000016004", sub="ardenlaegehus"),
-    )
+    reply = translate(sample(CC_REPLY), GP)
     communication = communication_of(reply)
     assert communication["inResponseTo"] == [
         {
             "reference": f"Communication/{new['id']}",
             "type": "Communication",
-            "identifier": {
-                "system": "urn:brobygger:medcom-message",
-                "value": "9db30fd5-f443-4c7f-8e1a-e8da7e758f0a",
-            },
+            "identifier": {"system": "urn:brobygger:medcom-message", "value": NEW_MESSAGE},
         }
     ]
     assert communication["id"] != new["id"]
-    assert reply.facts["replies_to"] == "9db30fd5-f443-4c7f-8e1a-e8da7e758f0a"
+    assert communication["id"] == resource_id(
+        "Communication", GP_SOR, "240fe7f4-d9cb-4256-bc4e-5e8a9a8a767a"
+    )
+    assert reply.facts["replies_to"] == NEW_MESSAGE
     # The conversation identifier stays the same across the thread.
-    assert communication["identifier"][0] == new["identifier"][0]
+    assert communication["identifier"][0] == new["identifier"][0] == {"value": CONVERSATION}
 
 
 def test_forward_is_about_the_forwarded_communication() -> None:
+    translation = translate(sample(CC_FORWARD), GP)
+    communication = communication_of(translation)
+    assert communication["about"][0]["reference"] == (
+        f"Communication/{resource_id('Communication', HOSPITAL_SOR, NEW_MESSAGE)}"
+    )
+    assert communication["recipient"][0]["identifier"] == {
+        "system": SOR_SYSTEM,
+        "value": KOMMUNE_SOR,
+    }
+    assert "inResponseTo" not in communication
+    assert translation.facts["forwards"] == NEW_MESSAGE
+
+
+@pytest.mark.corpus
+def test_corpus_forward_is_about_the_forwarded_communication() -> None:
     name = "Bundle-R-C-forward-8352b67a-23b2-44c5-b43a-725270a90722.json"
     translation = translate((CC / name).read_bytes())
     communication = communication_of(translation)
@@ -720,36 +985,48 @@ def test_forward_is_about_the_forwarded_communication() -> None:
 
 
 def test_reply_without_the_earlier_provenance_keeps_the_message_id_only() -> None:
-    name = "Bundle-R-Tek-F-new-parallel-0e2864ad-a6a1-4e84-a9dc-aeacee63f981.xml"
-    bundle = load(CC / name)
+    bundle = load_sample(CC_REPLY)
     current = current_provenance(bundle)
     bundle["entry"] = [
         e
         for e in bundle["entry"]
         if e["resource"]["resourceType"] != "Provenance" or e["resource"] is current
     ]
-    communication = communication_of(translate(encode(bundle)))
+    communication = communication_of(translate(encode(bundle), GP))
     assert communication["inResponseTo"] == [
         {
             "type": "Communication",
-            "identifier": {
-                "system": "urn:brobygger:medcom-message",
-                "value": "9db30fd5-f443-4c7f-8e1a-e8da7e758f0a",
-            },
+            "identifier": {"system": "urn:brobygger:medcom-message", "value": NEW_MESSAGE},
         }
     ]
 
 
 def test_reply_without_the_earlier_message_is_refused() -> None:
-    bundle = load(CC / "Bundle-R-Tek-F-new-parallel-0e2864ad-a6a1-4e84-a9dc-aeacee63f981.xml")
+    bundle = load_sample(CC_REPLY)
     provenance = current_provenance(bundle)
     provenance["entity"] = [e for e in provenance["entity"] if e["role"] != "revision"]
-    error = refusal(encode(bundle))
+    error = refusal(encode(bundle), GP)
     assert error.where is not None
     assert error.where.endswith("resource(Provenance).entity")
     assert "revision" in error.what
 
 
+def test_a_payload_the_message_does_not_carry_is_refused_in_every_envelope() -> None:
+    """MedCom's "negative duplicate" case: an inconsistent message, sent twice in two
+    envelopes, is refused the same way both times."""
+    bundle = load_sample(CC_NEW)
+    missing = "urn:uuid:4b7e2d90-6c1a-4f3e-8d25-9a0b1c2d3e4f"
+    current_provenance(bundle)["entity"][0]["what"]["identifier"]["value"] = missing
+    first = refusal(encode(bundle))
+    bundle["id"] = "another-envelope-for-the-same-message"
+    bundle["timestamp"] = "2024-02-14T13:35:00+01:00"
+    second = refusal(encode(bundle))
+    assert first.where == "Bundle.entry[8].resource(Provenance).entity[0].what.identifier.value"
+    assert f"names payload {missing}" in first.what
+    assert (first.where, first.what) == (second.where, second.what)
+
+
+@pytest.mark.corpus
 def test_duplicate_inv_names_a_payload_the_message_does_not_carry() -> None:
     # MedCom's "negative duplicate" case: an inconsistent message, sent twice in two envelopes.
     m = refusal((CC / DUPLICATE_INVALID_M).read_bytes())
@@ -761,6 +1038,26 @@ def test_duplicate_inv_names_a_payload_the_message_does_not_carry() -> None:
 
 
 def test_a_resend_in_a_new_envelope_is_the_same_letter() -> None:
+    first = translate(sample(CC_NEW))
+    bundle = load_sample(CC_NEW)
+    bundle["id"] = "a-new-envelope-for-the-resend"
+    bundle["timestamp"] = "2024-02-14T15:50:00+01:00"
+    resent = translate(encode(bundle))
+    assert resent == first
+    assert fingerprint([resent]) == fingerprint([first])
+
+
+def test_reusing_a_message_id_for_other_content_is_a_different_letter() -> None:
+    first = translate(sample(CC_NEW))
+    bundle = load_sample(CC_NEW)
+    resource(bundle, "Communication")["payload"][0]["contentString"] = "Something else entirely."
+    changed = translate(encode(bundle))
+    assert changed.source_id == first.source_id
+    assert fingerprint([changed]) != fingerprint([first])
+
+
+@pytest.mark.corpus
+def test_a_corpus_resend_in_a_new_envelope_is_the_same_letter() -> None:
     name = "Bundle-R-Tek-J-dublicate-7283eae8-0427-4bb0-8486-06b4febd416c.xml"
     first = translate((CC / name).read_bytes())
     bundle = load(CC / name)
@@ -771,20 +1068,16 @@ def test_a_resend_in_a_new_envelope_is_the_same_letter() -> None:
     assert fingerprint([resent]) == fingerprint([first])
 
 
-def test_reusing_a_message_id_for_other_content_is_a_different_letter() -> None:
-    name = "Bundle-R-Tek-J-dublicate-7283eae8-0427-4bb0-8486-06b4febd416c.xml"
-    first = translate((CC / name).read_bytes())
-    bundle = load(CC / name)
-    resource(bundle, "Communication")["payload"][0]["contentString"] = "Something else entirely."
-    changed = translate(encode(bundle))
-    assert changed.source_id == first.source_id
-    assert fingerprint([changed]) != fingerprint([first])
-
-
 # --- Acknowledgement ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", sorted(ACK.iterdir()), ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "path",
+    messages(
+        [ACK_OK, ACK_ERROR],
+        [f"medcom-acknowledgement/{path.name}" for path in sorted(ACK.glob("*"))],
+    ),
+)
 def test_acknowledgement(path: Path) -> None:
     source = load(path)
     response = source["entry"][0]["resource"]["response"]
@@ -806,6 +1099,19 @@ def test_acknowledgement(path: Path) -> None:
         assert "details" not in header["response"]
 
 
+def test_the_sample_acknowledgements_answer_the_sample_messages() -> None:
+    assert translate(sample(ACK_OK), GP).facts == {
+        "event": "acknowledgement",
+        "code": "ok",
+        "acknowledges": NEW_MESSAGE,
+    }
+    assert translate(sample(ACK_ERROR)).facts == {
+        "event": "acknowledgement",
+        "code": "fatal-error",
+        "acknowledges": STIN_MESSAGE,
+    }
+
+
 class _Acknowledgements:
     def __init__(self) -> None:
         self.recorded: list[dict[str, Any]] = []
@@ -819,8 +1125,22 @@ class _UnitOfWork:
         self.acknowledgements = _Acknowledgements()
 
 
-async def test_the_acknowledgement_recorder_reads_what_the_adapter_writes() -> None:
-    translation = translate((ACK / "Ack_3.3.2.1_A_AE.xml").read_bytes())
+@pytest.mark.parametrize(
+    ("path", "acknowledged"),
+    [
+        pytest.param(sample_path(ACK_ERROR), STIN_MESSAGE, id=ACK_ERROR),
+        pytest.param(
+            ACK / "Ack_3.3.2.1_A_AE.xml",
+            "53128d9b-cede-4c7f-8904-809eab322d7d",
+            id="medcom-acknowledgement/Ack_3.3.2.1_A_AE.xml",
+            marks=pytest.mark.corpus,
+        ),
+    ],
+)
+async def test_the_acknowledgement_recorder_reads_what_the_adapter_writes(
+    path: Path, acknowledged: str
+) -> None:
+    translation = translate_file(path)
     event = InboundEvent(
         event_id="message-1/0",
         message_id="message-1",
@@ -835,7 +1155,7 @@ async def test_the_acknowledgement_recorder_reads_what_the_adapter_writes() -> N
     uow = _UnitOfWork()
     await AcknowledgementRecorder().handle(event, uow)  # type: ignore[arg-type]
     [recorded] = uow.acknowledgements.recorded
-    assert recorded["acknowledged_source_id"] == "53128d9b-cede-4c7f-8904-809eab322d7d"
+    assert recorded["acknowledged_source_id"] == acknowledged
     assert recorded["code"] == "fatal-error"
     assert recorded["issues"] == [
         {"severity": "error", "code": "structure", "text": "MSG_VALUESET_VALUE_UNKNOWN"}
@@ -843,7 +1163,7 @@ async def test_the_acknowledgement_recorder_reads_what_the_adapter_writes() -> N
 
 
 def test_acknowledgement_with_an_unknown_code_is_refused() -> None:
-    bundle = load(ACK / "Ack_3.4.4_A_AE.json")
+    bundle = load_sample(ACK_ERROR)
     bundle["entry"][0]["resource"]["response"]["code"] = "maybe"
     error = refusal(encode(bundle))
     assert error.where == "MessageHeader.response.code"
@@ -867,7 +1187,7 @@ def test_not_json_or_xml(payload: bytes, where: str) -> None:
 
 
 def test_truncated_json() -> None:
-    raw = (HN / "HospitalNotification_Ex_STIN_A.json").read_bytes()
+    raw = sample(STIN)
     error = refusal(raw[: len(raw) // 2])
     assert error.where is not None
     assert error.where.startswith("line ")
@@ -875,20 +1195,20 @@ def test_truncated_json() -> None:
 
 
 def test_truncated_xml() -> None:
-    raw = (HN / "HospitalNotification_Ex_STIN_A.xml").read_bytes()
+    raw = sample(STIN_XML)
     error = refusal(raw[: len(raw) // 2])
     assert error.where is not None
     assert error.where.startswith("line ")
 
 
 def test_not_a_bundle() -> None:
-    patient = resource(load(HN / "HospitalNotification_Ex_STIN_A.json"), "Patient")
+    patient = resource(load_sample(STIN), "Patient")
     error = refusal(encode(patient))
     assert error.where == "resourceType"
 
 
 def test_bundle_of_type_transaction() -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    bundle = load_sample(STIN)
     bundle["type"] = "transaction"
     error = refusal(encode(bundle))
     assert error.where == "Bundle.type"
@@ -896,7 +1216,7 @@ def test_bundle_of_type_transaction() -> None:
 
 
 def test_message_header_not_first() -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    bundle = load_sample(STIN)
     bundle["entry"] = bundle["entry"][1:] + bundle["entry"][:1]
     error = refusal(encode(bundle))
     assert error.where == "Bundle.entry[0].resource"
@@ -904,7 +1224,7 @@ def test_message_header_not_first() -> None:
 
 
 def test_missing_provenance() -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    bundle = load_sample(STIN)
     bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["resourceType"] != "Provenance"]
     error = refusal(encode(bundle))
     assert error.where == "Bundle.entry"
@@ -912,22 +1232,22 @@ def test_missing_provenance() -> None:
 
 
 def test_no_provenance_of_this_message() -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    bundle = load_sample(STIN)
     current_provenance(bundle)["target"] = [{"reference": "MessageHeader/some-other-message"}]
     error = refusal(encode(bundle))
     assert error.where == "Bundle.entry[5].resource(Provenance).target"
 
 
 def test_provenance_without_occurred_time() -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    bundle = load_sample(STIN)
     del current_provenance(bundle)["occurredDateTime"]
     error = refusal(encode(bundle))
     assert error.where == "Bundle.entry[5].resource(Provenance).occurredDateTime"
 
 
 def test_occurred_time_without_timezone() -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
-    current_provenance(bundle)["occurredDateTime"] = "2023-03-01T12:00:00"
+    bundle = load_sample(STIN)
+    current_provenance(bundle)["occurredDateTime"] = "2024-02-10T14:20:05"
     error = refusal(encode(bundle))
     assert error.where == "Bundle.entry[5].resource(Provenance).occurredDateTime"
 
@@ -941,7 +1261,7 @@ def test_occurred_time_without_timezone() -> None:
     ],
 )
 def test_patient_without_cpr(identifiers: list[dict[str, str]], what: str) -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    bundle = load_sample(STIN)
     resource(bundle, "Patient")["identifier"] = identifiers
     error = refusal(encode(bundle))
     assert error.where is not None
@@ -950,31 +1270,31 @@ def test_patient_without_cpr(identifiers: list[dict[str, str]], what: str) -> No
 
 
 def test_cpr_with_hyphen_is_read() -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
-    resource(bundle, "Patient")["identifier"][0]["value"] = "250947-9989"
+    bundle = load_sample(STIN)
+    resource(bundle, "Patient")["identifier"][0]["value"] = f"{CPR[:6]}-{CPR[6:]}"
     assert translate(encode(bundle)).patient_key == cpr_patient_key(CPR)
 
 
 @pytest.mark.parametrize("system", sorted(GLN_SYSTEMS))
 def test_sender_gln_under_each_system(system: str) -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    bundle = load_sample(STIN)
     sender = resource(bundle, "Organization", 1)
-    assert sender["id"] == "o7056980-a8b2-42aa-8a0e-c1fc85d1f40d"
-    sender["identifier"] = [{"system": system, "value": "5790000209354"}]
+    assert sender["id"] == "43d99664-4c44-4519-9ea3-1940e419bafe"
+    sender["identifier"] = [{"system": system, "value": HOSPITAL_GLN}]
     translation = translate(encode(bundle))
     assert translation.declared_sender is not None
-    assert translation.declared_sender.identities == ("gln:5790000209354",)
+    assert translation.declared_sender.identities == (f"gln:{HOSPITAL_GLN}",)
     assert translation.declared_sender.where == "MessageHeader.sender"
 
 
 def test_sender_without_sor_or_gln() -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    bundle = load_sample(STIN)
     resource(bundle, "Organization", 1)["identifier"] = [{"system": "urn:x", "value": "1"}]
     assert refusal(encode(bundle)).where == "MessageHeader.sender"
 
 
 def test_sender_that_is_not_in_the_bundle() -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    bundle = load_sample(STIN)
     bundle["entry"][0]["resource"]["sender"] = {"reference": "Organization/not-here"}
     error = refusal(encode(bundle))
     assert error.where == "MessageHeader.sender.reference"
@@ -982,7 +1302,7 @@ def test_sender_that_is_not_in_the_bundle() -> None:
 
 
 def test_sender_that_is_not_an_organization() -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    bundle = load_sample(STIN)
     patient_id = resource(bundle, "Patient")["id"]
     bundle["entry"][0]["resource"]["sender"] = {"reference": f"Patient/{patient_id}"}
     error = refusal(encode(bundle))
@@ -1001,7 +1321,7 @@ def test_sender_that_is_not_an_organization() -> None:
     ],
 )
 def test_other_events_are_refused(coding: dict[str, str]) -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    bundle = load_sample(STIN)
     bundle["entry"][0]["resource"]["eventCoding"] = coding
     error = refusal(encode(bundle))
     assert error.where == "MessageHeader.eventCoding"
@@ -1009,7 +1329,7 @@ def test_other_events_are_refused(coding: dict[str, str]) -> None:
 
 
 def test_wrong_json_shape_is_named() -> None:
-    bundle = load(HN / "HospitalNotification_Ex_STIN_A.json")
+    bundle = load_sample(STIN)
     resource(bundle, "Encounter")["episodeOfCare"] = {"identifier": "x"}
     error = refusal(encode(bundle))
     assert error.where == "Bundle.entry[2].resource(Encounter).episodeOfCare"
@@ -1046,12 +1366,17 @@ def test_json_and_xml_shaped_text(tail: str) -> None:
     _outcome(("<" + tail).encode())
 
 
-_SEEDS = [
-    load(HN / "HospitalNotification_Ex_STOR_F.json"),
-    load(HN / "HospitalNotification_Ex_SLHJ_I.json"),
-    load(CC / "Bundle-R-Tek-F-new-parallel-0e2864ad-a6a1-4e84-a9dc-aeacee63f981.xml"),
-    load(ACK / "Ack_3.4.4_A_AE.json"),
-]
+# Seeds for mutation: the samples, and with the corpus present some of its fixtures too.
+_SEEDS = [load_sample(name) for name in (STOR, SLHJ, CC_REPLY, CC_FORWARD, ACK_ERROR)] + (
+    [
+        load(HN / "HospitalNotification_Ex_STOR_F.json"),
+        load(HN / "HospitalNotification_Ex_SLHJ_I.json"),
+        load(CC / "Bundle-R-Tek-F-new-parallel-0e2864ad-a6a1-4e84-a9dc-aeacee63f981.xml"),
+        load(ACK / "Ack_3.4.4_A_AE.json"),
+    ]
+    if CORPUS_PRESENT
+    else []
+)
 _JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=12),
     lambda children: (
@@ -1076,7 +1401,7 @@ def _places(value: Any, found: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
 
 @given(st.data())
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_mutated_corpus_messages(data: st.DataObject) -> None:
+def test_mutated_messages(data: st.DataObject) -> None:
     bundle = copy.deepcopy(data.draw(st.sampled_from(_SEEDS)))
     for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
         places = _places(bundle, [])
@@ -1090,11 +1415,11 @@ def test_mutated_corpus_messages(data: st.DataObject) -> None:
 
 def test_a_hospital_notification_names_the_municipality_it_was_addressed_to() -> None:
     """The receiver (MessageHeader.destination) is who may see the stay's notification."""
-    translation = translate((HN / "HospitalNotification_Ex_STIN_A.json").read_bytes())
+    translation = translate(sample(STIN))
     encounter = next(r for r in translation.resources if r["resourceType"] == "Encounter")
     assert encounter["extension"] == [
         {
             "url": "urn:brobygger:extension:notified-organisation",
-            "valueIdentifier": {"system": "urn:oid:1.2.208.176.1.1", "value": "953741000016009"},
+            "valueIdentifier": {"system": "urn:oid:1.2.208.176.1.1", "value": KOMMUNE_SOR},
         }
     ]

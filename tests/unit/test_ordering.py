@@ -28,14 +28,16 @@ from hub.intake import IntakeService
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
 from hub.store.unit_of_work import UnitOfWork
-from tests.conftest import CORPUS
+from tests.samples import sample
 from tests.support.hl7 import adt
 
 HOSPITAL = Sender(Sector.HOSPITAL, "100000001", "adt", frozenset({"hl7:RHR"}))
-OUH = Sender(Sector.HOSPITAL, "4202090", "ouh", frozenset({"gln:5790000143054"}))
+# Testsygehus Nord, the sender of the OIOXML samples, known by its EAN location number.
+NORD = Sender(Sector.HOSPITAL, "5501230", "nord", frozenset({"gln:5790000503148"}))
 MEDCOM = Sender(Sector.HOSPITAL, "265161000016000", "medcom", frozenset())
-OIOXML = CORPUS / "medcom-oioxml"
-NOTIFICATIONS = CORPUS / "medcom-hospitalnotification"
+ADMISSION_NOTICE = "oioxml/xdis20-indlaeggelsesadvis.xml"
+DISCHARGE_NOTICE = "oioxml/xdis17-udskrivningsadvis.xml"
+NOTICE_CPR = "0703481236"  # the patient of both notices
 
 
 @dataclass
@@ -97,8 +99,8 @@ async def test_a_discharge_before_its_admission_leaves_the_stay_finished(hub: Hu
 
 
 async def test_a_revision_before_its_original_is_not_undone(hub: Hub) -> None:
-    revision = (NOTIFICATIONS / "HospitalNotification_Ex_RE_STIN_O.json").read_bytes()
-    original = (NOTIFICATIONS / "HospitalNotification_Ex_STIN_O.json").read_bytes()
+    revision = sample("medcom/hospitalnotification-re-stin.json")
+    original = sample("medcom/hospitalnotification-stin.json")
     await hub.send("medcom", revision, MEDCOM)
     await hub.apply()
     revised = await hub.only("Encounter")
@@ -107,15 +109,26 @@ async def test_a_revision_before_its_original_is_not_undone(hub: Hub) -> None:
     assert await hub.only("Encounter") == revised
 
 
-async def test_a_discharge_notice_adds_to_the_admission_it_ends(hub: Hub) -> None:
-    """DIS17 says when the stay ended, not when it began; and the corpus pair is
-    authorised in the same minute, so arrival order must not matter either."""
-    await hub.send("oioxml", (OIOXML / "DIS17_1.xml").read_bytes(), OUH)
-    await hub.send("oioxml", (OIOXML / "DIS20_1.xml").read_bytes(), OUH)
+@pytest.mark.parametrize("same_minute", [False, True], ids=["later", "same-minute"])
+async def test_a_discharge_notice_adds_to_the_admission_it_ends(
+    hub: Hub, same_minute: bool
+) -> None:
+    """DIS17 says when the stay ended, not when it began; it arrives first here. Whether
+    it was authorised days after the admission notice or in the same minute, arrival
+    order must not matter."""
+    discharge = sample(DISCHARGE_NOTICE)
+    if same_minute:  # authorised when the admission notice was
+        discharge = discharge.replace(
+            b"<Authorisation><Date>2024-03-15</Date><TimeWithSec>13:24:10</TimeWithSec>",
+            b"<Authorisation><Date>2024-03-11</Date><TimeWithSec>09:41:37</TimeWithSec>",
+        )
+        assert discharge != sample(DISCHARGE_NOTICE)
+    await hub.send("oioxml", discharge, NORD)
+    await hub.send("oioxml", sample(ADMISSION_NOTICE), NORD)
     await hub.apply()
     encounter = await hub.only("Encounter")
     assert encounter["status"] == "finished"
-    assert encounter["period"]["start"] == "2000-01-24T21:15:00+01:00"
+    assert encounter["period"]["start"] == "2024-03-11T08:55:00+01:00"
     assert "end" in encounter["period"]
 
 
@@ -124,11 +137,11 @@ async def test_a_notice_that_names_only_the_cpr_keeps_the_known_name(hub: Hub) -
     patient = {
         "resourceType": "Patient",
         "id": "borger-1",
-        "identifier": [{"system": "urn:oid:1.2.208.176.1.2", "value": "2505544849"}],
-        "name": [{"family": "Hansen", "given": ["Jens"]}],
+        "identifier": [{"system": "urn:oid:1.2.208.176.1.2", "value": NOTICE_CPR}],
+        "name": [{"family": "Østergaard", "given": ["Ane", "Marie"]}],
     }
-    await hub.send("fhir", orjson.dumps(patient), OUH)
-    await hub.send("oioxml", (OIOXML / "DIS20_1.xml").read_bytes(), OUH)
+    await hub.send("fhir", orjson.dumps(patient), NORD)
+    await hub.send("oioxml", sample(ADMISSION_NOTICE), NORD)
     await hub.apply()
     assert (await hub.only("Patient"))["name"] == patient["name"]
 
@@ -147,34 +160,34 @@ async def test_replaying_everything_from_the_start_changes_nothing(hub: Hub) -> 
 
 
 async def test_a_cancelled_discharge_notice_reopens_the_stay(hub: Hub) -> None:
-    admission = (OIOXML / "DIS20_1.xml").read_bytes()
-    discharge = (OIOXML / "DIS17_1.xml").read_bytes()
+    admission = sample(ADMISSION_NOTICE)
+    discharge = sample(DISCHARGE_NOTICE)
     cancelled = discharge.replace(
         b"<StatusCode>nytbrev</StatusCode>", b"<StatusCode>annulleretbrev</StatusCode>"
     )
     cancelled = cancelled.replace(
-        b"<Identifier>24681012</Identifier>", b"<Identifier>24681013</Identifier>", 1
+        b"<Identifier>UDS0315004</Identifier>", b"<Identifier>UDS0315005</Identifier>", 1
     )
     cancelled = cancelled.replace(
-        b"<TimeWithSec>21:30:00</TimeWithSec>", b"<TimeWithSec>23:59:00</TimeWithSec>"
+        b"<TimeWithSec>13:24:10</TimeWithSec>", b"<TimeWithSec>23:59:00</TimeWithSec>"
     )
     assert cancelled != discharge
     for message in (admission, discharge, cancelled):
-        await hub.send("oioxml", message, OUH)
+        await hub.send("oioxml", message, NORD)
     await hub.apply()
     encounter = await hub.only("Encounter")
     assert encounter["status"] == "in-progress"
-    assert encounter["period"] == {"start": "2000-01-24T21:15:00+01:00"}
+    assert encounter["period"] == {"start": "2024-03-11T08:55:00+01:00"}
 
 
 async def test_a_partial_resource_never_takes_in_another_authors_content(hub: Hub) -> None:
     """Psychiatry's notice must not carry the hospital's Patient data to psychiatry."""
-    hospital_patient = adt("A01", cpr="2505544849", name="Hansen^Jens", recorded="20000101000000")
+    hospital_patient = adt("A01", cpr=NOTICE_CPR, name="Hansen^Jens", recorded="20240301000000")
     await hub.send("hl7v2", hospital_patient, HOSPITAL)
     await hub.apply()
     assert (await hub.only("Patient"))["name"][0]["family"] == "Hansen"
-    psychiatry = Sender(Sector.PSYCHIATRY, "4202090", "psyk", frozenset({"gln:5790000143054"}))
-    await hub.send("oioxml", (OIOXML / "DIS20_1.xml").read_bytes(), psychiatry)
+    psychiatry = Sender(Sector.PSYCHIATRY, "5501230", "psyk", frozenset({"gln:5790000503148"}))
+    await hub.send("oioxml", sample(ADMISSION_NOTICE), psychiatry)
     await hub.apply()
     patient = await hub.only("Patient")
     assert "name" not in patient

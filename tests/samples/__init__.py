@@ -1,0 +1,50 @@
+"""The project's own sample messages, one folder per intake format.
+
+The published conformance corpus (``BROBYGGER_CORPUS``) lives outside the project and
+may be absent; these messages do not depend on it. They are written for the hub's
+tests after the published formats, with made-up people, CPR numbers, identifiers and
+organisations (the SOR codes are the ones the tests already use for the sending
+hospital and the municipality of Randers), and every date in them lies in the past.
+
+- ``medcom/``: MedCom FHIR messages. One hospital stay of Karen Holm reported as
+  HospitalNotifications (STIN, its revision RE_STIN, STOR, SLHJ; STIN also in FHIR
+  XML) and a later emergency stay (STAA); a CareCommunication thread about the first
+  stay (new message from the hospital, the GP's reply in FHIR XML with an attachment,
+  the GP's forward to the municipality); acknowledgements (ok in XML, fatal-error with
+  an OperationOutcome).
+- ``oioxml/``: MedCom OIOXML letters in windows-1252: an admission notice (XDIS20)
+  and the discharge notice (XDIS17) of the same stay, a correspondence letter (XDIS91)
+  and a hospital referral (XREF01).
+- ``hl7v2/``: Danish-style HL7 v2 ADT: an admission (A01, UTF-8, CR) and its
+  discharge (A03, ISO-8859-1, LF), a BHS/BTS batch of two registrations (A04, CRLF)
+  and a patient update (A08, timestamps with offsets).
+- ``fhir/``: a transaction Bundle as a v2-to-FHIR converter writes it for an A01, with
+  entries the fhir format does not accept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SAMPLES = Path(__file__).resolve().parent
+
+
+def sample_path(name: str) -> Path:
+    """The sample ``name`` (``folder/file``), which must exist."""
+    path = SAMPLES / name
+    assert path.is_file(), f"no sample {name}"
+    return path
+
+
+def sample(name: str) -> bytes:
+    """The bytes of the sample ``name`` (``folder/file``), exactly as a sender sends them."""
+    return sample_path(name).read_bytes()
+
+
+def sample_names(folder: str, pattern: str = "*") -> list[str]:
+    """The samples in ``folder`` matching ``pattern``, as ``folder/file``, sorted."""
+    return sorted(
+        f"{folder}/{path.name}"
+        for path in (SAMPLES / folder).glob(pattern)
+        if path.is_file() and path.name != "__init__.py"
+    )
