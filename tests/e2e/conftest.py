@@ -12,8 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.auth import TokenIssuer
+from hub.config import Settings
+from hub.domain.sectors import Sector
 from tests.conftest import new_database_url
-from tests.support.hub_process import hub_env, hub_process, run_hub
+from tests.support.hub_process import hub_env, hub_process
 from tests.support.services import free_port, kafka_broker
 
 
@@ -34,16 +37,18 @@ class Deployment:
         kommune: str = "",
         aliases: tuple[str, ...] = (),
     ) -> str:
+        """A development token as ``hub token`` issues it (same settings, same key), minted
+        in this process: the command itself is tested on its own, and a process start
+        per token would cost seconds."""
         key = (sector, org, kommune, *aliases)
         if key not in self.tokens:
-            args = ["token", "--sector", sector, "--org", org]
-            if kommune:
-                args += ["--kommune", kommune]
-            for alias in aliases:
-                args += ["--alias", alias]
-            result = run_hub(*args, env=self.env)
-            assert result.returncode == 0, result.stderr
-            self.tokens[key] = result.stdout.strip()
+            self.tokens[key] = TokenIssuer(Settings.from_env(self.env)).issue(
+                sector=Sector(sector),
+                org=org,
+                sub="dev-user",  # as `hub token` names it by default
+                kommune=kommune or None,
+                aliases=frozenset(aliases),
+            )
         return self.tokens[key]
 
     def ingest(
