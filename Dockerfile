@@ -6,6 +6,7 @@ WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
 COPY hub ./hub
 COPY schema ./schema
+COPY web ./web
 COPY adapters ./adapters
 COPY consumers ./consumers
 RUN pip install --no-cache-dir -c constraints.txt . \

@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from hub.composition import build_adapters  # noqa: E402
+from hub.bootstrap import build_adapters  # noqa: E402
 from hub.config import Settings  # noqa: E402
 from hub.domain.sectors import Sector  # noqa: E402
 from hub.domain.translation import Adapter, Sender, TranslationError  # noqa: E402

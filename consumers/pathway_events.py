@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hub import clock
-from hub.domain.consent_policy import DEFAULT_POLICY, Policy
+from hub.domain.consent import DEFAULT_POLICY, Policy
 from hub.domain.events import InboundEvent
 from hub.domain.pathway_events import DERIVED_FROM, derive_events
+from hub.services.pathway_events import materialise
 from hub.store.notifications import PATHWAY_EVENTS_CHANNEL, notify_on_commit
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
-from hub.subscriptions import materialise
 
 
 class PathwayEventDeriver:

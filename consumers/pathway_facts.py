@@ -22,7 +22,7 @@ from collections.abc import Callable
 from hub import clock
 from hub.config import TOPIC_INBOUND
 from hub.domain.cohort import CohortRule, cohort_resources, evaluate
-from hub.domain.consent_policy import residence_kommune
+from hub.domain.consent import residence_kommune
 from hub.domain.events import InboundEvent
 from hub.domain.identifiers import cpr_of, patient_resource_id
 from hub.domain.indicators import (

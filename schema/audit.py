@@ -5,7 +5,12 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 
-from hub.audit import ACCESS_LOG_LIMIT, AccessLogQueryError, AccessLogRefused, read_access_log
+from hub.services.audit import (
+    ACCESS_LOG_LIMIT,
+    AccessLogQueryError,
+    AccessLogRefused,
+    read_access_log,
+)
 from hub.store.audit import AuditRecord
 from schema.context import HubInfo
 

@@ -17,15 +17,15 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from hub.pathway import MAX_PAGE_SIZE
-from schema.discharges import DischargeMutation, DischargeQuery, DischargeSubscription
+from hub.services.pathway import MAX_PAGE_SIZE
 from schema.indicators import IndicatorQuery
 from schema.mutations import CoreMutation
+from schema.pathway_event_webhooks import WebhookMutation
+from schema.pathway_events import DischargeMutation, DischargeQuery, DischargeSubscription
+from schema.pathway_status import PathwayStatusQuery
 from schema.queries import CoreQuery
-from schema.roundtables import RoundTableMutation, RoundTableQuery
+from schema.round_table import RoundTableMutation, RoundTableQuery
 from schema.security import HideSuggestions, QueryCostLimiter, masked_errors
-from schema.status import PathwayStatusQuery
-from schema.webhooks import WebhookMutation
 
 MAX_DEPTH = 12
 MAX_ALIASES = 20

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import Info
 
-from hub.auth import Principal
-from hub.domain.consent_policy import DEFAULT_POLICY, Policy
-from hub.feed import PathwayEventFeed
-from hub.intake import IntakeService
+from hub.domain.consent import DEFAULT_POLICY, Policy
+from hub.runtime.pathway_event_feed import PathwayEventFeed
+from hub.services.auth import Principal
+from hub.services.intake import IntakeService
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from strawberry.scalars import JSON
 from hub.config import Settings
 from hub.domain.alerts import AlertRules
 from hub.domain.indicators import Indicator as IndicatorFigure
-from hub.indicators import (
+from hub.services.indicators import (
     AGGREGATE_ROLE,
     MAX_MEMBERS,
     IndicatorQueryError,

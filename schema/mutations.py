@@ -7,14 +7,14 @@ from enum import Enum
 import strawberry
 from graphql import GraphQLError
 
-from hub.consents import (
+from hub.services.consent.record import (
     ConsentError,
     ConsentRequest,
     RecordedConsent,
     record_consent,
     revoke_consent,
 )
-from hub.intake import Rejected
+from hub.services.intake import Rejected
 from schema.context import HubInfo
 
 

@@ -8,8 +8,8 @@ from typing import Annotated
 import strawberry
 from graphql import GraphQLError
 
-from hub.domain.consent_policy import DEFAULT_PURPOSE
-from hub.pathway import (
+from hub.domain.consent import DEFAULT_PURPOSE
+from hub.services.pathway import (
     MAX_PAGE_SIZE,
     PATHWAY_TYPES,
     PathwayFilter,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import strawberry
 from strawberry.scalars import JSON
 
-from hub.consent import Disclosure
 from hub.domain.summaries import summarise
 from hub.domain.timeline import timeline_fields
-from hub.pathway import PathwayView
+from hub.services.consent.read import Disclosure
+from hub.services.pathway import PathwayView
 
 
 @strawberry.type(description="One resource on the patient's cross-sector timeline.")

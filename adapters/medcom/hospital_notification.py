@@ -35,7 +35,7 @@ from adapters.medcom.header import Header
 from adapters.medcom.notifications import FINISHED, ONLEAVE, Notification, Situation, derive
 from adapters.medcom.organisations import logical_reference, sor_code
 from adapters.medcom.patient import hub_patient, is_deceased, read_cpr
-from hub.domain.consent_policy import NOTIFIED_EXTENSION
+from hub.domain.consent import NOTIFIED_EXTENSION
 from hub.domain.identifiers import SOR_SYSTEM, cpr_patient_key, patient_resource_id
 from hub.domain.translation import FhirJson, TranslationError
 

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
-from hub.bus.port import BusRecord, Delivery, Subscription
+from hub.ports import BusRecord, Delivery, Subscription
 from hub.store.tables import bus_log, bus_offsets
 
 # Writers on PostgreSQL take this lock so offsets become visible in the order they

@@ -2,7 +2,7 @@
 
 Records are keyed by patient, so one patient's events land on one partition and are
 consumed in order. Consumers commit offsets only after their own database
-transaction has committed (see ``hub.consuming``); a crash in between re-delivers,
+transaction has committed (see ``hub.runtime.consumer_runner``); a crash in between re-delivers,
 and the consumer's idempotency record makes the re-delivery a no-op.
 """
 
@@ -17,7 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.structs import TopicPartition
 
-from hub.bus.port import BusRecord, Delivery, Subscription
+from hub.ports import BusRecord, Delivery, Subscription
 
 EVENT_ID_HEADER = "event-id"
 

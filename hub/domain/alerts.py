@@ -2,7 +2,7 @@
 
 Three alerts, each computed from the derived facts (``hub.domain.indicators``) and the
 current time, so the same function answers the ``alerts`` query and feeds the alert
-scanner (``hub.alert_scanner``), which delivers each alert once through the pathway
+scanner (``hub.runtime.alert_scanner``), which delivers each alert once through the pathway
 event subscriptions:
 
 * **Reception visit missing** — a "Kom godt hjem" patient (a virtual discharge meeting

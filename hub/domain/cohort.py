@@ -10,7 +10,7 @@ Age is read from the CPR number (birth date and the century digit), at the time 
 admission that completes the rule. Thresholds are configuration (``CohortRule``).
 
 The rule is applied to one authoring sector's admissions at a time (see
-``hub.indicators`` and the README): a flag built from a hospital's and psychiatry's
+``hub.services.indicators`` and the README): a flag built from a hospital's and psychiatry's
 stays together would tell each of them about the other's stays.
 """
 

@@ -195,7 +195,7 @@ acute admissions; see ``hub.domain.cohort``). Carried in ``Flag.code``, written 
 hub itself: ``period.start`` is when the patient met the rule, ``code.text`` the reason."""
 
 ROUND_TABLE = PathwayCode(PATHWAY_EVENTS, "rundbordsmoede", "Rundbordsmøde")
-"""A round-table meeting convened and answered through the hub (``hub.roundtables``).
+"""A round-table meeting convened and answered through the hub (``hub.services.round_table``).
 
 Carried in ``Appointment.serviceType`` (the meeting, its participants and their
 answers) and ``CarePlan.category`` (its plan, whose actions are Tasks); the shapes

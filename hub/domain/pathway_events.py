@@ -35,7 +35,7 @@ class PathwayEventKind(StrEnum):
     DISCHARGE_CANCELLED = "discharge-cancelled"
     ADMISSION_CANCELLED = "admission-cancelled"
     # Raised by the passage of time, not by a message: the alert scanner logs them
-    # (``hub.alert_scanner``), each resting on the resource the alert is about.
+    # (``hub.runtime.alert_scanner``), each resting on the resource the alert is about.
     ALERT_RECEPTION_VISIT_MISSING = f"alert-{RECEPTION_VISIT_MISSING}"
     ALERT_FAERDIGBEHANDLET_WAITING = f"alert-{READY_FOR_DISCHARGE_WAITING}"
     ALERT_ROUND_TABLE_ACTION_OVERDUE = f"alert-{ROUND_TABLE_ACTION_OVERDUE}"

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from hub.domain.consent_policy import PROPOSED_START_EXTENSION, SECTOR_ROLE_SYSTEM
+from hub.domain.consent import PROPOSED_START_EXTENSION, SECTOR_ROLE_SYSTEM
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, resource_id
 from hub.domain.pathway_codes import PATHWAY_EVENTS, ROUND_TABLE
 from hub.domain.sectors import Sector

@@ -9,7 +9,7 @@ class Sector(StrEnum):
     """A sector of the Danish health and social system.
 
     The sector of a token decides what it may see: a sector always sees what it
-    wrote itself (see ``hub.consent``).
+    wrote itself (see ``hub.services.consent.read``).
     """
 
     HOSPITAL = "hospital"

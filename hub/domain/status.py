@@ -1,7 +1,7 @@
 """Where a patient's pathway stands now, derived from the resources a viewer is shown.
 
 Pure rules over FHIR JSON, with ``now`` passed in. The caller hands in only what the
-viewer may see (``hub.consent.consented_view``), so the status can tell nothing the
+viewer may see (``hub.services.consent.read.consented_view``), so the status can tell nothing the
 viewer's pathway does not: a stay the viewer may not see does not make the patient
 "admitted", and a plan they may not see has no actions for them. The status is
 therefore "as far as this viewer may know"; when nothing they see tells where the

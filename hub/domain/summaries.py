@@ -1,7 +1,7 @@
 """One-line Danish summaries of pathway resources, as Danish staff read them.
 
 A summary is built from the content a viewer is shown and nothing else: the caller
-passes the disclosed content (``hub.consent`` has already cut what the viewer may not
+passes the disclosed content (``hub.services.consent.read`` has already cut what the viewer may not
 see), so a summary can never tell more than the resource beside it. A municipality
 notified of a hospital stay is shown status, class, period and provider only, and
 its summary names the hospital, never the ward or the reason.

@@ -1,6 +1,7 @@
 """When a webhook delivery is tried again, when it is given up, and how its body is signed.
 
-Pure rules: the sender (``hub.webhooks``) asks them and does the waiting and posting.
+Pure rules: the sender (``hub.runtime.pathway_event_webhooks``) asks them and does the
+waiting and posting.
 
 Back-off is exponential with "equal jitter": the n-th failure waits between half and
 all of ``min(cap, base * 2**(n-1))``. Half keeps the back-off growing; the random

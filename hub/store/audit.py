@@ -1,4 +1,4 @@
-"""The audit trail's table access; what is audited is decided in ``hub.audit``.
+"""The audit trail's table access; what is audited is decided in ``hub.services.audit``.
 
 Append-only: this repository writes and reads, and has no way to change or remove
 a record (the database refuses that too, see migration 0003).

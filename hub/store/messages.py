@@ -10,8 +10,8 @@ from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import clock
-from hub.bus.port import BusRecord
 from hub.domain.translation import Sender
+from hub.ports import BusRecord
 from hub.store.tables import inbound_messages, outbox
 
 

@@ -262,7 +262,7 @@ class Resources:
     ) -> list[StoredResource]:
         """The patient's resources that ``visible`` admits, newest first.
 
-        ``visible`` is the viewer's filter from ``hub.consent``: it is applied in SQL,
+        ``visible`` is the viewer's filter from ``hub.services.consent.read``: it is applied in SQL,
         so what a viewer may not see never leaves the database.
         """
         await self.flush()

@@ -13,10 +13,10 @@ from hub.store.dead_letters import DeadLetters
 from hub.store.facts import PathwayFacts
 from hub.store.idempotency import ProcessedEvents
 from hub.store.messages import InboundMessages, Outbox
+from hub.store.pathway_event_subscriptions import Subscriptions
 from hub.store.pathway_events import PathwayEvents
 from hub.store.resources import Resources
-from hub.store.round_tables import RoundTableIndex
-from hub.store.subscriptions import Subscriptions
+from hub.store.round_table import RoundTableIndex
 
 
 class UnitOfWork:

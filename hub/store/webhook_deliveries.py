@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.store.subscriptions import ACTIVE, DEAD, PENDING, WEBHOOK
+from hub.store.pathway_event_subscriptions import ACTIVE, DEAD, PENDING, WEBHOOK
 from hub.store.tables import subscription_deliveries, subscriptions
 
 

@@ -136,7 +136,7 @@ def stream_outcomes(files: list[CorpusFile]) -> dict[CorpusFile, Refusal | None]
 
 
 def translate_file(file: CorpusFile) -> list[Translation]:
-    from hub.composition import build_adapters
+    from hub.bootstrap import build_adapters
     from hub.config import Settings
 
     adapter = build_adapters(Settings.from_env({}))[file.format]

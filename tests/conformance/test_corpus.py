@@ -18,14 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumers.acknowledgements import AcknowledgementRecorder
 from consumers.projection import ResourceProjection
+from hub.bootstrap import build_adapters
 from hub.bus.embedded import EmbeddedBus
-from hub.bus.relay import OutboxRelay
-from hub.composition import build_adapters
 from hub.config import TOPIC_INBOUND, Settings
-from hub.consuming import ConsumerRunner
 from hub.domain.identifiers import CPR_SYSTEM, cpr_of, is_patient_key
 from hub.domain.translation import Adapter, Translation, TranslationError
-from hub.intake import IntakeService, Rejected
+from hub.runtime.consumer_runner import ConsumerRunner
+from hub.runtime.outbox_relay import OutboxRelay
+from hub.services.intake import IntakeService, Rejected
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
 from hub.store.tables import resources

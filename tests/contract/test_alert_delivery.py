@@ -17,21 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumers.pathway_facts import PathwayFactsObserver
 from consumers.projection import ResourceProjection
-from hub.alert_scanner import AlertScanner
-from hub.auth import Principal
-from hub.consents import ConsentRequest, consent_resource
 from hub.domain import pathway_codes as codes
 from hub.domain.alerts import AlertRules
 from hub.domain.cohort import CohortRule
-from hub.domain.consent_policy import DEFAULT_POLICY
+from hub.domain.consent import DEFAULT_POLICY
 from hub.domain.events import InboundEvent
 from hub.domain.identifiers import cpr_patient_key
 from hub.domain.sectors import Sector
 from hub.domain.translation import FhirJson, Sender
-from hub.store.subscriptions import PENDING, WEBHOOK, WEBSOCKET
+from hub.runtime.alert_scanner import AlertScanner
+from hub.services.auth import Principal
+from hub.services.consent.record import ConsentRequest, consent_resource
+from hub.services.pathway_events import PathwayEventMessage, render_deliveries
+from hub.store.pathway_event_subscriptions import PENDING, WEBHOOK, WEBSOCKET
 from hub.store.tables import audit_events, pathway_events
 from hub.store.unit_of_work import UnitOfWork
-from hub.subscriptions import PathwayEventMessage, render_deliveries
 from tests.contract.test_facts_store import at, patient, subject
 
 HOSPITAL = Sender(Sector.HOSPITAL, "100000001", "epj")

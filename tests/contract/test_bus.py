@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.bus.embedded import EmbeddedBus
 from hub.bus.kafka import KafkaBus
-from hub.bus.port import Bus, BusRecord, Delivery, Subscription
+from hub.ports import Bus, BusRecord, Delivery, Subscription
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
 from tests.conftest import new_database_url

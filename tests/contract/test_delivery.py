@@ -19,14 +19,14 @@ from adapters.hl7v2 import Hl7v2Adapter
 from consumers.projection import ResourceProjection
 from hub.bus.embedded import EmbeddedBus
 from hub.bus.kafka import KafkaBus
-from hub.bus.port import Bus, BusRecord
-from hub.bus.relay import OutboxRelay
 from hub.config import TOPIC_INBOUND
-from hub.consuming import ConsumerRunner
 from hub.domain.events import InboundEvent
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
-from hub.intake import IntakeService, NotReplayable
+from hub.ports import Bus, BusRecord
+from hub.runtime.consumer_runner import ConsumerRunner
+from hub.runtime.outbox_relay import OutboxRelay
+from hub.services.intake import IntakeService, NotReplayable
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
 from hub.store.tables import resource_versions, resources

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumers.pathway_facts import PathwayFactsObserver
 from consumers.projection import ResourceProjection
-from hub.auth import Principal
 from hub.domain import pathway_codes as codes
 from hub.domain.alerts import (
     READY_FOR_DISCHARGE_WAITING,
@@ -32,7 +31,8 @@ from hub.domain.identifiers import cpr_patient_key, patient_resource_id
 from hub.domain.indicators import Indicator, Scope, Window
 from hub.domain.sectors import Sector
 from hub.domain.translation import FhirJson, Sender
-from hub.indicators import (
+from hub.services.auth import Principal
+from hub.services.indicators import (
     compute_indicators,
     pending_alerts,
     read_alerts,

@@ -15,17 +15,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.hl7v2 import Hl7v2Adapter
 from consumers.pathway_events import PathwayEventDeriver
 from consumers.projection import ResourceProjection
-from hub.auth import Principal
-from hub.consents import ConsentRequest, consent_resource
-from hub.domain.consent_policy import DEFAULT_POLICY
+from hub.domain.consent import DEFAULT_POLICY
 from hub.domain.events import InboundEvent
 from hub.domain.identifiers import cpr_patient_key
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
-from hub.store.subscriptions import DEAD, DELIVERED, LOGGED, PENDING, WEBHOOK, WEBSOCKET
+from hub.services.auth import Principal
+from hub.services.consent.record import ConsentRequest, consent_resource
+from hub.services.pathway_events import render_deliveries
+from hub.store.pathway_event_subscriptions import (
+    DEAD,
+    DELIVERED,
+    LOGGED,
+    PENDING,
+    WEBHOOK,
+    WEBSOCKET,
+)
 from hub.store.tables import audit_events, pathway_events
 from hub.store.unit_of_work import UnitOfWork
-from hub.subscriptions import render_deliveries
 from tests.support import clock
 from tests.support.hl7 import adt
 

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from hub.auth import TokenIssuer
 from hub.config import Settings
 from hub.domain.sectors import Sector
+from hub.services.auth import TokenIssuer
 from tests.conftest import new_database_url
 from tests.support.hub_process import hub_env, hub_process
 from tests.support.services import free_port, kafka_broker

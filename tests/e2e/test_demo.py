@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from hub.demo import DEMO_CPR
+from hub.entrypoints.demo import DEMO_CPR
 from tests.e2e.conftest import Deployment
 from tests.support.hub_process import hub_env, hub_process, run_hub
 from tests.support.services import free_port

@@ -21,17 +21,17 @@ from sqlalchemy import Connection, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.audit import (
+from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_patient_key
+from hub.domain.sectors import Sector
+from hub.entrypoints.cli import main
+from hub.services.audit import (
     PURPOSE_SYSTEM,
     AccessLogRefused,
     read_access_log,
     record_access,
     record_disclosure,
 )
-from hub.auth import Principal, TokenError, TokenIssuer, TokenVerifier
-from hub.cli import main
-from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_patient_key
-from hub.domain.sectors import Sector
+from hub.services.auth import Principal, TokenError, TokenIssuer, TokenVerifier
 from hub.store.database import create_engine
 from hub.store.migrate import alembic_config, upgrade
 from hub.store.resources import StoredResource

@@ -13,8 +13,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from hub.auth import Principal, TokenError, TokenIssuer, TokenVerifier
 from hub.domain.sectors import Sector
+from hub.services.auth import Principal, TokenError, TokenIssuer, TokenVerifier
 from tests.conftest import hub_settings
 from tests.support import clock
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from hub import clock
-from hub.auth import TokenError, TokenIssuer, TokenVerifier
 from hub.clock import FixedClock, SystemClock
-from hub.composition import install_clock
 from hub.domain.sectors import Sector
+from hub.entrypoints.cli import install_clock
+from hub.services.auth import TokenError, TokenIssuer, TokenVerifier
 from tests.conftest import hub_settings
 
 TWO_YEARS = timedelta(days=730)

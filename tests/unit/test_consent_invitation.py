@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from hub.domain.consent_policy import (
+from hub.domain.consent import (
     INVITATION_FIELDS,
     PROPOSED_START_EXTENSION,
     Item,

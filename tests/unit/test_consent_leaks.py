@@ -3,7 +3,7 @@
 The consent rules are tested against a reference reading elsewhere
 (``test_consent_properties``); here the point is the API: the real GraphQL schema,
 run in process against a fresh SQLite store, must show a viewer exactly the
-resources ``hub.domain.consent_policy.decide`` lets them see, show a notification
+resources ``hub.domain.consent.decide`` lets them see, show a notification
 only as its notification fields, and let nothing else through: not an id, not a
 line of content, not a count (``hasMore``).
 
@@ -31,8 +31,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.auth import Principal
-from hub.domain.consent_policy import (
+from hub.domain.consent import (
     NOTIFICATION_FIELDS,
     NOTIFIED_EXTENSION,
     RELATIVES_CLASS,
@@ -47,7 +46,8 @@ from hub.domain.consent_policy import (
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_patient_key, patient_resource_id
 from hub.domain.sectors import Sector
 from hub.domain.sensitivity import labelled
-from hub.intake import IntakeService
+from hub.services.auth import Principal
+from hub.services.intake import IntakeService
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
 from hub.store.resources import StoredResource

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hub.domain.consent_policy import (
+from hub.domain.consent import (
     DEFAULT_POLICY,
     PSYCHIATRY_LABEL,
     SECTOR_ROLE_SYSTEM,

@@ -1,7 +1,7 @@
 """The consent rules against an independent reading of the policy, on random cases.
 
 ``reference`` below is written from the policy's text (README, "Consent"), not from
-``hub.domain.consent_policy``: flattened rules instead of a tree walk. Hypothesis
+``hub.domain.consent``: flattened rules instead of a tree walk. Hypothesis
 draws patients' consents (permits and refusals, nested, with periods, purposes,
 data classes, revocations), resources from every sector and viewers of every kind,
 and both must agree on every case.
@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.domain.consent_policy import (
+from hub.domain.consent import (
     SECTOR_ROLE_SYSTEM,
     Item,
     Policy,

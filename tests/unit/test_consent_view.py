@@ -7,10 +7,10 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.consent import consented_view
-from hub.domain.consent_policy import DEFAULT_POLICY, Viewer
+from hub.domain.consent import DEFAULT_POLICY, Viewer
 from hub.domain.identifiers import SOR_SYSTEM, patient_resource_id
 from hub.domain.sectors import Sector
+from hub.services.consent.read import consented_view
 from hub.store.unit_of_work import UnitOfWork
 
 PATIENT = "cpr:0101709995"
@@ -90,8 +90,8 @@ async def test_a_shown_consent_with_actors_by_identifier_is_shown_whole(
 
 async def test_a_blank_override_reason_is_no_override(engine: AsyncEngine) -> None:
     """An override must be audited with its reason; without one it is not granted."""
-    from hub.auth import Principal
-    from hub.consent import viewer_of
+    from hub.services.auth import Principal
+    from hub.services.consent.read import viewer_of
 
     await store(engine, {"resourceType": "Encounter", "id": "stay-3", "status": "finished"})
     gp = Principal(sub="gp", sector=Sector.GP, org=GP.org)

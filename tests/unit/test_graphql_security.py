@@ -17,10 +17,10 @@ from graphql import GraphQLError, get_introspection_query
 from sqlalchemy import text
 from starlette.applications import Starlette
 
-from hub.app import create_app
-from hub.auth import TokenIssuer, dev_signing_key
 from hub.config import Settings
 from hub.domain.sectors import Sector
+from hub.entrypoints.asgi import create_app
+from hub.services.auth import TokenIssuer, dev_signing_key
 from schema.security import QueryCostLimiter, masked_errors
 from tests.conftest import hub_settings
 from tests.support import clock

@@ -12,7 +12,7 @@ from adapters.hl7v2 import Hl7v2Adapter
 from hub.domain.events import InboundEvent
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender, Translation, TranslationError
-from hub.intake import IntakeService, NotReplayable, Rejected, UnknownFormat
+from hub.services.intake import IntakeService, NotReplayable, Rejected, UnknownFormat
 from hub.store.tables import inbound_messages
 from hub.store.unit_of_work import UnitOfWork
 from tests.support.hl7 import adt

@@ -13,7 +13,7 @@ from hub.domain.events import InboundEvent
 from hub.domain.sectors import Sector
 from hub.domain.sensitivity import is_psychiatric
 from hub.domain.translation import DeclaredSender, Sender, Translation
-from hub.intake import IntakeService, Rejected
+from hub.services.intake import IntakeService, Rejected
 from hub.store.unit_of_work import UnitOfWork
 
 PATIENT = {"resourceType": "Patient", "id": "p1"}

@@ -6,6 +6,7 @@ import importlib
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,46 @@ import yaml
 from tests.conftest import REPO
 
 
-@pytest.mark.parametrize("package", ["hub", "schema", "adapters", "consumers"])
+@pytest.mark.parametrize("package", ["hub", "schema", "web", "adapters", "consumers"])
 def test_top_level_packages_come_from_this_repository(package: str) -> None:
     # PyPI has unrelated distributions called schema, adapters and consumers.
     module = importlib.import_module(package)
     assert module.__file__ is not None, f"{package} is a namespace package, not ours"
     assert Path(module.__file__).resolve().is_relative_to(REPO)
+
+
+LAYERS = {
+    "entrypoints": "the processes' entry points: ASGI app, command line, HTTP intake, demo",
+    "bootstrap": "the composition root: wires adapters, consumers, runtime and services",
+    "runtime": "long-running workers: consumers, outbox relay, feeds, webhooks, alerts",
+    "services": "use cases, one module (or package) per feature",
+    "bus": "message bus implementations (Kafka, embedded)",
+    "store": "the database: tables, migrations, repositories, unit of work",
+    "config": "settings read from the environment",
+    "ports": "what the hub needs from its infrastructure",
+    "domain": "pure rules and values",
+    "clock": "the one clock",
+}
+
+
+def test_every_part_of_the_core_is_in_a_named_layer() -> None:
+    """A file's folder tells its layer; import-linter's layers contract names the same ones."""
+    parts = {
+        path.stem if path.is_file() else path.name
+        for path in (REPO / "hub").iterdir()
+        if not path.name.startswith(("__", ".")) and path.name != "py.typed"
+    }
+    assert parts == set(LAYERS)
+    contract = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (layers,) = [c["layers"] for c in contract["contracts"] if c["type"] == "layers"]
+    named = {
+        name.strip().removeprefix("hub.")
+        for layer in layers
+        for name in layer.split("|")
+        if name.strip().startswith("hub.")
+    }
+    assert named == set(LAYERS)
+    assert all("ignore_imports" not in c for c in contract["contracts"])
 
 
 def settings_read_by_the_code() -> set[str]:
@@ -73,3 +108,11 @@ def test_the_hub_command_is_installed() -> None:
         "token",
     ):
         assert command in result.stdout
+
+
+def test_the_image_copies_every_package_the_project_installs() -> None:
+    packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    installed = {name.rstrip("*") for name in packages["packages"]["find"]["include"]}
+    dockerfile = (REPO / "Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", dockerfile, flags=re.M))
+    assert installed == copied

@@ -17,14 +17,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumers.projection import ResourceProjection
+from hub.bootstrap import build_adapters
 from hub.bus.embedded import EmbeddedBus
-from hub.bus.relay import OutboxRelay
-from hub.composition import build_adapters
 from hub.config import TOPIC_INBOUND, Settings
-from hub.consuming import ConsumerRunner
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
-from hub.intake import IntakeService
+from hub.runtime.consumer_runner import ConsumerRunner
+from hub.runtime.outbox_relay import OutboxRelay
+from hub.services.intake import IntakeService
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
 from hub.store.unit_of_work import UnitOfWork

@@ -16,8 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.fhir import FhirAdapter
 from consumers.projection import ResourceProjection
 from consumers.round_table_index import RoundTableIndexer
-from hub.auth import Principal
-from hub.consents import ConsentRequest, consent_resource
 from hub.domain.events import InboundEvent
 from hub.domain.round_table import (
     Action,
@@ -32,8 +30,10 @@ from hub.domain.round_table import (
 )
 from hub.domain.sectors import Sector
 from hub.domain.translation import FhirJson, Sender
-from hub.roundtables import round_tables
-from hub.store.round_tables import CONVENER, PARTICIPANT
+from hub.services.auth import Principal
+from hub.services.consent.record import ConsentRequest, consent_resource
+from hub.services.round_table import round_tables
+from hub.store.round_table import CONVENER, PARTICIPANT
 from hub.store.tables import audit_events
 from hub.store.unit_of_work import UnitOfWork
 from tests.support import clock

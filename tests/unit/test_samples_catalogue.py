@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hub.composition import build_adapters
+from hub.bootstrap import build_adapters
 from hub.config import Settings
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender, TranslationError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.domain.consent_policy import NOTIFICATION_FIELDS
+from hub.domain.consent import NOTIFICATION_FIELDS
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM
 from hub.domain.pathway_codes import PATHWAY_EVENTS
 from hub.domain.summaries import danish_date, summarise

@@ -1,0 +1,196 @@
+"""The ASGI application factory (with ``hub.bootstrap``, the composition root)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+
+from hub.bootstrap import Hub, build_hub, freeze_startup_heap
+from hub.config import Settings
+from hub.entrypoints.http import IntakeEndpoint, unauthorized
+from hub.services.auth import Principal, TokenError, TokenVerifier
+from hub.services.metrics import CONTENT_TYPE, render
+from schema import HubContext, build_schema
+from web import create_web_app
+
+log = logging.getLogger(__name__)
+
+OnReady = Callable[[Hub], Awaitable[None]]
+
+
+class AwaitingToken:
+    """A websocket's context until its ``connection_init`` brings the bearer token.
+
+    graphql-transport-ws runs no operation before the connection is acknowledged, and
+    the connection is acknowledged only once the token is verified and this is
+    replaced by the caller's ``HubContext``, so no resolver ever sees it.
+    """
+
+
+class TokenInConnectionInit(BaseGraphQLTransportWSHandler[HubContext | AwaitingToken, None]):
+    """graphql-transport-ws that also takes the token from ``connection_init``.
+
+    Browsers cannot set an Authorization header on a websocket, so a client may send
+    ``{"authorization": "Bearer …"}`` as the ``connection_init`` payload instead.
+    """
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        if isinstance(self.context, AwaitingToken):
+            payload = message.get("payload")
+            header = payload.get("authorization") if isinstance(payload, dict) else None
+            view = self.view
+            assert isinstance(view, AuthenticatedGraphQL)
+            try:
+                principal = await view.verifier.verify(header if isinstance(header, str) else None)
+            except TokenError:
+                await self.websocket.close(code=4401, reason="Unauthorized")
+                return
+            self.context = view.context_for(principal)
+        await super().handle_connection_init(message)
+
+
+class AuthenticatedGraphQL(GraphQL[HubContext | AwaitingToken, None]):
+    """GraphQL over HTTP that answers 401 to a caller without a valid bearer token.
+
+    In development the GraphiQL page itself (a browser GET for HTML) is served
+    without a token; every query still needs one.
+    """
+
+    graphql_transport_ws_handler_class = TokenInConnectionInit
+
+    def __init__(self, hub: Hub, verifier: TokenVerifier, *, ide: bool) -> None:
+        super().__init__(
+            build_schema(allow_introspection=ide),
+            graphql_ide="graphiql" if ide else None,
+            allow_queries_via_get=False,
+            # The token travels in a header or in connection_init, never in a cookie, so
+            # a page on another origin gains nothing it does not already hold.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            allowed_origins=("*",),
+        )
+        self._hub = hub
+        self.verifier = verifier
+        self._ide = ide
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope, receive)
+            wants_ide = (
+                self._ide
+                and request.method == "GET"
+                and "text/html" in request.headers.get("accept", "")
+            )
+            if wants_ide:
+                page = await self.render_graphql_ide(request)
+                await page(scope, receive, send)
+                return
+            try:
+                principal = await self.verifier.verify(request.headers.get("authorization"))
+            except TokenError as error:
+                await unauthorized(str(error))(scope, receive, send)
+                return
+            scope.setdefault("state", {})["principal"] = principal
+        elif scope["type"] == "websocket":
+            websocket = WebSocket(scope, receive, send)
+            header = websocket.headers.get("authorization")
+            if header is not None:  # else the token comes in connection_init
+                try:
+                    principal = await self.verifier.verify(header)
+                except TokenError:
+                    await websocket.close(code=4401)
+                    return
+                scope.setdefault("state", {})["principal"] = principal
+        await super().__call__(scope, receive, send)
+
+    async def get_context(self, request: Any, response: Any) -> HubContext | AwaitingToken:
+        principal: Principal | None = request.scope.get("state", {}).get("principal")
+        if principal is None:
+            return AwaitingToken()  # a websocket whose token comes in connection_init
+        return self.context_for(principal)
+
+    def context_for(self, principal: Principal) -> HubContext:
+        return HubContext(
+            viewer=principal,
+            engine=self._hub.engine,
+            intake=self._hub.intake,
+            policy=self._hub.policy,
+            feed=self._hub.feed,
+        )
+
+
+def create_app(settings: Settings, *, on_ready: OnReady | None = None) -> Starlette:
+    """The hub's web application: intake, GraphQL and health, plus its background work.
+
+    ``hub serve`` runs intake, the outbox relay and (unless HUB_SERVE_CONSUMERS is
+    false) the consumers in this one process.
+    """
+    hub = build_hub(settings)
+    verifier = TokenVerifier(settings)
+    ready = False
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        nonlocal ready
+        await hub.open()
+        hub.start_background(relay=True, consumers=settings.serve_consumers)
+        hub.start_feed()
+        try:
+            if on_ready is not None:
+                await on_ready(hub)
+            freeze_startup_heap()
+            ready = True
+            yield
+        finally:
+            ready = False
+            await hub.close()
+
+    async def healthz(_request: Request) -> Response:
+        if not ready:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        return JSONResponse(
+            {
+                "status": "ok",
+                "bus": hub.bus.name,
+                "database": hub.engine.dialect.name,
+                "consumers": settings.serve_consumers,
+            }
+        )
+
+    async def metrics(_request: Request) -> Response:
+        return Response(await render(hub.engine, hub.intake.counters), media_type=CONTENT_TYPE)
+
+    graphql = AuthenticatedGraphQL(hub, verifier, ide=settings.dev_mode)
+    intake = IntakeEndpoint(hub.intake, verifier, settings.max_body_bytes)
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            Route("/ingest/{format}", intake.__call__, methods=["POST"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            # The coordinators' page: same process, same token verifier, same services.
+            Mount(
+                "/ui",
+                create_web_app(hub.engine, hub.intake, hub.policy, verifier, settings.oidc),
+            ),
+            Route("/", lambda _request: RedirectResponse("/ui/"), methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    return app

@@ -1,0 +1,176 @@
+"""The ``hub`` command line: serve, worker, ingest, dead letters, audit, indicators and
+development tokens. Parsing and the token command only; the rest is in
+``hub.entrypoints.commands``, imported when a command needs it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from hub import clock
+from hub.config import ConfigError, Settings
+from hub.domain.sectors import Sector
+from hub.domain.translation import Sender
+from hub.services.auth import TokenError, TokenIssuer
+
+log = logging.getLogger(__name__)
+
+
+def install_clock(settings: Settings) -> None:
+    """Give the process the clock its settings name (the machine's, unless moved)."""
+    if settings.clock_offset:
+        log.warning(
+            "the hub's clock is moved %s from the machine's (HUB_CLOCK_OFFSET_DAYS)",
+            settings.clock_offset,
+        )
+    clock.install(clock.SystemClock(settings.clock_offset))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hub", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="intake, GraphQL API, relay and consumers")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="load the demo scenario at start")
+
+    commands.add_parser("worker", help="consumers (and the outbox relay) only")
+
+    ingest = commands.add_parser("ingest", help="accept message files through intake")
+    ingest.add_argument("format")
+    ingest.add_argument("files", nargs="+", type=Path)
+    ingest.add_argument("--sector", required=True, choices=[s.value for s in Sector])
+    ingest.add_argument("--org", required=True, help="SOR code of the sending organisation")
+    ingest.add_argument("--sub", default="hub-cli", help="name of the sending system")
+    ingest.add_argument(
+        "--alias",
+        action="append",
+        default=[],
+        help="another name the messages give their sender: gln:<GLN> or hl7:<MSH-4> (repeatable)",
+    )
+
+    dead = commands.add_parser("deadletters", help="list, show and replay dead letters")
+    dead_commands = dead.add_subparsers(dest="action", required=True)
+    listing = dead_commands.add_parser("list")
+    listing.add_argument("--all", action="store_true", help="replayed ones too")
+    listing.add_argument("--limit", type=int, default=100)
+    dead_commands.add_parser("show").add_argument("id")
+    replay = dead_commands.add_parser("replay", help="replay one dead letter, or --all open ones")
+    replay.add_argument("id", nargs="?")
+    replay.add_argument("--all", action="store_true", help="every open dead letter, oldest first")
+
+    acks = commands.add_parser("acknowledgements", help="acknowledgements received for messages")
+    acks.add_argument("--message", help="only those for this message id (e.g. MessageHeader.id)")
+    acks.add_argument("--limit", type=int, default=100)
+
+    audit = commands.add_parser("audit", help="who accessed a patient's data")
+    audit_commands = audit.add_subparsers(dest="action", required=True)
+    audit_list = audit_commands.add_parser("list", help="one line per access, newest first")
+    audit_list.add_argument("--cpr", required=True, help="the patient's CPR number")
+    audit_list.add_argument("--limit", type=int, default=100)
+
+    indicators = commands.add_parser(
+        "indicators", help="the pathway indicators of a period (the monthly audit), CSV or JSON"
+    )
+    indicators.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD")
+    indicators.add_argument("--to", dest="last", required=True, help="last day, YYYY-MM-DD")
+    indicators.add_argument("--kommune", help="only residents of this municipality (3 digits)")
+    indicators.add_argument(
+        "--sector",
+        choices=[s.value for s in Sector],
+        help="that sector's own figures, exact (else every sector's, small counts suppressed)",
+    )
+    indicators.add_argument("--org", help="SOR code of the organisation asking (with --sector)")
+    indicators.add_argument("--format", choices=["csv", "json"], default="csv")
+
+    token = commands.add_parser("token", help="print a development bearer token")
+    token.add_argument("--sector", required=True, choices=[s.value for s in Sector])
+    token.add_argument("--org", required=True, help="SOR code")
+    token.add_argument("--kommune", help="3-digit municipality code (municipality tokens)")
+    token.add_argument("--sub", default="dev-user")
+    token.add_argument(
+        "--role", action="append", default=[], help="a role, e.g. auditor (repeatable)"
+    )
+    token.add_argument("--cpr", help="the patient's own token: their CPR number")
+    token.add_argument(
+        "--alias",
+        action="append",
+        default=[],
+        help="another sender name the caller's messages may use: gln:<GLN> or hl7:<MSH-4>",
+    )
+    token.add_argument("--ttl-hours", type=float, default=12.0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = Settings.from_env()
+        install_clock(settings)
+        if args.command == "token":
+            return _token(settings, args)
+        return _run(settings, args)
+    except (ConfigError, TokenError) as error:
+        print(f"hub: {error}", file=sys.stderr)
+        return 2
+
+
+def _token(settings: Settings, args: argparse.Namespace) -> int:
+    print(
+        TokenIssuer(settings).issue(
+            sector=Sector(args.sector),
+            org=args.org,
+            sub=args.sub,
+            kommune=args.kommune,
+            aliases=frozenset(args.alias),
+            roles=frozenset(args.role),
+            cpr=args.cpr,
+            ttl=timedelta(hours=args.ttl_hours),
+        )
+    )
+    return 0
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from hub.entrypoints import commands  # the whole hub: only for the commands that use it
+
+    if args.command == "serve":
+        return commands.serve(settings, args.host, args.port, args.demo)
+    if args.command == "worker":
+        return asyncio.run(commands.worker(settings))
+    if args.command == "ingest":
+        sender = Sender(Sector(args.sector), args.org, args.sub, frozenset(args.alias))
+        return asyncio.run(commands.ingest(settings, args.format, args.files, sender))
+    if args.command == "deadletters":
+        if args.action == "replay" and (args.id is None) == (not args.all):
+            print("hub: give a dead letter id or --all", file=sys.stderr)
+            return 2
+        return asyncio.run(
+            commands.deadletters(
+                settings,
+                args.action,
+                getattr(args, "id", None),
+                include_replayed=getattr(args, "all", False),
+                limit=getattr(args, "limit", 100),
+            )
+        )
+    if args.command == "acknowledgements":
+        return asyncio.run(commands.acknowledgements(settings, args.message, args.limit))
+    if args.command == "audit":
+        return commands.audit_list(settings, args.cpr, args.limit)
+    if args.command == "indicators":
+        return commands.indicators(settings, args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,288 @@
+"""What each ``hub`` command does; ``hub.entrypoints.cli`` parses the command line and
+imports this module only for the commands that need the whole hub (``hub token`` does not,
+so it starts in a fraction of the time)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from hub.bootstrap import Hub, build_hub, freeze_startup_heap
+from hub.config import Settings
+from hub.domain.identifiers import normalise_cpr
+from hub.domain.translation import Sender
+from hub.services.audit import list_access_log
+from hub.services.auth import TokenIssuer
+from hub.services.indicators import IndicatorQueryError, export_indicators, parse_day
+from hub.services.intake import NotReplayable, Rejected, UnknownFormat
+from hub.services.pathway_event_redelivery import RedeliveryError, replay_dead_delivery
+from hub.store.dead_letters import STAGE_WEBHOOK, DeadLetter
+from hub.store.migrate import upgrade
+from hub.store.unit_of_work import UnitOfWork
+
+
+def serve(settings: Settings, host: str, port: int, demo: bool) -> int:
+    import uvicorn
+
+    from hub.entrypoints.asgi import create_app
+    from hub.entrypoints.demo import DEMO_CPR, DEMO_HOSPITAL, load_demo
+
+    async def on_ready(hub: Hub) -> None:
+        if not demo:
+            return
+        accepted = await load_demo(hub.intake, settings.local_timezone)
+        token = TokenIssuer(settings).issue(
+            sector=DEMO_HOSPITAL.sector,
+            org=DEMO_HOSPITAL.org,
+            sub="demo-user",
+            aliases=DEMO_HOSPITAL.aliases,
+        )
+        url = f"http://{host}:{port}/graphql"
+        print(
+            "\nBrobygger is running with the demo scenario "
+            f"({f'{len(accepted)} messages' if accepted else 'loaded earlier'}).\n\n"
+            f"  GraphQL:  {url}   (GraphiQL in a browser)\n"
+            f"  Page:     http://{host}:{port}/ui/   (coordinators' page; sign in with the token)\n"
+            f"  Token:    {token}\n\n"
+            "Try:\n"
+            f"  curl -s {url} -H 'Authorization: Bearer {token}' \\\n"
+            "    -H 'Content-Type: application/json' \\\n"
+            f'    -d \'{{"query": "{{ pathway(cpr: \\"{DEMO_CPR}\\") '
+            "{ entries { resourceType status start end } } }\"}'\n",
+            flush=True,
+        )
+
+    app = create_app(settings, on_ready=on_ready)
+    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")
+    return 0
+
+
+async def worker(settings: Settings) -> int:
+    hub = build_hub(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await hub.open()
+    hub.start_background(relay=True, consumers=True)
+    freeze_startup_heap()
+    logging.getLogger("hub.worker").info("worker running on the %s bus", hub.bus.name)
+    try:
+        await stop.wait()
+    finally:
+        await hub.close()
+    return 0
+
+
+async def ingest(settings: Settings, format: str, files: list[Path], sender: Sender) -> int:
+    hub = build_hub(settings)
+    await upgrade(hub.engine)
+    rejected = 0
+    try:
+        for path in files:
+            try:
+                accepted = await hub.intake.accept(format, path.read_bytes(), sender)
+            except OSError as error:
+                rejected += 1
+                print(f"rejected {path}: cannot read file ({error.strerror})")
+            except UnknownFormat as error:
+                print(f"hub: {error}", file=sys.stderr)
+                return 2
+            except Rejected as error:
+                rejected += 1
+                print(f"rejected {path}: {error} (dead letter {error.dead_letter_id})")
+            else:
+                note = " (already accepted earlier)" if accepted.duplicate else ""
+                print(f"accepted {path}: {accepted.message_id}{note}")
+    finally:
+        await hub.engine.dispose()
+    return 1 if rejected else 0
+
+
+async def deadletters(
+    settings: Settings,
+    action: str,
+    dead_letter_id: str | None,
+    *,
+    include_replayed: bool,
+    limit: int,
+) -> int:
+    hub = build_hub(settings)
+    await upgrade(hub.engine)
+    try:
+        if action == "list":
+            async with UnitOfWork(hub.engine) as uow:
+                letters = await uow.dead_letters.list(
+                    status=None if include_replayed else "open", limit=limit
+                )
+            for letter in letters:
+                print(
+                    f"{letter.id}  {letter.received_at:%Y-%m-%d %H:%M:%S}  {letter.stage:<8} "
+                    f"{letter.format:<7} {letter.status:<8} {letter.error}"
+                )
+            if not letters:
+                print("no dead letters")
+            return 0
+        if action == "show":
+            assert dead_letter_id is not None
+            async with UnitOfWork(hub.engine) as uow:
+                found = await uow.dead_letters.get(dead_letter_id)
+            if found is None:
+                print(f"hub: no dead letter {dead_letter_id}", file=sys.stderr)
+                return 1
+            print(
+                f"id:          {found.id}\nstage:       {found.stage}\n"
+                f"format:      {found.format}\nconsumer:    {found.consumer or '-'}\n"
+                f"sender:      {found.sender_sector or '-'} {found.sender_org or ''} "
+                f"{found.sender_sub or ''}\nreceived:    {found.received_at.isoformat()}\n"
+                f"status:      {found.status}"
+                + (f" as {found.replayed_as}" if found.replayed_as else "")
+                + f"\nerror:       {found.error}\nraw ({len(found.raw)} bytes):"
+            )
+            print(found.raw.decode("utf-8", errors="replace").replace("\r", "\n"))
+            return 0
+        if action == "replay" and include_replayed:
+            return await replay_all(hub)
+        return await replay_one(hub, dead_letter_id)
+    finally:
+        with contextlib.suppress(Exception):
+            await hub.engine.dispose()
+
+
+async def replay_one(hub: Hub, dead_letter_id: str | None) -> int:
+    assert dead_letter_id is not None
+    async with UnitOfWork(hub.engine) as uow:
+        letter = await uow.dead_letters.get(dead_letter_id)
+    if letter is not None and letter.stage == STAGE_WEBHOOK:
+        return 0 if await replay_webhook(hub, letter) else 1
+    try:
+        accepted = await hub.intake.replay(dead_letter_id)
+    except (NotReplayable, UnknownFormat) as error:
+        print(f"hub: {error}", file=sys.stderr)
+        return 1
+    except Rejected as error:
+        print(f"rejected again: {error}")
+        return 1
+    print(f"replayed {dead_letter_id}: accepted as {accepted.message_id}")
+    return 0
+
+
+async def replay_all(hub: Hub) -> int:
+    """Replay every open dead letter, oldest first, so one patient's messages keep their order."""
+    async with UnitOfWork(hub.engine) as uow:
+        letters = await uow.dead_letters.list(status="open", limit=None, oldest_first=True)
+    failed = 0
+    for letter in letters:
+        if letter.stage == STAGE_WEBHOOK:
+            failed += 0 if await replay_webhook(hub, letter) else 1
+            continue
+        try:
+            accepted = await hub.intake.replay(letter.id)
+        except (NotReplayable, UnknownFormat, Rejected) as error:
+            failed += 1
+            print(f"still failing {letter.id}: {error}")
+        else:
+            print(f"replayed {letter.id}: accepted as {accepted.message_id}")
+    print(f"{len(letters) - failed} of {len(letters)} dead letters replayed")
+    return 1 if failed else 0
+
+
+async def replay_webhook(hub: Hub, letter: DeadLetter) -> bool:
+    """A webhook dead letter's delivery becomes pending again; the sender posts it anew."""
+    try:
+        delivery_id = await replay_dead_delivery(hub.engine, letter)
+    except RedeliveryError as error:
+        print(f"hub: {error}", file=sys.stderr)
+        return False
+    print(f"replayed {letter.id}: webhook delivery {delivery_id} is pending again")
+    return True
+
+
+async def acknowledgements(settings: Settings, message: str | None, limit: int) -> int:
+    hub = build_hub(settings)
+    await upgrade(hub.engine)
+    try:
+        async with UnitOfWork(hub.engine) as uow:
+            found = await uow.acknowledgements.list(acknowledged_source_id=message, limit=limit)
+        for ack in found:
+            issues = "; ".join(issue.get("text") or issue.get("code", "") for issue in ack.issues)
+            known = "" if ack.original_message_id else " (original not received here)"
+            print(
+                f"{ack.received_at:%Y-%m-%d %H:%M:%S}  {ack.code:<15} "
+                f"for {ack.acknowledged_source_id}{known}  from {ack.sender_org}"
+                + (f"  {issues}" if issues else "")
+            )
+        if not found:
+            print("no acknowledgements")
+        return 0
+    finally:
+        await hub.engine.dispose()
+
+
+def indicators(settings: Settings, args: argparse.Namespace) -> int:
+    if (args.sector is None) != (args.org is None):
+        print("hub: give --sector and --org together", file=sys.stderr)
+        return 2
+    try:
+        first, last = parse_day(args.first), parse_day(args.last)
+    except IndicatorQueryError as error:
+        print(f"hub: {error}", file=sys.stderr)
+        return 2
+
+    async def export() -> str:
+        hub = build_hub(settings)
+        await upgrade(hub.engine)
+        try:
+            return await export_indicators(
+                hub.engine,
+                first,
+                last,
+                kommune=args.kommune,
+                sector=args.sector,
+                org=args.org,
+                format=args.format,
+            )
+        finally:
+            await hub.engine.dispose()
+
+    try:
+        print(asyncio.run(export()), end="")
+    except IndicatorQueryError as error:
+        print(f"hub: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def audit_list(settings: Settings, cpr: str, limit: int) -> int:
+    # Checked before the database is opened: a typo should not create a hub.db.
+    if normalise_cpr(cpr) is None:
+        print("hub: --cpr must be a CPR number: 10 digits, DDMMYYSSSS", file=sys.stderr)
+        return 2
+    if limit < 1:
+        print("hub: --limit must be at least 1", file=sys.stderr)
+        return 2
+    return asyncio.run(print_access_log(settings, cpr, limit))
+
+
+async def print_access_log(settings: Settings, cpr: str, limit: int) -> int:
+    hub = build_hub(settings)
+    await upgrade(hub.engine)
+    try:
+        records = await list_access_log(hub.engine, cpr, limit)
+    finally:
+        await hub.engine.dispose()
+    for record in records:
+        override = f"  OVERRIDE: {record.override_reason}" if record.override_reason else ""
+        print(
+            f"{record.at.isoformat(timespec='seconds')}  {record.action:<16} "
+            f"{record.outcome:<8} {record.sub}  {record.sector}  {record.org}  "
+            f"{record.disclosed_count} disclosed  {record.purpose or '-'}{override}"
+        )
+    if not records:
+        print("no accesses recorded")
+    return 0

@@ -1,0 +1,110 @@
+"""The outbox relay: publishes what intake committed, in the order it was committed.
+
+Intake never talks to the bus; it writes the outbox in the same transaction as the
+raw message. The relay publishes pending rows and only then marks them published,
+so a crash in between publishes them again (at-least-once; consumers deduplicate).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.ports import Bus, BusRecord
+from hub.store.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# One relay at a time per database: concurrent relays would interleave records.
+_RELAY_LOCK_ID = 7_301_732
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        bus: Bus,
+        *,
+        batch_size: int = 500,
+        idle_interval: float = 0.5,
+    ) -> None:
+        self._engine = engine
+        self._bus = bus
+        self._batch_size = batch_size
+        self._idle_interval = idle_interval
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Tell the relay there is something new (intake in this process calls this)."""
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending outbox rows; returns how many were published."""
+        async with UnitOfWork(self._engine) as uow:
+            pending = await uow.outbox.pending(self._batch_size)
+        if not pending:
+            return 0
+        await self._bus.publish([BusRecord(r.topic, r.key, r.event_id, r.payload) for r in pending])
+        async with UnitOfWork(self._engine) as uow:
+            await uow.outbox.mark_published([r.id for r in pending])
+            await uow.commit()
+        return len(pending)
+
+    async def drain(self) -> int:
+        """Publish until nothing is pending."""
+        total = 0
+        while published := await self.publish_pending():
+            total += published
+        return total
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async with self._leadership(stop) as leading:
+            if not leading:
+                return
+            while not stop.is_set():
+                try:
+                    published = await self.publish_pending()
+                except Exception:
+                    log.exception("outbox relay failed; retrying")
+                    published = 0
+                    await _sleep_unless(stop, 2.0)
+                if published == 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._idle_interval)
+                    self._wake.clear()
+
+    @contextlib.asynccontextmanager
+    async def _leadership(self, stop: asyncio.Event) -> AsyncIterator[bool]:
+        if self._engine.dialect.name != "postgresql":
+            yield True  # SQLite: one hub process per database file
+            return
+        connection: AsyncConnection = await self._engine.connect()
+        try:
+            while not stop.is_set():
+                result = await connection.execute(
+                    text("SELECT pg_try_advisory_lock(:id)"), {"id": _RELAY_LOCK_ID}
+                )
+                await connection.commit()
+                if result.scalar_one():
+                    try:
+                        yield True
+                    finally:
+                        await connection.execute(
+                            text("SELECT pg_advisory_unlock(:id)"), {"id": _RELAY_LOCK_ID}
+                        )
+                        await connection.commit()
+                    return
+                await _sleep_unless(stop, 2.0)
+            yield False
+        finally:
+            await connection.close()
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

@@ -1,0 +1,236 @@
+"""Live pathway events for websocket subscribers: one reader per process, fanned out.
+
+Every connected websocket belongs to a durable feed (a ``subscriptions`` row with
+channel ``websocket``). One reader per hub process follows the feeds that have
+connections: it is woken at once when this process's projection commits new events,
+and by a PostgreSQL notification when another process (``hub worker``) materialised
+some, with a poll of the feeds' positions every ``poll_interval`` seconds behind
+both. Each new delivery is rendered (consent and audit) once per feed and then
+handed to every connection of that feed in memory, so a thousand subscribers cost
+one render per event, not a thousand database reads.
+
+A connection that asks for everything after event N first reads the durable log up
+to what the reader has handed out, then goes live; both happen on one event loop,
+so there is no gap and no duplicate at the seam.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.domain.consent import Policy
+from hub.domain.identifiers import cpr_patient_key
+from hub.services.audit import record_access
+from hub.services.auth import Principal
+from hub.services.pathway_events import PathwayEventMessage, render_deliveries
+from hub.store.notifications import PATHWAY_EVENTS_CHANNEL, listen
+from hub.store.pathway_event_subscriptions import ACTIVE, SubscriptionRecord
+from hub.store.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+SENT_ACTION = "pathway-event.sent"
+_BATCH = 500
+
+
+class FeedClosed(Exception):
+    """The feed ended under a connection: its subscription was turned off, or the hub stops."""
+
+
+@dataclass(eq=False)
+class _Connection:
+    principal: Principal
+    position: int  # the last event number this connection has been given
+    live: bool = False
+    queue: asyncio.Queue[PathwayEventMessage | None] = field(default_factory=asyncio.Queue)
+
+
+@dataclass(eq=False)
+class _Feed:
+    subscription: SubscriptionRecord
+    delivered: int  # the last event number the reader has handed out
+    connections: set[_Connection] = field(default_factory=set)
+
+
+class PathwayEventFeed:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        policy: Policy,
+        *,
+        poll_interval: float = 0.03,
+        audit_interval: float = 0.25,
+    ) -> None:
+        self._engine = engine
+        self._policy = policy
+        self._poll_interval = poll_interval
+        self._audit_interval = audit_interval
+        self._feeds: dict[str, _Feed] = {}
+        self._woken = asyncio.Event()
+        # What was sent to whom, audited in batches off the delivery path.
+        self._sent: dict[tuple[Principal, str], list[str]] = defaultdict(list)
+
+    @property
+    def connections(self) -> int:
+        return sum(len(feed.connections) for feed in self._feeds.values())
+
+    def wake(self) -> None:
+        """New events were committed in this process: read them now, not at the next poll."""
+        self._woken.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """The reader: until ``stop``, hand each feed's new events to its connections."""
+        audit = asyncio.create_task(self._audit_sent(stop), name="feed-audit")
+        # Events another process (``hub worker``) numbered wake this reader at once.
+        listener = asyncio.create_task(
+            listen(self._engine, PATHWAY_EVENTS_CHANNEL, self.wake, stop), name="feed-listen"
+        )
+        try:
+            while not stop.is_set():
+                self._woken.clear()
+                try:
+                    await self._read_once()
+                except Exception:
+                    log.exception("pathway event feed: reading failed; retrying")
+                    await asyncio.sleep(0.5)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._woken.wait(), self._poll_interval)
+        finally:
+            await audit
+            await listener
+            for feed in self._feeds.values():
+                for connection in feed.connections:
+                    connection.queue.put_nowait(None)
+
+    async def _read_once(self) -> None:
+        if not self._feeds:
+            return
+        async with UnitOfWork(self._engine) as uow:
+            positions = await uow.subscriptions.positions(list(self._feeds))
+        for subscription_id, (last, status) in positions.items():
+            feed = self._feeds.get(subscription_id)
+            if feed is None:
+                continue
+            if status != ACTIVE:
+                for connection in feed.connections:
+                    connection.queue.put_nowait(None)
+                continue
+            while last > feed.delivered:
+                async with UnitOfWork(self._engine) as uow:
+                    deliveries = await uow.subscriptions.deliveries_after(
+                        subscription_id, feed.delivered, _BATCH
+                    )
+                    messages = await render_deliveries(
+                        uow, self._policy, feed.subscription, deliveries
+                    )
+                    await uow.commit()
+                if not messages:
+                    break
+                # No await from here on: handing out and advancing happen as one step.
+                for message in messages:
+                    if message.event_number <= feed.delivered:
+                        continue
+                    feed.delivered = message.event_number
+                    for connection in feed.connections:
+                        if connection.live and message.event_number > connection.position:
+                            connection.position = message.event_number
+                            connection.queue.put_nowait(message)
+
+    async def listen(
+        self, subscription: SubscriptionRecord, principal: Principal, after: int | None
+    ) -> AsyncIterator[PathwayEventMessage]:
+        """``subscription``'s events for one connection: after ``after`` (else from now)."""
+        current = await self._last_number(subscription.id)
+        feed = self._feeds.setdefault(subscription.id, _Feed(subscription, current))
+        connection = _Connection(principal, current if after is None else after)
+        feed.connections.add(connection)
+        try:
+            while True:
+                if connection.position >= feed.delivered:
+                    connection.live = True  # no await between the check and going live
+                    break
+                messages = await self._from_log(feed, connection)
+                if not messages:
+                    connection.live = True
+                    break
+                for message in messages:
+                    connection.position = message.event_number
+                    self._note_sent(principal, message)
+                    yield message
+            self.wake()
+            while True:
+                live = await connection.queue.get()
+                if live is None:
+                    raise FeedClosed(
+                        "the feed ended (the subscription was turned off or the hub is "
+                        "stopping); subscribe again with after: <last eventNumber>"
+                    )
+                self._note_sent(principal, live)
+                yield live
+        finally:
+            feed.connections.discard(connection)
+            if not feed.connections and self._feeds.get(subscription.id) is feed:
+                del self._feeds[subscription.id]
+
+    async def _last_number(self, subscription_id: str) -> int:
+        async with UnitOfWork(self._engine) as uow:
+            positions = await uow.subscriptions.positions([subscription_id])
+        return positions.get(subscription_id, (0, ""))[0]
+
+    async def _from_log(self, feed: _Feed, connection: _Connection) -> list[PathwayEventMessage]:
+        """The next events a catching-up connection missed, up to what went out live."""
+        wanted = min(feed.delivered - connection.position, _BATCH)
+        async with UnitOfWork(self._engine) as uow:
+            deliveries = await uow.subscriptions.deliveries_after(
+                feed.subscription.id, connection.position, wanted
+            )
+            messages = await render_deliveries(uow, self._policy, feed.subscription, deliveries)
+            await uow.commit()
+        return messages
+
+    def _note_sent(self, principal: Principal, message: PathwayEventMessage) -> None:
+        if message.withheld or message.cpr is None:
+            return  # withheld: nothing about the patient went out (audited when rendered)
+        reference = (
+            f"Encounter/{message.encounter_id}"
+            if message.encounter_id
+            else f"PathwayEvent/{message.subscription_id}-{message.event_number}"
+        )
+        self._sent[(principal, message.cpr)].append(reference)
+
+    async def _audit_sent(self, stop: asyncio.Event) -> None:
+        while True:
+            stopping = stop.is_set()
+            if not stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self._audit_interval)
+            batch, self._sent = self._sent, defaultdict(list)
+            if batch:
+                try:
+                    await self._record_sent(batch)
+                except Exception:
+                    log.exception("pathway event feed: auditing sent events failed; retrying")
+                    for key, references in batch.items():
+                        self._sent[key].extend(references)
+            if stopping:
+                return
+
+    async def _record_sent(self, batch: dict[tuple[Principal, str], list[str]]) -> None:
+        async with UnitOfWork(self._engine) as uow:
+            for (principal, cpr), references in batch.items():
+                await record_access(
+                    uow,
+                    principal,
+                    action=SENT_ACTION,
+                    patient_key=cpr_patient_key(cpr),
+                    disclosed=[],
+                    disclosed_references=references,
+                )
+            await uow.commit()

@@ -1,0 +1,243 @@
+"""The one place that decides what a viewer is shown about a patient.
+
+Every read path (GraphQL resolvers; subscriptions, webhooks and exports as they come)
+reads a patient's data through ``consented_view`` and shows only what it returns.
+The rules themselves are in ``hub.domain.consent``; this module gathers what
+they need — the patient's Consents, the residence municipality, the stored
+resources — and applies them.
+
+The patient's stored resources are narrowed in SQL to the patient; consent is then
+evaluated per resource, because the Consent provisions (nested, per actor, purpose,
+data class and period) decide per resource. A patient's record is tens to hundreds
+of resources, so this costs little, and nothing is shown before it is decided.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import true
+
+from hub import clock
+from hub.config import ConfigError
+from hub.domain.consent import (
+    DEFAULT_PURPOSE,
+    Item,
+    Policy,
+    Viewer,
+    Visibility,
+    decide,
+    read_consent,
+    residence_kommune,
+    shown,
+)
+from hub.domain.timeline import timeline_fields
+from hub.domain.translation import FhirJson
+from hub.services.auth import Principal
+from hub.store.resources import StoredResource
+from hub.store.unit_of_work import UnitOfWork
+
+
+class PolicyFileError(ConfigError):
+    """A consent policy file the hub cannot use."""
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """A stored resource and what the viewer is shown of it."""
+
+    stored: StoredResource
+    content: FhirJson
+    visibility: Visibility
+
+
+@dataclass(frozen=True)
+class PatientView:
+    patient: Disclosure | None
+    entries: list[Disclosure]  # newest first, the Patient excluded
+    withheld: int  # resources of the patient the viewer was not shown
+
+
+def viewer_of(
+    principal: Principal, *, purpose: str = DEFAULT_PURPOSE, override_reason: str | None = None
+) -> Viewer:
+    return Viewer(
+        sector=principal.sector,
+        org=principal.org,
+        kommune=principal.kommune,
+        purpose=purpose,
+        # A blank reason is no reason: no override, and nothing unaudited.
+        override_reason=(override_reason or "").strip() or None,
+    )
+
+
+def item_of(stored: StoredResource) -> Item:
+    fields = timeline_fields(stored.content)
+    return Item(
+        resource_type=stored.resource_type,
+        id=stored.id,
+        sector=stored.sector,
+        org=stored.org,
+        content=stored.content,
+        start=fields.start_instant,
+        end=fields.end_instant or fields.start_instant,
+    )
+
+
+async def consented_view(
+    uow: UnitOfWork,
+    viewer: Viewer,
+    patient_key: str,
+    *,
+    policy: Policy,
+    now: datetime | None = None,
+    invitations: bool = False,
+) -> PatientView:
+    """Everything about the patient that ``viewer`` may see, as they may see it.
+
+    Invitations (rundbordsmøder the viewer is invited to but not covered for) are
+    left out unless ``invitations`` is asked for: an invitation names no patient, and
+    finding one under a CPR number the caller typed in would tell whose meeting it is.
+    Only the listing of the caller's own meetings, which shows no CPR, asks for them.
+    """
+    now = now or clock.now()
+    stored = await uow.resources.for_patient(patient_key, visible=true())
+    consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
+    patients = [s for s in stored if s.resource_type == "Patient"]
+    kommune = residence_kommune(patients[0].content) if patients else None
+    decided: list[tuple[StoredResource, Visibility, FhirJson]] = []
+    hidden: set[str] = set()
+    for resource in stored:
+        item = item_of(resource)
+        visibility = decide(viewer, item, consents, patient_kommune=kommune, now=now, policy=policy)
+        content = shown(viewer, item, visibility, consents, now)
+        if visibility is Visibility.INVITATION and not invitations:
+            content = None
+        if content is None:
+            if resource.resource_type != "Patient":  # the patient is who the caller asked about
+                hidden.add(item.reference)
+            continue
+        decided.append((resource, visibility, content))
+    patient: Disclosure | None = None
+    entries: list[Disclosure] = []
+    for resource, visibility, content in decided:
+        disclosure = Disclosure(resource, _without_references_to(hidden, content), visibility)
+        if resource.resource_type == "Patient":
+            patient = disclosure
+        else:
+            entries.append(disclosure)
+    return PatientView(patient, entries, len(stored) - len(decided))
+
+
+async def consented_versions(
+    uow: UnitOfWork,
+    viewer: Viewer,
+    versions: list[StoredResource],
+    *,
+    policy: Policy,
+    now: datetime | None = None,
+) -> list[Disclosure]:
+    """The versions (history) of one of the patient's resources that ``viewer`` may see.
+
+    Each version is decided as the current one would be, against the patient's
+    consents in force now, and references to what the viewer is not shown are
+    withheld as in ``consented_view``.
+    """
+    if not versions or versions[-1].patient_key is None:
+        return []
+    now = now or clock.now()
+    stored = await uow.resources.for_patient(versions[-1].patient_key, visible=true())
+    consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
+    patients = [s for s in stored if s.resource_type == "Patient"]
+    kommune = residence_kommune(patients[0].content) if patients else None
+    hidden: set[str] = set()
+    for resource in stored:
+        item = item_of(resource)
+        visibility = decide(viewer, item, consents, patient_kommune=kommune, now=now, policy=policy)
+        if resource.resource_type != "Patient" and visibility is Visibility.HIDDEN:
+            hidden.add(item.reference)
+    disclosures: list[Disclosure] = []
+    for version in versions:
+        item = item_of(version)
+        visibility = decide(viewer, item, consents, patient_kommune=kommune, now=now, policy=policy)
+        content = shown(viewer, item, visibility, consents, now)
+        if content is not None:
+            disclosures.append(
+                Disclosure(version, _without_references_to(hidden, content), visibility)
+            )
+    return disclosures
+
+
+async def visibility_for(
+    uow: UnitOfWork,
+    viewers: list[Viewer],
+    resource: StoredResource,
+    *,
+    policy: Policy,
+    now: datetime | None = None,
+) -> list[Visibility]:
+    """How much of one stored resource each of ``viewers`` may see, e.g. whether the
+    patient's consent covers sharing a meeting with each organisation invited to it."""
+    if resource.patient_key is None:
+        return [Visibility.HIDDEN for _ in viewers]
+    now = now or clock.now()
+    stored = await uow.resources.for_patient(
+        resource.patient_key, visible=true(), resource_types=("Consent", "Patient")
+    )
+    consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
+    patients = [s for s in stored if s.resource_type == "Patient"]
+    kommune = residence_kommune(patients[0].content) if patients else None
+    item = item_of(resource)
+    return [
+        decide(viewer, item, consents, patient_kommune=kommune, now=now, policy=policy)
+        for viewer in viewers
+    ]
+
+
+WITHHELD = {"display": "withheld"}
+
+
+def _without_references_to(hidden: set[str], content: Any) -> Any:
+    """``content`` with every reference to a hidden resource replaced by "withheld".
+
+    A visible letter must not reveal the id of the hidden stay it answers.
+    """
+    if not hidden:
+        return content
+    if isinstance(content, dict):
+        # Consent.provision.actor.reference is itself a Reference (an object), not a string.
+        reference = content.get("reference")
+        if isinstance(reference, str) and reference in hidden:
+            return dict(WITHHELD)
+        return {key: _without_references_to(hidden, value) for key, value in content.items()}
+    if isinstance(content, list):
+        return [_without_references_to(hidden, value) for value in content]
+    return content
+
+
+def load_policy(path: Path | None) -> Policy:
+    """The policy defaults, changed by a JSON policy file when one is configured.
+
+    The file may set ``psychiatryNotifications`` (bool) and ``notificationTypes``
+    (resource types the residence municipality is notified of).
+    """
+    if path is None:
+        return Policy()
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise PolicyFileError(f"consent policy file {path}: {error}") from error
+    known = {"psychiatryNotifications", "notificationTypes"}
+    if not isinstance(data, dict) or set(data) - known:
+        raise PolicyFileError(f"consent policy file {path} may only set {', '.join(sorted(known))}")
+    psychiatry = data.get("psychiatryNotifications", False)
+    types = data.get("notificationTypes", ["Encounter"])
+    if not isinstance(psychiatry, bool) or not (
+        isinstance(types, list) and all(isinstance(t, str) for t in types)
+    ):
+        raise PolicyFileError(f"consent policy file {path}: wrong value types")
+    return Policy(psychiatry_notifications=psychiatry, notification_types=frozenset(types))

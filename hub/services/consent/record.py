@@ -1,0 +1,265 @@
+"""Recording and revoking a patient's consent: as FHIR Consent, through intake.
+
+A consent recorded by a hospital or municipal system (the patient's oral consent,
+written down by staff) arrives as plain FHIR; one recorded through GraphQL is made
+here into the same FHIR Consent and taken through the same intake, so it is
+published, stored and audited like any other message. The call returns once the
+Consent is in the store, so it governs the very next read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy import true
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub import clock
+from hub.domain.consent import (
+    PSYCHIATRY_LABEL,
+    PURPOSE_SYSTEM,
+    RELATIVES_CLASS,
+    RESOURCE_TYPE_SYSTEM,
+    SECTOR_ROLE_SYSTEM,
+)
+from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_patient_key, normalise_cpr
+from hub.domain.sectors import Sector
+from hub.domain.sensitivity import ACT_CODE_SYSTEM
+from hub.domain.translation import FhirJson
+from hub.services.audit import record_access
+from hub.services.auth import Principal
+from hub.services.intake import IntakeService
+from hub.store.resources import StoredResource
+from hub.store.unit_of_work import UnitOfWork
+
+CONSENT_IDENTIFIER_SYSTEM = "urn:brobygger:consent"
+FORMAT = "fhir"
+
+
+class ConsentError(ValueError):
+    """A consent request the hub will not record as asked (the caller can fix it)."""
+
+
+@dataclass(frozen=True)
+class ConsentRequest:
+    cpr: str
+    decision: str  # permit or deny
+    organisations: Sequence[str] = ()  # SOR codes
+    sectors: Sequence[str] = ()
+    purposes: Sequence[str] = ()
+    resource_types: Sequence[str] = ()
+    psychiatry: bool = False  # the permit names psychiatry data explicitly
+    relatives: bool = False  # the permit names relatives explicitly
+    data_start: str | None = None
+    data_end: str | None = None
+    start: str | None = None
+    end: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordedConsent:
+    id: str  # the hub's Consent id
+    identifier: str  # urn:brobygger:consent|<uuid>, for revoking
+    status: str
+    effective: bool  # stored and governing reads when the call returned
+
+
+def consent_resource(
+    request: ConsentRequest, recorder: Principal, key: str, status: str
+) -> FhirJson:
+    cpr = normalise_cpr(request.cpr)
+    if cpr is None:
+        raise ConsentError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
+    if request.decision not in ("permit", "deny"):
+        raise ConsentError("decision must be permit or deny")
+    for sector in request.sectors:
+        if sector not in {s.value for s in Sector}:
+            raise ConsentError(f"unknown sector {sector!r}")
+    provision: FhirJson = {"type": request.decision}
+    actors = [
+        {
+            "role": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                        "code": "IRCP",
+                    }
+                ]
+            },
+            "reference": {"identifier": {"system": SOR_SYSTEM, "value": org}},
+        }
+        for org in request.organisations
+    ] + [
+        {
+            "role": {"coding": [{"system": SECTOR_ROLE_SYSTEM, "code": sector}]},
+            "reference": {"display": f"sector {sector}"},
+        }
+        for sector in request.sectors
+    ]
+    if actors:
+        provision["actor"] = actors
+    if request.purposes:
+        provision["purpose"] = [{"system": PURPOSE_SYSTEM, "code": p} for p in request.purposes]
+    classes = [*request.resource_types, *([RELATIVES_CLASS] if request.relatives else [])]
+    if classes:
+        provision["class"] = [{"system": RESOURCE_TYPE_SYSTEM, "code": c} for c in classes]
+    if request.psychiatry:
+        provision["securityLabel"] = [{"system": ACT_CODE_SYSTEM, "code": PSYCHIATRY_LABEL}]
+    if request.data_start or request.data_end:
+        provision["dataPeriod"] = _period(request.data_start, request.data_end)
+    if request.start or request.end:
+        provision["period"] = _period(request.start, request.end)
+    consent: FhirJson = {
+        "resourceType": "Consent",
+        "identifier": [{"system": CONSENT_IDENTIFIER_SYSTEM, "value": key}],
+        "status": status,
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy",
+                }
+            ]
+        },
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"identifier": {"system": CPR_SYSTEM, "value": cpr}},
+        "dateTime": clock.now().isoformat(timespec="seconds"),
+        "organization": [{"identifier": {"system": SOR_SYSTEM, "value": recorder.org}}],
+        # Sundhedsloven §§ 41–43: disclosure of health information with the patient's consent.
+        "policy": [{"uri": "https://www.retsinformation.dk/eli/lta/2024/248#P41"}],
+        "provision": provision,
+    }
+    return consent
+
+
+def _period(start: str | None, end: str | None) -> FhirJson:
+    return {k: v for k, v in (("start", start), ("end", end)) if v}
+
+
+def _transaction(consent: FhirJson, key: str) -> bytes:
+    return orjson.dumps(
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {
+                    "resource": consent,
+                    "request": {
+                        "method": "PUT",
+                        "url": f"Consent?identifier={CONSENT_IDENTIFIER_SYSTEM}|{key}",
+                    },
+                }
+            ],
+        }
+    )
+
+
+async def record_consent(
+    engine: AsyncEngine,
+    intake: IntakeService,
+    recorder: Principal,
+    request: ConsentRequest,
+    *,
+    wait_seconds: float = 10.0,
+) -> RecordedConsent:
+    """Record a consent (or refusal) the patient gave ``recorder``'s organisation."""
+    key = str(uuid.uuid4())
+    consent = consent_resource(request, recorder, key, "active")
+    return await _submit(engine, intake, recorder, request.cpr, consent, key, wait_seconds)
+
+
+async def revoke_consent(
+    engine: AsyncEngine,
+    intake: IntakeService,
+    revoker: Principal,
+    cpr: str,
+    key: str,
+    *,
+    wait_seconds: float = 10.0,
+) -> RecordedConsent:
+    """Make a recorded consent inactive; only its recording sector may."""
+    normalised = normalise_cpr(cpr)
+    if normalised is None:
+        raise ConsentError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
+    stored = await find_consent(engine, cpr, key)
+    if stored is None or stored.sector != revoker.sector.value:
+        await _audit(engine, revoker, "consent.revoke", normalised, outcome="denied")
+        # The same answer whether it does not exist or is not the caller's to see.
+        raise ConsentError(f"no consent {CONSENT_IDENTIFIER_SYSTEM}|{key} recorded by your sector")
+    consent = {k: v for k, v in stored.content.items() if k not in ("id", "meta")}
+    consent["status"] = "inactive"
+    consent["patient"] = {"identifier": {"system": CPR_SYSTEM, "value": normalised}}
+    return await _submit(engine, intake, revoker, cpr, consent, key, wait_seconds)
+
+
+async def _submit(
+    engine: AsyncEngine,
+    intake: IntakeService,
+    sender: Principal,
+    cpr: str,
+    consent: FhirJson,
+    key: str,
+    wait_seconds: float,
+) -> RecordedConsent:
+    status = str(consent["status"])
+    await intake.accept(FORMAT, _transaction(consent, key), sender.as_sender())
+    action = "consent.record" if status == "active" else "consent.revoke"
+    stored = await _wait_until_stored(engine, cpr, key, status, wait_seconds)
+    normalised = normalise_cpr(cpr)
+    assert normalised is not None  # consent_resource and revoke_consent checked it
+    await _audit(engine, sender, action, normalised, outcome="success")
+    return RecordedConsent(
+        id=stored or "",
+        identifier=f"{CONSENT_IDENTIFIER_SYSTEM}|{key}",
+        status=status,
+        effective=stored is not None,
+    )
+
+
+async def find_consent(engine: AsyncEngine, cpr: str, key: str) -> StoredResource | None:
+    normalised = normalise_cpr(cpr)
+    if normalised is None:
+        return None
+    async with UnitOfWork(engine) as uow:
+        consents = await uow.resources.for_patient(
+            cpr_patient_key(normalised), visible=true(), resource_types=("Consent",)
+        )
+    for stored in consents:
+        for identifier in stored.content.get("identifier") or []:
+            if identifier == {"system": CONSENT_IDENTIFIER_SYSTEM, "value": key}:
+                return stored
+    return None
+
+
+async def _wait_until_stored(
+    engine: AsyncEngine, cpr: str, key: str, status: str, wait_seconds: float
+) -> str | None:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        found = await find_consent(engine, cpr, key)
+        if found is not None and found.content.get("status") == status:
+            return found.id
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(0.05)
+
+
+async def _audit(
+    engine: AsyncEngine, who: Principal, action: str, cpr: str, *, outcome: str
+) -> None:
+    async with UnitOfWork(engine) as uow:
+        await record_access(
+            uow,
+            who,
+            action=action,
+            patient_key=cpr_patient_key(cpr),
+            disclosed=[],
+            outcome=outcome,
+        )
+        await uow.commit()

@@ -1,0 +1,513 @@
+"""Subscriptions to pathway events: registration, materialisation and rendering.
+
+A municipal system subscribes to its residents' discharges (and, if it asks,
+admissions, leaves, deaths and alerts) by websocket or webhook. Each subscription has
+a durable, numbered feed:
+
+- **Materialising** (:func:`materialise`, called by the projection observer in the
+  projection's transaction, right after the pathway event is logged): every active
+  subscription for the patient's residence kommune, or owned by an organisation the
+  hospital notified of the stay, that wants the event's kind and whose owner the
+  consent policy lets see the resource gets the event as its next number.
+- **Rendering** (:func:`render_deliveries`, by the websocket feed and the webhook
+  sender alike): what a delivery tells is decided again when it is delivered, through
+  ``hub.services.consent.read`` as every read is, and audited. A refusal recorded after the event
+  was numbered withholds it: the number stays (so the receiver sees no gap) but no
+  patient data goes out.
+
+An alert (``hub.runtime.alert_scanner`` logs it when it becomes due) is numbered and rendered
+the same way, but shown only to an owner who may see what it rests on, exactly as the
+``alerts`` query decides (``hub.services.indicators.alert_evidence``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub import clock
+from hub.domain.alerts import Alert
+from hub.domain.consent import (
+    DEFAULT_PURPOSE,
+    NOTIFICATION_FIELDS,
+    Policy,
+    Viewer,
+    Visibility,
+    decide,
+    notified_organisations,
+    read_consent,
+    residence_kommune,
+)
+from hub.domain.identifiers import cpr_of, patient_resource_id
+from hub.domain.pathway_events import DISCHARGE_KINDS, PathwayEventKind, alert_kind_of
+from hub.domain.sectors import Sector
+from hub.domain.translation import FhirJson
+from hub.services.audit import DENIED, SUCCESS, record_access
+from hub.services.auth import Principal
+from hub.services.consent.read import Disclosure, PatientView, consented_view, item_of
+from hub.services.indicators import alert_evidence, logged_alert
+from hub.store.pathway_event_subscriptions import (
+    ACTIVE,
+    LOGGED,
+    OFF,
+    PENDING,
+    WEBHOOK,
+    WEBSOCKET,
+    DeliveryRecord,
+    SubscriptionRecord,
+)
+from hub.store.pathway_events import PathwayEventRecord
+from hub.store.resources import StoredResource
+from hub.store.unit_of_work import UnitOfWork
+
+DELIVERED_ACTION = "pathway-event.delivered"
+MAX_PAGE = 500
+"""The most events one pull (``dischargeEventsAfter``) returns."""
+
+
+class SubscriptionError(ValueError):
+    """A subscription request the hub will not carry out as asked (the caller can fix it)."""
+
+
+@dataclass(frozen=True)
+class PathwayEventMessage:
+    """One numbered event of a subscription, as its owner may see it when delivered."""
+
+    subscription_id: str
+    event_number: int
+    kind: str
+    cpr: str | None  # None when withheld
+    encounter_id: str | None  # None when withheld
+    at: datetime | None
+    withheld: bool  # consent no longer lets the owner see it: number kept, no patient data
+    encounter: FhirJson | None  # the Encounter as the owner may see it (notification fields)
+    # An alert's text and the resource it rests on ("Type/id"); None for other events.
+    message: str | None = None
+    resource: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "subscriptionId": self.subscription_id,
+            "eventNumber": self.event_number,
+            "kind": self.kind,
+            "cpr": self.cpr,
+            "encounterId": self.encounter_id,
+            "at": self.at.isoformat() if self.at else None,
+            "withheld": self.withheld,
+            "encounter": self.encounter,
+            "message": self.message,
+            "resource": self.resource,
+        }
+
+
+@dataclass(frozen=True)
+class RegisteredWebhook:
+    subscription: SubscriptionRecord
+    secret: str  # shown once, at registration
+
+
+# --- who subscribes to what -------------------------------------------------------------
+
+
+def owner_principal(subscription: SubscriptionRecord) -> Principal:
+    """The subscription's owner, as the audit log names who received its events."""
+    return Principal(
+        sub=subscription.owner_sub,
+        sector=Sector(subscription.owner_sector),
+        org=subscription.owner_org,
+        kommune=subscription.owner_kommune,
+    )
+
+
+def owner_viewer(subscription: SubscriptionRecord) -> Viewer:
+    """What the consent policy decides by: the owner organisation, for treatment."""
+    return Viewer(
+        sector=Sector(subscription.owner_sector),
+        org=subscription.owner_org,
+        kommune=subscription.owner_kommune,
+        purpose=DEFAULT_PURPOSE,
+    )
+
+
+def check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
+    """The kinds asked for, sorted and without repeats; discharges when none are named."""
+    chosen = set(kinds) if kinds is not None else set(DISCHARGE_KINDS)
+    known = {kind.value for kind in PathwayEventKind}
+    unknown = chosen - known
+    if unknown:
+        raise SubscriptionError(
+            f"unknown event kinds {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+        )
+    if not chosen:
+        raise SubscriptionError("kinds must name at least one kind of event")
+    return tuple(sorted(chosen))
+
+
+def check_subscriber(caller: Principal, kommune: str) -> None:
+    """Only a municipality may subscribe, and only to its own residents' events."""
+    if not (len(kommune) == 3 and kommune.isdigit()):
+        raise SubscriptionError("kommune must be a 3-digit municipality code")
+    if caller.sector is not Sector.MUNICIPALITY or caller.kommune != kommune:
+        raise SubscriptionError(
+            f"only a municipality token of kommune {kommune} may subscribe to its events"
+        )
+
+
+def check_webhook_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SubscriptionError("url must be an absolute http or https URL")
+    if parts.username or parts.password:
+        raise SubscriptionError("url must not carry credentials; the hub signs its requests")
+    if parts.fragment:
+        raise SubscriptionError("url must not have a fragment")
+    return url.strip()
+
+
+def feed_key(caller: Principal, kommune: str, kinds: Sequence[str]) -> str:
+    """One durable websocket feed per (owner organisation, kommune, kinds)."""
+    return f"{caller.sector.value}|{caller.org}|{kommune}|{','.join(sorted(kinds))}"
+
+
+async def open_websocket_feed(
+    engine: AsyncEngine, caller: Principal, kommune: str, kinds: Iterable[str] | None
+) -> SubscriptionRecord:
+    """The caller's durable websocket feed for ``kommune`` and ``kinds``, created on first use.
+
+    From its creation on, the feed is materialised whether or not anyone is connected,
+    so a subscriber that reconnects keeps its numbering and can catch up.
+    """
+    check_subscriber(caller, kommune)
+    chosen = check_kinds(kinds)
+    key = feed_key(caller, kommune, chosen)
+    for _ in range(2):
+        async with UnitOfWork(engine) as uow:
+            found = await uow.subscriptions.by_feed_key(key)
+            if found is not None and found.status == ACTIVE:
+                return found
+            if found is not None:
+                await uow.subscriptions.set_status(found.id, ACTIVE)
+                await uow.commit()
+                return await _reread(engine, found.id)
+            try:
+                created = await uow.subscriptions.create(
+                    id=str(uuid.uuid4()),
+                    channel=WEBSOCKET,
+                    owner_sub=caller.sub,
+                    owner_sector=caller.sector.value,
+                    owner_org=caller.org,
+                    owner_kommune=caller.kommune,
+                    kommune=kommune,
+                    kinds=chosen,
+                    feed_key=key,
+                )
+                await uow.commit()
+                return created
+            except IntegrityError:
+                continue  # another connection created it at the same moment: use that one
+    raise SubscriptionError("the feed could not be opened; try again")
+
+
+async def _reread(engine: AsyncEngine, subscription_id: str) -> SubscriptionRecord:
+    async with UnitOfWork(engine) as uow:
+        found = await uow.subscriptions.get(subscription_id)
+    assert found is not None
+    return found
+
+
+async def register_webhook(
+    engine: AsyncEngine,
+    caller: Principal,
+    *,
+    kommune: str,
+    url: str,
+    kinds: Iterable[str] | None,
+    secret: str | None = None,
+) -> RegisteredWebhook:
+    """A webhook subscription: the hub POSTs each event, signed with ``secret``.
+
+    Without a secret the hub generates one; it is returned here and never shown again.
+    """
+    check_subscriber(caller, kommune)
+    chosen = check_kinds(kinds)
+    endpoint = check_webhook_url(url)
+    if secret is not None and len(secret.strip()) < 16:
+        raise SubscriptionError("secret must be at least 16 characters (or leave it out)")
+    signing_secret = secret.strip() if secret is not None else secrets.token_urlsafe(32)
+    async with UnitOfWork(engine) as uow:
+        created = await uow.subscriptions.create(
+            id=str(uuid.uuid4()),
+            channel=WEBHOOK,
+            owner_sub=caller.sub,
+            owner_sector=caller.sector.value,
+            owner_org=caller.org,
+            owner_kommune=caller.kommune,
+            kommune=kommune,
+            kinds=chosen,
+            endpoint=endpoint,
+            secret=signing_secret,
+        )
+        await uow.commit()
+    return RegisteredWebhook(created, signing_secret)
+
+
+async def owned_subscriptions(engine: AsyncEngine, caller: Principal) -> list[SubscriptionRecord]:
+    """The caller's organisation's active subscriptions (websocket feeds and webhooks)."""
+    async with UnitOfWork(engine) as uow:
+        return await uow.subscriptions.owned_by(caller.sector.value, caller.org)
+
+
+def _owned(subscription: SubscriptionRecord | None, caller: Principal) -> bool:
+    return (
+        subscription is not None
+        and subscription.status == ACTIVE
+        and subscription.owner_sector == caller.sector.value
+        and subscription.owner_org == caller.org
+    )
+
+
+async def unregister(engine: AsyncEngine, caller: Principal, subscription_id: str) -> None:
+    """Turn a subscription off; only its owner organisation may."""
+    async with UnitOfWork(engine) as uow:
+        found = await uow.subscriptions.get(subscription_id)
+        if not _owned(found, caller):
+            # The same answer whether it does not exist or is someone else's.
+            raise SubscriptionError(f"no subscription {subscription_id} of yours")
+        await uow.subscriptions.set_status(subscription_id, OFF)
+        await uow.commit()
+
+
+async def events_after(
+    engine: AsyncEngine,
+    caller: Principal,
+    subscription_id: str,
+    after: int,
+    first: int,
+    *,
+    policy: Policy,
+) -> list[PathwayEventMessage]:
+    """The subscription's numbered events after ``after``, rendered (and audited) now."""
+    if not 1 <= first <= MAX_PAGE:
+        raise SubscriptionError(f"first must be between 1 and {MAX_PAGE}")
+    if after < 0:
+        raise SubscriptionError("after must be 0 or more")
+    async with UnitOfWork(engine) as uow:
+        found = await uow.subscriptions.get(subscription_id)
+        if found is None or not _owned(found, caller):
+            raise SubscriptionError(f"no subscription {subscription_id} of yours")
+        deliveries = await uow.subscriptions.deliveries_after(found.id, after, first)
+        messages = await render_deliveries(uow, policy, found, deliveries)
+        await uow.commit()
+    return messages
+
+
+# --- materialising ----------------------------------------------------------------------
+
+
+async def materialise(
+    uow: UnitOfWork,
+    policy: Policy,
+    event: PathwayEventRecord,
+    *,
+    now: datetime | None = None,
+) -> list[DeliveryRecord]:
+    """Number ``event`` into every subscription that should receive it (in ``uow``)."""
+    now = now or clock.now()
+    if not await _may_have_subscribers(uow, event):
+        return []
+    # An alert rests on a resource of its own type (a Flag, a Task) as well.
+    resource_types = tuple(dict.fromkeys(("Patient", "Consent", "Encounter", event.resource_type)))
+    stored = await uow.resources.for_patient(
+        event.patient_key, visible=true(), resource_types=resource_types
+    )
+    consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
+    patient = next((s for s in stored if s.resource_type == "Patient"), None)
+    kommune = residence_kommune(patient.content) if patient else None
+    subject = next(
+        (s for s in stored if s.resource_type == event.resource_type and s.id == event.resource_id),
+        None,
+    )
+    if subject is None:
+        return []
+    alert = await _logged_alert(uow, event)
+    if alert is None and alert_kind_of(event.kind):
+        return []  # what the alert rested on was withdrawn before it was numbered
+    encounters = [s for s in stored if s.resource_type == "Encounter"]
+    notified = (
+        notified_organisations(subject.content) if subject.resource_type == "Encounter" else ()
+    )
+    candidates = await uow.subscriptions.active_for(kommune=kommune, owner_orgs=notified)
+    materialised: list[DeliveryRecord] = []
+    for subscription in candidates:
+        if event.kind not in subscription.kinds:
+            continue
+        viewer = owner_viewer(subscription)
+
+        def visible(resource: StoredResource, viewer: Viewer = viewer) -> bool:
+            decided = decide(
+                viewer, item_of(resource), consents, patient_kommune=kommune, now=now, policy=policy
+            )
+            return decided is not Visibility.HIDDEN
+
+        if alert is not None:
+            # Whoever may see what the alert rests on, as the ``alerts`` query decides.
+            owner_view = await consented_view(
+                uow, viewer, event.patient_key, policy=policy, now=now
+            )
+            seen = alert_evidence(alert, owner_view) is not None
+        elif subject.resource_type == "Patient":
+            # A death is news to whoever may see the patient or one of their stays.
+            seen = visible(subject) or any(visible(encounter) for encounter in encounters)
+        else:
+            seen = visible(subject)
+        if not seen:
+            continue
+        delivery = await uow.subscriptions.append_delivery(
+            subscription.id,
+            pathway_event_seq=event.seq,
+            patient_key=event.patient_key,
+            status=PENDING if subscription.channel == WEBHOOK else LOGGED,
+            created_at=now,
+        )
+        if delivery is not None:
+            materialised.append(delivery)
+    return materialised
+
+
+async def _may_have_subscribers(uow: UnitOfWork, event: PathwayEventRecord) -> bool:
+    """Whether any active subscription could want ``event``, from what the projection
+    has at hand (most patients' events have none, and then cost no further query)."""
+    patient = await uow.resources.get("Patient", patient_resource_id(event.patient_key))
+    subject = await uow.resources.get(event.resource_type, event.resource_id)
+    if patient is None or subject is None:
+        return True  # not where the hub keeps them: let the full look decide
+    notified = (
+        notified_organisations(subject.content) if subject.resource_type == "Encounter" else ()
+    )
+    kommune = residence_kommune(patient.content)
+    candidates = await uow.subscriptions.active_for(kommune=kommune, owner_orgs=notified)
+    return any(event.kind in subscription.kinds for subscription in candidates)
+
+
+# --- rendering at delivery time ---------------------------------------------------------
+
+
+async def render_deliveries(
+    uow: UnitOfWork,
+    policy: Policy,
+    subscription: SubscriptionRecord,
+    deliveries: Sequence[DeliveryRecord],
+    *,
+    now: datetime | None = None,
+) -> list[PathwayEventMessage]:
+    """What each delivery tells its subscription's owner now, audited in ``uow``.
+
+    Consent is decided again, through ``hub.services.consent.read``: an event the owner may no
+    longer see is withheld (its number and kind only) and audited as denied.
+    """
+    now = now or clock.now()
+    events = await uow.pathway_events.get_many([d.pathway_event_seq for d in deliveries])
+    viewer = owner_viewer(subscription)
+    principal = owner_principal(subscription)
+    views: dict[str, PatientView] = {}
+    messages: list[PathwayEventMessage] = []
+    for delivery in deliveries:
+        event = events[delivery.pathway_event_seq]
+        if event.patient_key not in views:
+            views[event.patient_key] = await consented_view(
+                uow, viewer, event.patient_key, policy=policy, now=now
+            )
+        view = views[event.patient_key]
+        alert = await _logged_alert(uow, event)
+        if alert is not None:
+            evidence = alert_evidence(alert, view)
+            disclosed = None if evidence is None else [d.stored for d in evidence]
+            encounter = None
+        elif alert_kind_of(event.kind):
+            disclosed, encounter = None, None  # what it rested on was withdrawn
+        else:
+            disclosed, encounter = _disclosed(view, event)
+        if disclosed is None:
+            messages.append(
+                PathwayEventMessage(
+                    subscription.id, delivery.event_number, event.kind, None, None, None, True, None
+                )
+            )
+            await record_access(
+                uow,
+                principal,
+                action=DELIVERED_ACTION,
+                patient_key=event.patient_key,
+                disclosed=[],
+                withheld=view.withheld,
+                outcome=DENIED,
+            )
+            continue
+        messages.append(
+            PathwayEventMessage(
+                subscription_id=subscription.id,
+                event_number=delivery.event_number,
+                kind=event.kind,
+                cpr=cpr_of(event.patient_key),
+                encounter_id=encounter.stored.id if encounter else None,
+                at=event.at,
+                withheld=False,
+                encounter=(
+                    {k: v for k, v in encounter.content.items() if k in NOTIFICATION_FIELDS}
+                    if encounter
+                    else None
+                ),
+                message=alert.message if alert else None,
+                resource=f"{event.resource_type}/{event.resource_id}" if alert else None,
+            )
+        )
+        await record_access(
+            uow,
+            principal,
+            action=DELIVERED_ACTION,
+            patient_key=event.patient_key,
+            disclosed=disclosed,
+            outcome=SUCCESS,
+        )
+    return messages
+
+
+async def _logged_alert(uow: UnitOfWork, event: PathwayEventRecord) -> Alert | None:
+    """The alert an alert event delivers, told from the facts; None if they no longer hold it."""
+    kind = alert_kind_of(event.kind)
+    if kind is None:
+        return None
+    return await logged_alert(
+        uow,
+        kind,
+        event.patient_key,
+        f"{event.resource_type}/{event.resource_id}",
+        since=event.at or event.recorded_at,
+        raised_at=event.recorded_at,
+    )
+
+
+def _disclosed(
+    view: PatientView, event: PathwayEventRecord
+) -> tuple[list[StoredResource] | None, Disclosure | None]:
+    """What the event discloses to the viewer (None: withheld), and its visible Encounter."""
+    if event.resource_type == "Encounter":
+        for entry in view.entries:
+            if entry.stored.resource_type == "Encounter" and entry.stored.id == event.resource_id:
+                return [entry.stored], entry
+        return None, None
+    if event.resource_type == "Patient":
+        stays = [e for e in view.entries if e.stored.resource_type == "Encounter"]
+        if view.patient is None and not stays:
+            return None, None
+        return ([view.patient.stored] if view.patient else []), None
+    return None, None

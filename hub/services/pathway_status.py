@@ -1,0 +1,79 @@
+"""Where a patient's pathway stands now, as one viewer may know it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub import clock
+from hub.domain.consent import DEFAULT_POLICY, DEFAULT_PURPOSE, Policy
+from hub.domain.identifiers import cpr_patient_key, normalise_cpr
+from hub.domain.status import PathwayStatus, Shown, derive_status
+from hub.services.audit import record_access
+from hub.services.auth import Principal
+from hub.services.consent.read import consented_view, viewer_of
+from hub.services.pathway import PathwayQueryError
+from hub.store.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class PathwayStatusView:
+    cpr: str
+    status: PathwayStatus
+
+
+async def read_pathway_status(
+    engine: AsyncEngine,
+    viewer: Principal,
+    cpr: str,
+    *,
+    purpose: str = DEFAULT_PURPOSE,
+    override_reason: str | None = None,
+    policy: Policy = DEFAULT_POLICY,
+    now: datetime | None = None,
+) -> PathwayStatusView:
+    """The patient's status from what ``viewer`` may see; the read is audited.
+
+    The status is derived from the consented view only, so it tells nothing the
+    viewer's own pathway would not. The audit record names the resources the status
+    tells something of.
+    """
+    normalised = normalise_cpr(cpr)
+    if normalised is None:
+        raise PathwayQueryError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
+    patient_key = cpr_patient_key(normalised)
+    now = now or clock.now()
+    async with UnitOfWork(engine) as uow:
+        view = await consented_view(
+            uow,
+            viewer_of(viewer, purpose=purpose, override_reason=override_reason),
+            patient_key,
+            policy=policy,
+            now=now,
+        )
+        status = derive_status(
+            view.patient.content if view.patient else None,
+            [Shown(e.stored.sector, e.content) for e in view.entries],
+            now=now,
+        )
+        told = [
+            d.stored
+            for d in (view.patient, *view.entries)
+            if d is not None and f"{d.stored.resource_type}/{d.stored.id}" in status.sources
+        ]
+        await record_access(
+            uow,
+            viewer,
+            action="pathway.status",
+            patient_key=patient_key,
+            disclosed=told,
+            withheld=view.withheld,
+            purpose=purpose,
+            override_reason=override_reason,
+            # Asked and shown nothing although there was something: a refusal.
+            outcome="denied" if view.withheld and not (view.patient or view.entries) else "success",
+        )
+        await uow.commit()
+    return PathwayStatusView(normalised, status)

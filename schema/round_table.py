@@ -1,0 +1,518 @@
+"""Rundbordsmøder (round-table meetings) on the API: convene, answer, plan, follow up.
+
+Everything a caller gets here is read from what ``hub.services.round_table`` disclosed through
+the consent choke point: an invitation (a participant the patient's consent does not
+cover) carries no CPR number, name or reason, so none of the fields below can show
+them. Lists take ``first`` (1–100, default all) so the query cost stays low.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.scalars import JSON
+
+from hub import clock
+from hub.domain.consent import PROPOSED_START_EXTENSION, SECTOR_ROLE_SYSTEM
+from hub.domain.identifiers import SOR_SYSTEM
+from hub.domain.round_table import (
+    GOAL_EXTENSION,
+    RoundTableError,
+    is_overdue,
+    plan_of,
+)
+from hub.services.consent.read import Disclosure
+from hub.services.intake import Rejected
+from hub.services.round_table import (
+    ActionRequest,
+    ConveneRequest,
+    ParticipantRequest,
+    PlanView,
+    RoundTableView,
+    convene,
+    record_plan,
+    reschedule,
+    respond,
+    round_tables,
+    update_action,
+)
+from schema.context import HubInfo
+
+MAX_FIRST = 100
+
+
+def _page(items: list[Any], first: int | None) -> list[Any]:
+    if first is None:
+        return items[:MAX_FIRST]
+    if not 1 <= first <= MAX_FIRST:
+        raise GraphQLError(f"first must be between 1 and {MAX_FIRST}")
+    return items[:first]
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+
+@strawberry.enum(description="A participant's answer to the invitation.")
+class RoundTableAnswer(Enum):
+    ACCEPT = "accepted"
+    DECLINE = "declined"
+    PROPOSE_TIME = "tentative"
+
+
+@strawberry.enum(description="How far an action of the plan has come (FHIR Task.status).")
+class RoundTableActionStatus(Enum):
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+@strawberry.input(description="An organisation invited to the meeting.")
+class RoundTableParticipantInput:
+    org: str = strawberry.field(description="SOR code.")
+    sector: str = strawberry.field(description="hospital, psychiatry, municipality, gp …")
+    role: str | None = strawberry.field(default=None, description="E.g. sagsbehandler.")
+    name: str | None = strawberry.field(default=None, description="How to show it.")
+    required: bool = strawberry.field(
+        default=True, description="The meeting is booked only when every required one accepts."
+    )
+
+
+@strawberry.input(description="A rundbordsmøde to convene about one patient.")
+class ConveneRoundTableInput:
+    cpr: str
+    reason: str
+    participants: list[RoundTableParticipantInput]
+    proposed_start: str | None = strawberry.field(
+        default=None, description="ISO 8601 date-time with an offset."
+    )
+    duration_minutes: int | None = strawberry.field(default=None, description="Default 60.")
+    role: str | None = strawberry.field(default=None, description="Your own role at it.")
+
+
+@strawberry.input(description="One action of the plan.")
+class RoundTableActionInput:
+    description: str
+    responsible_org: str = strawberry.field(description="SOR code of a participant.")
+    due: str | None = strawberry.field(default=None, description="ISO 8601 date or date-time.")
+
+
+# --- outputs ------------------------------------------------------------------------------
+
+
+@strawberry.type(description="An organisation, by SOR code.")
+class RoundTableOrganisation:
+    org: str
+    sector: str | None
+    name: str | None
+
+
+@strawberry.type(description="An organisation taking part, and its answer.")
+class RoundTableParticipant:
+    org: str
+    sector: str | None
+    name: str | None
+    role: str | None
+    required: bool
+    response: str = strawberry.field(description="needs-action, accepted, declined, tentative.")
+    proposed_start: str | None = strawberry.field(description="The other time it proposed.")
+    consent_covers: bool | None = strawberry.field(
+        description=(
+            "Whether the patient's consent covers sharing the meeting with it, decided "
+            "now; shown to the convener's sector only."
+        )
+    )
+
+
+@strawberry.type(description="One action of the plan (a FHIR Task).")
+class RoundTableAction:
+    task_id: strawberry.ID
+    description: str | None
+    responsible: RoundTableOrganisation
+    due: str | None
+    status: str | None
+    overdue: bool = strawberry.field(description="Not finished and due before now.")
+    last_modified: str | None
+    notes: list[str] = strawberry.field(description="Who changed it, when, and what they said.")
+    fhir: JSON
+
+    @classmethod
+    def from_disclosure(cls, disclosure: Disclosure) -> RoundTableAction:
+        content = disclosure.content
+        owner = content.get("owner") or {}
+        due = ((content.get("restriction") or {}).get("period") or {}).get("end")
+        status = content.get("status")
+        return cls(
+            task_id=strawberry.ID(disclosure.stored.id),
+            description=content.get("description"),
+            responsible=RoundTableOrganisation(
+                org=str((owner.get("identifier") or {}).get("value") or ""),
+                sector=None,
+                name=owner.get("display"),
+            ),
+            due=due,
+            status=status,
+            overdue=is_overdue(status, due, clock.now()),
+            last_modified=content.get("lastModified"),
+            notes=[
+                f"{n.get('time', '')} {n.get('text', '')}".strip()
+                for n in content.get("note") or []
+            ],
+            fhir=JSON(content),
+        )
+
+
+@strawberry.type(description="One recorded version of the plan.")
+class RoundTablePlanVersion:
+    version_id: int
+    recorded_at: str
+    goals: list[str]
+    tovholder: str | None
+    action_ids: list[strawberry.ID]
+    fhir: JSON
+
+    @classmethod
+    def from_disclosure(cls, disclosure: Disclosure) -> RoundTablePlanVersion:
+        goals, tovholder, _ = plan_of(disclosure.content)
+        return cls(
+            version_id=disclosure.stored.version_id,
+            recorded_at=disclosure.stored.last_updated.isoformat(),
+            goals=list(goals),
+            tovholder=tovholder,
+            action_ids=[
+                strawberry.ID(ref.partition("/")[2])
+                for a in disclosure.content.get("activity") or []
+                if isinstance(ref := (a.get("reference") or {}).get("reference"), str)
+            ],
+            fhir=JSON(disclosure.content),
+        )
+
+
+def _plan_actions(root: RoundTablePlan, first: int | None = None) -> list[RoundTableAction]:
+    return [RoundTableAction.from_disclosure(d) for d in _page(root.view.actions, first)]
+
+
+def _plan_history(root: RoundTablePlan, first: int | None = None) -> list[RoundTablePlanVersion]:
+    return [RoundTablePlanVersion.from_disclosure(d) for d in _page(root.view.history, first)]
+
+
+@strawberry.type(description="The plan the meeting agreed on (a FHIR CarePlan).")
+class RoundTablePlan:
+    id: strawberry.ID
+    version_id: int
+    status: str | None
+    goals: list[str]
+    tovholder: RoundTableOrganisation
+    fhir: JSON
+    view: strawberry.Private[PlanView]
+
+    actions: list[RoundTableAction] = strawberry.field(
+        resolver=_plan_actions, description="The plan's actions, in its order."
+    )
+    history: list[RoundTablePlanVersion] = strawberry.field(
+        resolver=_plan_history, description="Every recorded version of the plan, oldest first."
+    )
+
+    @classmethod
+    def from_view(cls, view: PlanView) -> RoundTablePlan:
+        content = view.care_plan.content
+        _, tovholder, name = plan_of(content)
+        goals = [
+            str(e["valueString"])
+            for e in content.get("extension") or []
+            if e.get("url") == GOAL_EXTENSION and "valueString" in e
+        ]
+        return cls(
+            id=strawberry.ID(view.care_plan.stored.id),
+            version_id=view.care_plan.stored.version_id,
+            status=content.get("status"),
+            goals=goals,
+            tovholder=RoundTableOrganisation(org=tovholder or "", sector=None, name=name),
+            fhir=JSON(content),
+            view=view,
+        )
+
+
+def _participants(root: RoundTable, first: int | None = None) -> list[RoundTableParticipant]:
+    return _page(root.all_participants, first)
+
+
+def _missing_consent(
+    root: RoundTable, first: int | None = None
+) -> list[RoundTableParticipant] | None:
+    if not root.show_missing:
+        return None
+    return _page([p for p in root.all_participants if p.consent_covers is False], first)
+
+
+@strawberry.type(
+    description=(
+        "A rundbordsmøde as the caller may see it. A participant the patient's consent "
+        "does not cover sees only the invitation: time, convener, the participating "
+        "organisations and their answers — cpr, reason and plan are null."
+    )
+)
+class RoundTable:
+    id: strawberry.ID
+    status: str | None
+    start: str | None
+    end: str | None
+    minutes_duration: int | None
+    convener: RoundTableOrganisation
+    invitation_only: bool
+    cpr: str | None
+    reason: str | None
+    my_response: str | None = strawberry.field(description="Your organisation's answer.")
+    plan: RoundTablePlan | None
+    fhir: JSON = strawberry.field(description="The Appointment, as far as you may see it.")
+    all_participants: strawberry.Private[list[RoundTableParticipant]]
+    show_missing: strawberry.Private[bool]
+
+    participants: list[RoundTableParticipant] = strawberry.field(
+        resolver=_participants, description="The organisations taking part, the convener first."
+    )
+    missing_consent: list[RoundTableParticipant] | None = strawberry.field(
+        resolver=_missing_consent,
+        description=(
+            "Participants the patient's consent does not cover now: invited without "
+            "patient data. Null unless you are of the convener's sector."
+        ),
+    )
+
+    @classmethod
+    def from_view(cls, view: RoundTableView, caller_org: str) -> RoundTable:
+        content = view.appointment.content
+        participants = [_participant(p, view.coverage) for p in _organisation_participants(content)]
+        convener = next((p for p in participants if p.org == view.convener_org), None)
+        mine = next((p for p in participants if p.org == caller_org), None)
+        reason = (content.get("reasonCode") or [{}])[0].get("text")
+        return cls(
+            id=strawberry.ID(view.appointment.stored.id),
+            status=content.get("status"),
+            start=content.get("start"),
+            end=content.get("end"),
+            minutes_duration=content.get("minutesDuration"),
+            convener=RoundTableOrganisation(
+                org=view.convener_org,
+                sector=view.convener_sector,
+                name=convener.name if convener else None,
+            ),
+            invitation_only=view.invitation_only,
+            cpr=view.cpr,
+            reason=None if view.invitation_only else reason,
+            my_response=mine.response if mine else None,
+            plan=RoundTablePlan.from_view(view.plan) if view.plan else None,
+            fhir=JSON(content),
+            all_participants=participants,
+            show_missing=view.coverage is not None,
+        )
+
+
+def _organisation_participants(content: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        p
+        for p in content.get("participant") or []
+        if ((p.get("actor") or {}).get("identifier") or {}).get("system") == SOR_SYSTEM
+    ]
+
+
+def _participant(entry: dict[str, Any], coverage: dict[str, bool] | None) -> RoundTableParticipant:
+    org = str(entry["actor"]["identifier"].get("value") or "")
+    concept = (entry.get("type") or [{}])[0]
+    sector = next(
+        (
+            c.get("code")
+            for c in concept.get("coding") or []
+            if c.get("system") == SECTOR_ROLE_SYSTEM
+        ),
+        None,
+    )
+    proposed = next(
+        (
+            e.get("valueDateTime")
+            for e in entry.get("extension") or []
+            if e.get("url") == PROPOSED_START_EXTENSION
+        ),
+        None,
+    )
+    return RoundTableParticipant(
+        org=org,
+        sector=sector,
+        name=entry["actor"].get("display"),
+        role=concept.get("text"),
+        required=entry.get("required", "required") == "required",
+        response=str(entry.get("status") or ""),
+        proposed_start=proposed,
+        consent_covers=coverage.get(org) if coverage is not None else None,
+    )
+
+
+# --- resolvers ----------------------------------------------------------------------------
+
+
+async def resolve_round_tables(
+    info: HubInfo, cpr: str | None = None, first: int | None = None
+) -> list[RoundTable]:
+    context = info.context
+    try:
+        views = await round_tables(context.engine, context.viewer, cpr, policy=context.policy)
+    except RoundTableError as error:
+        raise GraphQLError(str(error)) from None
+    return [RoundTable.from_view(v, context.viewer.org) for v in _page(views, first)]
+
+
+async def resolve_convene(info: HubInfo, input: ConveneRoundTableInput) -> RoundTable:
+    context = info.context
+    request = ConveneRequest(
+        cpr=input.cpr,
+        reason=input.reason,
+        participants=[
+            ParticipantRequest(p.org, p.sector, p.role, p.name, p.required)
+            for p in input.participants
+        ],
+        proposed_start=input.proposed_start,
+        minutes=input.duration_minutes,
+        role=input.role,
+    )
+    try:
+        view = await convene(
+            context.engine, context.intake, context.viewer, request, policy=context.policy
+        )
+    except (RoundTableError, Rejected) as error:
+        raise GraphQLError(str(error)) from None
+    return RoundTable.from_view(view, context.viewer.org)
+
+
+async def resolve_respond(
+    info: HubInfo,
+    meeting_id: strawberry.ID,
+    answer: RoundTableAnswer,
+    proposed_start: str | None = None,
+) -> RoundTable:
+    context = info.context
+    try:
+        view = await respond(
+            context.engine,
+            context.intake,
+            context.viewer,
+            str(meeting_id),
+            answer.value,
+            proposed_start,
+            policy=context.policy,
+        )
+    except (RoundTableError, Rejected) as error:
+        raise GraphQLError(str(error)) from None
+    return RoundTable.from_view(view, context.viewer.org)
+
+
+async def resolve_reschedule(info: HubInfo, meeting_id: strawberry.ID, start: str) -> RoundTable:
+    context = info.context
+    try:
+        view = await reschedule(
+            context.engine,
+            context.intake,
+            context.viewer,
+            str(meeting_id),
+            start,
+            policy=context.policy,
+        )
+    except (RoundTableError, Rejected) as error:
+        raise GraphQLError(str(error)) from None
+    return RoundTable.from_view(view, context.viewer.org)
+
+
+async def resolve_record_plan(
+    info: HubInfo,
+    meeting_id: strawberry.ID,
+    goals: list[str],
+    actions: list[RoundTableActionInput],
+    tovholder: str,
+) -> RoundTable:
+    context = info.context
+    try:
+        view = await record_plan(
+            context.engine,
+            context.intake,
+            context.viewer,
+            str(meeting_id),
+            goals,
+            [ActionRequest(a.description, a.responsible_org, a.due) for a in actions],
+            tovholder,
+            policy=context.policy,
+        )
+    except (RoundTableError, Rejected) as error:
+        raise GraphQLError(str(error)) from None
+    return RoundTable.from_view(view, context.viewer.org)
+
+
+async def resolve_update_action(
+    info: HubInfo,
+    task_id: strawberry.ID,
+    status: RoundTableActionStatus,
+    note: str | None = None,
+) -> RoundTableAction:
+    context = info.context
+    try:
+        disclosure = await update_action(
+            context.engine,
+            context.intake,
+            context.viewer,
+            str(task_id),
+            status.value,
+            note,
+            policy=context.policy,
+        )
+    except (RoundTableError, Rejected) as error:
+        raise GraphQLError(str(error)) from None
+    return RoundTableAction.from_disclosure(disclosure)
+
+
+@strawberry.type
+class RoundTableQuery:
+    round_tables: list[RoundTable] = strawberry.field(
+        resolver=resolve_round_tables,
+        description=(
+            "Rundbordsmøder you may see, earliest first: the patient's (`cpr`), or without "
+            "`cpr` those your organisation convened or is invited to, across patients."
+        ),
+    )
+
+
+@strawberry.type
+class RoundTableMutation:
+    convene_round_table: RoundTable = strawberry.field(
+        resolver=resolve_convene,
+        description=(
+            "Convene a rundbordsmøde; your organisation is the convener. Participants the "
+            "patient's consent does not cover are invited without patient data "
+            "(`missingConsent`)."
+        ),
+    )
+    respond_to_round_table: RoundTable = strawberry.field(
+        resolver=resolve_respond,
+        description=(
+            "Answer for your organisation: accept, decline or propose another time "
+            "(`proposedStart`). The meeting is booked when every required participant "
+            "has accepted."
+        ),
+    )
+    reschedule_round_table: RoundTable = strawberry.field(
+        resolver=resolve_reschedule,
+        description="The convener moves the meeting; participants are asked again.",
+    )
+    record_round_table_plan: RoundTable = strawberry.field(
+        resolver=resolve_record_plan,
+        description=(
+            "Record the meeting's plan (the convener, or the plan's tovholder): goals, one "
+            "action per responsible organisation, a tovholder. Recording it again revises "
+            "it; earlier versions stay in `plan.history`."
+        ),
+    )
+    update_round_table_action: RoundTableAction = strawberry.field(
+        resolver=resolve_update_action,
+        description="Change an action's status (its owner, the convener or the tovholder).",
+    )

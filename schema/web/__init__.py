@@ -1,5 +1,0 @@
-"""The coordinators' page: server-rendered HTML over the same services as the GraphQL API."""
-
-from schema.web.app import create_web_app
-
-__all__ = ["create_web_app"]

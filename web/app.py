@@ -1,0 +1,108 @@
+"""The coordinators' page as an ASGI application, mounted under ``/ui`` by
+``hub.entrypoints.asgi``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub.config import OidcSettings
+from hub.domain.consent import Policy
+from hub.services.auth import TokenVerifier
+from hub.services.intake import IntakeService
+from web import consent, indicators, oidc_sign_in, round_table, sign_in
+from web import patient as patient_pages
+from web.oidc import OidcClient
+from web.patient_ref import PatientRefs
+from web.rendering import WebHub, templates
+
+STATIC = Path(__file__).parent / "static"
+
+SECURITY_HEADERS = {
+    # No script at all, nothing from elsewhere, never inside another site's frame.
+    "content-security-policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    # Same-origin: forms then carry their Origin (checked against CSRF); no other site
+    # learns the page's addresses.
+    "referrer-policy": "same-origin",
+    # Patient data stays out of shared caches and the browser's back-forward cache.
+    "cache-control": "no-store",
+}
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self._app(scope, receive, with_headers)
+
+
+def _sign_in_routes(oidc: OidcClient | None) -> list[Route]:
+    if oidc is None:
+        # Development: a pasted token (the one ``hub token`` prints).
+        return [Route("/log-ind", sign_in.sign_in, methods=["POST"])]
+    # Production: only the region's login; a pasted token is not a way in.
+    return [
+        Route("/oidc/log-ind", oidc_sign_in.start, methods=["GET"]),
+        Route("/oidc/callback", oidc_sign_in.callback, methods=["GET"]),
+    ]
+
+
+def create_web_app(
+    engine: AsyncEngine,
+    intake: IntakeService,
+    policy: Policy,
+    verifier: TokenVerifier,
+    oidc: OidcSettings | None = None,
+) -> ASGIApp:
+    patient = "/patient/{ref}"
+    oidc_client = OidcClient(oidc) if oidc is not None else None
+    app = Starlette(
+        routes=[
+            Route("/", patient_pages.home, methods=["GET"]),
+            Route("/log-ind", sign_in.sign_in_form, methods=["GET"]),
+            *_sign_in_routes(oidc_client),
+            Route("/log-ud", sign_in.sign_out, methods=["POST"]),
+            Route("/soeg", patient_pages.search, methods=["POST"]),
+            Route(patient, patient_pages.patient, methods=["GET"]),
+            Route(f"{patient}/samtykke", consent.consent_page, methods=["GET"]),
+            Route(f"{patient}/samtykke", consent.record, methods=["POST"]),
+            Route(f"{patient}/samtykke/tilbagekald", consent.revoke, methods=["POST"]),
+            Route(f"{patient}/rundbord", round_table.round_table_page, methods=["GET"]),
+            Route(f"{patient}/rundbord", round_table.convene_meeting, methods=["POST"]),
+            Route(f"{patient}/rundbord/{{meeting}}/svar", round_table.answer, methods=["POST"]),
+            Route(f"{patient}/rundbord/{{meeting}}/plan", round_table.plan, methods=["POST"]),
+            Route(f"{patient}/handling/{{task}}", round_table.change_action, methods=["POST"]),
+            Route("/rundbord", round_table.my_meetings, methods=["GET"]),
+            Route("/rundbord/{meeting}/svar", round_table.answer_invitation, methods=["POST"]),
+            Route("/indikatorer", indicators.indicators_page, methods=["GET"]),
+            Route("/indikatorer.csv", indicators.indicators_csv, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ]
+    )
+    app.state.web = WebHub(
+        engine, intake, policy, verifier, PatientRefs(), templates(), oidc=oidc_client
+    )
+    return SecurityHeaders(app)

@@ -1,0 +1,231 @@
+"""The consent overview (what is shared with whom, until when) and the consent form.
+
+Consents are read like any pathway entry (``hub.services.pathway.read_pathway``, through the
+consent choke point, audited) and recorded or revoked through ``hub.services.consent.record`` —
+the same path as ``recordConsent``/``revokeConsent`` in GraphQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.domain.consent import (
+    PSYCHIATRY_LABEL,
+    RELATIVES_CLASS,
+    SECTOR_ROLE_SYSTEM,
+)
+from hub.domain.identifiers import SOR_SYSTEM
+from hub.domain.summaries import party_display
+from hub.services.consent.read import Disclosure
+from hub.services.consent.record import (
+    CONSENT_IDENTIFIER_SYSTEM,
+    ConsentError,
+    ConsentRequest,
+    record_consent,
+    revoke_consent,
+)
+from hub.services.intake import Rejected
+from hub.services.pathway import PATHWAY_TYPES, PathwayFilter, read_pathway
+from web import labels
+from web.directory import organisations
+from web.patient import expired, format_cpr, patient_cpr
+from web.rendering import form_list, form_text, page, redirect, render, web_hub
+from web.session import SignedIn
+
+MESSAGES = {
+    "registreret": "Samtykket er registreret og gælder fra nu.",
+    "tilbagekaldt": "Samtykket er tilbagekaldt og gælder ikke længere.",
+}
+
+
+@dataclass(frozen=True)
+class ConsentLine:
+    """One consent or refusal, as the viewer may see it."""
+
+    permit: bool
+    active: bool
+    recorded: str | None
+    recorded_by: str
+    recorded_by_sector: str
+    organisations: list[str]
+    sectors: list[str]
+    purposes: list[str]
+    data: list[str]
+    period_start: str | None
+    period_end: str | None
+    data_start: str | None
+    data_end: str | None
+    exceptions: int
+    revoke_key: str | None  # set when the viewer's sector may revoke it
+
+
+def consent_line(disclosure: Disclosure, viewer_sector: str) -> ConsentLine:
+    content = disclosure.content
+    provision: dict[str, Any] = content.get("provision") or {}
+    orgs, sectors = [], []
+    for actor in provision.get("actor") or []:
+        identifier = (actor.get("reference") or {}).get("identifier") or {}
+        if identifier.get("system") == SOR_SYSTEM and identifier.get("value"):
+            orgs.append(str(identifier["value"]))
+        for coding in (actor.get("role") or {}).get("coding") or []:
+            if coding.get("system") == SECTOR_ROLE_SYSTEM and coding.get("code"):
+                sectors.append(labels.sector(str(coding["code"])))
+    data = [
+        "pårørende"
+        if c.get("code") == RELATIVES_CLASS
+        else labels.resource_type(str(c.get("code")))
+        for c in provision.get("class") or []
+        if c.get("code")
+    ]
+    if any(c.get("code") == PSYCHIATRY_LABEL for c in provision.get("securityLabel") or []):
+        data.append("psykiatridata")
+    period = provision.get("period") or {}
+    data_period = provision.get("dataPeriod") or {}
+    key = next(
+        (
+            str(i["value"])
+            for i in content.get("identifier") or []
+            if i.get("system") == CONSENT_IDENTIFIER_SYSTEM and i.get("value")
+        ),
+        None,
+    )
+    active = content.get("status") == "active"
+    own = disclosure.stored.sector == viewer_sector
+    recorder = next(iter(content.get("organization") or []), None)
+    return ConsentLine(
+        permit=provision.get("type") != "deny",
+        active=active,
+        recorded=content.get("dateTime"),
+        recorded_by=party_display(recorder) or f"SOR {disclosure.stored.org}",
+        recorded_by_sector=disclosure.stored.sector,
+        organisations=orgs,
+        sectors=sectors,
+        purposes=[
+            labels.PURPOSES.get(str(p.get("code")), str(p.get("code")))
+            for p in provision.get("purpose") or []
+        ],
+        data=data,
+        period_start=period.get("start"),
+        period_end=period.get("end"),
+        data_start=data_period.get("start"),
+        data_end=data_period.get("end"),
+        exceptions=len(provision.get("provision") or []),
+        revoke_key=key if (own and active) else None,
+    )
+
+
+async def _render(
+    request: Request,
+    session: SignedIn,
+    cpr: str,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    message: str | None = None,
+) -> Response:
+    hub = web_hub(request)
+    view = await read_pathway(
+        hub.engine,
+        session.principal,
+        cpr,
+        where=PathwayFilter.of(resource_types=["Consent"]),
+        policy=hub.policy,
+    )
+    lines = [consent_line(d, session.principal.sector.value) for d in view.entries]
+    directory = await organisations(hub.engine)
+    return render(
+        request,
+        "samtykke.html",
+        session.principal,
+        status_code=status_code,
+        tab="samtykke",
+        ref=request.path_params["ref"],
+        cpr=format_cpr(cpr),
+        consents=sorted(lines, key=lambda c: (not c.active, c.recorded or ""), reverse=False),
+        directory=directory,
+        names={d.sor: d.name for d in directory},
+        sectors=labels.SECTORS,
+        purposes=labels.PURPOSES,
+        data_types=[(t, labels.resource_type(t)) for t in PATHWAY_TYPES if t != "Consent"],
+        error=error,
+        message=message,
+    )
+
+
+@page
+async def consent_page(request: Request, session: SignedIn) -> Response:
+    cpr = patient_cpr(request)
+    if cpr is None:
+        return expired(request, session)
+    message = MESSAGES.get(request.query_params.get("besked", ""))
+    return await _render(request, session, cpr, message=message)
+
+
+@page
+async def record(request: Request, session: SignedIn) -> Response:
+    cpr = patient_cpr(request)
+    if cpr is None:
+        return expired(request, session)
+    form = await request.form()
+    extra = [o.strip() for o in form_text(form, "andre_sor").replace(";", ",").split(",")]
+    orgs = list(dict.fromkeys([*form_list(form, "organisation"), *(o for o in extra if o)]))
+    sectors = form_list(form, "sektor")
+    decision = form_text(form, "beslutning")
+    if not orgs and not sectors:
+        return await _render(
+            request,
+            session,
+            cpr,
+            status_code=422,
+            error="Vælg mindst én organisation eller sektor, samtykket eller frabedelsen gælder.",
+        )
+    request_ = ConsentRequest(
+        cpr=cpr,
+        decision=decision,
+        organisations=orgs,
+        sectors=sectors,
+        purposes=form_list(form, "formaal"),
+        resource_types=form_list(form, "data"),
+        psychiatry=form_text(form, "psykiatri") == "ja",
+        relatives=form_text(form, "paaroerende") == "ja",
+        start=form_text(form, "fra") or None,
+        end=form_text(form, "til") or None,
+    )
+    hub = web_hub(request)
+    try:
+        await record_consent(hub.engine, hub.intake, session.principal, request_)
+    except (ConsentError, Rejected) as error:
+        return await _render(
+            request,
+            session,
+            cpr,
+            status_code=422,
+            error=f"Samtykket blev ikke registreret: {error}",
+        )
+    return redirect(request, f"/patient/{request.path_params['ref']}/samtykke?besked=registreret")
+
+
+@page
+async def revoke(request: Request, session: SignedIn) -> Response:
+    cpr = patient_cpr(request)
+    if cpr is None:
+        return expired(request, session)
+    form = await request.form()
+    hub = web_hub(request)
+    try:
+        await revoke_consent(
+            hub.engine, hub.intake, session.principal, cpr, form_text(form, "noegle")
+        )
+    except (ConsentError, Rejected) as error:
+        return await _render(
+            request,
+            session,
+            cpr,
+            status_code=422,
+            error=f"Samtykket blev ikke tilbagekaldt: {error}",
+        )
+    return redirect(request, f"/patient/{request.path_params['ref']}/samtykke?besked=tilbagekaldt")

@@ -1,0 +1,165 @@
+"""Finding a patient, and the patient's status panel and cross-sector timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.domain.identifiers import normalise_cpr
+from hub.domain.summaries import DANISH_TIME, summarise
+from hub.domain.timeline import timeline_fields
+from hub.services.consent.read import Disclosure
+from hub.services.pathway import PATHWAY_TYPES, PathwayFilter, PathwayQueryError, read_pathway
+from hub.services.pathway_status import read_pathway_status
+from web import labels
+from web.rendering import form_text, page, redirect, render, web_hub
+from web.session import SignedIn
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    sector: str
+    resource_type: str
+    summary: str
+    start: str | None
+    end: str | None
+    status: str | None
+
+
+def timeline_entry(disclosure: Disclosure) -> TimelineEntry:
+    """An entry as the viewer may see it: from the disclosed content only."""
+    fields = timeline_fields(disclosure.content)
+    return TimelineEntry(
+        sector=disclosure.stored.sector,
+        resource_type=disclosure.stored.resource_type,
+        summary=summarise(disclosure.content),
+        start=fields.start,
+        end=fields.end,
+        status=fields.status,
+    )
+
+
+def patient_name(patient: Disclosure | None) -> str | None:
+    if patient is None:
+        return None
+    for name in patient.content.get("name") or []:
+        text = name.get("text") or " ".join([*(name.get("given") or []), name.get("family") or ""])
+        if text.strip():
+            return str(text).strip()
+    return None
+
+
+def format_cpr(cpr: str) -> str:
+    return f"{cpr[:6]}-{cpr[6:]}"
+
+
+@page
+async def home(request: Request, session: SignedIn) -> Response:
+    return render(request, "forside.html", session.principal)
+
+
+@page
+async def search(request: Request, session: SignedIn) -> Response:
+    form = await request.form()
+    cpr = normalise_cpr(form_text(form, "cpr"))
+    if cpr is None:
+        return render(
+            request,
+            "forside.html",
+            session.principal,
+            status_code=422,
+            error="Skriv et CPR-nummer med 10 cifre, fx 010170-9995.",
+            cpr_value=form_text(form, "cpr"),
+        )
+    return redirect(request, f"/patient/{web_hub(request).refs.of(cpr)}")
+
+
+def patient_cpr(request: Request) -> str | None:
+    return web_hub(request).refs.cpr(request.path_params["ref"])
+
+
+def expired(request: Request, session: SignedIn) -> Response:
+    return render(
+        request,
+        "forside.html",
+        session.principal,
+        status_code=404,
+        error="Linket til patienten er udløbet. Søg patienten frem igen.",
+    )
+
+
+def _day(value: str, *, end: bool) -> datetime | None:
+    if not value:
+        return None
+    day = date.fromisoformat(value)
+    if end:
+        return datetime.combine(day + timedelta(days=1), time(), DANISH_TIME) - timedelta(
+            microseconds=1
+        )
+    return datetime.combine(day, time(), DANISH_TIME)
+
+
+@page
+async def patient(request: Request, session: SignedIn) -> Response:
+    cpr = patient_cpr(request)
+    if cpr is None:
+        return expired(request, session)
+    hub = web_hub(request)
+    params = request.query_params
+    chosen_sectors = [s for s in params.getlist("sektor") if s]
+    chosen_types = [t for t in params.getlist("type") if t]
+    error = None
+    try:
+        where = PathwayFilter.of(
+            resource_types=chosen_types or None,
+            sectors=chosen_sectors or None,
+            period_from=_day(params.get("fra", ""), end=False),
+            period_to=_day(params.get("til", ""), end=True),
+        )
+    except (PathwayQueryError, ValueError):
+        where = PathwayFilter()
+        error = "Filteret kunne ikke bruges: tjek datoerne (fra må ikke være efter til)."
+    after = params.get("efter") or None
+    try:
+        view = await read_pathway(
+            hub.engine,
+            session.principal,
+            cpr,
+            PAGE_SIZE,
+            after=after,
+            where=where,
+            policy=hub.policy,
+        )
+    except PathwayQueryError:
+        view = await read_pathway(
+            hub.engine, session.principal, cpr, PAGE_SIZE, where=where, policy=hub.policy
+        )
+    status = await read_pathway_status(hub.engine, session.principal, cpr, policy=hub.policy)
+    filters = [("sektor", s) for s in chosen_sectors] + [("type", t) for t in chosen_types]
+    filters += [(k, params[k]) for k in ("fra", "til") if params.get(k)]
+    return render(
+        request,
+        "patient.html",
+        session.principal,
+        tab="forloeb",
+        ref=request.path_params["ref"],
+        cpr=format_cpr(cpr),
+        name=patient_name(view.patient),
+        status=status.status,
+        entries=[timeline_entry(e) for e in view.entries],
+        has_more=view.has_more,
+        end_cursor=view.end_cursor,
+        filters=filters,
+        chosen_sectors=chosen_sectors,
+        chosen_types=chosen_types,
+        period_from=params.get("fra", ""),
+        period_to=params.get("til", ""),
+        pathway_types=PATHWAY_TYPES,
+        sectors=labels.SECTORS,
+        error=error,
+    )

@@ -1,0 +1,154 @@
+"""What every page handler shares: the hub's services, sign-in, CSRF and templates."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from hub.domain.consent import Policy
+from hub.domain.summaries import danish_date, danish_time, span
+from hub.services.auth import Principal, TokenVerifier
+from hub.services.intake import IntakeService
+from web import labels
+from web.oidc import OidcClient
+from web.patient_ref import PatientRefs
+from web.session import (
+    CSRF_FIELD,
+    CsrfError,
+    SignedIn,
+    check_csrf,
+    csrf_token,
+    remember_csrf,
+    signed_in,
+)
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class WebHub:
+    """The services the page calls: the same the GraphQL resolvers call."""
+
+    engine: AsyncEngine
+    intake: IntakeService
+    policy: Policy
+    verifier: TokenVerifier
+    refs: PatientRefs
+    templates: Jinja2Templates
+    oidc: OidcClient | None = None  # production sign-in; None: a pasted token (development)
+
+
+def templates() -> Jinja2Templates:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(
+        dato=danish_date, tid=danish_time, periode=span, sektor=labels.sector
+    )
+    environment.globals["labels"] = labels
+    return Jinja2Templates(env=environment)
+
+
+def web_hub(request: Request) -> WebHub:
+    hub: WebHub = request.app.state.web
+    return hub
+
+
+def href(request: Request, path: str) -> str:
+    """An address inside the page, wherever it is mounted."""
+    root: str = request.scope.get("root_path", "")
+    return root.rstrip("/") + path
+
+
+def render(
+    request: Request,
+    template: str,
+    who: Principal | None,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    hub = web_hub(request)
+    response = hub.templates.TemplateResponse(
+        request,
+        template,
+        {
+            "who": who,
+            "csrf": csrf_token(request),
+            "csrf_field": CSRF_FIELD,
+            "oidc": hub.oidc is not None,
+            "href": lambda path: href(request, path),
+            **context,
+        },
+        status_code=status_code,
+    )
+    remember_csrf(response, request)
+    return response
+
+
+def redirect(request: Request, path: str) -> Response:
+    return RedirectResponse(href(request, path), status_code=303)
+
+
+Handler = Callable[[Request, SignedIn], Awaitable[Response]]
+
+
+def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """A handler for signed-in users only; a form POST must pass the CSRF check."""
+
+    async def endpoint(request: Request) -> Response:
+        hub = web_hub(request)
+        session = await signed_in(request, hub.verifier)
+        if session is None:
+            back = quote(request.url.path.removeprefix(request.scope.get("root_path", "")))
+            return redirect(
+                request, f"/log-ind?videre={back}" if request.method == "GET" else "/log-ind"
+            )
+        if request.method == "POST":
+            try:
+                check_csrf(request, await request.form())
+            except CsrfError:
+                return forbidden(request, session.principal)
+        return await handler(request, session)
+
+    return endpoint
+
+
+def forbidden(request: Request, who: Principal | None) -> Response:
+    return render(
+        request,
+        "fejl.html",
+        who,
+        status_code=403,
+        title="Formularen kunne ikke modtages",
+        detail=(
+            "Formularen kom ikke fra denne side (CSRF-beskyttelse). "
+            "Hent siden igen og send formularen derfra."
+        ),
+    )
+
+
+def form_text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def form_list(form: FormData, name: str) -> list[str]:
+    return [v.strip() for v in form.getlist(name) if isinstance(v, str) and v.strip()]
+
+
+def html_error(message: str) -> HTMLResponse:
+    return HTMLResponse(message, status_code=400)
