@@ -1,0 +1,101 @@
+"""Pathway indicators: which facts a stored resource gives (``facts``), which indicators
+there are (``definitions``), and how facts become figures (``figures``).
+
+The projects count their indicators by hand (see the domain description). The hub
+derives *facts* from each stored resource version — one per countable thing: a
+referral, a conversation held, a hospital stay, a færdigbehandlet period, a cohort
+flag … — and computes the indicators from the facts of a period. Facts are kept
+(``hub.store.facts``) as the resources change; this package is pure.
+"""
+
+from hub.domain.indicators.definitions import (
+    COUNTED_KINDS,
+    DEFINITION_BY_NAME,
+    DEFINITIONS,
+    READMISSION_WINDOWS,
+    RECEPTION_VISIT_WITHIN,
+    SOCIAL_SERVICES_AFTER_DISCHARGE,
+    SUBSTANCE_MARKERS,
+    Definition,
+)
+from hub.domain.indicators.facts import (
+    ADDICTION_CONTACT,
+    ADDICTION_REFERRAL,
+    ADMITTED,
+    AID_GRANTED,
+    COHORT_MEMBER,
+    DANISH_TIME,
+    HOME_CARE_GRANTED,
+    HOSPITAL_STAY,
+    KEPT_WHEN_WITHDRAWN,
+    MIN_REPORTED,
+    NOT_COUNTING,
+    OUTREACH_CONVERSATION,
+    OUTREACH_DECLINED,
+    OUTREACH_REFERRAL,
+    OUTREACH_UNABLE,
+    READY_FOR_DISCHARGE,
+    RECEPTION_VISIT,
+    ROUND_TABLE_ACTION,
+    ROUND_TABLE_HELD,
+    ROUND_TABLE_PLAN,
+    SOCIAL_SERVICES,
+    VIRTUAL_MEETING,
+    Fact,
+    FactRow,
+    derive_facts,
+    due_instant,
+)
+from hub.domain.indicators.figures import (
+    FactsOfPeriod,
+    Indicator,
+    Scope,
+    Window,
+    compute,
+    figure,
+    waiting_days,
+)
+
+__all__ = [
+    "ADDICTION_CONTACT",
+    "ADDICTION_REFERRAL",
+    "ADMITTED",
+    "AID_GRANTED",
+    "COHORT_MEMBER",
+    "COUNTED_KINDS",
+    "DANISH_TIME",
+    "DEFINITIONS",
+    "DEFINITION_BY_NAME",
+    "HOME_CARE_GRANTED",
+    "HOSPITAL_STAY",
+    "KEPT_WHEN_WITHDRAWN",
+    "MIN_REPORTED",
+    "NOT_COUNTING",
+    "OUTREACH_CONVERSATION",
+    "OUTREACH_DECLINED",
+    "OUTREACH_REFERRAL",
+    "OUTREACH_UNABLE",
+    "READMISSION_WINDOWS",
+    "READY_FOR_DISCHARGE",
+    "RECEPTION_VISIT",
+    "RECEPTION_VISIT_WITHIN",
+    "ROUND_TABLE_ACTION",
+    "ROUND_TABLE_HELD",
+    "ROUND_TABLE_PLAN",
+    "SOCIAL_SERVICES",
+    "SOCIAL_SERVICES_AFTER_DISCHARGE",
+    "SUBSTANCE_MARKERS",
+    "VIRTUAL_MEETING",
+    "Definition",
+    "Fact",
+    "FactRow",
+    "FactsOfPeriod",
+    "Indicator",
+    "Scope",
+    "Window",
+    "compute",
+    "derive_facts",
+    "due_instant",
+    "figure",
+    "waiting_days",
+]
