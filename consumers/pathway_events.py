@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import true
+
 from hub import clock
 from hub.domain.consent import DEFAULT_POLICY, Policy
 from hub.domain.events import InboundEvent
-from hub.domain.pathway_events import DERIVED_FROM, derive_events
+from hub.domain.pathway_events import DERIVED_FROM, DerivedEvent, derive_events
+from hub.domain.person import has_died
 from hub.services.pathway_events import materialise
 from hub.store.notifications import PATHWAY_EVENTS_CHANNEL, notify_on_commit
 from hub.store.resources import StoredResource
@@ -46,6 +49,8 @@ class PathwayEventDeriver:
         derived = derive_events(
             previous.content if previous else None, current.content, occurred_at=event.occurred_at
         )
+        if derived and current.resource_type == "Patient":
+            derived = await self._deaths_to_tell(derived, current, uow)
         now = clock.now()
         for found in derived:
             logged = await uow.pathway_events.append(
@@ -68,3 +73,17 @@ class PathwayEventDeriver:
             await notify_on_commit(uow.connection, PATHWAY_EVENTS_CHANNEL)  # other processes
             if self._on_committed is not None:
                 uow.after_commit(self._on_committed)  # this process
+
+    async def _deaths_to_tell(
+        self, derived: list[DerivedEvent], record: StoredResource, uow: UnitOfWork
+    ) -> list[DerivedEvent]:
+        """A death is told only from an authoritative source, and only once: not when
+        another authoritative record of the patient already said so."""
+        if not self._policy.is_authoritative(record.sector, record.org):
+            return []
+        assert record.patient_key is not None
+        records = await uow.resources.for_patient(
+            record.patient_key, visible=true(), resource_types=("Patient",)
+        )
+        others = [r for r in records if r.id != record.id]
+        return [] if has_died(others, self._policy) else derived

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import true
+
 from hub import clock
 from hub.config import TOPIC_INBOUND
 from hub.domain.cohort import CohortRule, cohort_resources, evaluate
-from hub.domain.consent import residence_kommune
+from hub.domain.consent import DEFAULT_POLICY, Policy
 from hub.domain.events import InboundEvent
 from hub.domain.identifiers import cpr_of, patient_resource_id
 from hub.domain.indicators import (
@@ -32,6 +34,7 @@ from hub.domain.indicators import (
     Fact,
     derive_facts,
 )
+from hub.domain.person import residence_source
 from hub.domain.sectors import Sector
 from hub.domain.sensitivity import labelled
 from hub.domain.translation import Sender
@@ -53,10 +56,12 @@ class PathwayFactsObserver:
         self,
         cohort_rule: CohortRule,
         *,
+        policy: Policy = DEFAULT_POLICY,
         on_published: Callable[[], None] = lambda: None,
         topic: str = TOPIC_INBOUND,
     ) -> None:
         self._rule = cohort_rule
+        self._policy = policy
         self._on_published = on_published
         self._topic = topic
 
@@ -71,19 +76,19 @@ class PathwayFactsObserver:
         if patient_key is None:
             return
         if current.resource_type == "Patient":
-            kommune = residence_kommune(current.content)
-            before = residence_kommune(previous.content) if previous else None
-            if previous is None or (before, previous.sector) != (kommune, current.sector):
-                await uow.facts.set_residence(
-                    patient_key, kommune, current.sector if kommune else None
-                )
+            # Only an authoritative source moves the residence (and the facts with it).
+            if self._policy.is_authoritative(current.sector, current.org):
+                kommune, sector = await _residence(uow, patient_key, self._policy)
+                await uow.facts.set_residence(patient_key, kommune, sector)
             return
         was_planned = False
         if current.resource_type == "Encounter" and previous is not None:
             existing = await uow.facts.for_resource(current.resource_type, current.id)
             was_planned = any(f.kind == HOSPITAL_STAY and f.planned for f in existing)
         facts = derive_facts(current.content, current.sector, was_planned=was_planned)
-        kommune, kommune_sector = await _residence(uow, patient_key) if facts else (None, None)
+        kommune, kommune_sector = (
+            await _residence(uow, patient_key, self._policy) if facts else (None, None)
+        )
         if facts or previous is not None:
             await uow.facts.replace(current, facts, kommune=kommune, kommune_sector=kommune_sector)
         if any(f.kind == HOSPITAL_STAY and f.acute and f.status in ADMITTED for f in facts):
@@ -162,8 +167,13 @@ class PathwayFactsObserver:
         uow.after_commit(self._on_published)
 
 
-async def _residence(uow: UnitOfWork, patient_key: str) -> tuple[str | None, str | None]:
-    """The patient's residence municipality and the sector whose Patient said so."""
-    patient = await uow.resources.get("Patient", patient_resource_id(patient_key))
-    kommune = residence_kommune(patient.content) if patient else None
-    return kommune, (patient.sector if patient and kommune else None)
+async def _residence(
+    uow: UnitOfWork, patient_key: str, policy: Policy
+) -> tuple[str | None, str | None]:
+    """The patient's residence municipality and the sector of the authoritative record
+    that says so."""
+    records = await uow.resources.for_patient(
+        patient_key, visible=true(), resource_types=("Patient",)
+    )
+    kommune, record = residence_source(records, policy)
+    return kommune, (record.sector if record is not None else None)

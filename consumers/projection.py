@@ -9,6 +9,7 @@ from hub.config import TOPIC_INBOUND
 from hub.domain.events import InboundEvent
 from hub.domain.identifiers import is_patient_key
 from hub.domain.merging import fill_gaps, merge_partial, reference
+from hub.domain.person import owned_record
 from hub.store.resources import StoredResource, is_outdated
 from hub.store.unit_of_work import UnitOfWork
 
@@ -57,15 +58,21 @@ class ResourceProjection:
 
     async def prepare(self, events: Sequence[InboundEvent], uow: UnitOfWork) -> None:
         await uow.resources.prefetch(
-            {(r["resourceType"], r["id"]) for event in events for r in event.resources}
+            {
+                (r["resourceType"], owned_record(r, event.patient_key, event.sender.org)["id"])
+                for event in events
+                for r in event.resources
+            }
         )
 
     async def handle(self, event: InboundEvent, uow: UnitOfWork) -> None:
         patient_key = event.patient_key if is_patient_key(event.patient_key) else None
         author = (event.sender.sector.value, event.sender.org)
-        for resource in event.resources:
+        for original in event.resources:
+            # Events taken in before each organisation kept its own Patient record.
+            resource = owned_record(original, event.patient_key, event.sender.org)
             source_time = event.occurred_at
-            if reference(resource) in event.partial:
+            if reference(resource) in event.partial or reference(original) in event.partial:
                 stored = await uow.resources.get(resource["resourceType"], resource["id"])
                 if stored is not None and (stored.sector, stored.org) != author:
                     # Never merge another author's content into this one: the result

@@ -154,7 +154,7 @@ def build_hub(settings: Settings) -> Hub:
     )
     observers: list[ProjectionObserver] = [
         RoundTableIndexer(),
-        PathwayFactsObserver(settings.cohort, on_published=relay.wake),
+        PathwayFactsObserver(settings.cohort, policy=policy, on_published=relay.wake),
         PathwayEventDeriver(policy, on_committed=materialised),
         alert_scanner,  # hears of alert facts stored late, for its next scan
     ]

@@ -209,5 +209,6 @@ def _translation(payload: Payload, key: str, group: _Group) -> Translation:
         source_id=payload.source_id,
         facts=facts,
         occurred_at=payload.occurred_at,
+        occurred_at_where=payload.occurred_at_where,
         declared_sender=None,
     )

@@ -82,6 +82,7 @@ class Payload:
     entries: tuple[Entry, ...]
     source_id: str | None
     occurred_at: datetime | None
+    occurred_at_where: str | None = None
 
 
 def read_payload(raw: bytes) -> Payload:
@@ -100,6 +101,7 @@ def read_payload(raw: bytes) -> Payload:
             entries=(Entry(None, document, None, None, None, None),),
             source_id=None,
             occurred_at=_instant(updated, f"{kind}.meta.lastUpdated"),
+            occurred_at_where=f"{kind}.meta.lastUpdated",
         )
     bundle_type = document.get("type")
     if bundle_type not in BUNDLE_TYPES:
@@ -122,6 +124,7 @@ def read_payload(raw: bytes) -> Payload:
         entries=entries,
         source_id=_source_id(document.get("identifier")),
         occurred_at=_instant(document.get("timestamp"), "Bundle.timestamp"),
+        occurred_at_where="Bundle.timestamp",
     )
 
 

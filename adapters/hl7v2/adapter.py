@@ -90,5 +90,6 @@ class Hl7v2Adapter:
             source_id=header.source_id,
             facts={"trigger": event.trigger, "version": header.version},
             occurred_at=header.occurred_at,
+            occurred_at_where=header.occurred_at_where,
             declared_sender=header.declared_sender,
         )

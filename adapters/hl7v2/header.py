@@ -42,6 +42,7 @@ class Header:
     version: str
     source_id: str | None
     occurred_at: datetime
+    occurred_at_where: str  # EVN-2 or MSH-7
     declared_sender: DeclaredSender | None
 
 
@@ -55,6 +56,7 @@ def read_header(message: V2Message, processing_ids: frozenset[str], zone: ZoneIn
         version=version,
         source_id=msh.value(10) or None,
         occurred_at=_occurred_at(message, zone),
+        occurred_at_where="EVN-2" if _recorded(message) else "MSH-7",
         declared_sender=(
             DeclaredSender((identity(HL7_FACILITY, facility),), "MSH-4") if facility else None
         ),
@@ -109,8 +111,13 @@ def _occurred_at(message: V2Message, zone: ZoneInfo) -> datetime:
             "MSH-7",
         )
     sent_at = parse_timestamp(sent, "MSH-7", zone)
-    evn = message.segment("EVN")
-    recorded = evn.value(2) if evn is not None else ""
+    recorded = _recorded(message)
     if recorded:
         return parse_timestamp(recorded, "EVN-2", zone).earliest
     return sent_at.earliest
+
+
+def _recorded(message: V2Message) -> str:
+    """EVN-2 (recorded date/time), or empty."""
+    evn = message.segment("EVN")
+    return evn.value(2) if evn is not None else ""

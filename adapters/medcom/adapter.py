@@ -40,7 +40,7 @@ class MedComAdapter:
         bundle = MessageBundle(read_bundle(raw))
         header = read_header(bundle)
         if header.event == HOSPITAL_NOTIFICATION:
-            notification = read_hospital_notification(bundle, header)
+            notification = read_hospital_notification(bundle, header, sender.org)
             event = notification.notification.event
             facts = {"event": event, "activity": header.activity}
             if notification.notification.status_sent != notification.notification.status:
@@ -95,5 +95,6 @@ def _translation(
         source_id=bundle.header_id,
         facts=facts,
         occurred_at=header.occurred_at,
+        occurred_at_where=header.occurred_at_where,
         declared_sender=header.declared_sender,
     )

@@ -104,7 +104,7 @@ def read_care_communication(
     for element in ("category", "priority", "topic"):
         if source.get(element) is not None:
             resource[element] = source[element]
-    encounter = _encounter(bundle, communication)
+    encounter = _encounter(bundle, communication, sender.org)
     if encounter is not None:
         resource["encounter"] = encounter
     sender_reference = logical_reference(header.sender)
@@ -241,12 +241,12 @@ def _check_payload_entities(provenance: Entry, payload_ids: set[str]) -> None:
             )
 
 
-def _encounter(bundle: MessageBundle, communication: Entry) -> dict[str, Any] | None:
+def _encounter(bundle: MessageBundle, communication: Entry, org: str) -> dict[str, Any] | None:
     where = f"{communication.path}.encounter"
     if optional_object(communication.resource.get("encounter"), where) is None:
         return None
     encounter = bundle.resolve(communication.resource["encounter"], where, "Encounter")
-    return encounter_reference(stay_identifier(episode_identifiers(encounter)))
+    return encounter_reference(stay_identifier(episode_identifiers(encounter)), org)
 
 
 def _recipients(bundle: MessageBundle) -> list[dict[str, Any]]:

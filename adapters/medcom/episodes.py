@@ -9,13 +9,16 @@ returns the identifier of the first message; when a message carried several,
 the locally defined one is returned. So the local identifier, else the LPR3 one,
 names the stay.
 
-The hub Encounter's id is ``resource_id("Encounter", "episode-of-care", system,
-value)``, with the value compared without ``urn:uuid:`` prefix, hyphens or case
-(MedCom has hospitals keep track of UUIDs with and without hyphens, as OIOXML
-carries them without). Admission, leave, discharge, their revisions (RE_*) and
-cancellations (AN_*) of one stay all land on this id, and so does a
-CareCommunication about the stay, whoever sends it: the system names the
-issuing hospital and the value is a UUID, so the pair is unique across senders.
+The hub Encounter's id is ``resource_id("Encounter", <sending organisation>,
+"episode-of-care", system, value)``, with the value compared without ``urn:uuid:``
+prefix, hyphens or case (MedCom has hospitals keep track of UUIDs with and without
+hyphens, as OIOXML carries them without). Admission, leave, discharge, their
+revisions (RE_*) and cancellations (AN_*) of one stay all land on this id. The
+sending organisation is part of it: every record has one owner, so another
+organisation that sends the same episode-of-care identifier (a re-sent bundle under
+its own sender) writes a record of its own and never touches the hospital's. A
+CareCommunication refers to the stay under its own sender's id, and carries the
+episode-of-care identifier on the reference too.
 """
 
 from __future__ import annotations
@@ -67,17 +70,17 @@ def stay_identifier(identifiers: list[dict[str, str]]) -> dict[str, str]:
     return (local or identifiers)[0]
 
 
-def encounter_id(identifier: dict[str, str]) -> str:
-    """The hub's Encounter id for the stay ``identifier`` names."""
+def encounter_id(identifier: dict[str, str], org: str) -> str:
+    """The hub's Encounter id for ``org``'s record of the stay ``identifier`` names."""
     return resource_id(
-        "Encounter", "episode-of-care", identifier["system"], _comparable(identifier["value"])
+        "Encounter", org, "episode-of-care", identifier["system"], _comparable(identifier["value"])
     )
 
 
-def encounter_reference(identifier: dict[str, str]) -> dict[str, Any]:
+def encounter_reference(identifier: dict[str, str], org: str) -> dict[str, Any]:
     """A Reference to the hub Encounter of the stay, carrying its identifier too."""
     return {
-        "reference": f"Encounter/{encounter_id(identifier)}",
+        "reference": f"Encounter/{encounter_id(identifier, org)}",
         "type": "Encounter",
         "identifier": dict(identifier),
     }

@@ -47,6 +47,7 @@ class Header:
     activity: str  # its activity code
     occurred: str  # its occurredDateTime as sent
     occurred_at: datetime
+    occurred_at_where: str
 
 
 def read_header(bundle: MessageBundle) -> Header:
@@ -78,6 +79,7 @@ def read_header(bundle: MessageBundle) -> Header:
         activity=activity,
         occurred=occurred,
         occurred_at=parse_instant(occurred, where),
+        occurred_at_where=where,
     )
 
 

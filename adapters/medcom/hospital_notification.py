@@ -50,7 +50,9 @@ class HospitalNotification:
     notification: Notification
 
 
-def read_hospital_notification(bundle: MessageBundle, header: Header) -> HospitalNotification:
+def read_hospital_notification(
+    bundle: MessageBundle, header: Header, org: str
+) -> HospitalNotification:
     encounter = bundle.focus("Encounter", "HospitalNotification")
     patient = bundle.resolve(
         encounter.resource.get("subject"), f"{encounter.path}.subject", "Patient"
@@ -85,7 +87,7 @@ def read_hospital_notification(bundle: MessageBundle, header: Header) -> Hospita
     identifiers = episode_identifiers(encounter)
     resource: dict[str, Any] = {
         "resourceType": "Encounter",
-        "id": encounter_id(stay_identifier(identifiers)),
+        "id": encounter_id(stay_identifier(identifiers), org),
         "identifier": identifiers,
         "status": notification.status,
         "class": encounter_class,

@@ -146,6 +146,7 @@ class OioxmlAdapter:
             source_id=f"{header.type_code}:{header.identifier}",
             facts=facts,
             occurred_at=header.authorised.moment,
+            occurred_at_where=header.authorised_where,
             declared_sender=declared,
             partial=mapped.partial,
         )

@@ -37,6 +37,7 @@ class LetterHeader:
     version_code: str
     status_code: str
     authorised: LocalTime
+    authorised_where: str
 
 
 @dataclass(frozen=True)
@@ -98,4 +99,5 @@ def read_letter_header(
         version_code=block.value("VersionCode"),
         status_code=status,
         authorised=read_date_time(block.required("Authorisation"), zone),
+        authorised_where=f"{block.path}/Authorisation",
     )

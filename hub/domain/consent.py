@@ -181,6 +181,16 @@ class Policy:
 
     psychiatry_notifications: bool = False
     notification_types: frozenset[str] = frozenset({"Encounter"})
+    # Whose Patient records may say where the patient lives and that they died: facts
+    # that grant access (the residence municipality's notification basis) or end a
+    # pathway. By default the hospital and psychiatry feeds (ADT, MedCom), which carry
+    # the CPR register's address; never the municipality that would gain by it.
+    authoritative_sectors: frozenset[str] = frozenset({"hospital", "psychiatry"})
+    authoritative_organisations: frozenset[str] = frozenset()
+
+    def is_authoritative(self, sector: str, org: str) -> bool:
+        """Whether a Patient record from ``org`` (of ``sector``) may set residence and death."""
+        return sector in self.authoritative_sectors or org in self.authoritative_organisations
 
 
 DEFAULT_POLICY = Policy()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from datetime import date
@@ -83,3 +84,22 @@ def resource_id(*natural_key: str) -> str:
 def patient_resource_id(patient_key: str) -> str:
     """The id of the hub's Patient resource for a patient key."""
     return resource_id("Patient", patient_key)
+
+
+def owned_patient_id(patient_key: str, org: str) -> str:
+    """The id of one organisation's own record of a patient: the person's id, a hyphen
+    and 16 hex digits of the organisation (53 characters, a valid FHIR id).
+
+    Every organisation that writes about a patient keeps its own Patient record; the
+    person (``patient_resource_id``, what every resource's ``subject`` refers to) is
+    assembled from the records a viewer may see (``hub.domain.person``). The person's
+    id is the start of each record's id, so the records are found from it.
+    """
+    owner = hashlib.sha256(org.encode()).hexdigest()[:16]
+    return f"{patient_resource_id(patient_key)}-{owner}"
+
+
+def person_record_range(person_id: str) -> tuple[str, str]:
+    """The ids of every organisation's record of the person ``person_id``: those from
+    the first bound (inclusive) to the second (exclusive)."""
+    return f"{person_id}-", f"{person_id}."

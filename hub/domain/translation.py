@@ -71,6 +71,7 @@ class Translation:
     source_id: str | None = None
     facts: Mapping[str, str] = field(default_factory=dict)
     occurred_at: datetime | None = None
+    occurred_at_where: str | None = None  # the element it was read from (EVN-2, Bundle.timestamp …)
     declared_sender: DeclaredSender | None = None
     partial: frozenset[str] = frozenset()
 

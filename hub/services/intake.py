@@ -13,13 +13,15 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
 from hub.config import TOPIC_INBOUND
 from hub.domain.events import EventDecodeError, InboundEvent
+from hub.domain.ownership import NotOwner
+from hub.domain.person import owned_record, owned_reference
 from hub.domain.sectors import Sector
 from hub.domain.senders import check_declared_sender
 from hub.domain.sensitivity import labelled
@@ -142,6 +144,12 @@ class IntakeService:
     ) -> Accepted:
         # A re-send is recognised by the one source id its parts share (a batch of
         # separately numbered messages has none).
+        foreign = await self._foreign(translations, sender)
+        if foreign is not None:
+            dead_letter_id = await self._dead_letter(
+                format, raw, sender, str(foreign), foreign.where
+            )
+            raise Rejected(str(foreign), foreign.where, dead_letter_id, internal=False)
         source_id = _shared({translation.source_id for translation in translations})
         content = fingerprint(translations)
         message_id = str(uuid.uuid4())
@@ -161,6 +169,19 @@ class IntakeService:
             return await self._resent(format, raw, sender, content, earlier)
         self._on_accepted()
         return Accepted(message_id, events=len(translations))
+
+    async def _foreign(
+        self, translations: Sequence[Translation], sender: Sender
+    ) -> NotOwner | None:
+        """The first resource the translations would write that another organisation owns."""
+        keys = {(r["resourceType"], r["id"]) for t in translations for r in t.resources}
+        async with UnitOfWork(self._engine) as uow:
+            await uow.resources.prefetch(keys)
+            for resource_type, resource_id in sorted(keys):
+                stored = await uow.resources.get(resource_type, resource_id)
+                if stored is not None and stored.org != sender.org:
+                    return NotOwner(resource_type, resource_id, stored.org, sender.org)
+        return None
 
     def _records(
         self,
@@ -269,13 +290,31 @@ def _shared(values: set[str | None]) -> str | None:
     return values.pop() if len(values) == 1 else None
 
 
+FUTURE_TOLERANCE = timedelta(minutes=5)
+"""How far ahead of the hub's clock a message's own time may lie (clocks drift a little)."""
+
+
 def _translate(adapter: Adapter, raw: bytes, sender: Sender) -> list[Translation]:
-    """The adapter's translations, checked against the sender and labelled for consent."""
+    """The adapter's translations, checked against the sender and the clock, labelled for
+    consent, with the sender's Patient record under the sender's own id."""
     translations = []
+    latest = clock.now() + FUTURE_TOLERANCE
     for translation in adapter.translate(raw, sender):
         check_declared_sender(translation.declared_sender, sender)
-        resources = [labelled(resource, sender.sector) for resource in translation.resources]
-        translations.append(replace(translation, resources=resources))
+        if translation.occurred_at is not None and translation.occurred_at > latest:
+            raise TranslationError(
+                f"the message's own time {translation.occurred_at.isoformat()} lies in the "
+                f"future (the hub's clock says {clock.now().isoformat(timespec='seconds')}); "
+                "a message can only report what has already happened",
+                translation.occurred_at_where,
+            )
+        key = translation.patient_key
+        resources = [
+            owned_record(labelled(resource, sender.sector), key, sender.org)
+            for resource in translation.resources
+        ]
+        partial = frozenset(owned_reference(ref, key, sender.org) for ref in translation.partial)
+        translations.append(replace(translation, resources=resources, partial=partial))
     return translations
 
 

@@ -260,6 +260,10 @@ async def read_resource(
     """
     async with UnitOfWork(engine) as uow:
         stored = await uow.resources.get(resource_type, resource_id)
+        if stored is None and resource_type == "Patient":
+            # The person every subject refers to: assembled from the records below.
+            records = await uow.resources.person_records(resource_id)
+            stored = records[0] if records else None
         if stored is None:
             return None
         if stored.patient_key is None:
@@ -275,8 +279,18 @@ async def read_resource(
             stored.patient_key,
             policy=policy,
         )
-        shown = [d for d in (view.patient, *view.entries) if d and d.stored.id == resource_id]
-        found = next((d for d in shown if d.stored.resource_type == resource_type), None)
+        if resource_type == "Patient":
+            # An organisation's own record, or the person: either way the person as the
+            # viewer may see them.
+            person = view.patient
+            record_ids = {d.stored.id for d in view.patient_records}
+            known = person is not None and (
+                resource_id == person.content["id"] or resource_id in record_ids
+            )
+            found = person if known else None
+        else:
+            shown = [d for d in view.entries if d.stored.id == resource_id]
+            found = next((d for d in shown if d.stored.resource_type == resource_type), None)
         await record_access(
             uow,
             viewer,

@@ -45,10 +45,10 @@ from hub.domain.consent import (
     decide,
     notified_organisations,
     read_consent,
-    residence_kommune,
 )
-from hub.domain.identifiers import cpr_of, patient_resource_id
+from hub.domain.identifiers import cpr_of
 from hub.domain.pathway_events import DISCHARGE_KINDS, PathwayEventKind, alert_kind_of
+from hub.domain.person import residence
 from hub.domain.sectors import Sector
 from hub.domain.translation import FhirJson
 from hub.services.audit import DENIED, SUCCESS, record_access
@@ -322,7 +322,7 @@ async def materialise(
 ) -> list[DeliveryRecord]:
     """Number ``event`` into every subscription that should receive it (in ``uow``)."""
     now = now or clock.now()
-    if not await _may_have_subscribers(uow, event):
+    if not await _may_have_subscribers(uow, policy, event):
         return []
     # An alert rests on a resource of its own type (a Flag, a Task) as well.
     resource_types = tuple(dict.fromkeys(("Patient", "Consent", "Encounter", event.resource_type)))
@@ -330,8 +330,7 @@ async def materialise(
         event.patient_key, visible=true(), resource_types=resource_types
     )
     consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
-    patient = next((s for s in stored if s.resource_type == "Patient"), None)
-    kommune = residence_kommune(patient.content) if patient else None
+    kommune = residence([s for s in stored if s.resource_type == "Patient"], policy)
     subject = next(
         (s for s in stored if s.resource_type == event.resource_type and s.id == event.resource_id),
         None,
@@ -383,17 +382,19 @@ async def materialise(
     return materialised
 
 
-async def _may_have_subscribers(uow: UnitOfWork, event: PathwayEventRecord) -> bool:
-    """Whether any active subscription could want ``event``, from what the projection
-    has at hand (most patients' events have none, and then cost no further query)."""
-    patient = await uow.resources.get("Patient", patient_resource_id(event.patient_key))
+async def _may_have_subscribers(uow: UnitOfWork, policy: Policy, event: PathwayEventRecord) -> bool:
+    """Whether any active subscription could want ``event``: a cheap look (the subject
+    from the projection's cache, the patient's records) before the full one."""
     subject = await uow.resources.get(event.resource_type, event.resource_id)
-    if patient is None or subject is None:
-        return True  # not where the hub keeps them: let the full look decide
+    if subject is None:
+        return True  # not where the hub keeps it: let the full look decide
+    patients = await uow.resources.for_patient(
+        event.patient_key, visible=true(), resource_types=("Patient",)
+    )
     notified = (
         notified_organisations(subject.content) if subject.resource_type == "Encounter" else ()
     )
-    kommune = residence_kommune(patient.content)
+    kommune = residence(patients, policy)
     candidates = await uow.subscriptions.active_for(kommune=kommune, owner_orgs=notified)
     return any(event.kind in subscription.kinds for subscription in candidates)
 

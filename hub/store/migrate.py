@@ -23,13 +23,14 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, revision: str) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
-    command.upgrade(alembic_config(connection), "head")
+    command.upgrade(alembic_config(connection), revision)
 
 
-async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the database to the newest schema; safe to call from every process."""
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the database to the newest schema (or to ``revision``); safe to call from
+    every process."""
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+        await connection.run_sync(_upgrade, revision)

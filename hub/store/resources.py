@@ -10,6 +10,8 @@ from sqlalchemy import ColumnElement, bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import clock
+from hub.domain.identifiers import person_record_range
+from hub.domain.ownership import NotOwner
 from hub.domain.timeline import moves_back, timeline_fields
 from hub.domain.translation import FhirJson
 from hub.store.tables import resource_versions, resources
@@ -157,10 +159,14 @@ class Resources:
         version, so a message that repeats what is known leaves no trace in history.
         ``source_time`` is when the content held at its source: content older than
         what is stored arrived late (an A01 after its A03, an original after its
-        revision) and does not roll the resource back.
+        revision) and does not roll the resource back. Only the organisation that owns
+        the resource may write it (``NotOwner``); "newer wins" thus compares versions of
+        one owner's record only.
         """
         resource_type, resource_id = resource["resourceType"], resource["id"]
         current = await self.get(resource_type, resource_id)
+        if current is not None and current.org != org:
+            raise NotOwner(resource_type, resource_id, owner=current.org, writer=org)
         if current is not None and is_outdated(source_time, resource, current):
             return None
         if current is not None and _without_server_meta(current.content) == _without_server_meta(
@@ -248,6 +254,19 @@ class Resources:
                 resource_versions.c.id == resource_id,
             )
             .order_by(resource_versions.c.version_id)
+        )
+        return [_stored(row) for row in result.all()]
+
+    async def person_records(self, person_id: str) -> list[StoredResource]:
+        """Every organisation's Patient record of the person ``person_id``."""
+        await self.flush()
+        first, beyond = person_record_range(person_id)
+        result = await self._connection.execute(
+            select(*_COLUMNS).where(
+                resources.c.resource_type == "Patient",
+                resources.c.id >= first,
+                resources.c.id < beyond,
+            )
         )
         return [_stored(row) for row in result.all()]
 

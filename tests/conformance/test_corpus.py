@@ -9,6 +9,7 @@ refused files must be refused at the element ``corpus.REFUSED`` names.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -22,6 +23,7 @@ from hub.bootstrap import build_adapters
 from hub.bus.embedded import EmbeddedBus
 from hub.config import TOPIC_INBOUND, Settings
 from hub.domain.identifiers import CPR_SYSTEM, cpr_of, is_patient_key
+from hub.domain.person import owned_record
 from hub.domain.translation import Adapter, Translation, TranslationError
 from hub.runtime.consumer_runner import ConsumerRunner
 from hub.runtime.outbox_relay import OutboxRelay
@@ -141,7 +143,14 @@ async def test_the_whole_corpus_as_one_stream_into_the_store(sqlite_engine: Asyn
         if refusal is None:
             await intake.accept(file.format, file.path.read_bytes(), sender)
             # Ids are namespaced by the sending organisation: translate as this sender.
-            accepted += ADAPTERS[file.format].translate(file.path.read_bytes(), sender)
+            accepted += [
+                # Each organisation keeps its own Patient record.
+                replace(
+                    t,
+                    resources=[owned_record(r, t.patient_key, sender.org) for r in t.resources],
+                )
+                for t in ADAPTERS[file.format].translate(file.path.read_bytes(), sender)
+            ]
         else:
             with pytest.raises(Rejected) as rejected:
                 await intake.accept(file.format, file.path.read_bytes(), sender)

@@ -37,6 +37,7 @@ from tests.contract.test_facts_store import at, patient, subject
 HOSPITAL = Sender(Sector.HOSPITAL, "100000001", "epj")
 RANDERS = Principal("randers-system", Sector.MUNICIPALITY, "730-sundhed", kommune="730")
 RANDERS_SENDER = Sender(Sector.MUNICIPALITY, "730-sundhed", "randers-omsorg")
+HOSPITAL_SENDER = Sender(Sector.HOSPITAL, "100000001", "adt")
 ALERT_KINDS = (
     "alert-faerdigbehandlet-waiting",
     "alert-reception-visit-missing",
@@ -152,6 +153,10 @@ async def test_an_alert_that_becomes_due_is_delivered_once_to_those_who_asked(
 ) -> None:
     alerts = await subscribe(engine, WEBHOOK, ALERT_KINDS)
     discharges = await subscribe(engine, WEBSOCKET, ("discharge",))
+    # The hospital's ADT says where the patient lives (Randers), as only it may.
+    await send(
+        engine, HOSPITAL_SENDER, PLANNED, [patient(PLANNED)], datetime(2026, 10, 1, tzinfo=UTC)
+    )
     # The municipality's own plan: it always sees what it wrote itself.
     await send(
         engine,
@@ -190,6 +195,9 @@ async def test_an_alert_that_becomes_due_is_delivered_once_to_those_who_asked(
 
 async def test_two_scanners_at_once_log_an_alert_once(engine: AsyncEngine) -> None:
     alerts = await subscribe(engine, WEBHOOK, ALERT_KINDS)
+    await send(
+        engine, HOSPITAL_SENDER, PLANNED, [patient(PLANNED)], datetime(2026, 10, 1, tzinfo=UTC)
+    )
     await send(
         engine,
         RANDERS_SENDER,

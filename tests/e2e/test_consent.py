@@ -148,9 +148,10 @@ def test_consent_governs_what_each_sector_sees(deployment: Deployment) -> None:
     assert "OVERRIDE: unconscious in the ED" in audit.stdout
 
 
-def test_only_the_recording_sector_may_revoke(deployment: Deployment) -> None:
+def test_only_the_recording_organisation_may_revoke(deployment: Deployment) -> None:
     admitted_and_discharged(deployment)
     hospital = deployment.token("hospital", HOSPITAL_ORG, aliases=("hl7:RHR",))
+    other_hospital = deployment.token("hospital", "200000002")
     gp = deployment.token("gp", GP_ORG)
     consent = mutate(
         deployment,
@@ -158,9 +159,13 @@ def test_only_the_recording_sector_may_revoke(deployment: Deployment) -> None:
         hospital,
         input={"cpr": CPR, "decision": "PERMIT", "organisations": [GP_ORG]},
     )
-    body = deployment.graphql(REVOKE, gp, cpr=CPR, identifier=consent["identifier"])
-    assert body["data"] is None and "no consent" in body["errors"][0]["message"]
+    # Not the GP, and not another hospital of the same sector: nothing is written.
+    for outsider in (gp, other_hospital):
+        body = deployment.graphql(REVOKE, outsider, cpr=CPR, identifier=consent["identifier"])
+        assert body["data"] is None and "no consent" in body["errors"][0]["message"]
     assert any(e["resourceType"] == "Encounter" for e in read(deployment, gp)["entries"])
+    consents = [e for e in read(deployment, hospital)["entries"] if e["resourceType"] == "Consent"]
+    assert [c["status"] for c in consents] == ["active"]
     audit = run_hub("audit", "list", "--cpr", CPR, env=deployment.env).stdout
     assert re.search(r"consent\.revoke\s+denied", audit), audit
     assert "consent.record" in audit

@@ -572,12 +572,16 @@ def decided(scenario: Scenario, stored: Stored, now: datetime) -> dict[str, Visi
         purpose=scenario.purpose,
         override_reason=scenario.override,
     )
+    # Only an authoritative source's Patient says where the patient lives.
+    authoritative = scenario.policy.is_authoritative(
+        scenario.patient_sector.value, scenario.patient_org
+    )
     return {
         resource_id: decide(
             viewer,
             item,
             consents,
-            patient_kommune=scenario.kommune,
+            patient_kommune=scenario.kommune if authoritative else None,
             now=now,
             policy=scenario.policy,
         )

@@ -420,7 +420,9 @@ def test_stin_gives_the_hub_patient_and_encounter() -> None:
     episode = {"system": f"https://sor2.sum.dsdn.dk/#id={HOSPITAL_SOR}", "value": STAY}
     assert encounter == {
         "resourceType": "Encounter",
-        "id": resource_id("Encounter", "episode-of-care", episode["system"], STAY.replace("-", "")),
+        "id": resource_id(
+            "Encounter", HOSPITAL_SOR, "episode-of-care", episode["system"], STAY.replace("-", "")
+        ),
         "identifier": [episode],
         "status": "in-progress",
         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
@@ -776,7 +778,11 @@ def test_stay_is_named_by_the_local_episode_identifier_when_there_are_several() 
     local = both["identifier"][0]
     assert local["system"] != LPR3
     assert both["id"] == resource_id(
-        "Encounter", "episode-of-care", local["system"], local["value"].replace("-", "")
+        "Encounter",
+        HOSPITAL_SOR,
+        "episode-of-care",
+        local["system"],
+        local["value"].replace("-", ""),
     )
     assert both["id"] == encounter_of(translate(sample(STIN)))["id"]
     assert [identifier["system"] for identifier in both["identifier"]] == [local["system"], LPR3]
@@ -792,7 +798,11 @@ def test_corpus_stay_is_named_by_the_local_episode_identifier_when_there_are_sev
     local = both["identifier"][0]
     assert local["system"] != LPR3
     assert both["id"] == resource_id(
-        "Encounter", "episode-of-care", local["system"], local["value"].replace("-", "")
+        "Encounter",
+        HOSPITAL_SOR,
+        "episode-of-care",
+        local["system"],
+        local["value"].replace("-", ""),
     )
     assert [identifier["system"] for identifier in both["identifier"]] == [local["system"], LPR3]
     only_lpr3 = encounter_of(

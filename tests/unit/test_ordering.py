@@ -58,17 +58,17 @@ class Hub:
         await runner.drain(subscription, max_wait=0.2)
         await subscription.stop()
 
-    async def only(self, resource_type: str) -> dict[str, Any]:
+    async def only(self, resource_type: str, org: str | None = None) -> dict[str, Any]:
+        """The one stored resource of ``resource_type`` (of ``org``'s, when given)."""
         async with self.engine.connect() as connection:
             from sqlalchemy import select
 
             from hub.store.tables import resources
 
-            rows = (
-                await connection.execute(
-                    select(resources.c.content).where(resources.c.resource_type == resource_type)
-                )
-            ).all()
+            query = select(resources.c.content).where(resources.c.resource_type == resource_type)
+            if org is not None:
+                query = query.where(resources.c.org == org)
+            rows = (await connection.execute(query)).all()
         assert len(rows) == 1, rows
         content: dict[str, Any] = dict(rows[0][0])
         content.pop("meta", None)
@@ -189,6 +189,8 @@ async def test_a_partial_resource_never_takes_in_another_authors_content(hub: Hu
     psychiatry = Sender(Sector.PSYCHIATRY, "5501230", "psyk", frozenset({"gln:5790000503148"}))
     await hub.send("oioxml", sample(ADMISSION_NOTICE), psychiatry)
     await hub.apply()
-    patient = await hub.only("Patient")
+    # Each keeps its own record of the patient: psychiatry's is not the hospital's.
+    patient = await hub.only("Patient", psychiatry.org)
     assert "name" not in patient
     assert "Hansen" not in str(patient)
+    assert (await hub.only("Patient", HOSPITAL.org))["name"][0]["family"] == "Hansen"

@@ -32,9 +32,11 @@ from hub.domain.consent import (
     Visibility,
     decide,
     read_consent,
-    residence_kommune,
     shown,
 )
+from hub.domain.identifiers import patient_resource_id
+from hub.domain.person import in_precedence, person_view, residence
+from hub.domain.sectors import Sector
 from hub.domain.timeline import timeline_fields
 from hub.domain.translation import FhirJson
 from hub.services.auth import Principal
@@ -57,9 +59,10 @@ class Disclosure:
 
 @dataclass(frozen=True)
 class PatientView:
-    patient: Disclosure | None
+    patient: Disclosure | None  # the person, assembled from the records below
     entries: list[Disclosure]  # newest first, the Patient excluded
     withheld: int  # resources of the patient the viewer was not shown
+    patient_records: tuple[Disclosure, ...] = ()  # the organisations' own records shown
 
 
 def viewer_of(
@@ -108,7 +111,7 @@ async def consented_view(
     stored = await uow.resources.for_patient(patient_key, visible=true())
     consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
     patients = [s for s in stored if s.resource_type == "Patient"]
-    kommune = residence_kommune(patients[0].content) if patients else None
+    kommune = residence(patients, policy)
     decided: list[tuple[StoredResource, Visibility, FhirJson]] = []
     hidden: set[str] = set()
     for resource in stored:
@@ -122,15 +125,37 @@ async def consented_view(
                 hidden.add(item.reference)
             continue
         decided.append((resource, visibility, content))
-    patient: Disclosure | None = None
+    records: list[tuple[StoredResource, FhirJson]] = []
+    visibility_of: dict[int, Visibility] = {}
     entries: list[Disclosure] = []
     for resource, visibility, content in decided:
-        disclosure = Disclosure(resource, _without_references_to(hidden, content), visibility)
+        shown_content = _without_references_to(hidden, content)
         if resource.resource_type == "Patient":
-            patient = disclosure
+            records.append((resource, shown_content))
+            visibility_of[id(resource)] = visibility
         else:
-            entries.append(disclosure)
-    return PatientView(patient, entries, len(stored) - len(decided))
+            entries.append(Disclosure(resource, shown_content, visibility))
+    return PatientView(
+        _person(records, visibility_of, patient_key, viewer, policy),
+        entries,
+        len(stored) - len(decided),
+        tuple(Disclosure(r, content, visibility_of[id(r)]) for r, content in records),
+    )
+
+
+def _person(
+    records: list[tuple[StoredResource, FhirJson]],
+    visibility_of: dict[int, Visibility],
+    patient_key: str,
+    viewer: Viewer,
+    policy: Policy,
+) -> Disclosure | None:
+    """The person, assembled from the Patient records the viewer may see."""
+    content = person_view(records, patient_resource_id(patient_key), policy, viewer.org)
+    if content is None:
+        return None
+    first = in_precedence([record for record, _ in records], policy, viewer.org)[0]
+    return Disclosure(first, content, visibility_of[id(first)])
 
 
 async def consented_versions(
@@ -153,7 +178,7 @@ async def consented_versions(
     stored = await uow.resources.for_patient(versions[-1].patient_key, visible=true())
     consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
     patients = [s for s in stored if s.resource_type == "Patient"]
-    kommune = residence_kommune(patients[0].content) if patients else None
+    kommune = residence(patients, policy)
     hidden: set[str] = set()
     for resource in stored:
         item = item_of(resource)
@@ -190,7 +215,7 @@ async def visibility_for(
     )
     consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
     patients = [s for s in stored if s.resource_type == "Patient"]
-    kommune = residence_kommune(patients[0].content) if patients else None
+    kommune = residence(patients, policy)
     item = item_of(resource)
     return [
         decide(viewer, item, consents, patient_kommune=kommune, now=now, policy=policy)
@@ -222,8 +247,10 @@ def _without_references_to(hidden: set[str], content: Any) -> Any:
 def load_policy(path: Path | None) -> Policy:
     """The policy defaults, changed by a JSON policy file when one is configured.
 
-    The file may set ``psychiatryNotifications`` (bool) and ``notificationTypes``
-    (resource types the residence municipality is notified of).
+    The file may set ``psychiatryNotifications`` (bool), ``notificationTypes``
+    (resource types the residence municipality is notified of), and the sources whose
+    Patient records may say where the patient lives and that they died:
+    ``authoritativeSectors`` and ``authoritativeOrganisations`` (SOR codes).
     """
     if path is None:
         return Policy()
@@ -231,13 +258,38 @@ def load_policy(path: Path | None) -> Policy:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise PolicyFileError(f"consent policy file {path}: {error}") from error
-    known = {"psychiatryNotifications", "notificationTypes"}
+    known = {
+        "psychiatryNotifications",
+        "notificationTypes",
+        "authoritativeSectors",
+        "authoritativeOrganisations",
+    }
     if not isinstance(data, dict) or set(data) - known:
         raise PolicyFileError(f"consent policy file {path} may only set {', '.join(sorted(known))}")
+    default = Policy()
     psychiatry = data.get("psychiatryNotifications", False)
-    types = data.get("notificationTypes", ["Encounter"])
-    if not isinstance(psychiatry, bool) or not (
-        isinstance(types, list) and all(isinstance(t, str) for t in types)
+    lists = {
+        name: data.get(name, fallback)
+        for name, fallback in (
+            ("notificationTypes", ["Encounter"]),
+            ("authoritativeSectors", sorted(default.authoritative_sectors)),
+            ("authoritativeOrganisations", []),
+        )
+    }
+    if not isinstance(psychiatry, bool) or not all(
+        isinstance(values, list) and all(isinstance(v, str) for v in values)
+        for values in lists.values()
     ):
         raise PolicyFileError(f"consent policy file {path}: wrong value types")
-    return Policy(psychiatry_notifications=psychiatry, notification_types=frozenset(types))
+    unknown = set(lists["authoritativeSectors"]) - {sector.value for sector in Sector}
+    if unknown:
+        raise PolicyFileError(
+            f"consent policy file {path}: authoritativeSectors names no sector "
+            f"{', '.join(sorted(unknown))}"
+        )
+    return Policy(
+        psychiatry_notifications=psychiatry,
+        notification_types=frozenset(lists["notificationTypes"]),
+        authoritative_sectors=frozenset(lists["authoritativeSectors"]),
+        authoritative_organisations=frozenset(lists["authoritativeOrganisations"]),
+    )

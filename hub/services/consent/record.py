@@ -30,7 +30,7 @@ from hub.domain.consent import (
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_patient_key, normalise_cpr
 from hub.domain.sectors import Sector
 from hub.domain.sensitivity import ACT_CODE_SYSTEM
-from hub.domain.translation import FhirJson
+from hub.domain.translation import FhirJson, Sender
 from hub.services.audit import record_access
 from hub.services.auth import Principal
 from hub.services.intake import IntakeService
@@ -183,19 +183,26 @@ async def revoke_consent(
     *,
     wait_seconds: float = 10.0,
 ) -> RecordedConsent:
-    """Make a recorded consent inactive; only its recording sector may."""
+    """Make a recorded consent inactive: an owner act. Only the organisation that
+    recorded it may, or the patient with their own token; to anyone else the consent
+    is as if it did not exist, and nothing is written."""
     normalised = normalise_cpr(cpr)
     if normalised is None:
         raise ConsentError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
-    stored = await find_consent(engine, cpr, key)
-    if stored is None or stored.sector != revoker.sector.value:
+    patient_acts = revoker.cpr == normalised
+    stored = await find_consent(engine, cpr, key, org=None if patient_acts else revoker.org)
+    if stored is None:
         await _audit(engine, revoker, "consent.revoke", normalised, outcome="denied")
-        # The same answer whether it does not exist or is not the caller's to see.
-        raise ConsentError(f"no consent {CONSENT_IDENTIFIER_SYSTEM}|{key} recorded by your sector")
+        # The same answer whether it does not exist or is not the caller's to end.
+        raise ConsentError(
+            f"no consent {CONSENT_IDENTIFIER_SYSTEM}|{key} recorded by your organisation"
+        )
     consent = {k: v for k, v in stored.content.items() if k not in ("id", "meta")}
     consent["status"] = "inactive"
     consent["patient"] = {"identifier": {"system": CPR_SYSTEM, "value": normalised}}
-    return await _submit(engine, intake, revoker, cpr, consent, key, wait_seconds)
+    # The record stays its owner's: the patient's revocation is written on its behalf.
+    owner = Sender(Sector(stored.sector), stored.org, revoker.sub)
+    return await _submit(engine, intake, revoker, cpr, consent, key, wait_seconds, owner)
 
 
 async def _submit(
@@ -206,11 +213,13 @@ async def _submit(
     consent: FhirJson,
     key: str,
     wait_seconds: float,
+    writer: Sender | None = None,
 ) -> RecordedConsent:
     status = str(consent["status"])
-    await intake.accept(FORMAT, _transaction(consent, key), sender.as_sender())
+    written_as = writer or sender.as_sender()
+    await intake.accept(FORMAT, _transaction(consent, key), written_as)
     action = "consent.record" if status == "active" else "consent.revoke"
-    stored = await _wait_until_stored(engine, cpr, key, status, wait_seconds)
+    stored = await _wait_until_stored(engine, cpr, key, status, wait_seconds, written_as.org)
     normalised = normalise_cpr(cpr)
     assert normalised is not None  # consent_resource and revoke_consent checked it
     await _audit(engine, sender, action, normalised, outcome="success")
@@ -222,7 +231,10 @@ async def _submit(
     )
 
 
-async def find_consent(engine: AsyncEngine, cpr: str, key: str) -> StoredResource | None:
+async def find_consent(
+    engine: AsyncEngine, cpr: str, key: str, *, org: str | None = None
+) -> StoredResource | None:
+    """The consent recorded under ``key`` (by ``org``, when given)."""
     normalised = normalise_cpr(cpr)
     if normalised is None:
         return None
@@ -231,6 +243,8 @@ async def find_consent(engine: AsyncEngine, cpr: str, key: str) -> StoredResourc
             cpr_patient_key(normalised), visible=true(), resource_types=("Consent",)
         )
     for stored in consents:
+        if org is not None and stored.org != org:
+            continue
         for identifier in stored.content.get("identifier") or []:
             if identifier == {"system": CONSENT_IDENTIFIER_SYSTEM, "value": key}:
                 return stored
@@ -238,11 +252,11 @@ async def find_consent(engine: AsyncEngine, cpr: str, key: str) -> StoredResourc
 
 
 async def _wait_until_stored(
-    engine: AsyncEngine, cpr: str, key: str, status: str, wait_seconds: float
+    engine: AsyncEngine, cpr: str, key: str, status: str, wait_seconds: float, org: str
 ) -> str | None:
     deadline = time.monotonic() + wait_seconds
     while True:
-        found = await find_consent(engine, cpr, key)
+        found = await find_consent(engine, cpr, key, org=org)
         if found is not None and found.content.get("status") == status:
             return found.id
         if time.monotonic() >= deadline:
