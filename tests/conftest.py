@@ -69,13 +69,16 @@ _LEFT_OUT = pytest.StashKey[int]()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if CORPUS_PRESENT:
+        return
+    # Under pytest-xdist the workers collect; the count is known only without them.
     left_out = terminalreporter.config.stash.get(_LEFT_OUT, 0)
-    if left_out:
-        terminalreporter.write_line(
-            f"{left_out} conformance tests left out: no corpus at {CORPUS}. "
-            "Set BROBYGGER_CORPUS=/path/to/corpus (the published messages) to run them.",
-            yellow=True,
-        )
+    counted = f"{left_out} " if left_out else ""
+    terminalreporter.write_line(
+        f"{counted}conformance tests left out: no corpus at {CORPUS}. "
+        "Set BROBYGGER_CORPUS=/path/to/corpus (the published messages) to run them.",
+        yellow=True,
+    )
 
 
 @pytest.fixture(scope="session")
