@@ -1,4 +1,4 @@
-"""Configuration, read once from environment variables (documented in README.md)."""
+"""Configuration, read once from environment variables (documented in docs/configuration.md)."""
 
 from __future__ import annotations
 

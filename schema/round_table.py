@@ -4,6 +4,9 @@ Everything a caller gets here is read from what ``hub.services.round_table`` dis
 the consent choke point: an invitation (a participant the patient's consent does not
 cover) carries no CPR number, name or reason, so none of the fields below can show
 them. Lists take ``first`` (1–100, default all) so the query cost stays low.
+
+It is over 400 lines because it holds the whole feature on the API, as one file per
+feature does: the types, the inputs and the six resolvers of rundbordsmøder.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 Everything shown comes from ``hub.services.round_table`` (reads through the consent choke
 point, audited); every change goes through its service functions, which write
 through intake like any message and return once the change is stored.
+
+It is over 400 lines because it holds the rundbordsmøde pages of the page: the convene
+form, answers, the plan form and action updates, which share their form parsing and
+error display.
 """
 
 from __future__ import annotations

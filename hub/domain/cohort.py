@@ -10,8 +10,8 @@ Age is read from the CPR number (birth date and the century digit), at the time 
 admission that completes the rule. Thresholds are configuration (``CohortRule``).
 
 The rule is applied to one authoring sector's admissions at a time (see
-``hub.services.indicators`` and the README): a flag built from a hospital's and psychiatry's
-stays together would tell each of them about the other's stays.
+``hub.services.indicators`` and docs/indicators.md): a flag built from a hospital's and
+psychiatry's stays together would tell each of them about the other's stays.
 """
 
 from __future__ import annotations

@@ -33,6 +33,10 @@ The rules, in order (the first that applies decides):
    participating organisations with their answers — never the patient, the reason
    or any note (``INVITATION_FIELDS``). A refusal that covers it hides it too.
 9. Otherwise the resource is hidden.
+
+It is over 400 lines because it is the whole consent table (docs/consent.md) in one
+place: the rules, the provisions they read and the policy, to be read side by side
+with the table.
 """
 
 from __future__ import annotations

@@ -24,6 +24,10 @@ owner, the convener or the tovholder may change an action.
 
 Each resource is named by an identifier of the hub's own (``MEETING_SYSTEM`` …) and
 written with a PUT by that identifier, so every version lands on the same resource.
+
+It is over 400 lines because the meeting, its plan and its actions are one aggregate:
+their FHIR shapes and the rules that move them are kept together, so that a change to
+one is read beside the others.
 """
 
 from __future__ import annotations

@@ -27,6 +27,10 @@ What each part reads:
 * **Next round-table**: the earliest Appointment with the round-table service type,
   proposed, pending or booked, that starts after now; one not yet given a time comes
   after those that have one.
+
+It is over 400 lines because each part of the status (whereabouts, færdigbehandlet,
+referrals, plans, actions, the next meeting) is a small rule set over the same
+disclosures, and they are read together as one answer.
 """
 
 from __future__ import annotations

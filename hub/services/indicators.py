@@ -11,6 +11,10 @@ give exact figures; figures over every sector's facts need the token role
 
 Cohort members and alerts name patients: each is shown only when the caller may see,
 through ``hub.services.consent.read``, the resources it rests on, and each patient shown is audited.
+
+It is over 400 lines because indicators, cohort members, alerts and the export share
+the scope and privacy decisions (own sector exact, aggregates suppressed below the
+threshold) and the period handling.
 """
 
 from __future__ import annotations

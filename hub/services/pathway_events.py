@@ -18,6 +18,10 @@ a durable, numbered feed:
 An alert (``hub.runtime.alert_scanner`` logs it when it becomes due) is numbered and rendered
 the same way, but shown only to an owner who may see what it rests on, exactly as the
 ``alerts`` query decides (``hub.services.indicators.alert_evidence``).
+
+It is over 400 lines because registering, numbering and rendering pathway events decide
+consent the same way and share the subscription's records; they are kept together so
+that a delivery is always judged as its numbering was.
 """
 
 from __future__ import annotations

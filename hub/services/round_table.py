@@ -20,6 +20,11 @@ processes would need a lock in the database instead.
 organisation the patient's consent covers sees the meeting and its plan; one it does
 not cover sees only the invitation (rule 8 of ``hub.domain.consent``). Cover is
 decided at every read from the consents in force then, never frozen at convening.
+
+It is over 400 lines because every round-table use case (convene, answer, reschedule,
+plan, update an action, read) shares one write path (read, change, whole-resource write
+through intake, wait until stored) and the per-meeting lock; splitting reads from writes
+comes with the services' unit-of-work factory.
 """
 
 from __future__ import annotations

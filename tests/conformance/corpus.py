@@ -57,7 +57,7 @@ REFUSED: dict[str, Refusal] = {
         "Bundle.entry[0].resource", "Location is not a resource type"
     ),
 }
-"""Corpus files the hub refuses, by file name: where, and why (see the README)."""
+"""Corpus files the hub refuses, by file name: where, and why (see docs/formats.md)."""
 
 EVENTS: dict[str, str] = {}
 """The event (Translation.event) an accepted corpus file must yield, where it is pinned."""

@@ -1,6 +1,6 @@
 """The consent rules against an independent reading of the policy, on random cases.
 
-``reference`` below is written from the policy's text (README, "Consent"), not from
+``reference`` below is written from the policy's text (docs/consent.md), not from
 ``hub.domain.consent``: flattened rules instead of a tree walk. Hypothesis
 draws patients' consents (permits and refusals, nested, with periods, purposes,
 data classes, revocations), resources from every sector and viewers of every kind,
