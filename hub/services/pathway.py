@@ -171,18 +171,17 @@ async def read_pathway(
             ordered = [e for e in ordered if _order(e) > position]
         entries = ordered[:page_size]
         has_more = len(ordered) > page_size
-        patients = [view.patient] if view.patient else []
         await record_access(
             uow,
             viewer,
             action="pathway.read",
             patient_key=patient_key,
-            disclosed=[d.stored for d in (*patients, *entries)],
+            disclosed=[*view.person_sources, *(d.stored for d in entries)],
             withheld=view.withheld,
             purpose=purpose,
             override_reason=override_reason,
             # Asked and shown nothing although there was something: a refusal.
-            outcome="denied" if view.withheld and not (patients or entries) else "success",
+            outcome="denied" if view.withheld and not (view.patient or entries) else "success",
         )
         await uow.commit()
     return PathwayView(
@@ -296,7 +295,9 @@ async def read_resource(
             viewer,
             action="resource.read",
             patient_key=stored.patient_key,
-            disclosed=[found.stored] if found else [],
+            disclosed=(view.person_sources if resource_type == "Patient" else [found.stored])
+            if found
+            else [],
             withheld=0 if found else 1,
             purpose=purpose,
             override_reason=override_reason,

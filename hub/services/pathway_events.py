@@ -514,5 +514,5 @@ def _disclosed(
         stays = [e for e in view.entries if e.stored.resource_type == "Encounter"]
         if view.patient is None and not stays:
             return None, None
-        return ([view.patient.stored] if view.patient else []), None
+        return view.person_sources, None
     return None, None

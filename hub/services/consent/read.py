@@ -64,6 +64,11 @@ class PatientView:
     withheld: int  # resources of the patient the viewer was not shown
     patient_records: tuple[Disclosure, ...] = ()  # the organisations' own records shown
 
+    @property
+    def person_sources(self) -> list[StoredResource]:
+        """The Patient records the person shown was assembled from (for the audit)."""
+        return [d.stored for d in self.patient_records] if self.patient else []
+
 
 def viewer_of(
     principal: Principal, *, purpose: str = DEFAULT_PURPOSE, override_reason: str | None = None
