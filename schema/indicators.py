@@ -23,6 +23,7 @@ from hub.services.indicators import (
     read_indicators,
 )
 from schema.context import HubInfo
+from schema.errors import answered
 
 
 @strawberry.enum(description="Whose facts a figure rests on.")
@@ -114,12 +115,12 @@ async def resolve_cohort_members(
     info: HubInfo, kommune: str | None = None, first: int = 100
 ) -> list[CohortMember]:
     context = info.context
-    try:
-        members = await read_cohort_members(
+    members = await answered(
+        read_cohort_members(
             context.engine, context.viewer, kommune=kommune, first=first, policy=context.policy
-        )
-    except IndicatorQueryError as error:
-        raise GraphQLError(str(error)) from None
+        ),
+        IndicatorQueryError,
+    )
     return [
         CohortMember(
             cpr=member.cpr,
@@ -134,12 +135,12 @@ async def resolve_cohort_members(
 
 async def resolve_alerts(info: HubInfo, kommune: str | None = None) -> list[PathwayAlert]:
     context = info.context
-    try:
-        shown = await read_alerts(
+    shown = await answered(
+        read_alerts(
             context.engine, context.viewer, _alert_rules(), kommune=kommune, policy=context.policy
-        )
-    except IndicatorQueryError as error:
-        raise GraphQLError(str(error)) from None
+        ),
+        IndicatorQueryError,
+    )
     return [
         PathwayAlert(
             kind=s.alert.kind,

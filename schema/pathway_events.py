@@ -30,6 +30,7 @@ from hub.services.pathway_events import (
 )
 from hub.store.pathway_event_subscriptions import SubscriptionRecord
 from schema.context import HubInfo
+from schema.errors import answered
 
 
 @strawberry.enum(name="PathwayEventKind", description="What happened on the pathway.")
@@ -180,10 +181,10 @@ async def resolve_discharge_events(
         raise GraphQLError("live events are not served by this endpoint")
     if after is not None and after < 0:
         raise GraphQLError("after must be 0 or more")
-    try:
-        feed = await open_websocket_feed(context.engine, context.viewer, kommune, _kinds(kinds))
-    except SubscriptionError as error:
-        raise GraphQLError(str(error)) from None
+    feed = await answered(
+        open_websocket_feed(context.engine, context.viewer, kommune, _kinds(kinds)),
+        SubscriptionError,
+    )
     try:
         async for message in context.feed.listen(feed, context.viewer, after):
             yield PathwayEvent.from_message(message)
@@ -195,17 +196,17 @@ async def resolve_register_webhook(
     info: HubInfo, input: DischargeWebhookInput
 ) -> DischargeSubscriptionInfo:
     context = info.context
-    try:
-        registered = await register_webhook(
+    registered = await answered(
+        register_webhook(
             context.engine,
             context.viewer,
             kommune=input.kommune,
             url=input.url,
             kinds=_kinds(input.kinds),
             secret=input.secret,
-        )
-    except SubscriptionError as error:
-        raise GraphQLError(str(error)) from None
+        ),
+        SubscriptionError,
+    )
     generated = registered.secret if input.secret is None else None
     return DischargeSubscriptionInfo.from_record(registered.subscription, secret=generated)
 
@@ -229,17 +230,17 @@ async def resolve_events_after(
     info: HubInfo, subscription_id: strawberry.ID, after: int = 0, first: int = 100
 ) -> list[PathwayEvent]:
     context = info.context
-    try:
-        messages = await events_after(
+    messages = await answered(
+        events_after(
             context.engine,
             context.viewer,
             str(subscription_id),
             after,
             first,
             policy=context.policy,
-        )
-    except SubscriptionError as error:
-        raise GraphQLError(str(error)) from None
+        ),
+        SubscriptionError,
+    )
     return [PathwayEvent.from_message(message) for message in messages]
 
 

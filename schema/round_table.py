@@ -43,6 +43,7 @@ from hub.services.round_table import (
     update_action,
 )
 from schema.context import HubInfo
+from schema.errors import answered
 
 MAX_FIRST = 100
 
@@ -361,10 +362,10 @@ async def resolve_round_tables(
     info: HubInfo, cpr: str | None = None, first: int | None = None
 ) -> list[RoundTable]:
     context = info.context
-    try:
-        views = await round_tables(context.engine, context.viewer, cpr, policy=context.policy)
-    except RoundTableError as error:
-        raise GraphQLError(str(error)) from None
+    views = await answered(
+        round_tables(context.engine, context.viewer, cpr, policy=context.policy),
+        RoundTableError,
+    )
     return [RoundTable.from_view(v, context.viewer.org) for v in _page(views, first)]
 
 
@@ -381,12 +382,11 @@ async def resolve_convene(info: HubInfo, input: ConveneRoundTableInput) -> Round
         minutes=input.duration_minutes,
         role=input.role,
     )
-    try:
-        view = await convene(
-            context.engine, context.intake, context.viewer, request, policy=context.policy
-        )
-    except (RoundTableError, Rejected) as error:
-        raise GraphQLError(str(error)) from None
+    view = await answered(
+        convene(context.engine, context.intake, context.viewer, request, policy=context.policy),
+        RoundTableError,
+        Rejected,
+    )
     return RoundTable.from_view(view, context.viewer.org)
 
 
@@ -397,8 +397,8 @@ async def resolve_respond(
     proposed_start: str | None = None,
 ) -> RoundTable:
     context = info.context
-    try:
-        view = await respond(
+    view = await answered(
+        respond(
             context.engine,
             context.intake,
             context.viewer,
@@ -406,25 +406,27 @@ async def resolve_respond(
             answer.value,
             proposed_start,
             policy=context.policy,
-        )
-    except (RoundTableError, Rejected) as error:
-        raise GraphQLError(str(error)) from None
+        ),
+        RoundTableError,
+        Rejected,
+    )
     return RoundTable.from_view(view, context.viewer.org)
 
 
 async def resolve_reschedule(info: HubInfo, meeting_id: strawberry.ID, start: str) -> RoundTable:
     context = info.context
-    try:
-        view = await reschedule(
+    view = await answered(
+        reschedule(
             context.engine,
             context.intake,
             context.viewer,
             str(meeting_id),
             start,
             policy=context.policy,
-        )
-    except (RoundTableError, Rejected) as error:
-        raise GraphQLError(str(error)) from None
+        ),
+        RoundTableError,
+        Rejected,
+    )
     return RoundTable.from_view(view, context.viewer.org)
 
 
@@ -436,8 +438,8 @@ async def resolve_record_plan(
     tovholder: str,
 ) -> RoundTable:
     context = info.context
-    try:
-        view = await record_plan(
+    view = await answered(
+        record_plan(
             context.engine,
             context.intake,
             context.viewer,
@@ -446,9 +448,10 @@ async def resolve_record_plan(
             [ActionRequest(a.description, a.responsible_org, a.due) for a in actions],
             tovholder,
             policy=context.policy,
-        )
-    except (RoundTableError, Rejected) as error:
-        raise GraphQLError(str(error)) from None
+        ),
+        RoundTableError,
+        Rejected,
+    )
     return RoundTable.from_view(view, context.viewer.org)
 
 
@@ -459,8 +462,8 @@ async def resolve_update_action(
     note: str | None = None,
 ) -> RoundTableAction:
     context = info.context
-    try:
-        disclosure = await update_action(
+    disclosure = await answered(
+        update_action(
             context.engine,
             context.intake,
             context.viewer,
@@ -468,9 +471,10 @@ async def resolve_update_action(
             status.value,
             note,
             policy=context.policy,
-        )
-    except (RoundTableError, Rejected) as error:
-        raise GraphQLError(str(error)) from None
+        ),
+        RoundTableError,
+        Rejected,
+    )
     return RoundTableAction.from_disclosure(disclosure)
 
 
