@@ -23,7 +23,6 @@ from hub.services.indicators import (
     read_indicators,
 )
 from schema.context import HubInfo
-from schema.errors import answered
 
 
 @strawberry.enum(description="Whose facts a figure rests on.")
@@ -115,12 +114,12 @@ async def resolve_cohort_members(
     info: HubInfo, kommune: str | None = None, first: int = 100
 ) -> list[CohortMember]:
     context = info.context
-    members = await answered(
-        read_cohort_members(
+    try:
+        members = await read_cohort_members(
             context.engine, context.viewer, kommune=kommune, first=first, policy=context.policy
-        ),
-        IndicatorQueryError,
-    )
+        )
+    except IndicatorQueryError as error:
+        raise GraphQLError(str(error)) from None
     return [
         CohortMember(
             cpr=member.cpr,
@@ -135,12 +134,12 @@ async def resolve_cohort_members(
 
 async def resolve_alerts(info: HubInfo, kommune: str | None = None) -> list[PathwayAlert]:
     context = info.context
-    shown = await answered(
-        read_alerts(
+    try:
+        shown = await read_alerts(
             context.engine, context.viewer, _alert_rules(), kommune=kommune, policy=context.policy
-        ),
-        IndicatorQueryError,
-    )
+        )
+    except IndicatorQueryError as error:
+        raise GraphQLError(str(error)) from None
     return [
         PathwayAlert(
             kind=s.alert.kind,

@@ -16,7 +16,6 @@ from hub.services.consent.record import (
 )
 from hub.services.intake import Rejected
 from schema.context import HubInfo
-from schema.errors import answered
 
 
 @strawberry.enum(description="What the patient said.")
@@ -94,11 +93,10 @@ async def resolve_record_consent(info: HubInfo, input: ConsentInput) -> ConsentR
         start=input.period.start if input.period else None,
         end=input.period.end if input.period else None,
     )
-    recorded = await answered(
-        record_consent(context.engine, context.intake, context.viewer, request),
-        ConsentError,
-        Rejected,
-    )
+    try:
+        recorded = await record_consent(context.engine, context.intake, context.viewer, request)
+    except (ConsentError, Rejected) as error:
+        raise GraphQLError(str(error)) from None
     return ConsentRecord.from_recorded(recorded)
 
 

@@ -30,7 +30,6 @@ from hub.services.pathway_events import (
 )
 from hub.store.pathway_event_subscriptions import SubscriptionRecord
 from schema.context import HubInfo
-from schema.errors import answered
 
 
 @strawberry.enum(name="PathwayEventKind", description="What happened on the pathway.")
@@ -181,10 +180,10 @@ async def resolve_discharge_events(
         raise GraphQLError("live events are not served by this endpoint")
     if after is not None and after < 0:
         raise GraphQLError("after must be 0 or more")
-    feed = await answered(
-        open_websocket_feed(context.engine, context.viewer, kommune, _kinds(kinds)),
-        SubscriptionError,
-    )
+    try:
+        feed = await open_websocket_feed(context.engine, context.viewer, kommune, _kinds(kinds))
+    except SubscriptionError as error:
+        raise GraphQLError(str(error)) from None
     try:
         async for message in context.feed.listen(feed, context.viewer, after):
             yield PathwayEvent.from_message(message)
@@ -196,17 +195,17 @@ async def resolve_register_webhook(
     info: HubInfo, input: DischargeWebhookInput
 ) -> DischargeSubscriptionInfo:
     context = info.context
-    registered = await answered(
-        register_webhook(
+    try:
+        registered = await register_webhook(
             context.engine,
             context.viewer,
             kommune=input.kommune,
             url=input.url,
             kinds=_kinds(input.kinds),
             secret=input.secret,
-        ),
-        SubscriptionError,
-    )
+        )
+    except SubscriptionError as error:
+        raise GraphQLError(str(error)) from None
     generated = registered.secret if input.secret is None else None
     return DischargeSubscriptionInfo.from_record(registered.subscription, secret=generated)
 
@@ -230,17 +229,17 @@ async def resolve_events_after(
     info: HubInfo, subscription_id: strawberry.ID, after: int = 0, first: int = 100
 ) -> list[PathwayEvent]:
     context = info.context
-    messages = await answered(
-        events_after(
+    try:
+        messages = await events_after(
             context.engine,
             context.viewer,
             str(subscription_id),
             after,
             first,
             policy=context.policy,
-        ),
-        SubscriptionError,
-    )
+        )
+    except SubscriptionError as error:
+        raise GraphQLError(str(error)) from None
     return [PathwayEvent.from_message(message) for message in messages]
 
 

@@ -18,7 +18,6 @@ from hub.domain.consent import DEFAULT_PURPOSE
 from hub.services.pathway import MAX_PAGE_SIZE, PathwayQueryError
 from hub.services.pathway_status import read_pathway_status
 from schema.context import HubInfo
-from schema.errors import answered
 
 T = TypeVar("T")
 
@@ -232,17 +231,17 @@ async def resolve_pathway_status(
     emergency_override_reason: str | None = None,
 ) -> PathwayStatus:
     context = info.context
-    view = await answered(
-        read_pathway_status(
+    try:
+        view = await read_pathway_status(
             context.engine,
             context.viewer,
             cpr,
             purpose=purpose,
             override_reason=emergency_override_reason,
             policy=context.policy,
-        ),
-        PathwayQueryError,
-    )
+        )
+    except PathwayQueryError as error:
+        raise GraphQLError(str(error)) from None
     return PathwayStatus.of(view.cpr, view.status)
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
+from graphql import GraphQLError
 
 from hub.domain.consent import DEFAULT_PURPOSE
 from hub.services.pathway import (
@@ -18,7 +19,6 @@ from hub.services.pathway import (
 )
 from schema.audit import ACCESS_LOG_DESCRIPTION, AccessLogEntry, resolve_access_log
 from schema.context import HubInfo
-from schema.errors import answered
 from schema.types import Pathway, PathwayEntry
 
 
@@ -52,8 +52,8 @@ async def resolve_pathway(
     ] = None,
 ) -> Pathway:
     context = info.context
-    view = await answered(
-        read_pathway(
+    try:
+        view = await read_pathway(
             context.engine,
             context.viewer,
             cpr,
@@ -63,9 +63,9 @@ async def resolve_pathway(
             purpose=purpose,
             override_reason=emergency_override_reason,
             policy=context.policy,
-        ),
-        PathwayQueryError,
-    )
+        )
+    except PathwayQueryError as error:
+        raise GraphQLError(str(error)) from None
     return Pathway.from_view(view)
 
 

@@ -43,7 +43,6 @@ from hub.services.round_table import (
     update_action,
 )
 from schema.context import HubInfo
-from schema.errors import answered
 
 MAX_FIRST = 100
 
@@ -362,10 +361,10 @@ async def resolve_round_tables(
     info: HubInfo, cpr: str | None = None, first: int | None = None
 ) -> list[RoundTable]:
     context = info.context
-    views = await answered(
-        round_tables(context.engine, context.viewer, cpr, policy=context.policy),
-        RoundTableError,
-    )
+    try:
+        views = await round_tables(context.engine, context.viewer, cpr, policy=context.policy)
+    except RoundTableError as error:
+        raise GraphQLError(str(error)) from None
     return [RoundTable.from_view(v, context.viewer.org) for v in _page(views, first)]
 
 
@@ -382,11 +381,12 @@ async def resolve_convene(info: HubInfo, input: ConveneRoundTableInput) -> Round
         minutes=input.duration_minutes,
         role=input.role,
     )
-    view = await answered(
-        convene(context.engine, context.intake, context.viewer, request, policy=context.policy),
-        RoundTableError,
-        Rejected,
-    )
+    try:
+        view = await convene(
+            context.engine, context.intake, context.viewer, request, policy=context.policy
+        )
+    except (RoundTableError, Rejected) as error:
+        raise GraphQLError(str(error)) from None
     return RoundTable.from_view(view, context.viewer.org)
 
 
@@ -397,8 +397,8 @@ async def resolve_respond(
     proposed_start: str | None = None,
 ) -> RoundTable:
     context = info.context
-    view = await answered(
-        respond(
+    try:
+        view = await respond(
             context.engine,
             context.intake,
             context.viewer,
@@ -406,27 +406,25 @@ async def resolve_respond(
             answer.value,
             proposed_start,
             policy=context.policy,
-        ),
-        RoundTableError,
-        Rejected,
-    )
+        )
+    except (RoundTableError, Rejected) as error:
+        raise GraphQLError(str(error)) from None
     return RoundTable.from_view(view, context.viewer.org)
 
 
 async def resolve_reschedule(info: HubInfo, meeting_id: strawberry.ID, start: str) -> RoundTable:
     context = info.context
-    view = await answered(
-        reschedule(
+    try:
+        view = await reschedule(
             context.engine,
             context.intake,
             context.viewer,
             str(meeting_id),
             start,
             policy=context.policy,
-        ),
-        RoundTableError,
-        Rejected,
-    )
+        )
+    except (RoundTableError, Rejected) as error:
+        raise GraphQLError(str(error)) from None
     return RoundTable.from_view(view, context.viewer.org)
 
 
@@ -438,8 +436,8 @@ async def resolve_record_plan(
     tovholder: str,
 ) -> RoundTable:
     context = info.context
-    view = await answered(
-        record_plan(
+    try:
+        view = await record_plan(
             context.engine,
             context.intake,
             context.viewer,
@@ -448,10 +446,9 @@ async def resolve_record_plan(
             [ActionRequest(a.description, a.responsible_org, a.due) for a in actions],
             tovholder,
             policy=context.policy,
-        ),
-        RoundTableError,
-        Rejected,
-    )
+        )
+    except (RoundTableError, Rejected) as error:
+        raise GraphQLError(str(error)) from None
     return RoundTable.from_view(view, context.viewer.org)
 
 
@@ -462,8 +459,8 @@ async def resolve_update_action(
     note: str | None = None,
 ) -> RoundTableAction:
     context = info.context
-    disclosure = await answered(
-        update_action(
+    try:
+        disclosure = await update_action(
             context.engine,
             context.intake,
             context.viewer,
@@ -471,10 +468,9 @@ async def resolve_update_action(
             status.value,
             note,
             policy=context.policy,
-        ),
-        RoundTableError,
-        Rejected,
-    )
+        )
+    except (RoundTableError, Rejected) as error:
+        raise GraphQLError(str(error)) from None
     return RoundTableAction.from_disclosure(disclosure)
 
 
