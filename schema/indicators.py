@@ -8,7 +8,6 @@ from functools import cache
 from typing import Annotated
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from hub.config import Settings
@@ -23,6 +22,7 @@ from hub.services.indicators import (
     read_indicators,
 )
 from schema.context import HubInfo
+from schema.errors import refusals_as_errors
 
 
 @strawberry.enum(description="Whose facts a figure rests on.")
@@ -100,12 +100,10 @@ async def resolve_indicators(
 ) -> list[Indicator]:
     context = info.context
     all_sectors = None if scope is None else scope is IndicatorScope.ALL_SECTORS
-    try:
+    with refusals_as_errors(IndicatorQueryError):
         used, figures = await read_indicators(
             context.engine, context.viewer, from_, to, kommune=kommune, all_sectors=all_sectors
         )
-    except IndicatorQueryError as error:
-        raise GraphQLError(str(error)) from None
     shown = IndicatorScope.ALL_SECTORS if used.sector is None else IndicatorScope.OWN_SECTOR
     return [Indicator.of(figure, shown) for figure in figures]
 
@@ -114,12 +112,10 @@ async def resolve_cohort_members(
     info: HubInfo, kommune: str | None = None, first: int = 100
 ) -> list[CohortMember]:
     context = info.context
-    try:
+    with refusals_as_errors(IndicatorQueryError):
         members = await read_cohort_members(
             context.engine, context.viewer, kommune=kommune, first=first, policy=context.policy
         )
-    except IndicatorQueryError as error:
-        raise GraphQLError(str(error)) from None
     return [
         CohortMember(
             cpr=member.cpr,
@@ -134,12 +130,10 @@ async def resolve_cohort_members(
 
 async def resolve_alerts(info: HubInfo, kommune: str | None = None) -> list[PathwayAlert]:
     context = info.context
-    try:
+    with refusals_as_errors(IndicatorQueryError):
         shown = await read_alerts(
             context.engine, context.viewer, _alert_rules(), kommune=kommune, policy=context.policy
         )
-    except IndicatorQueryError as error:
-        raise GraphQLError(str(error)) from None
     return [
         PathwayAlert(
             kind=s.alert.kind,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from enum import Enum
 
 import strawberry
-from graphql import GraphQLError
 
 from hub.services.consent.record import (
     ConsentError,
@@ -16,6 +15,7 @@ from hub.services.consent.record import (
 )
 from hub.services.intake import Rejected
 from schema.context import HubInfo
+from schema.errors import refusals_as_errors
 
 
 @strawberry.enum(description="What the patient said.")
@@ -93,22 +93,18 @@ async def resolve_record_consent(info: HubInfo, input: ConsentInput) -> ConsentR
         start=input.period.start if input.period else None,
         end=input.period.end if input.period else None,
     )
-    try:
+    with refusals_as_errors(ConsentError, Rejected):
         recorded = await record_consent(context.engine, context.intake, context.viewer, request)
-    except (ConsentError, Rejected) as error:
-        raise GraphQLError(str(error)) from None
     return ConsentRecord.from_recorded(recorded)
 
 
 async def resolve_revoke_consent(info: HubInfo, cpr: str, identifier: str) -> ConsentRecord:
     context = info.context
     system, _, key = identifier.partition("|")
-    try:
+    with refusals_as_errors(ConsentError, Rejected):
         if not key or system != "urn:brobygger:consent":
             raise ConsentError("identifier must be the one recordConsent returned")
         recorded = await revoke_consent(context.engine, context.intake, context.viewer, cpr, key)
-    except (ConsentError, Rejected) as error:
-        raise GraphQLError(str(error)) from None
     return ConsentRecord.from_recorded(recorded)
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
 
 from hub.services.pathway_event_redelivery import RedeliveryError, redeliver
 from schema.context import HubInfo
+from schema.errors import refusals_as_errors
 
 
 @strawberry.type(description="Events made pending again for a webhook.")
@@ -25,10 +25,8 @@ async def resolve_redeliver(
     info: HubInfo, subscription_id: strawberry.ID, after: int
 ) -> WebhookRedelivery:
     context = info.context
-    try:
+    with refusals_as_errors(RedeliveryError):
         done = await redeliver(context.engine, context.viewer, str(subscription_id), after)
-    except RedeliveryError as error:
-        raise GraphQLError(str(error)) from None
     return WebhookRedelivery(
         subscription_id=strawberry.ID(done.subscription_id),
         after=done.after,

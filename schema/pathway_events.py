@@ -30,6 +30,7 @@ from hub.services.pathway_events import (
 )
 from hub.store.pathway_event_subscriptions import SubscriptionRecord
 from schema.context import HubInfo
+from schema.errors import refusals_as_errors
 
 
 @strawberry.enum(name="PathwayEventKind", description="What happened on the pathway.")
@@ -180,22 +181,18 @@ async def resolve_discharge_events(
         raise GraphQLError("live events are not served by this endpoint")
     if after is not None and after < 0:
         raise GraphQLError("after must be 0 or more")
-    try:
+    with refusals_as_errors(SubscriptionError):
         feed = await open_websocket_feed(context.engine, context.viewer, kommune, _kinds(kinds))
-    except SubscriptionError as error:
-        raise GraphQLError(str(error)) from None
-    try:
+    with refusals_as_errors(FeedClosed):
         async for message in context.feed.listen(feed, context.viewer, after):
             yield PathwayEvent.from_message(message)
-    except FeedClosed as error:
-        raise GraphQLError(str(error)) from None
 
 
 async def resolve_register_webhook(
     info: HubInfo, input: DischargeWebhookInput
 ) -> DischargeSubscriptionInfo:
     context = info.context
-    try:
+    with refusals_as_errors(SubscriptionError):
         registered = await register_webhook(
             context.engine,
             context.viewer,
@@ -204,18 +201,14 @@ async def resolve_register_webhook(
             kinds=_kinds(input.kinds),
             secret=input.secret,
         )
-    except SubscriptionError as error:
-        raise GraphQLError(str(error)) from None
     generated = registered.secret if input.secret is None else None
     return DischargeSubscriptionInfo.from_record(registered.subscription, secret=generated)
 
 
 async def resolve_unregister(info: HubInfo, id: strawberry.ID) -> bool:
     context = info.context
-    try:
+    with refusals_as_errors(SubscriptionError):
         await unregister(context.engine, context.viewer, str(id))
-    except SubscriptionError as error:
-        raise GraphQLError(str(error)) from None
     return True
 
 
@@ -229,7 +222,7 @@ async def resolve_events_after(
     info: HubInfo, subscription_id: strawberry.ID, after: int = 0, first: int = 100
 ) -> list[PathwayEvent]:
     context = info.context
-    try:
+    with refusals_as_errors(SubscriptionError):
         messages = await events_after(
             context.engine,
             context.viewer,
@@ -238,8 +231,6 @@ async def resolve_events_after(
             first,
             policy=context.policy,
         )
-    except SubscriptionError as error:
-        raise GraphQLError(str(error)) from None
     return [PathwayEvent.from_message(message) for message in messages]
 
 

@@ -18,6 +18,7 @@ from hub.domain.consent import DEFAULT_PURPOSE
 from hub.services.pathway import MAX_PAGE_SIZE, PathwayQueryError
 from hub.services.pathway_status import read_pathway_status
 from schema.context import HubInfo
+from schema.errors import refusals_as_errors
 
 T = TypeVar("T")
 
@@ -231,7 +232,7 @@ async def resolve_pathway_status(
     emergency_override_reason: str | None = None,
 ) -> PathwayStatus:
     context = info.context
-    try:
+    with refusals_as_errors(PathwayQueryError):
         view = await read_pathway_status(
             context.engine,
             context.viewer,
@@ -240,8 +241,6 @@ async def resolve_pathway_status(
             override_reason=emergency_override_reason,
             policy=context.policy,
         )
-    except PathwayQueryError as error:
-        raise GraphQLError(str(error)) from None
     return PathwayStatus.of(view.cpr, view.status)
 
 

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
-from graphql import GraphQLError
 
 from hub.domain.consent import DEFAULT_PURPOSE
 from hub.services.pathway import (
@@ -19,6 +18,7 @@ from hub.services.pathway import (
 )
 from schema.audit import ACCESS_LOG_DESCRIPTION, AccessLogEntry, resolve_access_log
 from schema.context import HubInfo
+from schema.errors import refusals_as_errors
 from schema.types import Pathway, PathwayEntry
 
 
@@ -52,7 +52,7 @@ async def resolve_pathway(
     ] = None,
 ) -> Pathway:
     context = info.context
-    try:
+    with refusals_as_errors(PathwayQueryError):
         view = await read_pathway(
             context.engine,
             context.viewer,
@@ -64,8 +64,6 @@ async def resolve_pathway(
             override_reason=emergency_override_reason,
             policy=context.policy,
         )
-    except PathwayQueryError as error:
-        raise GraphQLError(str(error)) from None
     return Pathway.from_view(view)
 
 

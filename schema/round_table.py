@@ -43,6 +43,7 @@ from hub.services.round_table import (
     update_action,
 )
 from schema.context import HubInfo
+from schema.errors import refusals_as_errors
 
 MAX_FIRST = 100
 
@@ -361,10 +362,8 @@ async def resolve_round_tables(
     info: HubInfo, cpr: str | None = None, first: int | None = None
 ) -> list[RoundTable]:
     context = info.context
-    try:
+    with refusals_as_errors(RoundTableError):
         views = await round_tables(context.engine, context.viewer, cpr, policy=context.policy)
-    except RoundTableError as error:
-        raise GraphQLError(str(error)) from None
     return [RoundTable.from_view(v, context.viewer.org) for v in _page(views, first)]
 
 
@@ -381,12 +380,10 @@ async def resolve_convene(info: HubInfo, input: ConveneRoundTableInput) -> Round
         minutes=input.duration_minutes,
         role=input.role,
     )
-    try:
+    with refusals_as_errors(RoundTableError, Rejected):
         view = await convene(
             context.engine, context.intake, context.viewer, request, policy=context.policy
         )
-    except (RoundTableError, Rejected) as error:
-        raise GraphQLError(str(error)) from None
     return RoundTable.from_view(view, context.viewer.org)
 
 
@@ -397,7 +394,7 @@ async def resolve_respond(
     proposed_start: str | None = None,
 ) -> RoundTable:
     context = info.context
-    try:
+    with refusals_as_errors(RoundTableError, Rejected):
         view = await respond(
             context.engine,
             context.intake,
@@ -407,14 +404,12 @@ async def resolve_respond(
             proposed_start,
             policy=context.policy,
         )
-    except (RoundTableError, Rejected) as error:
-        raise GraphQLError(str(error)) from None
     return RoundTable.from_view(view, context.viewer.org)
 
 
 async def resolve_reschedule(info: HubInfo, meeting_id: strawberry.ID, start: str) -> RoundTable:
     context = info.context
-    try:
+    with refusals_as_errors(RoundTableError, Rejected):
         view = await reschedule(
             context.engine,
             context.intake,
@@ -423,8 +418,6 @@ async def resolve_reschedule(info: HubInfo, meeting_id: strawberry.ID, start: st
             start,
             policy=context.policy,
         )
-    except (RoundTableError, Rejected) as error:
-        raise GraphQLError(str(error)) from None
     return RoundTable.from_view(view, context.viewer.org)
 
 
@@ -436,7 +429,7 @@ async def resolve_record_plan(
     tovholder: str,
 ) -> RoundTable:
     context = info.context
-    try:
+    with refusals_as_errors(RoundTableError, Rejected):
         view = await record_plan(
             context.engine,
             context.intake,
@@ -447,8 +440,6 @@ async def resolve_record_plan(
             tovholder,
             policy=context.policy,
         )
-    except (RoundTableError, Rejected) as error:
-        raise GraphQLError(str(error)) from None
     return RoundTable.from_view(view, context.viewer.org)
 
 
@@ -459,7 +450,7 @@ async def resolve_update_action(
     note: str | None = None,
 ) -> RoundTableAction:
     context = info.context
-    try:
+    with refusals_as_errors(RoundTableError, Rejected):
         disclosure = await update_action(
             context.engine,
             context.intake,
@@ -469,8 +460,6 @@ async def resolve_update_action(
             note,
             policy=context.policy,
         )
-    except (RoundTableError, Rejected) as error:
-        raise GraphQLError(str(error)) from None
     return RoundTableAction.from_disclosure(disclosure)
 
 
