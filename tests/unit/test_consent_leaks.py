@@ -107,7 +107,7 @@ class Conditions:
     actor: str | None  # "sor:100" / "sector:gp"
     resource_type: str | None
     year: int | None  # data period: the calendar year
-    in_force: str  # "always", "expired" (ended in 2020), "future" (starts in 2099)
+    in_force: str  # "always", "expired" (ended in 2020), "future" (starts a year from now)
     purpose: str | None
     psychiatry: bool
     named: int | None  # names the n-th stored resource (provision.data); None names none
