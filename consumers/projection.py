@@ -95,6 +95,7 @@ class ResourceProjection:
                 source_time=source_time,
                 sector=event.sender.sector.value,
                 org=event.sender.org,
+                controller=event.sender.controller,
                 event_id=event.event_id,
             )
             if saved is None or not observed:

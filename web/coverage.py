@@ -37,6 +37,7 @@ def _planned_meeting(caller: Principal, patient_key: str) -> StoredResource:
         patient_key=patient_key,
         sector=caller.sector.value,
         org=caller.org,
+        controller=caller.controller,
         event_id="planned",
         content={
             "resourceType": "Appointment",

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from hub.domain.controllers import organisation_controller
 from hub.domain.sectors import Sector
 
 FhirJson = dict[str, Any]
@@ -28,6 +29,13 @@ class Sender:
     # Further names the token lets this system send under ("gln:5790001382445",
     # "hl7:RHR"); see hub.domain.senders.
     aliases: frozenset[str] = frozenset()
+    # The data controller the sender's data belongs to (hub.domain.controllers); from the
+    # token, else the organisation itself.
+    controller: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.controller:
+            object.__setattr__(self, "controller", organisation_controller(self.org))
 
 
 @dataclass(frozen=True)

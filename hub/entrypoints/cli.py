@@ -99,6 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--cpr", help="the patient's own token: their CPR number")
     token.add_argument(
+        "--controller",
+        help="the data controller, e.g. sor:<region's SOR code> (default: from the directory)",
+    )
+    token.add_argument(
         "--alias",
         action="append",
         default=[],
@@ -134,6 +138,7 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
             aliases=frozenset(args.alias),
             roles=frozenset(args.role),
             cpr=args.cpr,
+            controller=args.controller,
             ttl=timedelta(hours=args.ttl_hours),
         )
     )

@@ -20,6 +20,7 @@ from jwt.types import Options
 
 from hub import clock
 from hub.config import Settings
+from hub.domain.controllers import ControllerError, checked_controller, default_controller
 from hub.domain.identifiers import normalise_cpr
 from hub.domain.sectors import Sector
 from hub.domain.senders import KINDS, SOR
@@ -51,9 +52,17 @@ class Principal:
     roles: frozenset[str] = frozenset()
     # The citizen's own CPR number, on a token a patient uses to see their own data.
     cpr: str | None = None
+    # The caller's data controller (hub.domain.controllers): the token's ``controller``
+    # claim, else the organisation directory's, else its kommune or its organisation.
+    controller: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.controller:
+            default = default_controller(self.sector, self.org, self.kommune)
+            object.__setattr__(self, "controller", default)
 
     def as_sender(self) -> Sender:
-        return Sender(self.sector, self.org, self.sub, self.aliases)
+        return Sender(self.sector, self.org, self.sub, self.aliases, self.controller)
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
@@ -82,7 +91,19 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         aliases=_aliases(claims.get("aliases")),
         roles=_roles(claims.get("roles")),
         cpr=_cpr(claims.get("cpr")),
+        controller=_controller(claims.get("controller"), parsed_sector, kommune),
     )
+
+
+def _controller(claim: Any, sector: Sector, kommune: str | None) -> str:
+    if claim is None:
+        return ""
+    if not isinstance(claim, str):
+        raise TokenError("token controller must be a string such as 'kommune:730'")
+    try:
+        return checked_controller(claim, sector, kommune)
+    except ControllerError as error:
+        raise TokenError(f"token {error}") from None
 
 
 def _aliases(claim: Any) -> frozenset[str]:
@@ -233,6 +254,7 @@ class TokenIssuer:
         aliases: frozenset[str] = frozenset(),
         roles: frozenset[str] = frozenset(),
         cpr: str | None = None,
+        controller: str | None = None,
         ttl: timedelta = timedelta(hours=12),
     ) -> str:
         now = clock.now()
@@ -253,5 +275,7 @@ class TokenIssuer:
             claims["roles"] = sorted(roles)
         if cpr is not None:
             claims["cpr"] = cpr
+        if controller is not None:
+            claims["controller"] = controller
         principal_from_claims({**claims})  # refuse to issue what would not verify
         return jwt.encode(claims, self._key, algorithm=_HS_ALGORITHM)

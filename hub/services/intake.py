@@ -326,4 +326,5 @@ def _sender_of(letter: DeadLetter) -> Sender:
         letter.sender_org,
         letter.sender_sub or "",
         frozenset(letter.sender_aliases or ()),
+        letter.sender_controller or "",
     )

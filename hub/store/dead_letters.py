@@ -36,6 +36,7 @@ class DeadLetter:
     status: str
     replayed_at: datetime | None
     replayed_as: str | None
+    sender_controller: str | None = None
 
     @property
     def error(self) -> str:
@@ -72,6 +73,7 @@ class DeadLetters:
                 sender_org=sender.org if sender else None,
                 sender_sub=sender.sub if sender else None,
                 sender_aliases=sorted(sender.aliases) if sender else None,
+                sender_controller=sender.controller if sender else None,
                 received_at=clock.now(),
                 raw=raw,
                 status="open",

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.domain.controllers import organisation_controller
 from hub.domain.indicators import Fact, FactRow, Scope
 from hub.store.resources import StoredResource
 from hub.store.tables import pathway_facts
@@ -126,6 +127,7 @@ class PathwayFacts:
                 "kommune_sector": kommune_sector,
                 "sector": stored.sector,
                 "org": stored.org,
+                "controller": stored.controller or organisation_controller(stored.org),
                 "at": fact.at,
                 "end_at": fact.end_at,
                 "value": fact.value,
@@ -156,6 +158,7 @@ class PathwayFacts:
         fact: Fact,
         kommune: str | None,
         kommune_sector: str | None,
+        controller: str | None = None,
     ) -> None:
         """Record a fact of a resource the hub is about to publish (version 0: not stored yet).
 
@@ -173,6 +176,7 @@ class PathwayFacts:
                 kommune_sector=kommune_sector,
                 sector=sector,
                 org=org,
+                controller=controller or organisation_controller(org),
                 at=fact.at,
                 end_at=fact.end_at,
                 value=fact.value,

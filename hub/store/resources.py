@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import clock
+from hub.domain.controllers import organisation_controller
 from hub.domain.identifiers import person_record_range
 from hub.domain.ownership import NotOwner
 from hub.domain.timeline import moves_back, timeline_fields
@@ -31,6 +32,8 @@ class StoredResource:
     event_id: str
     content: FhirJson
     source_time: datetime | None = None
+    # The sender's data controller (hub.domain.controllers): the unit of "own data".
+    controller: str = ""
 
 
 def _without_server_meta(resource: FhirJson) -> FhirJson:
@@ -54,6 +57,7 @@ def _stored(row: Any) -> StoredResource:
         event_id=m["event_id"],
         content=m["content"],
         source_time=m.get("source_time"),
+        controller=m["controller"],
     )
 
 
@@ -65,6 +69,7 @@ _COLUMNS = (
     resources.c.patient_key,
     resources.c.sector,
     resources.c.org,
+    resources.c.controller,
     resources.c.event_id,
     resources.c.content,
     resources.c.source_time,
@@ -152,6 +157,7 @@ class Resources:
         org: str,
         event_id: str,
         source_time: datetime | None = None,
+        controller: str | None = None,
     ) -> StoredResource | None:
         """Store ``resource`` as its next version; None when nothing changed.
 
@@ -164,6 +170,7 @@ class Resources:
         one owner's record only.
         """
         resource_type, resource_id = resource["resourceType"], resource["id"]
+        controller = controller or organisation_controller(org)
         current = await self.get(resource_type, resource_id)
         if current is not None and current.org != org:
             raise NotOwner(resource_type, resource_id, owner=current.org, writer=org)
@@ -188,6 +195,7 @@ class Resources:
             "patient_key": patient_key,
             "sector": sector,
             "org": org,
+            "controller": controller,
             "event_id": event_id,
             "status": fields.status,
             "period_start": fields.start_instant,
@@ -212,6 +220,7 @@ class Resources:
                 "patient_key": patient_key,
                 "sector": sector,
                 "org": org,
+                "controller": controller,
                 "event_id": event_id,
                 "content": content,
             }
@@ -227,6 +236,7 @@ class Resources:
             event_id,
             content,
             values["source_time"],
+            controller,
         )
         self._current[(resource_type, resource_id)] = saved
         return saved

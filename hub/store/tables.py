@@ -73,6 +73,7 @@ dead_letters = Table(
     Column("sender_org", String(64), nullable=True),
     Column("sender_sub", String(200), nullable=True),
     Column("sender_aliases", JsonDocument, nullable=True),  # list of "kind:value"
+    Column("sender_controller", String(80), nullable=True),
     Column("received_at", UtcDateTime, nullable=False),
     Column("raw", LargeBinary, nullable=False),
     Column("status", String(16), nullable=False),  # open, replayed
@@ -92,6 +93,8 @@ resources = Table(
     Column("patient_key", String(200), nullable=True),
     Column("sector", String(32), nullable=False),
     Column("org", String(64), nullable=False),
+    # The sender's data controller (hub.domain.controllers): the unit of "own data".
+    Column("controller", String(80), nullable=False),
     Column("event_id", String(80), nullable=False),
     Column("status", String(64), nullable=True),
     Column("period_start", UtcDateTime, nullable=True),
@@ -102,6 +105,7 @@ resources = Table(
     Index(None, "patient_key", "resource_type"),
     Index(None, "patient_key", "period_start"),
     Index(None, "sector", "org"),
+    Index(None, "patient_key", "controller"),
 )
 
 # Every version ever stored (the current one included): FHIR history.
@@ -115,6 +119,7 @@ resource_versions = Table(
     Column("patient_key", String(200), nullable=True),
     Column("sector", String(32), nullable=False),
     Column("org", String(64), nullable=False),
+    Column("controller", String(80), nullable=False),
     Column("event_id", String(80), nullable=False),
     Column("content", JsonDocument, nullable=False),
 )
@@ -287,6 +292,7 @@ pathway_facts = Table(
     Column("kommune_sector", String(32), nullable=True),
     Column("sector", String(32), nullable=False),  # the resource's author
     Column("org", String(64), nullable=False),
+    Column("controller", String(80), nullable=False),  # the author's data controller
     Column("at", UtcDateTime, nullable=True),
     Column("end_at", UtcDateTime, nullable=True),
     Column("value", Float, nullable=True),  # e.g. length of stay in days
