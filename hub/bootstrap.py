@@ -31,6 +31,7 @@ from hub.runtime.outbox_relay import OutboxRelay
 from hub.runtime.pathway_event_feed import PathwayEventFeed
 from hub.runtime.pathway_event_webhooks import WebhookSender
 from hub.services.consent.read import load_policy
+from hub.services.directory import directory_cache
 from hub.services.intake import IntakeService
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
@@ -98,6 +99,16 @@ class Hub:
             if self.alert_scanner is not None:
                 scanner = self.alert_scanner
                 self._tasks.append(asyncio.create_task(scanner.run(self._stop), name=scanner.name))
+
+    async def controller_of(self, org: str) -> str | None:
+        """The data controller the organisation directory names for ``org`` (None when
+        it does not know it, or cannot be read: the caller is then its own controller)."""
+        try:
+            directory = await directory_cache(self.engine).directory()
+        except Exception:
+            log.exception("the organisation directory could not be read")
+            return None
+        return directory.controller_of(org)
 
     def start_feed(self) -> None:
         """Follow the websocket feeds (where GraphQL is served)."""

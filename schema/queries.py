@@ -19,6 +19,7 @@ from hub.services.pathway import (
 from schema.audit import ACCESS_LOG_DESCRIPTION, AccessLogEntry, resolve_access_log
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
+from schema.organisations import OrganisationQuery
 from schema.types import Pathway, PathwayEntry
 
 
@@ -88,7 +89,7 @@ async def resolve_resource(
 
 
 @strawberry.type
-class CoreQuery:
+class CoreQuery(OrganisationQuery):  # the organisation directory: schema/organisations.py
     resource: PathwayEntry | None = strawberry.field(
         resolver=resolve_resource,
         description=(

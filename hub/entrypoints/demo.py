@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
+from hub.services.directory import LoadReport, load_directory_unless_loaded
 from hub.services.intake import Accepted, IntakeService
 
 DEMO_HOSPITAL = Sender(
@@ -92,3 +96,12 @@ async def load_demo(intake: IntakeService, timezone: str) -> list[Accepted]:
             continue
         accepted.append(await intake.accept("hl7v2", demo_message(stay, now), DEMO_HOSPITAL))
     return accepted
+
+
+DEMO_DIRECTORY = Path(__file__).parent / "demo_data" / "SorEntity_sample.csv"
+"""The demo's organisation directory, in the SOR register's own CSV format (fictitious)."""
+
+
+async def load_demo_directory(engine: AsyncEngine) -> LoadReport | None:
+    """Load the demo's directory unless one was loaded before (never over a real one)."""
+    return await load_directory_unless_loaded(engine, DEMO_DIRECTORY)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -184,8 +185,13 @@ def check_token_times(claims: dict[str, Any], *, leeway: float = 0) -> None:
             raise jwt.ImmatureSignatureError(f"The token is not yet valid ({claim})")
 
 
+ControllerLookup = Callable[[str], Awaitable[str | None]]
+"""The data controller the organisation directory names for a SOR code, if it knows it."""
+
+
 class TokenVerifier:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, controllers: ControllerLookup | None = None) -> None:
+        self._controllers = controllers
         self._issuer = settings.token_issuer
         self._audience = settings.token_audience
         self._jwks: jwt.PyJWKClient | None = None
@@ -228,7 +234,12 @@ class TokenVerifier:
             check_token_times(claims)
         except jwt.PyJWTError as error:
             raise TokenError(f"invalid token: {error}") from None
-        return principal_from_claims(claims)
+        principal = principal_from_claims(claims)
+        if "controller" in claims or principal.sector is Sector.MUNICIPALITY:
+            return principal
+        # No controller claim: the directory's (the SOR institution owner), if it knows one.
+        found = await self._controllers(principal.org) if self._controllers else None
+        return replace(principal, controller=found) if found else principal
 
 
 class TokenIssuer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     Float,
     Index,
     Integer,
@@ -305,4 +306,43 @@ pathway_facts = Table(
     Index(None, "kind", "at"),
     Index(None, "kind", "end_at"),
     Index(None, "patient_key", "kind"),
+)
+
+# The organisation directory, loaded from the national SOR register's CSV export
+# (hub.services.directory; docs/directory.md). A load replaces all of it in one transaction.
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("sor", String(20), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("controller", String(80), nullable=False),  # kommune:<code> or sor:<owner>
+    Column("sector", String(32), nullable=True),
+    Column("sor_type", String(8), nullable=True),  # IE, SI, OE
+    Column("entity_type", String(200), nullable=True),
+    Column("parent_sor", String(20), nullable=True),
+    Column("institution_sor", String(20), nullable=True),
+    Column("owner_sor", String(20), nullable=True),
+    Column("kommune", String(3), nullable=True),
+    Column("valid_from", Date, nullable=True),
+    Column("valid_to", Date, nullable=True),  # the last day it is valid
+)
+
+# The organisations' location numbers (EAN/GLN).
+organisation_locations = Table(
+    "organisation_locations",
+    metadata,
+    Column("gln", String(13), primary_key=True),
+    Column("sor", String(20), primary_key=True),
+    Index(None, "sor"),
+)
+
+# Each load of the directory; the newest tells readers whether what they hold is current.
+directory_loads = Table(
+    "directory_loads",
+    metadata,
+    Column("id", AutoIncrement, primary_key=True, autoincrement=True),
+    Column("loaded_at", UtcDateTime, nullable=False),
+    Column("source", String(300), nullable=False),
+    Column("organisations", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),  # rows left out for errors
 )
