@@ -23,6 +23,8 @@ from hub.domain.summaries import party_display
 from hub.services.consent.read import Disclosure
 from hub.services.consent.record import (
     CONSENT_IDENTIFIER_SYSTEM,
+    NOT_CUSTODIAN,
+    PSYCHIATRY_RECORDER,
     ConsentError,
     ConsentRequest,
     record_consent,
@@ -60,10 +62,10 @@ class ConsentLine:
     data_start: str | None
     data_end: str | None
     exceptions: int
-    revoke_key: str | None  # set when the viewer's sector may revoke it
+    revoke_key: str | None  # set when the viewer's organisation may revoke it
 
 
-def consent_line(disclosure: Disclosure, viewer_sector: str) -> ConsentLine:
+def consent_line(disclosure: Disclosure, viewer_org: str) -> ConsentLine:
     content = disclosure.content
     provision: dict[str, Any] = content.get("provision") or {}
     orgs, sectors = [], []
@@ -94,7 +96,7 @@ def consent_line(disclosure: Disclosure, viewer_sector: str) -> ConsentLine:
         None,
     )
     active = content.get("status") == "active"
-    own = disclosure.stored.sector == viewer_sector
+    own = disclosure.stored.org == viewer_org  # only its recorder (or the patient) revokes it
     recorder = next(iter(content.get("organization") or []), None)
     return ConsentLine(
         permit=provision.get("type") != "deny",
@@ -118,6 +120,25 @@ def consent_line(disclosure: Disclosure, viewer_sector: str) -> ConsentLine:
     )
 
 
+REFUSALS_IN_DANISH = {
+    NOT_CUSTODIAN: (
+        "din organisations dataansvarlige har ingen oplysninger om patienten, som samtykket "
+        "kan dække. Kun den, der har oplysningerne, eller patienten selv kan give samtykke "
+        "til at videregive dem."
+    ),
+    PSYCHIATRY_RECORDER: (
+        "kun patienten selv eller psykiatrien kan registrere samtykke til at videregive "
+        "psykiatriske oplysninger."
+    ),
+}
+
+
+def _in_danish(error: Exception) -> str:
+    """A refusal as the page says it (Danish where the hub knows the reason)."""
+    code = getattr(error, "code", None)
+    return REFUSALS_IN_DANISH.get(code, str(error)) if isinstance(code, str) else str(error)
+
+
 async def _render(
     request: Request,
     session: SignedIn,
@@ -135,7 +156,7 @@ async def _render(
         where=PathwayFilter.of(resource_types=["Consent"]),
         policy=hub.policy,
     )
-    lines = [consent_line(d, session.principal.sector.value) for d in view.entries]
+    lines = [consent_line(d, session.principal.org) for d in view.entries]
     directory = await organisations(hub.engine)
     return render(
         request,
@@ -204,7 +225,7 @@ async def record(request: Request, session: SignedIn) -> Response:
             session,
             cpr,
             status_code=422,
-            error=f"Samtykket blev ikke registreret: {error}",
+            error=f"Samtykket blev ikke registreret: {_in_danish(error)}",
         )
     return redirect(request, f"/patient/{request.path_params['ref']}/samtykke?besked=registreret")
 

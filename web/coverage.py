@@ -14,14 +14,15 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
-from hub.domain.consent import Policy, Viewer, Visibility
+from hub.domain.consent import Policy, Viewer
 from hub.domain.identifiers import cpr_patient_key
 from hub.domain.pathway_codes import PATHWAY_EVENTS
 from hub.domain.round_table import ROUND_TABLE_CODE
 from hub.domain.sectors import Sector
-from hub.services.audit import record_access
+from hub.services.audit import DENIED, record_access
 from hub.services.auth import Principal
 from hub.services.consent.read import visibility_for
+from hub.services.round_table import holds_data
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
 from web.directory import DirectoryEntry
@@ -54,13 +55,28 @@ async def meeting_coverage(
     candidates: Sequence[DirectoryEntry],
     policy: Policy,
 ) -> dict[str, bool]:
-    """SOR code → whether the patient's consent covers sharing a meeting with it now."""
+    """SOR code → whether the patient's consent covers sharing a meeting with it now.
+
+    Empty unless the caller could convene about the patient (its data controller holds
+    data about them): whom a patient consented to is not for everyone to probe.
+    """
     known = [c for c in candidates if c.sector in {s.value for s in Sector}]
     if not known:
         return {}
     patient_key = cpr_patient_key(cpr)
     viewers = [Viewer(sector=Sector(c.sector), org=c.sor) for c in known]
     async with UnitOfWork(engine) as uow:
+        if not await holds_data(uow, caller, patient_key):
+            await record_access(
+                uow,
+                caller,
+                action="roundtable.coverage",
+                patient_key=patient_key,
+                disclosed=[],
+                outcome=DENIED,
+            )
+            await uow.commit()
+            return {}
         seen = await visibility_for(
             uow, viewers, _planned_meeting(caller, patient_key), policy=policy
         )
@@ -68,4 +84,4 @@ async def meeting_coverage(
             uow, caller, action="roundtable.coverage", patient_key=patient_key, disclosed=[]
         )
         await uow.commit()
-    return {c.sor: v is Visibility.FULL for c, v in zip(known, seen, strict=True)}
+    return {c.sor: v.whole for c, v in zip(known, seen, strict=True)}

@@ -17,11 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.oioxml.document import Node
-from hub.domain.identifiers import SOR_SYSTEM
+from hub.domain.identifiers import GLN_SYSTEM, SOR_SYSTEM
 from hub.domain.senders import GLN, SOR, identity
 from hub.domain.translation import DeclaredSender, TranslationError
 
-GLN_SYSTEM = "urn:oid:1.3.88"
 SOR_IDENTIFIER_CODE = "sorkode"
 IDENTIFIER_CODES = (
     "sygehusafdelingsnummer",

@@ -8,31 +8,41 @@ decision on every read path; nothing else decides visibility.
 
 The rules, in order (the first that applies decides):
 
-1. **Own sector.** A sector always sees what it authored itself.
-2. **Emergency override** (værdispring): asserted with a reason, it shows the
-   resource for that one request; it is audited as such.
+1. **Own organisation.** An organisation always sees what it wrote itself.
+2. **Emergency override** (værdispring): asserted with a reason by a clinician (the
+   service checks who may), it shows the resource for that one request; audited.
 3. **Refusal wins.** A deny provision that matches (the patient's refusal, a block
    of a named organisation, sector or period in the manner of "Min Spærring")
-   hides the resource, whatever permits or the notification basis say.
-4. **Sensitive data.** A psychiatry-labelled resource is shown outside psychiatry
-   only under a permit that names psychiatry data explicitly (``securityLabel``
-   PSY on the provision).
-5. **Relatives.** A Patient's contacts (relatives) are shown outside their author's
-   sector only under a permit that names relatives explicitly (class
+   hides the resource, whatever any other rule says. Anyone may record one on the
+   patient's behalf: it only ever narrows.
+4. **Own data controller.** A viewer sees what its data controller holds (the
+   region for its hospitals and psychiatry, each kommune, each general practice:
+   ``hub.domain.controllers``), except that psychiatry-labelled data is shown to a
+   region's somatic units only under a consent that names psychiatry (rule 7).
+5. **Addressed.** A message addressed to the viewer's organisation (a referral's
+   performer, a letter's recipient, a task's owner or recipient) is a disclosure by
+   its sender: the addressee sees it.
+   A deferred referral is shown from the date it is deferred to.
+6. **Relatives.** A Patient's contacts (relatives) are shown outside their author's
+   controller only under a permit that names relatives explicitly (class
    ``RelatedPerson``); otherwise they are cut from the Patient shown.
-6. **Consent.** A permit provision matching the viewer (organisation by SOR code,
+7. **Consent.** A permit provision matching the viewer (organisation by SOR code,
    or sector), the purpose, the data (resource types or named resources) and
-   period, and in force now, shows the resource.
-7. **Notification basis.** The patient's residence municipality — or the municipal
+   period, and in force now, shows the resource — if the permit may disclose it:
+   a permit covers the data of its custodian only (the controller that recorded
+   it), or everything when the patient recorded it themself. Psychiatry-labelled
+   data needs a permit that names psychiatry (``securityLabel`` PSY) recorded by
+   the patient or by psychiatry of the controller that holds the data.
+8. **Notification basis.** The patient's residence municipality — or the municipal
    organisation the hospital addressed its notification to — sees the hospital
    notification fields (status, class, period, provider) of somatic hospital stays;
    psychiatry stays only where the policy enables it.
-8. **Invitation.** An organisation invited to a rundbordsmøde (a participant, by
+9. **Invitation.** An organisation invited to a rundbordsmøde (a participant, by
    SOR code, of a round-table Appointment) that is not shown the meeting by the
    rules above sees the invitation: when, how long, its status and the
    participating organisations with their answers — never the patient, the reason
    or any note (``INVITATION_FIELDS``). A refusal that covers it hides it too.
-9. Otherwise the resource is hidden.
+10. Otherwise the resource is hidden.
 
 It is over 400 lines because it is the whole consent table (docs/consent.md) in one
 place: the rules, the provisions they read and the policy, to be read side by side
@@ -47,7 +57,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from hub.domain.identifiers import SOR_SYSTEM
+from hub.domain.controllers import PATIENT, default_controller, organisation_controller
+from hub.domain.identifiers import GLN_SYSTEMS, SOR_SYSTEM
 from hub.domain.pathway_codes import PATHWAY_EVENTS, ROUND_TABLE
 from hub.domain.sectors import Sector
 from hub.domain.sensitivity import is_psychiatric
@@ -84,12 +95,22 @@ INVITATION_FIELDS = (
 PROPOSED_START_EXTENSION = "urn:brobygger:extension:proposed-start"
 """On a rundbordsmøde participant: the other time it proposed."""
 
+SOR_IDENTITY = "sor"
+GLN_IDENTITY = "gln"
+_ADDRESS_SYSTEMS = {SOR_SYSTEM: SOR_IDENTITY, **dict.fromkeys(GLN_SYSTEMS, GLN_IDENTITY)}
+
 
 class Visibility(Enum):
     HIDDEN = "hidden"
     NOTIFICATION = "notification"  # only NOTIFICATION_FIELDS
     INVITATION = "invitation"  # only INVITATION_FIELDS and the organisations taking part
+    ADDRESSED = "addressed"  # whole: a message addressed to the viewer (rule 5)
     FULL = "full"
+
+    @property
+    def whole(self) -> bool:
+        """Whether the resource is shown whole (not cut to notification or invitation)."""
+        return self in (Visibility.FULL, Visibility.ADDRESSED)
 
 
 @dataclass(frozen=True)
@@ -101,6 +122,18 @@ class Viewer:
     kommune: str | None = None
     purpose: str = DEFAULT_PURPOSE
     override_reason: str | None = None
+    controller: str = ""  # default: hub.domain.controllers.default_controller
+    aliases: frozenset[str] = frozenset()  # further identities ("gln:…") it is addressed by
+
+    def __post_init__(self) -> None:
+        if not self.controller:
+            default = default_controller(self.sector, self.org, self.kommune)
+            object.__setattr__(self, "controller", default)
+
+    @property
+    def addresses(self) -> frozenset[str]:
+        """The identities a message may be addressed to the viewer by."""
+        return frozenset({f"{SOR_IDENTITY}:{self.org}", *self.aliases})
 
 
 @dataclass(frozen=True)
@@ -114,6 +147,11 @@ class Item:
     content: FhirJson
     start: datetime | None = None
     end: datetime | None = None
+    controller: str = ""  # the author's data controller; default: its organisation
+
+    def __post_init__(self) -> None:
+        if not self.controller:
+            object.__setattr__(self, "controller", organisation_controller(self.org))
 
     @property
     def reference(self) -> str:
@@ -177,6 +215,18 @@ class PatientConsent:
     id: str
     active: bool
     root: Provision
+    # Whose data its permits may disclose: the recorder's controller, or PATIENT when
+    # the patient recorded it themself (then every controller's).
+    custodian: str = ""  # unknown: its permits disclose nothing
+    recorder_sector: str = ""
+
+    def may_disclose(self, item: Item, psychiatric: bool) -> bool:
+        """Whether this consent's permits may disclose ``item`` (rule 7)."""
+        if self.custodian == PATIENT:
+            return True
+        if self.custodian != item.controller:
+            return False
+        return not psychiatric or self.recorder_sector == Sector.PSYCHIATRY.value
 
 
 @dataclass(frozen=True)
@@ -206,7 +256,7 @@ def viewer_identities(viewer: Viewer) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Verdicts:
-    permits: tuple[Provision, ...]
+    permits: tuple[tuple[Provision, PatientConsent], ...]
     denied: bool
 
 
@@ -220,7 +270,7 @@ def _verdicts(
     the consent's base ("share nothing but …"), not a refusal; a root ``deny``
     without exceptions refuses everything it covers.
     """
-    permits: list[Provision] = []
+    permits: list[tuple[Provision, PatientConsent]] = []
     denied = False
     for consent in consents:
         if not consent.active:
@@ -230,7 +280,7 @@ def _verdicts(
             continue
         provision, depth = decisive
         if provision.type == "permit":
-            permits.append(provision)
+            permits.append((provision, consent))
         elif provision.type == "deny" and (depth > 0 or not consent.root.children):
             denied = True
     return Verdicts(tuple(permits), denied)
@@ -261,7 +311,7 @@ def decide(
     policy: Policy = DEFAULT_POLICY,
 ) -> Visibility:
     """How much of ``item`` ``viewer`` may see (see the module docstring for the rules)."""
-    if item.sector == viewer.sector.value:
+    if item.org == viewer.org:
         return Visibility.FULL
     if viewer.override_reason:
         return Visibility.FULL
@@ -269,9 +319,20 @@ def decide(
     if verdicts.denied:
         return Visibility.HIDDEN
     psychiatric = is_psychiatric(item.content) or item.sector == Sector.PSYCHIATRY.value
-    permits = [p for p in verdicts.permits if not psychiatric or PSYCHIATRY_LABEL in _labels_of(p)]
+    if item.controller == viewer.controller and (
+        not psychiatric or viewer.sector is Sector.PSYCHIATRY
+    ):
+        return Visibility.FULL
+    permits = [
+        provision
+        for provision, consent in verdicts.permits
+        if consent.may_disclose(item, psychiatric)
+        and (not psychiatric or PSYCHIATRY_LABEL in provision.labels)
+    ]
     if permits:
         return Visibility.FULL
+    if addressed_to(viewer, item, now):
+        return Visibility.ADDRESSED
     if _notification_basis(viewer, item, patient_kommune, psychiatric, policy):
         return Visibility.NOTIFICATION
     if viewer.org in invited_organisations(item):
@@ -279,8 +340,9 @@ def decide(
     return Visibility.HIDDEN
 
 
-def _labels_of(provision: Provision) -> frozenset[str]:
-    return provision.labels
+def own_data(viewer: Viewer, item: Item) -> bool:
+    """Whether ``item`` is the viewer's own organisation's or its controller's (rules 1, 4)."""
+    return item.org == viewer.org or item.controller == viewer.controller
 
 
 def _notification_basis(
@@ -296,6 +358,51 @@ def _notification_basis(
     if item.sector == Sector.HOSPITAL.value and not psychiatric:
         return True
     return psychiatric and policy.psychiatry_notifications
+
+
+def addressees(item: Item) -> frozenset[str]:
+    """Identities (``sor:…``, ``gln:…``) of the organisations ``item`` is addressed to:
+    a referral's performer, a letter's recipient, a task's owner and recipients.
+
+    A rundbordsmøde is not among them: its convener is told which participants the
+    patient's consent does not cover and that they are invited without patient data
+    (rule 9), so accepting does not show them the patient."""
+    content = item.content
+    references: list[Any] = []
+    if item.resource_type == "ServiceRequest":
+        references = list(content.get("performer") or [])
+    elif item.resource_type == "Communication":
+        references = list(content.get("recipient") or [])
+    elif item.resource_type == "Task":
+        restriction = content.get("restriction") or {}
+        references = [content.get("owner"), *(restriction.get("recipient") or [])]
+    return frozenset(
+        identity for reference in references if (identity := _address(reference)) is not None
+    )
+
+
+def _address(reference: Any) -> str | None:
+    if not isinstance(reference, dict):
+        return None
+    identifier = reference.get("identifier") or {}
+    kind = _ADDRESS_SYSTEMS.get(str(identifier.get("system")))
+    value = identifier.get("value")
+    return f"{kind}:{value}" if kind and isinstance(value, str) and value else None
+
+
+def addressed_to(viewer: Viewer, item: Item, now: datetime) -> bool:
+    """Whether ``item`` is addressed to the viewer and due to be shown (rule 5): a
+    deferred referral ("call the citizen in three months") from the date it names."""
+    if not viewer.addresses & addressees(item):
+        return False
+    if item.resource_type == "ServiceRequest":
+        deferred_to = fhir_instant(
+            (item.content.get("occurrencePeriod") or {}).get("start")
+            or item.content.get("occurrenceDateTime")
+        )
+        if deferred_to is not None and deferred_to > now:
+            return False
+    return True
 
 
 def notified_organisations(content: FhirJson) -> frozenset[str]:
@@ -376,35 +483,46 @@ def shown(
     if (
         item.resource_type == "Patient"
         and "contact" in content
-        and item.sector != viewer.sector.value
+        and not own_data(viewer, item)
         and not viewer.override_reason
-        and not _relatives_permitted(viewer, consents, now)
+        and not _relatives_permitted(viewer, item, consents, now)
     ):
         content = {k: v for k, v in content.items() if k != "contact"}
     return content
 
 
-def _relatives_permitted(viewer: Viewer, consents: Sequence[PatientConsent], now: datetime) -> bool:
-    relatives = Item(RELATIVES_CLASS, "-", "-", "-", {})
+def _relatives_permitted(
+    viewer: Viewer, patient: Item, consents: Sequence[PatientConsent], now: datetime
+) -> bool:
+    """Whether a permit that names relatives, and may disclose ``patient``'s record, covers
+    the viewer."""
+    relatives = Item(RELATIVES_CLASS, "-", "-", "-", {}, controller=patient.controller)
     verdicts = _verdicts(consents, viewer, relatives, now)
     return not verdicts.denied and any(
-        RELATIVES_CLASS in provision.classes for provision in verdicts.permits
+        RELATIVES_CLASS in provision.classes and consent.may_disclose(relatives, False)
+        for provision, consent in verdicts.permits
     )
 
 
 # --- reading FHIR Consent ---------------------------------------------------------------
 
 
-def read_consent(resource: FhirJson) -> PatientConsent:
+def read_consent(
+    resource: FhirJson, *, custodian: str = "", recorder_sector: str = ""
+) -> PatientConsent:
     """A stored FHIR Consent as the policy reads it.
 
     Active means status ``active``; the Consent's provision tree keeps its nesting.
+    ``custodian`` is the controller that recorded it (from its token, never from the
+    Consent's own ``organization``), or PATIENT for one the patient recorded.
     """
     root = resource.get("provision") or {}
     return PatientConsent(
         id=str(resource.get("id")),
         active=resource.get("status") == "active",
         root=_provision(root, default_type=""),
+        custodian=custodian,
+        recorder_sector=recorder_sector,
     )
 
 

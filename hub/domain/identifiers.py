@@ -11,6 +11,7 @@ CPR_SYSTEM = "urn:oid:1.2.208.176.1.2"
 """FHIR identifier system of the Danish CPR number (national person number)."""
 
 SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
+GLN_SYSTEM = "urn:oid:1.3.88"  # the GLN system the hub writes (MedCom OIOXML parties)
 """FHIR identifier system of SOR codes (the national organisation register)."""
 
 GLN_SYSTEMS = frozenset({"https://www.gs1.org/gln", "http://www.gs1.org/gln", "urn:oid:1.3.88"})

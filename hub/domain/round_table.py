@@ -63,6 +63,20 @@ ACTION_STATUSES = ("requested", "accepted", "in-progress", "completed", "cancell
 FINISHED_ACTION = ("completed", "cancelled", "failed", "rejected", "entered-in-error")
 DEFAULT_MINUTES = 60
 
+# Bounds on what a caller may write into a patient's record through a meeting.
+MAX_PARTICIPANTS = 30  # besides the convener
+MAX_TEXT = 2000  # characters of a reason, a goal, an action or a note
+MAX_GOALS = 30
+MAX_ACTIONS = 50
+
+
+def bounded(text: str, what: str) -> str:
+    """``text`` stripped, refused when longer than MAX_TEXT characters."""
+    text = text.strip()
+    if len(text) > MAX_TEXT:
+        raise RoundTableError(f"{what} may be at most {MAX_TEXT} characters (it is {len(text)})")
+    return text
+
 
 class RoundTableError(ValueError):
     """A round-table request the hub will not carry out as asked (the caller can fix it)."""
@@ -274,8 +288,14 @@ def new_meeting(
     """A meeting as convened: the convener has accepted, everyone else is asked."""
     if not reason.strip():
         raise RoundTableError("a round table needs a reason")
+    reason = bounded(reason, "the reason")
     if not invited:
         raise RoundTableError("a round table needs at least one participant besides you")
+    if len(invited) > MAX_PARTICIPANTS:
+        raise RoundTableError(
+            f"a round table may invite at most {MAX_PARTICIPANTS} participants "
+            f"(it names {len(invited)})"
+        )
     orgs = [convener.org, *(p.org for p in invited)]
     if len(set(orgs)) != len(orgs):
         raise RoundTableError("each organisation takes part once (the convener included)")

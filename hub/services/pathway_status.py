@@ -13,7 +13,12 @@ from hub.domain.identifiers import cpr_patient_key, normalise_cpr
 from hub.domain.status import PathwayStatus, Shown, derive_status
 from hub.services.audit import record_access
 from hub.services.auth import Principal
-from hub.services.consent.read import consented_view, viewer_of
+from hub.services.consent.read import (
+    OverrideRefused,
+    consented_view,
+    refuse_unless_clinician,
+    viewer_of,
+)
 from hub.services.pathway import PathwayQueryError
 from hub.store.unit_of_work import UnitOfWork
 
@@ -46,6 +51,12 @@ async def read_pathway_status(
     patient_key = cpr_patient_key(normalised)
     now = now or clock.now()
     async with UnitOfWork(engine) as uow:
+        try:
+            await refuse_unless_clinician(
+                uow, viewer, override_reason, action="pathway.status", patient_key=patient_key
+            )
+        except OverrideRefused as refused:
+            raise PathwayQueryError(str(refused)) from None
         view = await consented_view(
             uow,
             viewer_of(viewer, purpose=purpose, override_reason=override_reason),

@@ -47,6 +47,8 @@ from hub.domain.round_table import (
     ACTION_STATUSES,
     ACTION_SYSTEM,
     CLOSED_MEETING,
+    MAX_ACTIONS,
+    MAX_GOALS,
     MEETING_SYSTEM,
     PLAN_SYSTEM,
     Action,
@@ -58,6 +60,7 @@ from hub.domain.round_table import (
     action_id,
     action_of,
     appointment,
+    bounded,
     care_plan,
     checked_due,
     is_round_table,
@@ -148,6 +151,10 @@ class RoundTableView:
 
 
 NOT_FOUND = "no round-table meeting {} that your organisation takes part in"
+NO_BASIS = (
+    "your organisation's data controller holds no data about this patient: only a "
+    "party to the pathway may convene a rundbordsmøde about them"
+)
 
 
 # --- convening and answering ----------------------------------------------------------
@@ -161,7 +168,12 @@ async def convene(
     *,
     policy: Policy = DEFAULT_POLICY,
 ) -> RoundTableView:
-    """Convene a meeting about a patient; the caller's organisation is its convener."""
+    """Convene a meeting about a patient; the caller's organisation is its convener.
+
+    The convener needs a basis of its own: its data controller holds data about the
+    patient (a coordinator's controller is its employer). Otherwise nothing is written
+    and the refusal is audited, so convening cannot probe whose consent covers whom.
+    """
     cpr = normalise_cpr(request.cpr)
     if cpr is None:
         raise RoundTableError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
@@ -171,6 +183,10 @@ async def convene(
     meeting = new_meeting(
         key, cpr, request.reason, convener, invited, request.proposed_start, request.minutes
     )
+    async with UnitOfWork(engine) as uow:
+        if not await holds_data(uow, caller, cpr_patient_key(cpr)):
+            await _audit_denied(uow, caller, "roundtable.create", cpr_patient_key(cpr))
+            raise RoundTableError(NO_BASIS)
     await _send(intake, caller.as_sender(), [_put_meeting(meeting)])
     the_id = meeting_id(caller.org, key)
     await _wait_for(
@@ -260,11 +276,17 @@ async def record_plan(
     and be covered by the patient's consent: an organisation that cannot see the plan
     cannot carry it out.
     """
-    goals = [goal.strip() for goal in goals if goal.strip()]
+    goals = [bounded(goal, "a goal") for goal in goals if goal.strip()]
     if not goals:
         raise RoundTableError("a plan needs at least one goal")
+    if len(goals) > MAX_GOALS or len(actions) > MAX_ACTIONS:
+        raise RoundTableError(
+            f"a plan may have at most {MAX_GOALS} goals and {MAX_ACTIONS} actions"
+        )
     if any(not a.description.strip() for a in actions):
         raise RoundTableError("every action needs a description")
+    for action in actions:
+        bounded(action.description, "an action's description")
     async with _one_at_a_time(the_id):
         stored, meeting = await _meeting_for(engine, caller, the_id, policy)
         convener_org = meeting.convener.org
@@ -328,6 +350,8 @@ async def update_action(
     """Change an action's status; its owner, the convener or the tovholder may."""
     if status not in ACTION_STATUSES:
         raise RoundTableError(f"status must be one of {', '.join(ACTION_STATUSES)}")
+    if note is not None:
+        note = bounded(note, "the note")
     missing = f"no round-table action {task_id} that you may see"
     async with UnitOfWork(engine) as uow:
         stored_task = await uow.resources.get("Task", task_id)
@@ -337,7 +361,7 @@ async def update_action(
         if stored_task is None or plan is None or meeting_ref is None:
             raise RoundTableError(missing)
         (seen,) = await visibility_for(uow, [viewer_of(caller)], stored_task, policy=policy)
-        if seen is not Visibility.FULL:
+        if not seen.whole:
             await _audit_denied(uow, caller, "roundtable.action.update", stored_task.patient_key)
             raise RoundTableError(missing)
     the_id = _split(meeting_ref)[1]
@@ -499,10 +523,24 @@ async def _patient_meetings(
     return views
 
 
+async def holds_data(uow: UnitOfWork, caller: Principal, patient_key: str) -> bool:
+    """Whether the caller's data controller holds data of its own about the patient
+    (beyond consents and meetings, which anyone could have written)."""
+    held = await uow.resources.held_by(patient_key, caller.controller)
+    return any(r.resource_type not in BASIS_FREE_TYPES for r in held)
+
+
+BASIS_FREE_TYPES = frozenset({"Consent", "Appointment", "CarePlan", "Task", "AuditEvent"})
+
+
 async def _coverage(
     uow: UnitOfWork, caller: Principal, meeting: Disclosure, policy: Policy
 ) -> dict[str, bool] | None:
-    if caller.sector.value != meeting.stored.sector:
+    """Whom the patient's consent covers: only for the convening controller, and only
+    while it holds data about the patient."""
+    if caller.controller != meeting.stored.controller or meeting.stored.patient_key is None:
+        return None
+    if not await holds_data(uow, caller, meeting.stored.patient_key):
         return None
     cpr = cpr_of(meeting.stored.patient_key or "") or ""
     try:
@@ -624,12 +662,17 @@ def _now() -> str:
 
 def _on_behalf(meeting: StoredResource, caller: Principal) -> Sender:
     """The meeting's author as sender, named after the caller acting on its behalf."""
-    if (meeting.sector, meeting.org) == (caller.sector.value, caller.org):
+    if (meeting.sector, meeting.org, meeting.controller) == (
+        caller.sector.value,
+        caller.org,
+        caller.controller,
+    ):
         return caller.as_sender()
     return Sender(
         Sector(meeting.sector),
         meeting.org,
         f"{caller.sub} ({caller.sector.value} {caller.org})"[:200],
+        controller=meeting.controller,
     )
 
 

@@ -36,11 +36,23 @@ class Deployment:
         org: str = "100000001",
         kommune: str = "",
         aliases: tuple[str, ...] = (),
+        *,
+        roles: tuple[str, ...] = (),
+        controller: str | None = None,
+        cpr: str | None = None,
     ) -> str:
         """A development token as ``hub token`` issues it (same settings, same key), minted
         in this process: the command itself is tested on its own, and a process start
         per token would cost seconds."""
-        key = (sector, org, kommune, *aliases)
+        key = (
+            sector,
+            org,
+            kommune,
+            *aliases,
+            *(f"role:{r}" for r in roles),
+            controller or "",
+            cpr or "",
+        )
         if key not in self.tokens:
             self.tokens[key] = TokenIssuer(Settings.from_env(self.env)).issue(
                 sector=Sector(sector),
@@ -48,6 +60,9 @@ class Deployment:
                 sub="dev-user",  # as `hub token` names it by default
                 kommune=kommune or None,
                 aliases=frozenset(aliases),
+                roles=frozenset(roles),
+                controller=controller,
+                cpr=cpr,
             )
         return self.tokens[key]
 

@@ -140,12 +140,23 @@ def test_consent_governs_what_each_sector_sees(deployment: Deployment) -> None:
     assert [e["resourceType"] for e in read(deployment, randers)["entries"]] == ["Consent"]
 
     # An emergency override shows the stay for that request only, and is audited.
-    emergency = read(deployment, gp, reason="unconscious in the ED; medication history")
+    clinician = deployment.token("gp", GP_ORG, roles=("clinician",))
+    emergency = read(deployment, clinician, reason="unconscious in the ED; medication history")
     assert encounter_id in orjson.dumps(emergency).decode()
-    assert read(deployment, gp)["entries"] == []
+    assert read(deployment, clinician)["entries"] == []
     audit = run_hub("audit", "list", "--cpr", CPR, env=deployment.env)
     assert audit.returncode == 0, audit.stderr
     assert "OVERRIDE: unconscious in the ED" in audit.stdout
+
+    # Only a clinician may assert one: the municipality, and a GP system without the
+    # clinician role, are refused, shown nothing, and the attempt is audited as refused.
+    for outsider in (randers, gp):
+        body = deployment.graphql(PATHWAY, outsider, cpr=CPR, reason="I need to know")
+        assert body["data"] is None, body
+        assert "for clinicians only" in body["errors"][0]["message"]
+        assert encounter_id not in orjson.dumps(body).decode()
+    audit = run_hub("audit", "list", "--cpr", CPR, env=deployment.env).stdout
+    assert re.search(r"pathway\.read\s+denied.*OVERRIDE: I need to know", audit), audit
 
 
 def test_only_the_recording_organisation_may_revoke(deployment: Deployment) -> None:

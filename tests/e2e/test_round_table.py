@@ -111,6 +111,8 @@ def test_a_round_table_from_convening_to_follow_up(deployment: Deployment) -> No
     gp = deployment.token("gp", GP)
     admission = adt("A01", cpr=CPR, name=f"{SURNAME}^{GIVEN}", visit="RT1", kommune="730")
     assert deployment.ingest(admission).status_code == 202
+    # The hospital records the patient's consent for its own data once it holds it.
+    deployment.wait_for(lambda: deployment.pathway(CPR, hospital)["entries"] != [], "the stay")
     consent = call(
         deployment,
         RECORD_CONSENT,

@@ -67,7 +67,9 @@ def consent(decision: str, org: str) -> PatientConsent:
                 "type": decision,
                 "actor": [{"reference": {"identifier": {"system": SOR_SYSTEM, "value": org}}}],
             },
-        }
+        },
+        custodian=f"sor:{HOSPITAL}",  # recorded by the hospital that convened the meeting
+        recorder_sector="hospital",
     )
 
 

@@ -63,9 +63,21 @@ def stay(sector: str = "hospital", **content: Any) -> Item:
     )
 
 
-def consent(provision: dict[str, Any], status: str = "active") -> PatientConsent:
+HOSPITAL_CONTROLLER = "sor:100000001"  # the hospital of stay(), its own controller here
+
+
+def consent(
+    provision: dict[str, Any],
+    status: str = "active",
+    *,
+    custodian: str = HOSPITAL_CONTROLLER,
+    recorder: str = "hospital",
+) -> PatientConsent:
+    """A Consent recorded (by default) by the hospital that holds the stay."""
     return read_consent(
-        {"resourceType": "Consent", "id": "c", "status": status, "provision": provision}
+        {"resourceType": "Consent", "id": "c", "status": status, "provision": provision},
+        custodian=custodian,
+        recorder_sector=recorder,
     )
 
 
@@ -87,9 +99,15 @@ def see(
     return decide(viewer, item, list(consents), patient_kommune=kommune, now=NOW, policy=policy)
 
 
-def test_a_sector_always_sees_what_it_wrote() -> None:
+def test_an_organisation_always_sees_what_it_wrote() -> None:
     refusal = consent({"type": "deny"})
-    assert see(Viewer(Sector.HOSPITAL, "999"), stay(), refusal) is Visibility.FULL
+    assert see(Viewer(Sector.HOSPITAL, "100000001"), stay(), refusal) is Visibility.FULL
+
+
+def test_another_hospital_sees_nothing_without_a_shared_controller_or_consent() -> None:
+    assert see(Viewer(Sector.HOSPITAL, "999"), stay()) is Visibility.HIDDEN
+    region = Viewer(Sector.HOSPITAL, "999", controller=HOSPITAL_CONTROLLER)
+    assert see(region, stay()) is Visibility.FULL
 
 
 def test_without_consent_another_sector_sees_nothing() -> None:
@@ -121,14 +139,16 @@ def test_the_psychiatry_stay_is_hidden_from_the_municipality() -> None:
     general = consent({"type": "permit", "actor": [to_sector("municipality")]})
     assert see(MUNICIPAL_HOME_CARE, psychiatric, kommune=RANDERS) is Visibility.HIDDEN
     assert see(MUNICIPAL_HOME_CARE, psychiatric, general, kommune=RANDERS) is Visibility.HIDDEN
-    named = consent(
-        {
-            "type": "permit",
-            "actor": [to_sector("municipality")],
-            "securityLabel": [{"code": PSYCHIATRY_LABEL}],
-        }
-    )
+    naming_psychiatry = {
+        "type": "permit",
+        "actor": [to_sector("municipality")],
+        "securityLabel": [{"code": PSYCHIATRY_LABEL}],
+    }
+    named = consent(naming_psychiatry, recorder="psychiatry")
     assert see(MUNICIPAL_HOME_CARE, psychiatric, named) is Visibility.FULL
+    # Only psychiatry of the controller that holds it (or the patient) may open it.
+    by_somatics = consent(naming_psychiatry, recorder="hospital")
+    assert see(MUNICIPAL_HOME_CARE, psychiatric, by_somatics) is Visibility.HIDDEN
     notified = Policy(psychiatry_notifications=True)
     assert (
         see(MUNICIPAL_HOME_CARE, psychiatric, kommune=RANDERS, policy=notified)

@@ -253,6 +253,7 @@ async def honest_world(engine: AsyncEngine) -> World:
     await world.intake.accept("hl7v2", admission, ADT_HOSPITAL.sender)
     notification = medcom_notification(world, MEDCOM_HOSPITAL)
     await world.intake.accept("medcom", notification, MEDCOM_HOSPITAL.sender)
+    await apply(world)  # the hospital holds the stays before it records a consent for them
     request = ConsentRequest(cpr=world.cpr, decision="permit", organisations=["555555551"])
     recorded = await record_consent(
         engine, world.intake, ADT_HOSPITAL.principal, request, wait_seconds=0

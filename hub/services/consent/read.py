@@ -15,6 +15,7 @@ of resources, so this costs little, and nothing is shown before it is decided.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from hub.config import ConfigError
 from hub.domain.consent import (
     DEFAULT_PURPOSE,
     Item,
+    PatientConsent,
     Policy,
     Viewer,
     Visibility,
@@ -39,6 +41,7 @@ from hub.domain.person import in_precedence, person_view, residence
 from hub.domain.sectors import Sector
 from hub.domain.timeline import timeline_fields
 from hub.domain.translation import FhirJson
+from hub.services.audit import DENIED, record_access
 from hub.services.auth import Principal
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
@@ -70,6 +73,49 @@ class PatientView:
         return [d.stored for d in self.patient_records] if self.patient else []
 
 
+CLINICAL_SECTORS = frozenset({Sector.HOSPITAL, Sector.PSYCHIATRY, Sector.GP})
+CLINICIAN_ROLE = "clinician"
+"""The role claim of a clinician: only a clinician may assert an emergency override."""
+
+
+class OverrideRefused(ValueError):
+    """An emergency override asserted by someone who may not assert one."""
+
+
+def may_override(principal: Principal) -> bool:
+    """Whether ``principal`` may assert an emergency override (værdispring, Sundhedsloven
+    § 42a): a clinician of a clinical sector, by its token's role claim."""
+    return principal.sector in CLINICAL_SECTORS and CLINICIAN_ROLE in principal.roles
+
+
+async def refuse_unless_clinician(
+    uow: UnitOfWork,
+    principal: Principal,
+    override_reason: str | None,
+    *,
+    action: str,
+    patient_key: str | None,
+) -> None:
+    """Raise OverrideRefused, audited as refused, when ``principal`` asserts an emergency
+    override it may not assert; nothing is read."""
+    if not (override_reason or "").strip() or may_override(principal):
+        return
+    await record_access(
+        uow,
+        principal,
+        action=action,
+        patient_key=patient_key,
+        disclosed=[],
+        override_reason=override_reason,
+        outcome=DENIED,
+    )
+    await uow.commit()
+    raise OverrideRefused(
+        "emergencyOverrideReason is for clinicians only: a token of the hospital, psychiatry "
+        f"or GP sector with the role {CLINICIAN_ROLE!r}"
+    )
+
+
 def viewer_of(
     principal: Principal, *, purpose: str = DEFAULT_PURPOSE, override_reason: str | None = None
 ) -> Viewer:
@@ -77,6 +123,8 @@ def viewer_of(
         sector=principal.sector,
         org=principal.org,
         kommune=principal.kommune,
+        controller=principal.controller,
+        aliases=frozenset(a for a in principal.aliases if a.startswith("gln:")),
         purpose=purpose,
         # A blank reason is no reason: no override, and nothing unaudited.
         override_reason=(override_reason or "").strip() or None,
@@ -93,7 +141,18 @@ def item_of(stored: StoredResource) -> Item:
         content=stored.content,
         start=fields.start_instant,
         end=fields.end_instant or fields.start_instant,
+        controller=stored.controller,
     )
+
+
+def consents_of(stored: Iterable[StoredResource]) -> list[PatientConsent]:
+    """The patient's Consents among ``stored``, each with its custodian: the controller
+    that recorded it (from its token), or the patient who recorded it themself."""
+    return [
+        read_consent(s.content, custodian=s.controller, recorder_sector=s.sector)
+        for s in stored
+        if s.resource_type == "Consent"
+    ]
 
 
 async def consented_view(
@@ -114,7 +173,7 @@ async def consented_view(
     """
     now = now or clock.now()
     stored = await uow.resources.for_patient(patient_key, visible=true())
-    consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
+    consents = consents_of(stored)
     patients = [s for s in stored if s.resource_type == "Patient"]
     kommune = residence(patients, policy)
     decided: list[tuple[StoredResource, Visibility, FhirJson]] = []
@@ -181,7 +240,7 @@ async def consented_versions(
         return []
     now = now or clock.now()
     stored = await uow.resources.for_patient(versions[-1].patient_key, visible=true())
-    consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
+    consents = consents_of(stored)
     patients = [s for s in stored if s.resource_type == "Patient"]
     kommune = residence(patients, policy)
     hidden: set[str] = set()
@@ -218,7 +277,7 @@ async def visibility_for(
     stored = await uow.resources.for_patient(
         resource.patient_key, visible=true(), resource_types=("Consent", "Patient")
     )
-    consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
+    consents = consents_of(stored)
     patients = [s for s in stored if s.resource_type == "Patient"]
     kommune = residence(patients, policy)
     item = item_of(resource)

@@ -27,9 +27,10 @@ from hub.domain.consent import (
     RESOURCE_TYPE_SYSTEM,
     SECTOR_ROLE_SYSTEM,
 )
+from hub.domain.controllers import PATIENT
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_patient_key, normalise_cpr
 from hub.domain.sectors import Sector
-from hub.domain.sensitivity import ACT_CODE_SYSTEM
+from hub.domain.sensitivity import ACT_CODE_SYSTEM, is_psychiatric
 from hub.domain.translation import FhirJson, Sender
 from hub.services.audit import record_access
 from hub.services.auth import Principal
@@ -42,7 +43,17 @@ FORMAT = "fhir"
 
 
 class ConsentError(ValueError):
-    """A consent request the hub will not record as asked (the caller can fix it)."""
+    """A consent request the hub will not record as asked (the caller can fix it).
+
+    ``code`` names the reason for machines (and for the page's Danish wording)."""
+
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+NOT_CUSTODIAN = "not-custodian"  # the recorder's controller holds none of the data
+PSYCHIATRY_RECORDER = "psychiatry-recorder"  # psychiatry data, not recorded by psychiatry
 
 
 @dataclass(frozen=True)
@@ -168,10 +179,58 @@ async def record_consent(
     *,
     wait_seconds: float = 10.0,
 ) -> RecordedConsent:
-    """Record a consent (or refusal) the patient gave ``recorder``'s organisation."""
+    """Record a consent (or refusal) the patient gave ``recorder``'s organisation.
+
+    The patient (a token whose ``cpr`` claim is theirs) may permit anything. An
+    organisation permits disclosure of its own controller's data only: the Consent's
+    custodian is its controller, and a permit naming data that controller does not
+    hold, or psychiatry data recorded outside psychiatry, is refused (audited). A
+    refusal anyone may record on the patient's behalf: it only narrows.
+    """
     key = str(uuid.uuid4())
     consent = consent_resource(request, recorder, key, "active")
+    cpr = normalise_cpr(request.cpr)
+    assert cpr is not None  # consent_resource checked it
+    if recorder.cpr == cpr:
+        writer = Sender(recorder.sector, recorder.org, recorder.sub, controller=PATIENT)
+        return await _submit(
+            engine, intake, recorder, request.cpr, consent, key, wait_seconds, writer
+        )
+    if request.decision == "permit":
+        refusal = await _why_not_custodian(engine, recorder, cpr, request)
+        if refusal is not None:
+            await _audit(engine, recorder, "consent.record", cpr, outcome="denied")
+            raise refusal
     return await _submit(engine, intake, recorder, request.cpr, consent, key, wait_seconds)
+
+
+async def _why_not_custodian(
+    engine: AsyncEngine, recorder: Principal, cpr: str, request: ConsentRequest
+) -> ConsentError | None:
+    """Why ``recorder`` may not record this permit (None when it may): an organisation
+    discloses only what its own controller holds about the patient."""
+    if request.psychiatry and recorder.sector is not Sector.PSYCHIATRY:
+        return ConsentError(
+            "only the patient, or psychiatry for its own data, may record a consent "
+            "that names psychiatry data (psychiatry: true)",
+            PSYCHIATRY_RECORDER,
+        )
+    async with UnitOfWork(engine) as uow:
+        held = await uow.resources.held_by(
+            cpr_patient_key(cpr), recorder.controller, tuple(request.resource_types) or None
+        )
+    held = [r for r in held if r.resource_type not in ("Consent", "AuditEvent")]
+    if request.psychiatry:
+        held = [r for r in held if r.sector == Sector.PSYCHIATRY.value or is_psychiatric(r.content)]
+    if held:
+        return None
+    named = ", ".join(request.resource_types) if request.resource_types else "data"
+    what = f"psychiatry {named}" if request.psychiatry else named
+    return ConsentError(
+        f"your data controller ({recorder.controller}) holds no {what} about this patient: "
+        "an organisation may only permit disclosure of its own controller's data",
+        NOT_CUSTODIAN,
+    )
 
 
 async def revoke_consent(
@@ -201,7 +260,7 @@ async def revoke_consent(
     consent["status"] = "inactive"
     consent["patient"] = {"identifier": {"system": CPR_SYSTEM, "value": normalised}}
     # The record stays its owner's: the patient's revocation is written on its behalf.
-    owner = Sender(Sector(stored.sector), stored.org, revoker.sub)
+    owner = Sender(Sector(stored.sector), stored.org, revoker.sub, controller=stored.controller)
     return await _submit(engine, intake, revoker, cpr, consent, key, wait_seconds, owner)
 
 
