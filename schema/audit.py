@@ -10,6 +10,7 @@ from hub.services.audit import (
     AccessLogQueryError,
     AccessLogRefused,
     read_access_log,
+    via_of,
 )
 from hub.store.audit import AuditRecord
 from schema.context import HubInfo
@@ -31,6 +32,13 @@ class AccessLogEntry:
         description="The reason given for an emergency override (værdispring), if asserted."
     )
     disclosed_count: int = strawberry.field(description="How many resources were shown.")
+    subscription: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The subscription the data went through (`Subscription/<id>`): a pulled page of "
+            "pathway events, a websocket or a webhook; null for a request of the viewer's own."
+        ),
+    )
 
     @classmethod
     def from_record(cls, record: AuditRecord) -> AccessLogEntry:
@@ -45,6 +53,7 @@ class AccessLogEntry:
             purpose=record.purpose,
             override_reason=record.override_reason,
             disclosed_count=record.disclosed_count,
+            subscription=via_of(record),
         )
 
 

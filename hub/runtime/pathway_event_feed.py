@@ -9,9 +9,16 @@ both. Each new delivery is rendered (consent and audit) once per feed and then
 handed to every connection of that feed in memory, so a thousand subscribers cost
 one render per event, not a thousand database reads.
 
+Every event is audited under the token that opened the websocket it goes out on, not
+under the subscription's owner: the render records one ``pathway-event.delivered``
+per distinct token among the feed's live connections, in its transaction, before
+anything is handed out. A connection that went live while the render ran (so was not
+among them) is audited the same way a moment later, in a batch off the delivery path.
+
 A connection that asks for everything after event N first reads the durable log up
 to what the reader has handed out, then goes live; both happen on one event loop,
-so there is no gap and no duplicate at the seam.
+so there is no gap and no duplicate at the seam. What it catches up on is rendered
+and audited for its own token.
 """
 
 from __future__ import annotations
@@ -26,17 +33,20 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.domain.consent import Policy
-from hub.domain.identifiers import cpr_patient_key
-from hub.services.audit import record_access
+from hub.services.audit import DENIED, SUCCESS, Via, record_access
 from hub.services.auth import Principal
-from hub.services.pathway_events import PathwayEventMessage, render_deliveries
+from hub.services.pathway_events import (
+    DELIVERED_ACTION,
+    PathwayEventMessage,
+    render_deliveries,
+    subscription_via,
+)
 from hub.store.notifications import PATHWAY_EVENTS_CHANNEL, listen
 from hub.store.pathway_event_subscriptions import ACTIVE, SubscriptionRecord
 from hub.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-SENT_ACTION = "pathway-event.sent"
 _BATCH = 500
 
 
@@ -74,8 +84,10 @@ class PathwayEventFeed:
         self._audit_interval = audit_interval
         self._feeds: dict[str, _Feed] = {}
         self._woken = asyncio.Event()
-        # What was sent to whom, audited in batches off the delivery path.
-        self._sent: dict[tuple[Principal, str], list[str]] = defaultdict(list)
+        # What went to a token the render did not audit (it went live meanwhile),
+        # audited in batches off the delivery path: (token, subscription, patient,
+        # withheld) → the versions disclosed.
+        self._sent: dict[_Told, list[str]] = defaultdict(list)
 
     @property
     def connections(self) -> int:
@@ -123,12 +135,15 @@ class PathwayEventFeed:
                     connection.queue.put_nowait(None)
                 continue
             while last > feed.delivered:
+                # Audited for the tokens of the connections that are live now; one that
+                # goes live during the render is audited below, when it is handed out.
+                readers = {c.principal for c in feed.connections if c.live and c.position < last}
                 async with UnitOfWork(self._engine) as uow:
                     deliveries = await uow.subscriptions.deliveries_after(
                         subscription_id, feed.delivered, _BATCH
                     )
                     messages = await render_deliveries(
-                        uow, self._policy, feed.subscription, deliveries
+                        uow, self._policy, feed.subscription, deliveries, readers=readers
                     )
                     await uow.commit()
                 if not messages:
@@ -141,6 +156,8 @@ class PathwayEventFeed:
                     for connection in feed.connections:
                         if connection.live and message.event_number > connection.position:
                             connection.position = message.event_number
+                            if connection.principal not in readers:
+                                self._note_sent(connection.principal, feed.subscription, message)
                             connection.queue.put_nowait(message)
 
     async def listen(
@@ -162,7 +179,6 @@ class PathwayEventFeed:
                     break
                 for message in messages:
                     connection.position = message.event_number
-                    self._note_sent(principal, message)
                     yield message
             self.wake()
             while True:
@@ -172,7 +188,6 @@ class PathwayEventFeed:
                         "the feed ended (the subscription was turned off or the hub is "
                         "stopping); subscribe again with after: <last eventNumber>"
                     )
-                self._note_sent(principal, live)
                 yield live
         finally:
             feed.connections.discard(connection)
@@ -185,25 +200,28 @@ class PathwayEventFeed:
         return positions.get(subscription_id, (0, ""))[0]
 
     async def _from_log(self, feed: _Feed, connection: _Connection) -> list[PathwayEventMessage]:
-        """The next events a catching-up connection missed, up to what went out live."""
+        """The next events a catching-up connection missed, up to what went out live;
+        audited for the connection's token."""
         wanted = min(feed.delivered - connection.position, _BATCH)
         async with UnitOfWork(self._engine) as uow:
             deliveries = await uow.subscriptions.deliveries_after(
                 feed.subscription.id, connection.position, wanted
             )
-            messages = await render_deliveries(uow, self._policy, feed.subscription, deliveries)
+            messages = await render_deliveries(
+                uow, self._policy, feed.subscription, deliveries, readers=[connection.principal]
+            )
             await uow.commit()
         return messages
 
-    def _note_sent(self, principal: Principal, message: PathwayEventMessage) -> None:
-        if message.withheld or message.cpr is None:
-            return  # withheld: nothing about the patient went out (audited when rendered)
-        reference = (
-            f"Encounter/{message.encounter_id}"
-            if message.encounter_id
-            else f"PathwayEvent/{message.subscription_id}-{message.event_number}"
+    def _note_sent(
+        self, principal: Principal, subscription: SubscriptionRecord, message: PathwayEventMessage
+    ) -> None:
+        if message.patient_key is None:
+            return
+        told = _Told(
+            principal, subscription_via(subscription), message.patient_key, message.withheld
         )
-        self._sent[(principal, message.cpr)].append(reference)
+        self._sent[told].extend(message.disclosed)
 
     async def _audit_sent(self, stop: asyncio.Event) -> None:
         while True:
@@ -222,15 +240,27 @@ class PathwayEventFeed:
             if stopping:
                 return
 
-    async def _record_sent(self, batch: dict[tuple[Principal, str], list[str]]) -> None:
+    async def _record_sent(self, batch: dict[_Told, list[str]]) -> None:
         async with UnitOfWork(self._engine) as uow:
-            for (principal, cpr), references in batch.items():
+            for told, references in batch.items():
                 await record_access(
                     uow,
-                    principal,
-                    action=SENT_ACTION,
-                    patient_key=cpr_patient_key(cpr),
+                    told.principal,
+                    action=DELIVERED_ACTION,
+                    patient_key=told.patient_key,
                     disclosed=[],
-                    disclosed_references=references,
+                    disclosed_references=list(dict.fromkeys(references)),
+                    outcome=DENIED if told.withheld else SUCCESS,
+                    via=told.via,
                 )
             await uow.commit()
+
+
+@dataclass(frozen=True)
+class _Told:
+    """Whom the feed told about whom, through which subscription, and whether withheld."""
+
+    principal: Principal
+    via: Via
+    patient_key: str
+    withheld: bool

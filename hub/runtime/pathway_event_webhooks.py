@@ -9,6 +9,8 @@ before it is posted to, so two hub processes never post one subscription at once
 Each attempt renders the delivery afresh with ``render_deliveries``: consent is
 decided when the event goes out, not when it was derived, and every attempt is
 audited as a disclosure (a receiver may have read a body it then answered 500 to).
+The recipient the audit names is the subscription itself (``subscription:<id>``, with
+its URL), on behalf of its owner organisation: no token of the owner's asked for it.
 
 2xx is delivered. Anything else, or no answer within the timeout, is retried with
 exponential back-off (``hub.domain.webhook_policy``) for at least the give-up time
@@ -210,8 +212,9 @@ class WebhookSender:
             if not following or not _due(following[0], now):
                 return None
             delivery = following[0]
+            # No readers: audited under the subscription itself, the one told.
             (message,) = await render_deliveries(
-                uow, self._policy, subscription, [delivery], now=now
+                uow, self._policy, subscription, [delivery], readers=None, now=now
             )
             await uow.commit()
         body = orjson.dumps(notification_bundle(message.to_json(), sent_at=now))

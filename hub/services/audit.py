@@ -11,6 +11,10 @@ kept in the record only: it is never shown to that viewer.
 Records are appended, never changed or removed: nothing here or in the store can do
 that, and the database refuses it (migration 0003).
 
+Data sent through a subscription is recorded under whoever it reached (the token that
+pulled it or opened the websocket; for a webhook the subscription itself, on behalf of
+its owner organisation), naming the subscription too: see :class:`Via`.
+
 Who may read a patient's access log: a token with the ``auditor`` role (any patient)
 or the patient's own token (``cpr`` claim). Every read of the log, and every refused
 attempt, is itself recorded (``audit.read``).
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +58,8 @@ _ROLE_CLASS = "http://terminology.hl7.org/CodeSystem/v3-RoleClass"
 _ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
 _OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
 _SOURCE_TYPE = "http://terminology.hl7.org/CodeSystem/security-source-type"
+_NETWORK_URI = "5"  # AuditEvent.agent.network.type: a URI
+_VIA_ROLE_CODING = {"system": _OBJECT_ROLE, "code": "23"}  # Routing Criteria: a subscription
 
 _PURPOSE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")  # v3-ActReason codes: TREAT, ETREAT, HCOMPL …
 _PURPOSE_DISPLAY = {
@@ -78,6 +85,23 @@ _ACTION_CODES = {
 _OUTCOME_CODES = {SUCCESS: "0", DENIED: "4"}  # 4: minor failure (the request was refused)
 
 
+@dataclass(frozen=True)
+class Via:
+    """The subscription (``Subscription/<id>``) patient data reached the viewer through.
+
+    Kept in the AuditEvent (the record's ``detail``) as an entity of object role
+    "Routing Criteria". With ``recipient`` the viewer *is* the subscription (a webhook,
+    posted to ``endpoint`` for its owner), and the requesting agent names it and its URL.
+    """
+
+    reference: str
+    channel: str  # "websocket" or "webhook"
+    owner_sub: str  # who registered it
+    owner_org: str  # its owner organisation (SOR code)
+    endpoint: str | None = None  # a webhook's URL
+    recipient: bool = False
+
+
 class AccessLogRefused(PermissionError):
     """The caller may not read this patient's access log (the attempt is recorded)."""
 
@@ -98,12 +122,14 @@ async def record_access(
     override_reason: str | None = None,
     outcome: str = SUCCESS,
     disclosed_references: Sequence[str] = (),
+    via: Via | None = None,
 ) -> None:
     """Record, in ``uow``'s transaction, that ``viewer`` accessed a patient's data.
 
     ``disclosed`` are the resource versions shown (possibly none); ``withheld`` how
     many of the patient's resources were not shown. ``disclosed_references`` names
-    further things shown that are not stored resources (``AuditEvent/<id>``).
+    further things shown that are not stored resources (``AuditEvent/<id>``). ``via``
+    names the subscription the data reached ``viewer`` through, if it did.
     """
     if not _ACTION.match(action):
         raise ValueError(f"audit action must look like 'pathway.read', got {action!r}")
@@ -129,6 +155,7 @@ async def record_access(
         purpose=purpose,
         override_reason=reason,
         outcome=outcome,
+        via=via,
     )
     await uow.audit.record(
         action=action,
@@ -171,6 +198,7 @@ def audit_event(
     purpose: str,
     override_reason: str | None,
     outcome: str,
+    via: Via | None = None,
 ) -> dict[str, Any]:
     """The FHIR R4B AuditEvent of one access (its id is the audit record's id)."""
     verb_code = _ACTION_CODES.get(action.rsplit(".", 1)[-1], "E")
@@ -191,7 +219,7 @@ def audit_event(
         "outcome": _OUTCOME_CODES[outcome],
         "purposeOfEvent": purposes,
         "agent": [
-            _user_agent(viewer, patient_key, verb_code, purposes),
+            _user_agent(viewer, patient_key, verb_code, purposes, via),
             {
                 "type": _concept(_ROLE_CLASS, "PROV", "healthcare provider"),
                 "who": {
@@ -215,6 +243,7 @@ def audit_event(
     entities = [
         *_patient_entity(patient_key, withheld),
         *(_data_entity(reference) for reference in references),
+        *([_via_entity(via)] if via is not None else []),
     ]
     if entities:  # FHIR JSON has no empty arrays
         event["entity"] = entities
@@ -224,7 +253,11 @@ def audit_event(
 
 
 def _user_agent(
-    viewer: Principal, patient_key: str | None, verb_code: str, purposes: list[dict[str, Any]]
+    viewer: Principal,
+    patient_key: str | None,
+    verb_code: str,
+    purposes: list[dict[str, Any]],
+    via: Via | None = None,
 ) -> dict[str, Any]:
     if viewer.cpr is not None and patient_key == cpr_patient_key(viewer.cpr):
         agent_type = _concept(_ROLE_CLASS, "PAT", "patient")  # the patient's own access
@@ -234,7 +267,7 @@ def _user_agent(
         agent_type = _concept(_PARTICIPATION, "IRCP", "information recipient")
     roles = [_concept(SECTOR_SYSTEM, viewer.sector.value)]
     roles += [_concept(ROLE_SYSTEM, role) for role in sorted(viewer.roles)]
-    return {
+    agent: dict[str, Any] = {
         "type": agent_type,
         "role": roles,
         "who": {
@@ -244,6 +277,16 @@ def _user_agent(
         "requestor": True,
         "purposeOfUse": purposes,
     }
+    if via is not None and via.recipient:
+        # The subscription itself was told (a webhook): name it, and where it was sent.
+        agent["who"] = {
+            **agent["who"],
+            "reference": via.reference,
+            "display": via.endpoint or via.reference,
+        }
+        if via.endpoint:
+            agent["network"] = {"address": via.endpoint, "type": _NETWORK_URI}
+    return agent
 
 
 def _patient_entity(patient_key: str | None, withheld: int) -> list[dict[str, Any]]:
@@ -269,6 +312,37 @@ def _data_entity(reference: str) -> dict[str, Any]:
         "type": {"system": _ENTITY_TYPE, "code": "2", "display": "System Object"},
         "role": {"system": _OBJECT_ROLE, "code": "4", "display": "Domain Resource"},
     }
+
+
+def _via_entity(via: Via) -> dict[str, Any]:
+    details = [
+        {"type": "channel", "valueString": via.channel},
+        {"type": "owner", "valueString": via.owner_sub},
+        {"type": "owner-organisation", "valueString": via.owner_org},
+    ]
+    if via.endpoint:
+        details.append({"type": "endpoint", "valueString": via.endpoint})
+    return {
+        "what": {"reference": via.reference},
+        "type": {"system": _ENTITY_TYPE, "code": "2", "display": "System Object"},
+        "role": {**_VIA_ROLE_CODING, "display": "Routing Criteria"},
+        "description": (
+            "the subscription the data was sent to"
+            if via.recipient
+            else "the subscription the data was read through"
+        ),
+        "detail": details,
+    }
+
+
+def via_of(record: AuditRecord) -> str | None:
+    """The subscription (``Subscription/<id>``) an access went through, if it did."""
+    detail: Any = record.detail  # older records hold the disclosed resources only
+    for entity in (detail.get("entity") if isinstance(detail, dict) else None) or []:
+        role = entity.get("role") or {}
+        if {k: role.get(k) for k in _VIA_ROLE_CODING} == _VIA_ROLE_CODING:
+            return str(entity["what"]["reference"])
+    return None
 
 
 def _hub() -> dict[str, Any]:

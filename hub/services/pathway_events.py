@@ -13,7 +13,9 @@ a durable, numbered feed:
   sender alike): what a delivery tells is decided again when it is delivered, through
   ``hub.services.consent.read`` as every read is, and audited. A refusal recorded after the event
   was numbered withholds it: the number stays (so the receiver sees no gap) but no
-  patient data goes out.
+  patient data goes out. The audit names whoever is told: the token that pulled the
+  page or opened the websocket, or, for a webhook, the subscription itself on behalf
+  of its owner organisation; the subscription is named in the record either way.
 
 An alert (``hub.runtime.alert_scanner`` logs it when it becomes due) is numbered and rendered
 the same way, but shown only to an owner who may see what it rests on, exactly as the
@@ -29,7 +31,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,16 +50,21 @@ from hub.domain.consent import (
     Visibility,
     decide,
     notified_organisations,
-    read_consent,
 )
 from hub.domain.identifiers import cpr_of
 from hub.domain.pathway_events import DISCHARGE_KINDS, PathwayEventKind, alert_kind_of
 from hub.domain.person import residence
 from hub.domain.sectors import Sector
 from hub.domain.translation import FhirJson
-from hub.services.audit import DENIED, SUCCESS, record_access
+from hub.services.audit import DENIED, SUCCESS, Via, record_access
 from hub.services.auth import Principal
-from hub.services.consent.read import Disclosure, PatientView, consented_view, item_of
+from hub.services.consent.read import (
+    Disclosure,
+    PatientView,
+    consented_view,
+    consents_of,
+    item_of,
+)
 from hub.services.indicators import alert_evidence, logged_alert
 from hub.store.pathway_event_subscriptions import (
     ACTIVE,
@@ -97,6 +104,10 @@ class PathwayEventMessage:
     # An alert's text and the resource it rests on ("Type/id"); None for other events.
     message: str | None = None
     resource: str | None = None
+    # For the hub's own audit records, never sent: whom the event is about, and the
+    # resource versions it discloses (``Type/id/_history/v``).
+    patient_key: str | None = field(default=None, repr=False)
+    disclosed: tuple[str, ...] = field(default=(), repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,13 +133,27 @@ class RegisteredWebhook:
 # --- who subscribes to what -------------------------------------------------------------
 
 
-def owner_principal(subscription: SubscriptionRecord) -> Principal:
-    """The subscription's owner, as the audit log names who received its events."""
+def subscription_recipient(subscription: SubscriptionRecord) -> Principal:
+    """The subscription itself as the one told (a webhook's receiver), on behalf of its
+    owner organisation: the audit log names it ``subscription:<id>``."""
     return Principal(
-        sub=subscription.owner_sub,
+        sub=f"subscription:{subscription.id}",
         sector=Sector(subscription.owner_sector),
         org=subscription.owner_org,
         kommune=subscription.owner_kommune,
+    )
+
+
+def subscription_via(subscription: SubscriptionRecord, *, recipient: bool = False) -> Via:
+    """The subscription as the audit record names it: what the data went through, or
+    (``recipient``) where it went."""
+    return Via(
+        reference=f"Subscription/{subscription.id}",
+        channel=subscription.channel,
+        owner_sub=subscription.owner_sub,
+        owner_org=subscription.owner_org,
+        endpoint=subscription.endpoint,
+        recipient=recipient,
     )
 
 
@@ -279,6 +304,16 @@ def _owned(subscription: SubscriptionRecord | None, caller: Principal) -> bool:
     )
 
 
+def may_read(subscription: SubscriptionRecord | None, caller: Principal) -> bool:
+    """Whether ``caller`` may read the subscription's events: a token of its owner
+    organisation and sector that could have subscribed to it, i.e. of its kommune."""
+    return (
+        subscription is not None
+        and _owned(subscription, caller)
+        and caller.kommune == subscription.kommune
+    )
+
+
 async def unregister(engine: AsyncEngine, caller: Principal, subscription_id: str) -> None:
     """Turn a subscription off; only its owner organisation may."""
     async with UnitOfWork(engine) as uow:
@@ -299,17 +334,22 @@ async def events_after(
     *,
     policy: Policy,
 ) -> list[PathwayEventMessage]:
-    """The subscription's numbered events after ``after``, rendered (and audited) now."""
+    """The subscription's numbered events after ``after``, rendered now and audited as
+    read by ``caller`` (through the subscription).
+
+    Only a token of the subscription's owner organisation and kommune may read them;
+    anyone else is told there is no such subscription of theirs.
+    """
     if not 1 <= first <= MAX_PAGE:
         raise SubscriptionError(f"first must be between 1 and {MAX_PAGE}")
     if after < 0:
         raise SubscriptionError("after must be 0 or more")
     async with UnitOfWork(engine) as uow:
         found = await uow.subscriptions.get(subscription_id)
-        if found is None or not _owned(found, caller):
+        if found is None or not may_read(found, caller):
             raise SubscriptionError(f"no subscription {subscription_id} of yours")
         deliveries = await uow.subscriptions.deliveries_after(found.id, after, first)
-        messages = await render_deliveries(uow, policy, found, deliveries)
+        messages = await render_deliveries(uow, policy, found, deliveries, readers=[caller])
         await uow.commit()
     return messages
 
@@ -333,7 +373,7 @@ async def materialise(
     stored = await uow.resources.for_patient(
         event.patient_key, visible=true(), resource_types=resource_types
     )
-    consents = [read_consent(s.content) for s in stored if s.resource_type == "Consent"]
+    consents = consents_of(stored)
     kommune = residence([s for s in stored if s.resource_type == "Patient"], policy)
     subject = next(
         (s for s in stored if s.resource_type == event.resource_type and s.id == event.resource_id),
@@ -412,17 +452,31 @@ async def render_deliveries(
     subscription: SubscriptionRecord,
     deliveries: Sequence[DeliveryRecord],
     *,
+    readers: Iterable[Principal] | None = None,
     now: datetime | None = None,
 ) -> list[PathwayEventMessage]:
     """What each delivery tells its subscription's owner now, audited in ``uow``.
 
-    Consent is decided again, through ``hub.services.consent.read``: an event the owner may no
-    longer see is withheld (its number and kind only) and audited as denied.
+    Consent is decided again, through ``hub.services.consent.read``, for the owner
+    organisation: an event the owner may no longer see is withheld (its number and
+    kind only) and audited as denied.
+
+    Each delivery is audited under whoever is told: once per distinct principal of
+    ``readers`` (the token that pulled the page, the tokens of the websockets it goes
+    to; none when nobody is told yet, the caller audits then), or, without
+    ``readers``, under the subscription itself (:func:`subscription_recipient`, a
+    webhook's receiver). The subscription is named in every record.
     """
     now = now or clock.now()
+    if readers is None:
+        told = [
+            (subscription_recipient(subscription), subscription_via(subscription, recipient=True))
+        ]
+    else:
+        via = subscription_via(subscription)
+        told = [(reader, via) for reader in dict.fromkeys(readers)]
     events = await uow.pathway_events.get_many([d.pathway_event_seq for d in deliveries])
     viewer = owner_viewer(subscription)
-    principal = owner_principal(subscription)
     views: dict[str, PatientView] = {}
     messages: list[PathwayEventMessage] = []
     for delivery in deliveries:
@@ -444,18 +498,28 @@ async def render_deliveries(
         if disclosed is None:
             messages.append(
                 PathwayEventMessage(
-                    subscription.id, delivery.event_number, event.kind, None, None, None, True, None
+                    subscription.id,
+                    delivery.event_number,
+                    event.kind,
+                    None,
+                    None,
+                    None,
+                    True,
+                    None,
+                    patient_key=event.patient_key,
                 )
             )
-            await record_access(
-                uow,
-                principal,
-                action=DELIVERED_ACTION,
-                patient_key=event.patient_key,
-                disclosed=[],
-                withheld=view.withheld,
-                outcome=DENIED,
-            )
+            for principal, via in told:
+                await record_access(
+                    uow,
+                    principal,
+                    action=DELIVERED_ACTION,
+                    patient_key=event.patient_key,
+                    disclosed=[],
+                    withheld=view.withheld,
+                    outcome=DENIED,
+                    via=via,
+                )
             continue
         messages.append(
             PathwayEventMessage(
@@ -473,16 +537,22 @@ async def render_deliveries(
                 ),
                 message=alert.message if alert else None,
                 resource=f"{event.resource_type}/{event.resource_id}" if alert else None,
+                patient_key=event.patient_key,
+                disclosed=tuple(
+                    f"{r.resource_type}/{r.id}/_history/{r.version_id}" for r in disclosed
+                ),
             )
         )
-        await record_access(
-            uow,
-            principal,
-            action=DELIVERED_ACTION,
-            patient_key=event.patient_key,
-            disclosed=disclosed,
-            outcome=SUCCESS,
-        )
+        for principal, via in told:
+            await record_access(
+                uow,
+                principal,
+                action=DELIVERED_ACTION,
+                patient_key=event.patient_key,
+                disclosed=disclosed,
+                outcome=SUCCESS,
+                via=via,
+            )
     return messages
 
 
