@@ -280,6 +280,14 @@ class Resources:
         )
         return [_stored(row) for row in result.all()]
 
+    async def held_by(
+        self, patient_key: str, controller: str, resource_types: tuple[str, ...] | None = None
+    ) -> list[StoredResource]:
+        """The patient's resources that ``controller`` holds: its own data."""
+        return await self.for_patient(
+            patient_key, visible=resources.c.controller == controller, resource_types=resource_types
+        )
+
     async def for_patient(
         self,
         patient_key: str,
