@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 from hub.config import Settings
 from hub.domain.alerts import AlertRules
 from hub.domain.indicators import Indicator as IndicatorFigure
+from hub.domain.indicators import Scope
 from hub.services.indicators import (
     AGGREGATE_ROLE,
     MAX_MEMBERS,
@@ -27,8 +28,20 @@ from schema.errors import refusals_as_errors
 
 @strawberry.enum(description="Whose facts a figure rests on.")
 class IndicatorScope(Enum):
-    OWN_SECTOR = "own-sector"
-    ALL_SECTORS = "all-sectors"
+    OWN_CONTROLLER = strawberry.enum_value(
+        "own-controller",
+        description=(
+            "The caller's own figures: the facts its data controller holds (a region, a "
+            "kommune, a general practice), exact, never suppressed."
+        ),
+    )
+    ALL_SECTORS = strawberry.enum_value(
+        "all-sectors",
+        description=(
+            f"Every controller's facts (token role `{AGGREGATE_ROLE}`); figures resting on "
+            "fewer than 5 facts or patients suppressed."
+        ),
+    )
 
 
 @strawberry.type(description="One indicator of a period.")
@@ -39,7 +52,7 @@ class Indicator:
     definition: str = strawberry.field(description="Which events count, and which codes.")
     suppressed: bool = strawberry.field(
         description=(
-            "The value is withheld: a figure over other sectors' data resting on fewer "
+            "The value is withheld: a figure of the all-sector aggregate resting on fewer "
             "than 5 facts or patients."
         )
     )
@@ -47,9 +60,15 @@ class Indicator:
         description="The residence municipality a per-municipality figure is for."
     )
     scope: IndicatorScope
+    controller: str | None = strawberry.field(
+        description=(
+            "The data controller whose own figure this is (`kommune:730`, `sor:…`); null "
+            "in the all-sector aggregate."
+        )
+    )
 
     @classmethod
-    def of(cls, figure: IndicatorFigure, scope: IndicatorScope) -> Indicator:
+    def of(cls, figure: IndicatorFigure, scope: Scope) -> Indicator:
         return cls(
             name=figure.name,
             value=figure.value,
@@ -57,7 +76,12 @@ class Indicator:
             definition=figure.definition,
             suppressed=figure.suppressed,
             kommune=figure.kommune,
-            scope=scope,
+            scope=(
+                IndicatorScope.ALL_SECTORS
+                if scope.controller is None
+                else IndicatorScope.OWN_CONTROLLER
+            ),
+            controller=scope.controller,
         )
 
 
@@ -104,8 +128,7 @@ async def resolve_indicators(
         used, figures = await read_indicators(
             context.engine, context.viewer, from_, to, kommune=kommune, all_sectors=all_sectors
         )
-    shown = IndicatorScope.ALL_SECTORS if used.sector is None else IndicatorScope.OWN_SECTOR
-    return [Indicator.of(figure, shown) for figure in figures]
+    return [Indicator.of(figure, used) for figure in figures]
 
 
 async def resolve_cohort_members(
@@ -152,10 +175,11 @@ class IndicatorQuery:
         resolver=resolve_indicators,
         description=(
             "The pathway indicators of the days `from`–`to` (inclusive, Danish time). "
-            "Without `scope`: over every sector's data for a token with the role "
+            "Without `scope`: over every controller's data for a token with the role "
             f"`{AGGREGATE_ROLE}` (figures resting on fewer than 5 facts suppressed), else "
-            "over the caller's own sector's data (exact). `kommune` narrows to residents "
-            "of one municipality."
+            "the caller's own figures: its own data controller's data (exact). `kommune` "
+            "narrows to residents of one municipality (the residence an authoritative "
+            "source gave)."
         ),
     )
     cohort_members: list[CohortMember] = strawberry.field(

@@ -1,9 +1,9 @@
 """Indicators for the caller's permitted scope: figures, monthly trends and CSV.
 
 Every figure comes from ``hub.services.indicators.read_indicators`` — which decides the scope
-(the caller's own sector's facts, exact; every sector's with the aggregate role,
-small figures suppressed) and audits the read — once for the whole period and once
-per month of it for the trend.
+(the caller's own figures: its data controller's facts, exact; every sector's with the
+aggregate role, small figures suppressed) and audits the read — once for the whole
+period and once per month of it for the trend.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from hub import clock
 from hub.domain.indicators import Indicator, Scope
 from hub.domain.summaries import DANISH_TIME
 from hub.services.auth import Principal
+from hub.services.directory import current_directory
 from hub.services.indicators import AGGREGATE_ROLE, IndicatorQueryError, read_indicators
 from web import labels
 from web.charts import Bar, bar_chart
@@ -107,6 +108,19 @@ def _all_sectors(request: Request, who: Principal) -> bool | None:
     return None if AGGREGATE_ROLE in who.roles else False
 
 
+async def controller_label(request: Request, controller: str) -> str:
+    """The data controller as the page names it: ``kommune 730``, or the name the
+    organisation directory gives a SOR code, with the code."""
+    kind, _, value = controller.partition(":")
+    if kind == "kommune":
+        return f"kommune {value}"
+    if kind == "sor":
+        name = (await current_directory(web_hub(request).engine)).name_of(value)
+        if name:
+            return f"{name} ({controller})"
+    return controller
+
+
 async def figures(request: Request, who: Principal) -> Figures:
     hub = web_hub(request)
     first, last = _period(request)
@@ -176,6 +190,7 @@ async def indicators_page(request: Request, session: SignedIn) -> Response:
             rows=[],
             **common,
         )
+    controller = shown.scope.controller
     return render(
         request,
         "indikatorer.html",
@@ -183,7 +198,8 @@ async def indicators_page(request: Request, session: SignedIn) -> Response:
         rows=rows_of(shown),
         first=shown.first,
         last=shown.last,
-        all_sectors=shown.scope.sector is None,
+        all_sectors=controller is None,
+        controller=None if controller is None else await controller_label(request, controller),
         **{**common, "period_from": shown.first.isoformat(), "period_to": shown.last.isoformat()},
     )
 
@@ -198,7 +214,7 @@ async def indicators_csv(request: Request, session: SignedIn) -> Response:
         shown = await figures(request, session.principal)
     except IndicatorQueryError as error:
         return Response(f"{error}\n", status_code=422, media_type="text/plain; charset=utf-8")
-    scope = "all-sectors" if shown.scope.sector is None else f"own-sector:{shown.scope.sector}"
+    scope = shown.scope.name
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(

@@ -8,8 +8,9 @@ from enum import StrEnum
 class Sector(StrEnum):
     """A sector of the Danish health and social system.
 
-    The sector of a token decides what it may see: a sector always sees what it
-    wrote itself (see ``hub.services.consent.read``).
+    A token's sector says what kind of party calls (clinical or not, whose feeds are
+    authoritative); what it may see is decided by its organisation and data controller
+    (``hub.domain.controllers``, ``hub.domain.consent``).
     """
 
     HOSPITAL = "hospital"

@@ -84,10 +84,35 @@ def _parser() -> argparse.ArgumentParser:
     indicators.add_argument(
         "--sector",
         choices=[s.value for s in Sector],
-        help="that sector's own figures, exact (else every sector's, small counts suppressed)",
+        help=(
+            "with --org: that organisation's own figures, its data controller's facts, exact "
+            "(else every sector's, small counts suppressed)"
+        ),
     )
     indicators.add_argument("--org", help="SOR code of the organisation asking (with --sector)")
+    indicators.add_argument(
+        "--controller",
+        help=(
+            "the organisation's data controller, e.g. sor:<region's SOR code> (with --sector "
+            "and --org; default as a token's: the kommune, else from the directory, else the "
+            "organisation itself)"
+        ),
+    )
     indicators.add_argument("--format", choices=["csv", "json"], default="csv")
+
+    directory = commands.add_parser(
+        "directory", help="the organisation directory, from the SOR register's CSV export"
+    )
+    directory_commands = directory.add_subparsers(dest="action", required=True)
+    directory_load = directory_commands.add_parser(
+        "load",
+        help="replace the directory with SorEntity_daily.csv, SOREntity.csv or SOR_complete.zip",
+    )
+    directory_load.add_argument("file", type=Path)
+    directory_load.add_argument("--locations", type=Path, help="LocationsCodes.csv (EAN/GLN)")
+    directory_search = directory_commands.add_parser("search", help="organisations by name")
+    directory_search.add_argument("text", help="words the name holds (any case), or a SOR code")
+    directory_search.add_argument("--limit", type=int, default=20)
 
     token = commands.add_parser("token", help="print a development bearer token")
     token.add_argument("--sector", required=True, choices=[s.value for s in Sector])
@@ -174,6 +199,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return commands.audit_list(settings, args.cpr, args.limit)
     if args.command == "indicators":
         return commands.indicators(settings, args)
+    if args.command == "directory":
+        return commands.directory(settings, args)
     return 2
 
 

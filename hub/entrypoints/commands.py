@@ -15,10 +15,24 @@ from pathlib import Path
 from hub.bootstrap import Hub, build_hub, freeze_startup_heap
 from hub.config import Settings
 from hub.domain.identifiers import normalise_cpr
+from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
 from hub.services.audit import list_access_log
 from hub.services.auth import TokenIssuer
-from hub.services.indicators import IndicatorQueryError, export_indicators, parse_day
+from hub.services.directory import (
+    DirectoryLoadRefused,
+    DirectoryQueryError,
+    checked_search,
+    load_directory_file,
+    search,
+    stored_directory,
+)
+from hub.services.indicators import (
+    IndicatorQueryError,
+    export_controller,
+    export_indicators,
+    parse_day,
+)
 from hub.services.intake import NotReplayable, Rejected, UnknownFormat
 from hub.services.pathway_event_redelivery import RedeliveryError, replay_dead_delivery
 from hub.store.dead_letters import STAGE_WEBHOOK, DeadLetter
@@ -30,11 +44,12 @@ def serve(settings: Settings, host: str, port: int, demo: bool) -> int:
     import uvicorn
 
     from hub.entrypoints.asgi import create_app
-    from hub.entrypoints.demo import DEMO_CPR, DEMO_HOSPITAL, load_demo
+    from hub.entrypoints.demo import DEMO_CPR, DEMO_HOSPITAL, load_demo, load_demo_directory
 
     async def on_ready(hub: Hub) -> None:
         if not demo:
             return
+        await load_demo_directory(hub.engine)
         accepted = await load_demo(hub.intake, settings.local_timezone)
         token = TokenIssuer(settings).issue(
             sector=DEMO_HOSPITAL.sector,
@@ -228,8 +243,14 @@ def indicators(settings: Settings, args: argparse.Namespace) -> int:
     if (args.sector is None) != (args.org is None):
         print("hub: give --sector and --org together", file=sys.stderr)
         return 2
+    if args.controller is not None and args.sector is None:
+        print("hub: give --controller with --sector and --org", file=sys.stderr)
+        return 2
+    sector = None if args.sector is None else Sector(args.sector)
     try:
         first, last = parse_day(args.first), parse_day(args.last)
+        if sector is not None:  # checked before the database is opened
+            export_controller(sector, args.org, kommune=args.kommune, claimed=args.controller)
     except IndicatorQueryError as error:
         print(f"hub: {error}", file=sys.stderr)
         return 2
@@ -238,12 +259,19 @@ def indicators(settings: Settings, args: argparse.Namespace) -> int:
         hub = build_hub(settings)
         await upgrade(hub.engine)
         try:
+            controller = None
+            if sector is not None:
+                # As a token without a controller claim: the directory's, if it knows one.
+                known = None if args.controller else await hub.controller_of(args.org)
+                controller = export_controller(
+                    sector, args.org, kommune=args.kommune, claimed=args.controller, known=known
+                )
             return await export_indicators(
                 hub.engine,
                 first,
                 last,
                 kommune=args.kommune,
-                sector=args.sector,
+                controller=controller,
                 org=args.org,
                 format=args.format,
             )
@@ -286,3 +314,52 @@ async def print_access_log(settings: Settings, cpr: str, limit: int) -> int:
     if not records:
         print("no accesses recorded")
     return 0
+
+
+MAX_ERRORS_SHOWN = 50
+
+
+def directory(settings: Settings, args: argparse.Namespace) -> int:
+    """``hub directory load FILE`` and ``hub directory search TEXT``."""
+    if args.action == "search":
+        # Checked before the database is opened: a typo should not create a hub.db.
+        try:
+            checked_search(args.text, args.limit)
+        except DirectoryQueryError as error:
+            print(f"hub: {error}", file=sys.stderr)
+            return 2
+    return asyncio.run(_directory(settings, args))
+
+
+async def _directory(settings: Settings, args: argparse.Namespace) -> int:
+    hub = build_hub(settings)
+    await upgrade(hub.engine)
+    try:
+        if args.action == "search":
+            found = search(await stored_directory(hub.engine), args.text, args.limit)
+            for organisation in found:
+                print(
+                    f"{organisation.sor:<18} {organisation.name}  "
+                    f"[{organisation.sector or '-'}; {organisation.controller}"
+                    + (f"; kommune {organisation.kommune}" if organisation.kommune else "")
+                    + "]"
+                )
+            if not found:
+                print("no organisations found")
+            return 0
+        try:
+            report = await load_directory_file(hub.engine, args.file, locations=args.locations)
+        except DirectoryLoadRefused as error:
+            print(f"hub: refused, the directory is unchanged: {error}", file=sys.stderr)
+            return 1
+        for row_error in report.errors[:MAX_ERRORS_SHOWN]:
+            print(f"left out {row_error}")
+        if len(report.errors) > MAX_ERRORS_SHOWN:
+            print(f"… and {len(report.errors) - MAX_ERRORS_SHOWN} more rows left out")
+        print(
+            f"loaded {report.organisations} organisations from {report.load.source} "
+            f"({len(report.errors)} rows left out)"
+        )
+        return 0
+    finally:
+        await hub.engine.dispose()

@@ -4,16 +4,20 @@ Indicators are aggregates: SQL counts over the facts of a period, and the compos
 figures (lengths of stay, readmissions, "Kom godt hjem" visits …) computed in Python
 over the few rows the period narrows the facts to. Nothing scans the resources.
 
-Who gets which figures (see ``hub.domain.indicators``): a caller's own sector's facts
-give exact figures; figures over every sector's facts need the token role
-``indicators:aggregate`` and are suppressed below five. An indicator read is audited
-(``indicators.read``, no patient).
+Who gets which figures (see ``hub.domain.indicators``): an organisation's figures count
+its own data controller's facts (``pathway_facts.controller`` is the caller's
+``Principal.controller``), exact, never suppressed; figures over every controller's
+facts (the all-sector aggregate) need the token role ``indicators:aggregate`` and are
+suppressed below five. Another controller's facts are never added to an organisation's
+own figures, not even those a consent would show it: the figures rest on what the
+controller holds itself. An indicator read is audited (``indicators.read``, no patient).
 
 Cohort members and alerts name patients: each is shown only when the caller may see,
-through ``hub.services.consent.read``, the resources it rests on, and each patient shown is audited.
+through ``hub.services.consent.read``, the resources it rests on, and each patient
+shown is audited. Nothing here decides visibility by sector: the consent choke point does.
 
 It is over 400 lines because indicators, cohort members, alerts and the export share
-the scope and privacy decisions (own sector exact, aggregates suppressed below the
+the scope and privacy decisions (own controller exact, aggregates suppressed below the
 threshold) and the period handling.
 """
 
@@ -32,7 +36,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub import clock
 from hub.domain.alerts import FACT_KINDS as ALERT_FACTS
 from hub.domain.alerts import Alert, AlertRules, alert_as_raised, alerts
-from hub.domain.consent import DEFAULT_POLICY, Policy, Visibility, residence_kommune
+from hub.domain.consent import DEFAULT_POLICY, Policy, residence_kommune
+from hub.domain.controllers import (
+    ControllerError,
+    checked_controller,
+    default_controller,
+    kommune_controller,
+)
 from hub.domain.identifiers import cpr_of
 from hub.domain.indicators import (
     COHORT_MEMBER,
@@ -56,13 +66,15 @@ from hub.domain.indicators import (
     Window,
     compute,
 )
+from hub.domain.sectors import Sector
 from hub.services.audit import record_access
 from hub.services.auth import Principal
 from hub.services.consent.read import Disclosure, PatientView, consented_view, viewer_of
 from hub.store.unit_of_work import UnitOfWork
 
 AGGREGATE_ROLE = "indicators:aggregate"
-"""The token role that may read figures over every sector's facts (suppressed below 5)."""
+"""The token role that may read figures over every controller's facts (the all-sector
+aggregate, suppressed below 5)."""
 
 MAX_PERIOD_DAYS = 366 * 5
 MAX_MEMBERS = 500
@@ -73,20 +85,25 @@ class IndicatorQueryError(ValueError):
 
 
 def scope_for(viewer: Principal, kommune: str | None, all_sectors: bool | None) -> Scope:
-    """The scope of ``viewer``'s figures: every sector's with the aggregate role, else its own.
+    """The scope of ``viewer``'s figures: every controller's (the all-sector aggregate)
+    with the aggregate role, else its own data controller's.
 
-    ``all_sectors`` asks for one explicitly; every sector's figures without the role
-    are refused rather than quietly narrowed.
+    ``all_sectors`` asks for one explicitly; the aggregate without the role is refused
+    rather than quietly narrowed.
     """
-    if kommune is not None and not (len(kommune) == 3 and kommune.isdigit()):
-        raise IndicatorQueryError("kommune must be a 3-digit municipality code")
+    _check_kommune(kommune)
     may_aggregate = AGGREGATE_ROLE in viewer.roles
     wants_all = may_aggregate if all_sectors is None else all_sectors
     if wants_all and not may_aggregate:
         raise IndicatorQueryError(
             f"figures over every sector's data need the token role {AGGREGATE_ROLE}"
         )
-    return Scope(None if wants_all else viewer.sector.value, kommune)
+    return Scope(None if wants_all else viewer.controller, kommune)
+
+
+def _check_kommune(kommune: str | None) -> None:
+    if kommune is not None and not (len(kommune) == 3 and kommune.isdigit()):
+        raise IndicatorQueryError("kommune must be a 3-digit municipality code")
 
 
 def window_of(first: date, last: date) -> Window:
@@ -172,8 +189,7 @@ async def read_cohort_members(
     policy: Policy = DEFAULT_POLICY,
 ) -> list[CohortMember]:
     """The cohort members whose flag ``viewer`` may see, newest first; each is audited."""
-    if kommune is not None and not (len(kommune) == 3 and kommune.isdigit()):
-        raise IndicatorQueryError("kommune must be a 3-digit municipality code")
+    _check_kommune(kommune)
     if not 1 <= first <= MAX_MEMBERS:
         raise IndicatorQueryError(f"first must be between 1 and {MAX_MEMBERS}")
     members: list[CohortMember] = []
@@ -319,8 +335,7 @@ async def read_alerts(
     now: datetime | None = None,
 ) -> list[ShownAlert]:
     """The alerts ``viewer`` may see: those whose every resource it may see; audited."""
-    if kommune is not None and not (len(kommune) == 3 and kommune.isdigit()):
-        raise IndicatorQueryError("kommune must be a 3-digit municipality code")
+    _check_kommune(kommune)
     now = now or clock.now()
     shown: list[ShownAlert] = []
     async with UnitOfWork(engine) as uow:
@@ -360,9 +375,7 @@ def _may_see_evidence(alert: Alert, visible: dict[str, Disclosure]) -> bool:
         disclosure = visible.get(reference)
         if disclosure is None:
             return False
-        if disclosure.visibility is not Visibility.FULL and (
-            reference not in alert.notification_enough
-        ):
+        if not disclosure.visibility.whole and (reference not in alert.notification_enough):
             return False
     return True
 
@@ -409,32 +422,65 @@ def parse_day(value: str) -> date:
 EXPORT_FORMATS = ("csv", "json")
 
 
+def export_controller(
+    sector: Sector,
+    org: str,
+    *,
+    kommune: str | None = None,
+    claimed: str | None = None,
+    known: str | None = None,
+) -> str:
+    """The data controller whose own figures ``hub indicators --sector --org`` gives,
+    named as a token of that organisation would name it.
+
+    ``claimed`` (``--controller``) is checked as a token's claim is; else a municipal
+    organisation's controller is its kommune (``kommune``, as a municipal token's
+    ``kommune`` claim); else ``known``, the organisation directory's controller of
+    ``org``; else the organisation itself (``default_controller``).
+    """
+    _check_kommune(kommune)
+    if claimed is not None:
+        # A municipal controller is a kommune; which one, the claim itself says.
+        own = claimed.removeprefix("kommune:") if sector is Sector.MUNICIPALITY else kommune
+        try:
+            return checked_controller(claimed, sector, own)
+        except ControllerError as error:
+            raise IndicatorQueryError(str(error)) from None
+    if sector is Sector.MUNICIPALITY:
+        if kommune is None:
+            raise IndicatorQueryError(
+                "a municipal organisation's own figures are its kommune's: "
+                "give --controller kommune:<code> (or --kommune)"
+            )
+        return kommune_controller(kommune)
+    return known or default_controller(sector, org, kommune)
+
+
 async def export_indicators(
     engine: AsyncEngine,
     first: date,
     last: date,
     *,
     kommune: str | None = None,
-    sector: str | None = None,
+    controller: str | None = None,
     org: str | None = None,
     format: str = "csv",
 ) -> str:
     """The indicators of a period as CSV or JSON, for the projects' monthly audit.
 
-    With ``sector``, that sector's own figures, exact (``org`` names who asked, in the
-    JSON); without, every sector's, with
-    figures resting on fewer than 5 facts suppressed — the operator's command line
+    With ``controller`` (see ``export_controller``), that data controller's own
+    figures, exact (``org`` names who asked, in the JSON); without, every controller's,
+    with figures resting on fewer than 5 facts suppressed — the operator's command line
     gets nothing a token with the aggregate role would not.
     """
     if format not in EXPORT_FORMATS:
         raise IndicatorQueryError(f"format must be one of {', '.join(EXPORT_FORMATS)}")
-    if kommune is not None and not (len(kommune) == 3 and kommune.isdigit()):
-        raise IndicatorQueryError("kommune must be a 3-digit municipality code")
+    _check_kommune(kommune)
     window = window_of(first, last)
-    scope = Scope(sector, kommune)
+    scope = Scope(controller, kommune)
     async with UnitOfWork(engine) as uow:
         indicators = await compute_indicators(uow, window, scope)
-    scope_name = "all-sectors" if sector is None else f"own-sector:{sector}"
+    scope_name = scope.name
     rows = [
         {
             "name": i.name,
@@ -452,6 +498,7 @@ async def export_indicators(
             "to": last.isoformat(),
             "kommune": kommune,
             "scope": scope_name,
+            "controller": controller,
             "org": org,
             "indicators": rows,
         }

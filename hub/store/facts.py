@@ -33,6 +33,7 @@ _ROW = (
     pathway_facts.c.patient_key,
     pathway_facts.c.sector,
     pathway_facts.c.org,
+    pathway_facts.c.controller,
     pathway_facts.c.kommune,
     pathway_facts.c.at,
     pathway_facts.c.end_at,
@@ -52,6 +53,7 @@ def _row(row: Any) -> FactRow:
         patient_key=m["patient_key"],
         sector=m["sector"],
         org=m["org"],
+        controller=m["controller"],
         kommune=m["kommune"],
         at=m["at"],
         end_at=m["end_at"],
@@ -66,16 +68,23 @@ def _row(row: Any) -> FactRow:
 def in_scope(scope: Scope) -> ColumnElement[bool]:
     """The facts a figure of ``scope`` may rest on.
 
-    A sector's own figures rest only on what it wrote; filtered by municipality, also
-    only on a residence its own Patient data gave.
+    A controller's own figures rest only on what its own data controller holds
+    (``pathway_facts.controller``): never another controller's facts, whatever the
+    sector. Narrowed by municipality, on the residence the facts carry, for every scope
+    alike: that residence comes only from an authoritative source (the CPR register's
+    address in a hospital's or psychiatry's feed, or an organisation the policy names;
+    ``consumers.pathway_facts``), so no caller can move facts into its own figures by
+    writing an address, and the narrowing only selects among the controller's own facts,
+    adding none. The former guard (the residence had to come from the caller's own
+    sector's Patient data) dated from when any sector's Patient record set it; kept, it
+    would compare a sector with a controller and leave a kommune's own figures for its
+    own residents empty, since a municipal record is never an authoritative source.
     """
     conditions: list[ColumnElement[bool]] = []
-    if scope.sector is not None:
-        conditions.append(pathway_facts.c.sector == scope.sector)
+    if scope.controller is not None:
+        conditions.append(pathway_facts.c.controller == scope.controller)
     if scope.kommune is not None:
         conditions.append(pathway_facts.c.kommune == scope.kommune)
-        if scope.sector is not None:
-            conditions.append(pathway_facts.c.kommune_sector == scope.sector)
     return and_(*conditions) if conditions else pathway_facts.c.id.is_not(None)
 
 

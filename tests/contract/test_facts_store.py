@@ -324,8 +324,13 @@ async def test_the_cohort_flag_and_proposal_are_stored_once_and_shown_through_co
     assert await count(engine, outbox) == 1
     assert await count(engine, pathway_facts) == facts
 
-    hospital = Principal("nurse", Sector.HOSPITAL, "100000002")
+    # The flag is shown through consent: to the hospital whose stays met the rule (its own
+    # data controller's), not to another hospital that is its own controller, nor to the
+    # municipality without the patient's consent.
+    hospital = Principal("nurse", Sector.HOSPITAL, HOSPITAL.org)
+    other_hospital = Principal("nurse", Sector.HOSPITAL, "100000002")
     municipality = Principal("visitator", Sector.MUNICIPALITY, "478941000016003", kommune="730")
+    assert await read_cohort_members(engine, other_hospital) == []
     (member,) = await read_cohort_members(engine, hospital)
     assert member.cpr == person and "2 akutte indlæggelser inden for 30 dage" in (
         member.reason or ""
@@ -371,20 +376,20 @@ async def test_a_cancelled_or_corrected_resource_stops_counting(engine: AsyncEng
     visit = contact(person, codes.OUTREACH_CONVERSATION_HELD, at_hour(day))
     await pipeline.send(HOSPITAL, person, [patient(person), referral], at_hour(day))
     await pipeline.send(COORDINATOR, person, [visit], at_hour(day, 12))
-    own = await figures(engine, YEAR, Scope("hospital"))
+    own = await figures(engine, YEAR, Scope(HOSPITAL.controller))
     assert own["outreachReferrals"].value == 1
     await pipeline.send(
         HOSPITAL, person, [{**referral, "status": "entered-in-error"}], at_hour(day, 13)
     )
     moved = {**visit, "period": {"start": at(date(2026, 2, 1))}}
     await pipeline.send(COORDINATOR, person, [moved], at_hour(day, 14))
-    assert (await figures(engine, YEAR, Scope("hospital")))["outreachReferrals"].value == 0
-    assert (await figures(engine, YEAR, Scope("coordinator")))[
+    assert (await figures(engine, YEAR, Scope(HOSPITAL.controller)))["outreachReferrals"].value == 0
+    assert (await figures(engine, YEAR, Scope(COORDINATOR.controller)))[
         "outreachConversationsHeld"
     ].value == 0
 
 
-async def test_figures_of_other_sectors_need_the_role_and_small_counts_are_suppressed(
+async def test_the_aggregate_needs_the_role_and_suppresses_small_counts(
     engine: AsyncEngine,
 ) -> None:
     pipeline = Pipeline(engine)
@@ -407,7 +412,7 @@ async def test_figures_of_other_sectors_need_the_role_and_small_counts_are_suppr
     )
     scope, own = await read_indicators(engine, hospital, YEAR.first, YEAR.last)
     shown = {i.name: i for i in own}
-    assert scope.sector == "hospital"
+    assert scope.controller == "sor:100000001" == HOSPITAL.controller
     assert shown["outreachReferrals"].value == 6
     # The municipality's visits are not the hospital's to count.
     assert shown["virtualDischargeMeetingsHeld"].value == 0
@@ -415,7 +420,7 @@ async def test_figures_of_other_sectors_need_the_role_and_small_counts_are_suppr
 
     scope, every = await read_indicators(engine, aggregate, YEAR.first, YEAR.last)
     shown = {i.name: i for i in every}
-    assert scope.sector is None
+    assert scope.controller is None and scope.name == "all-sectors"
     assert shown["outreachReferrals"].value == 6
     assert shown["homeCareGranted"].suppressed and shown["homeCareGranted"].value is None
     by_kommune = await figures(engine, YEAR, Scope(None, kommune="707"))
@@ -430,18 +435,116 @@ async def test_figures_of_other_sectors_need_the_role_and_small_counts_are_suppr
     assert audited == 3
 
 
+RANDERS = "kommune:730"
+KOEBENHAVN = "kommune:101"
+RANDERS_CARE = Sender(Sector.MUNICIPALITY, "730-hjemmepleje", "omsorg", controller=RANDERS)
+RANDERS_AIDS = Sender(Sector.MUNICIPALITY, "730-hjaelpemidler", "hjm", controller=RANDERS)
+KOEBENHAVN_CARE = Sender(Sector.MUNICIPALITY, "101-hjemmepleje", "omsorg", controller=KOEBENHAVN)
+
+
+async def grant(pipeline: Pipeline, sender: Sender, serial: int, kommune: str) -> None:
+    """A home-care grant by ``sender`` for a patient the hospital says lives in ``kommune``."""
+    person = cpr(serial)
+    day = date(2025, 3, 1) + timedelta(days=serial % 200)
+    await pipeline.send(HOSPITAL, person, [patient(person, kommune)], at_hour(day, 8))
+    granted = service_request(person, codes.HOME_CARE_GRANTED_SEL83, day)
+    await pipeline.send(sender, person, [granted], at_hour(day, 12))
+
+
+async def test_a_kommune_counts_its_own_facts_never_another_kommunes(
+    engine: AsyncEngine,
+) -> None:
+    pipeline = Pipeline(engine)
+    await grant(pipeline, RANDERS_CARE, 300, "730")
+    await grant(pipeline, RANDERS_AIDS, 301, "730")  # another unit of the same kommune
+    for serial in (310, 311, 312):
+        await grant(pipeline, KOEBENHAVN_CARE, serial, "101")
+    await grant(pipeline, KOEBENHAVN_CARE, 313, "730")  # a Randers resident København helped
+
+    randers = Principal("visitator", Sector.MUNICIPALITY, "730-sundhed", kommune="730")
+    koebenhavn = Principal("visitator", Sector.MUNICIPALITY, "101-sundhed", kommune="101")
+
+    async def granted(viewer: Principal, kommune: str | None = None) -> Indicator:
+        scope, found = await read_indicators(engine, viewer, YEAR.first, YEAR.last, kommune=kommune)
+        assert scope.controller == viewer.controller
+        (figure,) = [i for i in found if i.name == "homeCareGranted"]
+        assert not figure.suppressed  # a controller's own figures, however small
+        return figure
+
+    # København's own figures hold its four grants; Randers' two are not København's.
+    assert (await granted(koebenhavn)).value == 4
+    assert (await granted(randers)).value == 2
+    # Narrowed by the residence the hospital (the authoritative source) gave: a kommune's
+    # own facts about its own residents, and about another kommune's.
+    assert (await granted(koebenhavn, "101")).value == 3
+    assert (await granted(koebenhavn, "730")).value == 1
+    assert (await granted(randers, "730")).value == 2
+    assert (await granted(randers, "101")).value == 0
+    # The all-sector aggregate counts every kommune's and still suppresses small cells.
+    assert (await figures(engine, YEAR, Scope(None)))["homeCareGranted"].value == 6
+    assert (await figures(engine, YEAR, Scope(None, "730")))["homeCareGranted"].suppressed
+
+
+REGION = "sor:6610000000001"  # a region, data controller of its hospitals
+OTHER_REGION = "sor:6620000000001"
+AARHUS = Sender(Sector.HOSPITAL, "100000011", "epj-auh", controller=REGION)
+RANDERS_HOSPITAL = Sender(Sector.HOSPITAL, "100000012", "epj-rrh", controller=REGION)
+ODENSE = Sender(Sector.HOSPITAL, "100000021", "epj-ouh", controller=OTHER_REGION)
+
+
+async def test_a_regions_hospitals_count_each_others_facts_exactly(engine: AsyncEngine) -> None:
+    pipeline = Pipeline(engine)
+    stays = ((AARHUS, 2), (RANDERS_HOSPITAL, 1), (ODENSE, 3))
+    serial = itertools.count(400)
+    for sender, how_many in stays:
+        for _ in range(how_many):
+            person = cpr(next(serial))
+            start = datetime(2025, 4, 1, 8, tzinfo=UTC)
+            the_stay = stay(person, start, start + timedelta(days=2))
+            await pipeline.send(sender, person, [patient(person), the_stay], start)
+
+    def in_region(org: str, controller: str | None = REGION) -> Principal:
+        return Principal("nurse", Sector.HOSPITAL, org, controller=controller or "")
+
+    for viewer in (in_region(AARHUS.org), in_region(RANDERS_HOSPITAL.org)):
+        scope, own = await read_indicators(engine, viewer, YEAR.first, YEAR.last)
+        shown = {i.name: i for i in own}
+        assert scope.name == f"own-controller:{REGION}"
+        assert shown["discharges"].value == 3  # both hospitals' stays, not Odense's
+        assert shown["meanLengthOfStay"].value == 2.0
+        assert not any(i.suppressed for i in own)
+    _, odense = await read_indicators(
+        engine, in_region(ODENSE.org, OTHER_REGION), YEAR.first, YEAR.last
+    )
+    assert {i.name: i for i in odense}["discharges"].value == 3
+    # A hospital whose token names no controller is its own (nothing else known): the
+    # region's facts are not its own.
+    _, alone = await read_indicators(engine, in_region(AARHUS.org, None), YEAR.first, YEAR.last)
+    assert {i.name: i for i in alone}["discharges"].value == 0
+    aggregate = await figures(engine, YEAR, Scope(None))
+    assert aggregate["discharges"].value == 6
+    assert aggregate["acuteAdmissions"].suppressed
+
+
 async def test_the_residence_moves_with_the_patient(engine: AsyncEngine) -> None:
     pipeline = Pipeline(engine)
     person = cpr(40)
+    own = Scope(HOSPITAL.controller, "730")
     referral = service_request(person, codes.OUTREACH_REFERRAL, date(2025, 2, 2))
     await pipeline.send(HOSPITAL, person, [referral], at_hour(date(2025, 2, 2)))
-    assert (await figures(engine, YEAR, Scope("hospital", "730")))["outreachReferrals"].value == 0
+    assert (await figures(engine, YEAR, own))["outreachReferrals"].value == 0
     await pipeline.send(HOSPITAL, person, [patient(person, "730")], at_hour(date(2025, 2, 3)))
-    assert (await figures(engine, YEAR, Scope("hospital", "730")))["outreachReferrals"].value == 1
-    # A residence another sector reported is not used to narrow the hospital's own figures.
+    assert (await figures(engine, YEAR, own))["outreachReferrals"].value == 1
+    # A residence a municipality reported is no authoritative source: it moves nothing.
     await pipeline.send(MUNICIPALITY, person, [patient(person, "707")], at_hour(date(2025, 2, 4)))
-    assert (await figures(engine, YEAR, Scope("hospital", "707")))["outreachReferrals"].value == 0
+    assert (await figures(engine, YEAR, own))["outreachReferrals"].value == 1
+    elsewhere = Scope(HOSPITAL.controller, "707")
+    assert (await figures(engine, YEAR, elsewhere))["outreachReferrals"].value == 0
     assert (await figures(engine, YEAR, Scope(None, "707")))["outreachReferrals"].suppressed
+    # The psychiatry's address (authoritative) moves the hospital's facts with the patient.
+    await pipeline.send(PSYCHIATRY, person, [patient(person, "707")], at_hour(date(2025, 2, 5)))
+    assert (await figures(engine, YEAR, elsewhere))["outreachReferrals"].value == 1
+    assert (await figures(engine, YEAR, own))["outreachReferrals"].value == 0
 
 
 async def test_kom_godt_hjem_faerdigbehandlet_and_round_table_alerts(engine: AsyncEngine) -> None:

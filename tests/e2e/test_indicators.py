@@ -3,8 +3,9 @@
 Acute admissions come in as HL7 v2 discharges; the hub flags the 40-year-old with two
 acute admissions within 30 days (not the 75-year-old), publishes the flag on its bus and
 shows it to the hospital; a "Kom godt hjem" discharge without a reception visit raises an
-alert; the figures are exact for the hospital's own data and suppressed below five
-over every sector's.
+alert; the figures are exact for the caller's own data controller's data and suppressed
+below five over every sector's. Two kommuner each count only their own facts; a region's
+two hospitals count each other's.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.domain.identifiers import CPR_SYSTEM
-from hub.domain.pathway_codes import VIRTUAL_DISCHARGE_MEETING
+from hub.domain.pathway_codes import HOME_CARE_GRANTED_SEL83, VIRTUAL_DISCHARGE_MEETING
 from tests.e2e.conftest import Deployment
 from tests.support import clock
+from tests.support.browser import WebSession
 from tests.support.hl7 import adt
 from tests.support.hub_process import run_hub
 
@@ -30,9 +32,9 @@ HOSPITAL_ORG = "100000001"
 DANISH = ZoneInfo("Europe/Copenhagen")
 
 INDICATORS = """
-query Indicators($from: Date!, $to: Date!, $scope: IndicatorScope) {
-  indicators(from: $from, to: $to, scope: $scope) {
-    name value unit definition suppressed kommune scope
+query Indicators($from: Date!, $to: Date!, $scope: IndicatorScope, $kommune: String) {
+  indicators(from: $from, to: $to, scope: $scope, kommune: $kommune) {
+    name value unit definition suppressed kommune scope controller
   }
 }
 """
@@ -127,7 +129,9 @@ def test_indicators_cohort_and_alerts_through_graphql_and_the_export(
     assert own["komGodtHjemDischarges"]["value"] == 1
     assert own["receptionVisitsWithin24h"]["value"] == 0
     assert own["cohortMembersFlagged"]["value"] == 1
-    assert own["acuteAdmissions"]["scope"] == "OWN_SECTOR"
+    assert own["acuteAdmissions"]["scope"] == "OWN_CONTROLLER"
+    assert own["acuteAdmissions"]["controller"] == f"sor:{HOSPITAL_ORG}"
+    assert not any(i["suppressed"] for i in own.values())  # own figures, however small
     assert "EMER" in own["acuteAdmissions"]["definition"]
 
     theirs = {
@@ -153,9 +157,10 @@ def test_indicators_cohort_and_alerts_through_graphql_and_the_export(
         "suppressed": True,
         "kommune": None,
         "scope": "ALL_SECTORS",
+        "controller": None,
     }
 
-    # The monthly export: every sector's figures (suppressed), or one sector's own, exact.
+    # The monthly export: every sector's figures (suppressed), or one controller's own, exact.
     dates = ("--from", period["from"], "--to", period["to"])
     exported = run_hub("indicators", *dates, "--format", "json", env=deployment.env)
     assert exported.returncode == 0, exported.stderr
@@ -175,4 +180,170 @@ def test_indicators_cohort_and_alerts_through_graphql_and_the_export(
     rows = {row["name"]: row for row in csv.DictReader(io.StringIO(own_export.stdout))}
     assert rows["acuteAdmissions"]["value"] == "4"
     assert rows["acuteAdmissions"]["suppressed"] == "false"
-    assert rows["cohortMembersFlagged"]["scope"] == "own-sector:hospital"
+    assert rows["cohortMembersFlagged"]["scope"] == f"own-controller:sor:{HOSPITAL_ORG}"
+
+
+REGION = "sor:6610000000001"  # a region: the data controller of its hospitals
+AARHUS, RANDERS_HOSPITAL = "100000011", "100000012"
+RANDERS, KOEBENHAVN = "730-sundhed", "101-sundhed"
+
+
+def fhir_patient(cpr: str, kommune: str) -> bytes:
+    """The hospital's record of the patient: an authoritative residence."""
+    return json.dumps(
+        {
+            "resourceType": "Patient",
+            "id": f"borger-{cpr}",
+            "identifier": [{"system": CPR_SYSTEM, "value": cpr}],
+            "address": [{"use": "home", "district": kommune}],
+        }
+    ).encode()
+
+
+def home_care(cpr: str, number: int, day: datetime) -> bytes:
+    return json.dumps(
+        {
+            "resourceType": "ServiceRequest",
+            "id": f"bevilling-{number}",
+            "status": "active",
+            "intent": "order",
+            "category": [{"coding": [HOME_CARE_GRANTED_SEL83.coding()]}],
+            "subject": {"identifier": {"system": CPR_SYSTEM, "value": cpr}},
+            "authoredOn": day.date().isoformat(),
+        }
+    ).encode()
+
+
+def fhir_stay(cpr: str, number: int, admitted: datetime) -> bytes:
+    return json.dumps(
+        {
+            "resourceType": "Encounter",
+            "id": f"indlaeggelse-{number}",
+            "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+            "subject": {"identifier": {"system": CPR_SYSTEM, "value": cpr}},
+            "period": {
+                "start": admitted.isoformat(),
+                "end": (admitted + timedelta(days=2)).isoformat(),
+            },
+        }
+    ).encode()
+
+
+def test_each_controller_counts_its_own_facts_exactly_and_the_aggregate_is_suppressed(
+    deployment: Deployment,
+) -> None:
+    now = clock.now().astimezone(DANISH).replace(microsecond=0)
+    aarhus = deployment.token("hospital", AARHUS, controller=REGION)
+    randers_hospital = deployment.token("hospital", RANDERS_HOSPITAL, controller=REGION)
+    randers = deployment.token("municipality", RANDERS, kommune="730")
+    koebenhavn = deployment.token("municipality", KOEBENHAVN, kommune="101")
+    analyst = deployment.token(
+        "municipality", RANDERS, kommune="730", roles=("indicators:aggregate",)
+    )
+
+    def post(message: bytes, bearer: str) -> None:
+        response = deployment.ingest(message, bearer, format="fhir")
+        assert response.status_code == 202, response.text
+
+    # Each region hospital admits one patient; the residence is theirs to say.
+    residents = {"2001701234": "730", "2001711234": "730", "2001721234": "101"}
+    for n, (cpr, kommune) in enumerate(residents.items()):
+        post(fhir_patient(cpr, kommune), aarhus if n % 2 else randers_hospital)
+    post(fhir_stay("2001701234", 1, now - timedelta(days=10)), aarhus)
+    post(fhir_stay("2001711234", 2, now - timedelta(days=9)), randers_hospital)
+    # Randers grants home care twice; København three times, one of them to a Randers resident.
+    day = now - timedelta(days=5)
+    post(home_care("2001701234", 1, day), randers)
+    post(home_care("2001711234", 2, day), randers)
+    for number, cpr in enumerate(("2001721234", "2001721234", "2001711234"), 3):
+        post(home_care(cpr, number, day), koebenhavn)
+
+    period = {"from": (now - timedelta(days=30)).date().isoformat(), "to": now.date().isoformat()}
+
+    def figures(bearer: str, **variables: Any) -> dict[str, dict[str, Any]]:
+        found = data(deployment, INDICATORS, bearer, **period, **variables)["indicators"]
+        return {i["name"]: i for i in found}
+
+    def value(bearer: str, name: str, **variables: Any) -> Any:
+        return figures(bearer, **variables)[name]["value"]
+
+    deployment.wait_for(lambda: value(aarhus, "discharges") == 2, "both region stays")
+    deployment.wait_for(lambda: value(randers, "homeCareGranted", kommune="730") == 2, "Randers")
+    deployment.wait_for(lambda: value(koebenhavn, "homeCareGranted") >= 3, "København")
+    deployment.wait_for(
+        lambda: value(koebenhavn, "homeCareGranted", kommune="730") == 1, "the residences"
+    )
+
+    # A region's two hospitals count each other's stays: one controller's own figures.
+    for hospital in (aarhus, randers_hospital):
+        own = figures(hospital)
+        assert own["discharges"]["value"] == 2 and own["meanLengthOfStay"]["value"] == 2
+        assert own["discharges"]["scope"] == "OWN_CONTROLLER"
+        assert own["discharges"]["controller"] == REGION
+        assert not any(i["suppressed"] for i in own.values())  # below five, never suppressed
+        assert own["homeCareGranted"]["value"] == 0  # the kommuner's grants are theirs
+    # Kommune 101 counts its own three grants, never kommune 730's two.
+    theirs = figures(koebenhavn)
+    assert theirs["homeCareGranted"]["value"] == 3
+    assert theirs["homeCareGranted"]["controller"] == "kommune:101"
+    assert theirs["discharges"]["value"] == 0
+    assert not theirs["homeCareGranted"]["suppressed"]
+    assert value(koebenhavn, "homeCareGranted", kommune="101") == 2
+    assert value(randers, "homeCareGranted") == 2
+    assert value(randers, "homeCareGranted", kommune="101") == 0
+    # The all-sector aggregate counts every controller's and suppresses below five.
+    every = figures(analyst)
+    assert every["homeCareGranted"]["value"] == 5
+    assert every["discharges"]["suppressed"] and every["discharges"]["value"] is None
+    assert value(analyst, "homeCareGranted", kommune="730") is None
+
+    # The coordinators' page says whose figures they are, and its CSV names the scope.
+    page = WebSession(deployment.base_url, koebenhavn)
+    try:
+        query = f"?fra={period['from']}&til={period['to']}"
+        shown = page.get(f"/indikatorer{query}")
+        assert shown.status_code == 200, shown.text
+        assert "Egne tal" in shown.text and "din dataansvarlige – kommune 101 –" in shown.text
+        download = page.get(f"/indikatorer.csv{query}")
+        lines = csv.DictReader(io.StringIO(download.text.lstrip("\ufeff")))
+        granted = [r for r in lines if r["name"] == "homeCareGranted"]
+        assert {r["scope"] for r in granted} == {"own-controller:kommune:101"}
+        assert granted[0]["value"] == "3" and granted[0]["suppressed"] == "false"
+    finally:
+        page.close()
+
+    dates = ("--from", period["from"], "--to", period["to"])
+    region = run_hub(
+        "indicators",
+        *dates,
+        *("--sector", "hospital", "--org", RANDERS_HOSPITAL, "--controller", REGION),
+        *("--format", "json"),
+        env=deployment.env,
+    )
+    assert region.returncode == 0, region.stderr
+    document = json.loads(region.stdout)
+    assert document["scope"] == f"own-controller:{REGION}"
+    exported = {i["name"]: i for i in document["indicators"]}
+    assert exported["discharges"]["value"] == 2 and not exported["discharges"]["suppressed"]
+    randers_residents = run_hub(
+        "indicators",
+        *dates,
+        *("--kommune", "730", "--sector", "municipality", "--org", KOEBENHAVN),
+        *("--controller", "kommune:101"),
+        env=deployment.env,
+    )
+    assert randers_residents.returncode == 0, randers_residents.stderr
+    rows = {row["name"]: row for row in csv.DictReader(io.StringIO(randers_residents.stdout))}
+    assert rows["homeCareGranted"]["scope"] == "own-controller:kommune:101"
+    assert (rows["homeCareGranted"]["value"], rows["homeCareGranted"]["suppressed"]) == (
+        "1",
+        "false",
+    )
+    refused = run_hub(
+        "indicators",
+        *dates,
+        *("--sector", "municipality", "--org", KOEBENHAVN, "--controller", REGION),
+        env=deployment.env,
+    )
+    assert refused.returncode == 2 and "own kommune" in refused.stderr

@@ -32,6 +32,7 @@ from hub.domain.indicators import (
 )
 
 V3 = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+REGION = "sor:6610000000001"  # a region: the data controller of its hospitals
 NOVEMBER = Window(date(2026, 11, 1), date(2026, 11, 30))
 NOW = datetime(2026, 12, 5, tzinfo=UTC)
 
@@ -155,7 +156,12 @@ def test_due_dates() -> None:
 
 
 def row(kind: str, patient: str, at: datetime | None, **extra: Any) -> FactRow:
-    values: dict[str, Any] = {"sector": "hospital", "org": "1", "kommune": "730"} | extra
+    values: dict[str, Any] = {
+        "sector": "hospital",
+        "org": "1",
+        "controller": REGION,
+        "kommune": "730",
+    } | extra
     resource = values.pop("resource", f"X/{kind}-{patient}-{at}")
     return FactRow(kind=kind, resource=resource, patient_key=patient, at=at, **values)
 
@@ -181,7 +187,7 @@ def period(**kinds: Any) -> FactsOfPeriod:
 
 
 def values(facts: FactsOfPeriod, scope: Scope | None = None) -> dict[str, Any]:
-    scope = scope or Scope("hospital")
+    scope = scope or Scope(REGION)
     return {
         i.name + (f":{i.kommune}" if i.kommune else ""): i.value
         for i in compute(NOVEMBER, scope, facts, NOW)
@@ -254,17 +260,25 @@ def test_cohort_members_and_time_to_the_round_table() -> None:
     assert got["medianDaysFlagToRoundTable"] == 20.0
 
 
-def test_aggregates_over_every_sector_suppress_figures_below_five() -> None:
+def test_the_aggregate_suppresses_figures_below_five_a_controllers_own_never() -> None:
     facts = period(counts={OUTREACH_REFERRAL: 4, "outreach-conversation": 5})
     every = {i.name: i for i in compute(NOVEMBER, Scope(None), facts, NOW)}
     assert every["outreachReferrals"].value is None and every["outreachReferrals"].suppressed
     assert every["outreachConversationsHeld"].value == 5
     assert every["meanLengthOfStay"].suppressed  # no stays at all
-    own = {i.name: i for i in compute(NOVEMBER, Scope("hospital"), facts, NOW)}
-    assert own["outreachReferrals"].value == 4 and not own["outreachReferrals"].suppressed
+    for controller in (REGION, "kommune:101"):
+        own = {i.name: i for i in compute(NOVEMBER, Scope(controller), facts, NOW)}
+        assert own["outreachReferrals"].value == 4 and not own["outreachReferrals"].suppressed
+        assert not any(i.suppressed for i in own.values())
+
+
+def test_the_scope_is_named_by_its_controller() -> None:
+    assert Scope(None).name == "all-sectors"
+    assert Scope("kommune:730", kommune="730").name == "own-controller:kommune:730"
+    assert Scope(REGION).name == f"own-controller:{REGION}"
 
 
 def test_every_indicator_has_a_written_definition() -> None:
-    figures = compute(NOVEMBER, Scope("hospital"), period(), NOW)
+    figures = compute(NOVEMBER, Scope(REGION), period(), NOW)
     assert len({i.name for i in figures}) == len(figures) >= 25
     assert all(len(i.definition) > 30 and i.unit for i in figures)

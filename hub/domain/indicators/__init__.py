@@ -47,6 +47,8 @@ from hub.domain.indicators.facts import (
     due_instant,
 )
 from hub.domain.indicators.figures import (
+    ALL_SECTORS,
+    OWN_CONTROLLER,
     FactsOfPeriod,
     Indicator,
     Scope,
@@ -61,6 +63,7 @@ __all__ = [
     "ADDICTION_REFERRAL",
     "ADMITTED",
     "AID_GRANTED",
+    "ALL_SECTORS",
     "COHORT_MEMBER",
     "COUNTED_KINDS",
     "DANISH_TIME",
@@ -75,6 +78,7 @@ __all__ = [
     "OUTREACH_DECLINED",
     "OUTREACH_REFERRAL",
     "OUTREACH_UNABLE",
+    "OWN_CONTROLLER",
     "READMISSION_WINDOWS",
     "READY_FOR_DISCHARGE",
     "RECEPTION_VISIT",

@@ -24,7 +24,8 @@ from hub.domain.translation import FhirJson
 DANISH_TIME = ZoneInfo("Europe/Copenhagen")
 
 MIN_REPORTED = 5
-"""Aggregates over other sectors' data below this many facts or patients are suppressed."""
+"""Figures of the all-sector aggregate resting on fewer facts or patients are suppressed
+(a controller's own figures never are)."""
 
 NOT_COUNTING = frozenset({"entered-in-error", "cancelled", "revoked"})
 """Statuses with which a resource no longer counts (pathway_codes)."""
@@ -125,7 +126,7 @@ class FactRow:
     kind: str
     resource: str  # "Type/id"
     patient_key: str
-    sector: str
+    sector: str  # the author's sector and organisation
     org: str
     kommune: str | None
     at: datetime | None
@@ -135,6 +136,7 @@ class FactRow:
     planned: bool = False
     status: str | None = None
     related: str | None = None
+    controller: str = ""  # the author's data controller (hub.domain.controllers)
 
 
 # --- deriving facts from a resource -------------------------------------------------------

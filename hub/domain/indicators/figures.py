@@ -1,9 +1,11 @@
 """How the facts of a period become figures.
 
-**Scope and privacy.** A figure over facts written by the caller's own sector is
-exact: a sector always sees what it wrote itself. A figure over every sector's facts
-needs the aggregate role, and then any figure resting on fewer than
-``MIN_REPORTED`` facts or patients is suppressed (no value, ``suppressed``).
+**Scope and privacy.** A figure over the facts of the caller's own data controller
+(``hub.domain.controllers``: a region, a kommune, a general practice) is exact, never
+suppressed: a controller always sees what it holds itself, so counting it tells it
+nothing new. A figure over every controller's facts (the all-sector aggregate) needs
+the aggregate role, and then any figure resting on fewer than ``MIN_REPORTED`` facts
+or patients is suppressed (no value, ``suppressed``).
 """
 
 from __future__ import annotations
@@ -34,17 +36,26 @@ from hub.domain.indicators.facts import (
     FactRow,
 )
 
+ALL_SECTORS = "all-sectors"
+OWN_CONTROLLER = "own-controller"
+
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose facts a figure rests on: one sector's own (exact), or every sector's."""
+    """Whose facts a figure rests on: one data controller's own (exact), or every
+    controller's (the all-sector aggregate, suppressed below ``MIN_REPORTED``)."""
 
-    sector: str | None  # None: every sector's facts (aggregate role)
-    kommune: str | None = None
+    controller: str | None  # None: every controller's facts (aggregate role)
+    kommune: str | None = None  # only residents of this municipality
 
     @property
     def suppresses(self) -> bool:
-        return self.sector is None
+        return self.controller is None
+
+    @property
+    def name(self) -> str:
+        """``all-sectors``, or ``own-controller:<controller>`` (exports, CSV)."""
+        return ALL_SECTORS if self.controller is None else f"{OWN_CONTROLLER}:{self.controller}"
 
 
 @dataclass(frozen=True)
