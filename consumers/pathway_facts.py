@@ -8,11 +8,12 @@ away. A changed residence (the Patient's municipality) moves all the patient's f
 
 When an acute admission completes the cohort rule (hub.domain.cohort), the patient's
 cohort Flag and a proposed rundbordsmøde (Task) are written to the outbox in the same
-transaction, as an event from the sector whose admissions met the rule, and reach the
-store through the bus like any other message. They are authored by that sector (and
-organisation) because they say something about its stays: exactly those who may see the
-stays may see the flag, and other sectors only under the patient's consent. The fact
-recorded with them is what keeps the rule from flagging the patient twice.
+transaction, as an event from the data controller whose admissions met the rule (one
+controller's stays only), and reach the store through the bus like any other message.
+They are authored by that controller (and one of its organisations) because they say
+something about its stays: exactly those who may see the stays may see the flag, and
+others only under a basis of the consent table. The fact recorded with them is what
+keeps the rule from flagging the patient twice.
 """
 
 from __future__ import annotations
@@ -107,13 +108,15 @@ class PathwayFactsObserver:
         if cpr is None:
             return  # no CPR number, no age: the rule cannot be applied
         known = await uow.facts.for_patient(patient_key, (COHORT_MEMBER, HOSPITAL_STAY))
-        if any(f.kind == COHORT_MEMBER and f.sector == stay.sector for f in known):
+        # One data controller's stays only: a region does not learn of another's admissions.
+        controller = stay.controller
+        if any(f.kind == COHORT_MEMBER and f.controller == controller for f in known):
             return  # decided once; a replay or a later admission flags no one twice
         acute = [
             f
             for f in known
             if f.kind == HOSPITAL_STAY
-            and f.sector == stay.sector
+            and f.controller == controller
             and f.acute
             and f.status in ADMITTED
             and f.at is not None
@@ -146,6 +149,7 @@ class PathwayFactsObserver:
             fact=Fact(COHORT_MEMBER, decision.met_at, status="active", related=decision.reason),
             kommune=kommune,
             kommune_sector=kommune_sector,
+            controller=controller,
         )
         derived = InboundEvent(
             event_id=f"cohort/{flag['id']}",
@@ -153,7 +157,7 @@ class PathwayFactsObserver:
             format="fhir",
             trigger="cohort-rule",
             received_at=clock.now(),
-            sender=Sender(sector, author, COHORT_SENDER_SUB),
+            sender=Sender(sector, author, COHORT_SENDER_SUB, controller=controller),
             patient_key=patient_key,
             resources=resources,
             occurred_at=decision.met_at,

@@ -90,8 +90,17 @@ async def convene_with_plan(engine: AsyncEngine, convened: Meeting) -> None:
         MUNICIPALITY,
         (Action("a1", "Bostøtte", MUNICIPALITY, due="2025-12-15", authored="2025-11-22"),),
     )
+    # The hospital's own stay: its basis for convening about the patient.
+    stay = {
+        "resourceType": "Encounter",
+        "status": "finished",
+        "class": {"code": "IMP"},
+        "subject": {"identifier": {"system": "urn:oid:1.2.208.176.1.2", "value": convened.cpr}},
+        "period": {"start": "2025-11-01T08:00:00+01:00", "end": "2025-11-04T12:00:00+01:00"},
+    }
     await apply(
         engine,
+        put(stay, "urn:brobygger:visit", "v1"),
         put(appointment(convened), "urn:brobygger:round-table", convened.key),
         put(care_plan(plan, convened, "2025-11-22"), "urn:brobygger:round-table-plan", "k1"),
         put(task(plan.actions[0], convened.key, CPR), "urn:brobygger:round-table-action", "a1"),
