@@ -330,3 +330,80 @@ def test_a_referral_reaches_the_kommune_it_is_addressed_to(deployment: Deploymen
     assert "depression" not in json.dumps(shown)
     for other in (kommune(deployment, NORDDJURS), kommune(deployment, RANDERS_ADDICTION)):
         assert all(e["resourceType"] != "ServiceRequest" for e in entries(deployment, cpr, other))
+
+
+def test_the_outreach_counsellor_bridges_under_each_controllers_consent(
+    deployment: Deployment,
+) -> None:
+    """Fremskudt behandler: the ward records the patient's consent for the hospital's
+    data; the counsellor, a controller of its own, records it for its own records."""
+    cpr = next(_cprs)
+    counsellor = deployment.token("coordinator", "800000008")
+    centre = kommune(deployment, RANDERS_ADDICTION)
+    social = kommune(deployment, "730-socialcenter")
+    gp = practice(deployment, PRACTICE_B)
+    admit(deployment, cpr, hospital(deployment), reason="alkoholabstinenser")
+    deployment.wait_for(lambda: len(entries(deployment, cpr, hospital(deployment))) == 1, "stay")
+    ward_consent = {
+        "cpr": cpr,
+        "decision": "PERMIT",
+        "organisations": ["800000008", RANDERS_ADDICTION],
+    }
+    assert "errors" not in deployment.graphql(RECORD, hospital(deployment), input=ward_consent)
+    deployment.wait_for(
+        lambda: "Encounter" in {e["resourceType"] for e in entries(deployment, cpr, counsellor)},
+        "the stay shared",
+    )
+
+    # The conversation, and the bridging referral to the addiction centre.
+    today = clock.iso(clock.days_from_now(0))
+    conversation = municipal_bundle(
+        cpr,
+        [
+            {
+                "resourceType": "Encounter",
+                "id": "samtale",
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "period": {"start": today, "end": today},
+                "reasonCode": [{"text": "Samtale om alkohol"}],
+            },
+            {
+                "resourceType": "ServiceRequest",
+                "id": "brobygning",
+                "status": "active",
+                "intent": "order",
+                "code": {"text": "Henvisning til rusmiddelcenter"},
+                "authoredOn": today,
+                "performer": [sor(RANDERS_ADDICTION)],
+            },
+        ],
+    )
+    assert deployment.ingest(conversation, counsellor, format="fhir").status_code == 202
+    deployment.wait_for(
+        lambda: "ServiceRequest" in {e["resourceType"] for e in entries(deployment, cpr, centre)},
+        "the referral at the centre",
+    )
+    # The centre sees the stay (the ward's consent) and the referral sent to it, not yet
+    # the counsellor's conversation: the ward's consent covers the hospital's data only.
+    assert sorted(e["resourceType"] for e in entries(deployment, cpr, centre)) == [
+        "Consent",  # the ward's, which names the centre
+        "Encounter",
+        "ServiceRequest",
+    ]
+    assert "Samtale om alkohol" not in json.dumps(entries(deployment, cpr, centre))
+
+    # The counsellor records the patient's consent for its own records.
+    own = {"cpr": cpr, "decision": "PERMIT", "organisations": [RANDERS_ADDICTION]}
+    assert "errors" not in deployment.graphql(RECORD, counsellor, input=own)
+    deployment.wait_for(
+        lambda: "Samtale om alkohol" in json.dumps(entries(deployment, cpr, centre)),
+        "the conversation at the centre",
+    )
+    # Only the partners the patient accepted: not the GP, not another kommune; Randers'
+    # social services only what the hospital notification tells the home municipality.
+    for outsider in (gp, kommune(deployment, NORDDJURS)):
+        assert entries(deployment, cpr, outsider) == []
+    notified = entries(deployment, cpr, social)
+    assert [e["resourceType"] for e in notified] == ["Encounter"]
+    assert "alkohol" not in json.dumps(notified).lower()
