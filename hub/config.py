@@ -14,6 +14,7 @@ from hub.domain.cohort import CohortRule
 from hub.domain.webhook_policy import RetrySchedule
 
 TOPIC_INBOUND = "brobygger.inbound.v1"
+MIN_SIGNING_KEY_BYTES = 32  # HS256 wants a key at least as long as its hash (RFC 7518 §3.2)
 """The one topic of the skeleton: accepted inbound messages translated to FHIR, key = patient."""
 
 
@@ -203,6 +204,12 @@ class Settings:
         if jwks_url and signing_key:
             raise ConfigError("set HUB_TOKEN_JWKS_URL or HUB_TOKEN_SIGNING_KEY, not both")
         kafka = env.get("HUB_KAFKA_BOOTSTRAP") or None
+        dev_mode = _flag(env.get("HUB_DEV"), default=jwks_url is None)
+        if signing_key and len(signing_key.encode()) < MIN_SIGNING_KEY_BYTES and not dev_mode:
+            raise ConfigError(
+                f"HUB_TOKEN_SIGNING_KEY must be at least {MIN_SIGNING_KEY_BYTES} bytes "
+                "(generate one with: openssl rand -base64 48)"
+            )
         return cls(
             var_dir=var_dir,
             database_url=database_url,
@@ -213,7 +220,7 @@ class Settings:
             token_audience=env.get("HUB_TOKEN_AUDIENCE") or "brobygger",
             token_jwks_url=jwks_url,
             max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", 5 * 1024 * 1024),
-            dev_mode=_flag(env.get("HUB_DEV"), default=jwks_url is None),
+            dev_mode=dev_mode,
             serve_consumers=_flag(env.get("HUB_SERVE_CONSUMERS"), default=True),
             local_timezone=env.get("HUB_LOCAL_TIMEZONE") or "Europe/Copenhagen",
             kafka_session_timeout_ms=_int(env, "HUB_KAFKA_SESSION_TIMEOUT_MS", 10_000),

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -116,6 +118,15 @@ class AuthenticatedGraphQL(GraphQL[HubContext | AwaitingToken, None]):
                     return
                 scope.setdefault("state", {})["principal"] = principal
         await super().__call__(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """The request body; one nested too deeply (or not JSON) is the caller's error, 400."""
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            raise HTTPException(
+                400, f"the request body is not JSON the hub reads: {error}"
+            ) from None
 
     async def get_context(self, request: Any, response: Any) -> HubContext | AwaitingToken:
         principal: Principal | None = request.scope.get("state", {}).get("principal")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -19,9 +20,7 @@ def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            from pathlib import Path
-
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database))
         engine = create_async_engine(
             url, json_serializer=_json_dumps, json_deserializer=orjson.loads
         )
@@ -35,6 +34,18 @@ def create_engine(url: str) -> AsyncEngine:
         max_overflow=10,
         pool_pre_ping=True,
     )
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite store (and its folder) readable by the owner only: it holds
+    patient data. SQLite gives its journal and WAL files the database file's mode."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True)
+    if not path.exists():
+        path.touch(mode=0o600)
+    elif path.stat().st_mode & 0o077:
+        path.chmod(0o600)
 
 
 def _serialise_sqlite_writers(engine: AsyncEngine) -> None:

@@ -209,6 +209,22 @@ async def test_limits_refuse_an_operation_before_it_runs(
     assert not any("CPR" in m for m in messages(body))  # the pathway never ran
 
 
+async def test_a_body_nested_too_deeply_is_the_callers_error(production: RunningHub) -> None:
+    nested = (
+        '{"query": "{ __typename }", "variables": {"a": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+    )
+    response = await production.client.post(
+        "/graphql",
+        content=nested,
+        headers={
+            "Authorization": f"Bearer {production.token}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 400, response.text
+    assert "not JSON the hub reads" in response.text and "depth limit" in response.text
+
+
 async def test_batched_operations_are_refused(production: RunningHub) -> None:
     operation = {"query": '{ pathway(cpr: "12345") { cpr } }'}
     response = await production.client.post(
