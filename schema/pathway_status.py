@@ -15,6 +15,8 @@ from graphql import GraphQLError
 
 from hub.domain import status as domain
 from hub.domain.consent import DEFAULT_PURPOSE
+from hub.domain.directory import Directory
+from hub.services.directory import current_directory
 from hub.services.pathway import MAX_PAGE_SIZE, PathwayQueryError
 from hub.services.pathway_status import read_pathway_status
 from schema.context import HubInfo
@@ -26,6 +28,16 @@ First = Annotated[
     int | None,
     strawberry.argument(description=f"At most this many (1–{MAX_PAGE_SIZE}); default all."),
 ]
+
+
+NAME = (
+    "The name the organisation directory (SOR register, open or closed) gives its SOR "
+    "code; null when it has no SOR code or the directory does not hold it."
+)
+
+
+def _directory_name(directory: Directory, party: domain.Party | None) -> str | None:
+    return directory.name_of(party.sor) if party is not None and party.sor else None
 
 
 def _first(items: list[T], first: int | None) -> list[T]:
@@ -55,10 +67,11 @@ class OpenReferral:
     what: str | None
     owner: str | None = strawberry.field(description="Who is to carry it out (performer).")
     owner_sor: str | None = strawberry.field(description="The owner's SOR code.")
+    owner_name: str | None = strawberry.field(description=NAME)
     due: str | None = strawberry.field(description="FHIR date or dateTime.")
 
     @classmethod
-    def of(cls, referral: domain.OpenReferral) -> OpenReferral:
+    def of(cls, referral: domain.OpenReferral, directory: Directory) -> OpenReferral:
         return cls(
             id=strawberry.ID(referral.id),
             sector=referral.sector,
@@ -66,6 +79,7 @@ class OpenReferral:
             what=referral.what,
             owner=referral.owner.display if referral.owner else None,
             owner_sor=referral.owner.sor if referral.owner else None,
+            owner_name=_directory_name(directory, referral.owner),
             due=referral.due,
         )
 
@@ -77,13 +91,14 @@ class PlanAction:
     plan_id: strawberry.ID
     description: str | None
     owner: str | None = strawberry.field(description="Who is responsible for the action.")
-    owner_sor: str | None
+    owner_sor: str | None = strawberry.field(description="The owner's SOR code.")
+    owner_name: str | None = strawberry.field(description=NAME)
     due: str | None = strawberry.field(description="FHIR date or dateTime.")
     status: str
     overdue: bool = strawberry.field(description="Past its due date and not done.")
 
     @classmethod
-    def of(cls, action: domain.PlanAction) -> PlanAction:
+    def of(cls, action: domain.PlanAction, directory: Directory) -> PlanAction:
         return cls(
             id=strawberry.ID(action.id),
             sector=action.sector,
@@ -91,6 +106,7 @@ class PlanAction:
             description=action.description,
             owner=action.owner.display if action.owner else None,
             owner_sor=action.owner.sor if action.owner else None,
+            owner_name=_directory_name(directory, action.owner),
             due=action.due,
             status=action.status,
             overdue=action.overdue,
@@ -103,19 +119,21 @@ class ActivePlan:
     sector: str
     title: str | None
     tovholder: str | None = strawberry.field(description="The responsible coordinator.")
-    tovholder_sor: str | None
+    tovholder_sor: str | None = strawberry.field(description="The tovholder's SOR code.")
+    tovholder_name: str | None = strawberry.field(description=NAME)
     round_table: bool = strawberry.field(description="The plan of a rundbordsmøde.")
     action_count: int = strawberry.field(description="Actions of the plan the caller may see.")
     overdue_count: int
 
     @classmethod
-    def of(cls, plan: domain.ActivePlan) -> ActivePlan:
+    def of(cls, plan: domain.ActivePlan, directory: Directory) -> ActivePlan:
         return cls(
             id=strawberry.ID(plan.id),
             sector=plan.sector,
             title=plan.title,
             tovholder=plan.tovholder.display if plan.tovholder else None,
             tovholder_sor=plan.tovholder.sor if plan.tovholder else None,
+            tovholder_name=_directory_name(directory, plan.tovholder),
             round_table=plan.round_table,
             action_count=len(plan.actions),
             overdue_count=sum(1 for a in plan.actions if a.overdue),
@@ -124,8 +142,9 @@ class ActivePlan:
 
 @strawberry.type(description="A party invited to a round-table meeting.")
 class MeetingParticipant:
-    display: str | None
-    sor: str | None
+    display: str | None = strawberry.field(description="How the meeting names it.")
+    sor: str | None = strawberry.field(description="Its SOR code.")
+    name: str | None = strawberry.field(description=NAME)
     role: str | None
     required: bool
     status: str | None = strawberry.field(description="needs-action, accepted, declined …")
@@ -149,7 +168,7 @@ class RoundTableMeeting:
     )
 
     @classmethod
-    def of(cls, meeting: domain.RoundTableMeeting) -> RoundTableMeeting:
+    def of(cls, meeting: domain.RoundTableMeeting, directory: Directory) -> RoundTableMeeting:
         return cls(
             id=strawberry.ID(meeting.id),
             sector=meeting.sector,
@@ -159,7 +178,12 @@ class RoundTableMeeting:
             reason=meeting.reason,
             all_participants=[
                 MeetingParticipant(
-                    display=p.display, sor=p.sor, role=p.role, required=p.required, status=p.status
+                    display=p.display,
+                    sor=p.sor,
+                    name=directory.name_of(p.sor) if p.sor else None,
+                    role=p.role,
+                    required=p.required,
+                    status=p.status,
                 )
                 for p in meeting.participants
             ],
@@ -206,7 +230,7 @@ class PathwayStatus:
     )
 
     @classmethod
-    def of(cls, cpr: str, status: domain.PathwayStatus) -> PathwayStatus:
+    def of(cls, cpr: str, status: domain.PathwayStatus, directory: Directory) -> PathwayStatus:
         return cls(
             cpr=cpr,
             whereabouts=Whereabouts(status.whereabouts.value),
@@ -216,11 +240,13 @@ class PathwayStatus:
             open_referral_count=len(status.open_referrals),
             active_plan_count=len(status.active_plans),
             overdue_action_count=len(status.overdue_actions),
-            all_referrals=[OpenReferral.of(r) for r in status.open_referrals],
-            all_plans=[ActivePlan.of(p) for p in status.active_plans],
-            all_overdue=[PlanAction.of(a) for a in status.overdue_actions],
+            all_referrals=[OpenReferral.of(r, directory) for r in status.open_referrals],
+            all_plans=[ActivePlan.of(p, directory) for p in status.active_plans],
+            all_overdue=[PlanAction.of(a, directory) for a in status.overdue_actions],
             next_round_table=(
-                RoundTableMeeting.of(status.next_round_table) if status.next_round_table else None
+                RoundTableMeeting.of(status.next_round_table, directory)
+                if status.next_round_table
+                else None
             ),
         )
 
@@ -241,7 +267,7 @@ async def resolve_pathway_status(
             override_reason=emergency_override_reason,
             policy=context.policy,
         )
-    return PathwayStatus.of(view.cpr, view.status)
+    return PathwayStatus.of(view.cpr, view.status, await current_directory(context.engine))
 
 
 @strawberry.type

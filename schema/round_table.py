@@ -20,6 +20,7 @@ from strawberry.scalars import JSON
 
 from hub import clock
 from hub.domain.consent import PROPOSED_START_EXTENSION, SECTOR_ROLE_SYSTEM
+from hub.domain.directory import Directory
 from hub.domain.identifiers import SOR_SYSTEM
 from hub.domain.round_table import (
     GOAL_EXTENSION,
@@ -28,6 +29,7 @@ from hub.domain.round_table import (
     plan_of,
 )
 from hub.services.consent.read import Disclosure
+from hub.services.directory import current_directory
 from hub.services.intake import Rejected
 from hub.services.round_table import (
     ActionRequest,
@@ -46,6 +48,21 @@ from schema.context import HubInfo
 from schema.errors import refusals_as_errors
 
 MAX_FIRST = 100
+NAME_DESCRIPTION = (
+    "Its name: the organisation directory's (SOR register, open or closed) when it holds "
+    "the code, else the name given when it was invited or named; null when neither."
+)
+
+
+def _name(directory: Directory, org: str | None, given: Any) -> str | None:
+    """The directory's name of ``org``, else ``given`` unless it is only "SOR <code>"."""
+    if org:
+        found = directory.name_of(org)
+        if found is not None:
+            return found
+    if not isinstance(given, str) or not given.strip() or given == f"SOR {org}":
+        return None
+    return given
 
 
 def _page(items: list[Any], first: int | None) -> list[Any]:
@@ -110,16 +127,16 @@ class RoundTableActionInput:
 
 @strawberry.type(description="An organisation, by SOR code.")
 class RoundTableOrganisation:
-    org: str
+    org: str = strawberry.field(description="Its SOR code.")
     sector: str | None
-    name: str | None
+    name: str | None = strawberry.field(description=NAME_DESCRIPTION)
 
 
 @strawberry.type(description="An organisation taking part, and its answer.")
 class RoundTableParticipant:
-    org: str
+    org: str = strawberry.field(description="Its SOR code.")
     sector: str | None
-    name: str | None
+    name: str | None = strawberry.field(description=NAME_DESCRIPTION)
     role: str | None
     required: bool
     response: str = strawberry.field(description="needs-action, accepted, declined, tentative.")
@@ -145,18 +162,17 @@ class RoundTableAction:
     fhir: JSON
 
     @classmethod
-    def from_disclosure(cls, disclosure: Disclosure) -> RoundTableAction:
+    def from_disclosure(cls, disclosure: Disclosure, directory: Directory) -> RoundTableAction:
         content = disclosure.content
         owner = content.get("owner") or {}
+        org = str((owner.get("identifier") or {}).get("value") or "")
         due = ((content.get("restriction") or {}).get("period") or {}).get("end")
         status = content.get("status")
         return cls(
             task_id=strawberry.ID(disclosure.stored.id),
             description=content.get("description"),
             responsible=RoundTableOrganisation(
-                org=str((owner.get("identifier") or {}).get("value") or ""),
-                sector=None,
-                name=owner.get("display"),
+                org=org, sector=None, name=_name(directory, org, owner.get("display"))
             ),
             due=due,
             status=status,
@@ -175,18 +191,20 @@ class RoundTablePlanVersion:
     version_id: int
     recorded_at: str
     goals: list[str]
-    tovholder: str | None
+    tovholder: str | None = strawberry.field(description="The tovholder's SOR code.")
+    tovholder_name: str | None = strawberry.field(description=NAME_DESCRIPTION)
     action_ids: list[strawberry.ID]
     fhir: JSON
 
     @classmethod
-    def from_disclosure(cls, disclosure: Disclosure) -> RoundTablePlanVersion:
-        goals, tovholder, _ = plan_of(disclosure.content)
+    def from_disclosure(cls, disclosure: Disclosure, directory: Directory) -> RoundTablePlanVersion:
+        goals, tovholder, name = plan_of(disclosure.content)
         return cls(
             version_id=disclosure.stored.version_id,
             recorded_at=disclosure.stored.last_updated.isoformat(),
             goals=list(goals),
             tovholder=tovholder,
+            tovholder_name=_name(directory, tovholder, name),
             action_ids=[
                 strawberry.ID(ref.partition("/")[2])
                 for a in disclosure.content.get("activity") or []
@@ -197,11 +215,16 @@ class RoundTablePlanVersion:
 
 
 def _plan_actions(root: RoundTablePlan, first: int | None = None) -> list[RoundTableAction]:
-    return [RoundTableAction.from_disclosure(d) for d in _page(root.view.actions, first)]
+    return [
+        RoundTableAction.from_disclosure(d, root.directory) for d in _page(root.view.actions, first)
+    ]
 
 
 def _plan_history(root: RoundTablePlan, first: int | None = None) -> list[RoundTablePlanVersion]:
-    return [RoundTablePlanVersion.from_disclosure(d) for d in _page(root.view.history, first)]
+    return [
+        RoundTablePlanVersion.from_disclosure(d, root.directory)
+        for d in _page(root.view.history, first)
+    ]
 
 
 @strawberry.type(description="The plan the meeting agreed on (a FHIR CarePlan).")
@@ -213,6 +236,7 @@ class RoundTablePlan:
     tovholder: RoundTableOrganisation
     fhir: JSON
     view: strawberry.Private[PlanView]
+    directory: strawberry.Private[Directory]
 
     actions: list[RoundTableAction] = strawberry.field(
         resolver=_plan_actions, description="The plan's actions, in its order."
@@ -222,7 +246,7 @@ class RoundTablePlan:
     )
 
     @classmethod
-    def from_view(cls, view: PlanView) -> RoundTablePlan:
+    def from_view(cls, view: PlanView, directory: Directory) -> RoundTablePlan:
         content = view.care_plan.content
         _, tovholder, name = plan_of(content)
         goals = [
@@ -235,9 +259,12 @@ class RoundTablePlan:
             version_id=view.care_plan.stored.version_id,
             status=content.get("status"),
             goals=goals,
-            tovholder=RoundTableOrganisation(org=tovholder or "", sector=None, name=name),
+            tovholder=RoundTableOrganisation(
+                org=tovholder or "", sector=None, name=_name(directory, tovholder, name)
+            ),
             fhir=JSON(content),
             view=view,
+            directory=directory,
         )
 
 
@@ -288,9 +315,11 @@ class RoundTable:
     )
 
     @classmethod
-    def from_view(cls, view: RoundTableView, caller_org: str) -> RoundTable:
+    def from_view(cls, view: RoundTableView, caller_org: str, directory: Directory) -> RoundTable:
         content = view.appointment.content
-        participants = [_participant(p, view.coverage) for p in _organisation_participants(content)]
+        participants = [
+            _participant(p, view.coverage, directory) for p in _organisation_participants(content)
+        ]
         convener = next((p for p in participants if p.org == view.convener_org), None)
         mine = next((p for p in participants if p.org == caller_org), None)
         reason = (content.get("reasonCode") or [{}])[0].get("text")
@@ -303,13 +332,13 @@ class RoundTable:
             convener=RoundTableOrganisation(
                 org=view.convener_org,
                 sector=view.convener_sector,
-                name=convener.name if convener else None,
+                name=convener.name if convener else _name(directory, view.convener_org, None),
             ),
             invitation_only=view.invitation_only,
             cpr=view.cpr,
             reason=None if view.invitation_only else reason,
             my_response=mine.response if mine else None,
-            plan=RoundTablePlan.from_view(view.plan) if view.plan else None,
+            plan=RoundTablePlan.from_view(view.plan, directory) if view.plan else None,
             fhir=JSON(content),
             all_participants=participants,
             show_missing=view.coverage is not None,
@@ -324,7 +353,9 @@ def _organisation_participants(content: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _participant(entry: dict[str, Any], coverage: dict[str, bool] | None) -> RoundTableParticipant:
+def _participant(
+    entry: dict[str, Any], coverage: dict[str, bool] | None, directory: Directory
+) -> RoundTableParticipant:
     org = str(entry["actor"]["identifier"].get("value") or "")
     concept = (entry.get("type") or [{}])[0]
     sector = next(
@@ -346,7 +377,7 @@ def _participant(entry: dict[str, Any], coverage: dict[str, bool] | None) -> Rou
     return RoundTableParticipant(
         org=org,
         sector=sector,
-        name=entry["actor"].get("display"),
+        name=_name(directory, org, entry["actor"].get("display")),
         role=concept.get("text"),
         required=entry.get("required", "required") == "required",
         response=str(entry.get("status") or ""),
@@ -364,7 +395,8 @@ async def resolve_round_tables(
     context = info.context
     with refusals_as_errors(RoundTableError):
         views = await round_tables(context.engine, context.viewer, cpr, policy=context.policy)
-    return [RoundTable.from_view(v, context.viewer.org) for v in _page(views, first)]
+    directory = await current_directory(context.engine)
+    return [RoundTable.from_view(v, context.viewer.org, directory) for v in _page(views, first)]
 
 
 async def resolve_convene(info: HubInfo, input: ConveneRoundTableInput) -> RoundTable:
@@ -384,7 +416,7 @@ async def resolve_convene(info: HubInfo, input: ConveneRoundTableInput) -> Round
         view = await convene(
             context.engine, context.intake, context.viewer, request, policy=context.policy
         )
-    return RoundTable.from_view(view, context.viewer.org)
+    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
 
 
 async def resolve_respond(
@@ -404,7 +436,7 @@ async def resolve_respond(
             proposed_start,
             policy=context.policy,
         )
-    return RoundTable.from_view(view, context.viewer.org)
+    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
 
 
 async def resolve_reschedule(info: HubInfo, meeting_id: strawberry.ID, start: str) -> RoundTable:
@@ -418,7 +450,7 @@ async def resolve_reschedule(info: HubInfo, meeting_id: strawberry.ID, start: st
             start,
             policy=context.policy,
         )
-    return RoundTable.from_view(view, context.viewer.org)
+    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
 
 
 async def resolve_record_plan(
@@ -440,7 +472,7 @@ async def resolve_record_plan(
             tovholder,
             policy=context.policy,
         )
-    return RoundTable.from_view(view, context.viewer.org)
+    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
 
 
 async def resolve_update_action(
@@ -460,7 +492,7 @@ async def resolve_update_action(
             note,
             policy=context.policy,
         )
-    return RoundTableAction.from_disclosure(disclosure)
+    return RoundTableAction.from_disclosure(disclosure, await current_directory(context.engine))
 
 
 @strawberry.type

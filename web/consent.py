@@ -19,7 +19,7 @@ from hub.domain.consent import (
     SECTOR_ROLE_SYSTEM,
 )
 from hub.domain.identifiers import SOR_SYSTEM
-from hub.domain.summaries import party_display
+from hub.domain.summaries import party_display, sor_code
 from hub.services.consent.read import Disclosure
 from hub.services.consent.record import (
     CONSENT_IDENTIFIER_SYSTEM,
@@ -33,7 +33,7 @@ from hub.services.consent.record import (
 from hub.services.intake import Rejected
 from hub.services.pathway import PATHWAY_TYPES, PathwayFilter, read_pathway
 from web import labels
-from web.directory import organisations
+from web.directory import OrganisationNames, organisation_names, organisations
 from web.patient import expired, format_cpr, patient_cpr
 from web.rendering import form_list, form_text, page, redirect, render, web_hub
 from web.session import SignedIn
@@ -51,9 +51,10 @@ class ConsentLine:
     permit: bool
     active: bool
     recorded: str | None
-    recorded_by: str
+    recorded_by_org: str | None  # the recording organisation's SOR code
+    recorded_by_name: str | None  # its name, when known
     recorded_by_sector: str
-    organisations: list[str]
+    organisations: list[tuple[str, str | None]]  # SOR code, name when known
     sectors: list[str]
     purposes: list[str]
     data: list[str]
@@ -65,14 +66,17 @@ class ConsentLine:
     revoke_key: str | None  # set when the viewer's organisation may revoke it
 
 
-def consent_line(disclosure: Disclosure, viewer_org: str) -> ConsentLine:
+def consent_line(disclosure: Disclosure, viewer_org: str, names: OrganisationNames) -> ConsentLine:
     content = disclosure.content
     provision: dict[str, Any] = content.get("provision") or {}
-    orgs, sectors = [], []
+    orgs: list[tuple[str, str | None]] = []
+    sectors: list[str] = []
     for actor in provision.get("actor") or []:
-        identifier = (actor.get("reference") or {}).get("identifier") or {}
+        reference = actor.get("reference") or {}
+        identifier = reference.get("identifier") or {}
         if identifier.get("system") == SOR_SYSTEM and identifier.get("value"):
-            orgs.append(str(identifier["value"]))
+            org = str(identifier["value"])
+            orgs.append((org, names.name(org, reference.get("display"))))
         for coding in (actor.get("role") or {}).get("coding") or []:
             if coding.get("system") == SECTOR_ROLE_SYSTEM and coding.get("code"):
                 sectors.append(labels.sector(str(coding["code"])))
@@ -98,11 +102,15 @@ def consent_line(disclosure: Disclosure, viewer_org: str) -> ConsentLine:
     active = content.get("status") == "active"
     own = disclosure.stored.org == viewer_org  # only its recorder (or the patient) revokes it
     recorder = next(iter(content.get("organization") or []), None)
+    # The organisation the consent names as its recorder, else the one that stored it.
+    given = party_display(recorder)
+    recorder_org = sor_code(recorder) or (None if given else disclosure.stored.org)
     return ConsentLine(
         permit=provision.get("type") != "deny",
         active=active,
         recorded=content.get("dateTime"),
-        recorded_by=party_display(recorder) or f"SOR {disclosure.stored.org}",
+        recorded_by_org=recorder_org,
+        recorded_by_name=names.name(recorder_org, given),
         recorded_by_sector=disclosure.stored.sector,
         organisations=orgs,
         sectors=sectors,
@@ -156,8 +164,9 @@ async def _render(
         where=PathwayFilter.of(resource_types=["Consent"]),
         policy=hub.policy,
     )
-    lines = [consent_line(d, session.principal.org) for d in view.entries]
     directory = await organisations(hub.engine)
+    names = await organisation_names(hub.engine, directory)
+    lines = [consent_line(d, session.principal.org, names) for d in view.entries]
     return render(
         request,
         "samtykke.html",
@@ -168,7 +177,6 @@ async def _render(
         cpr=format_cpr(cpr),
         consents=sorted(lines, key=lambda c: (not c.active, c.recorded or ""), reverse=False),
         directory=directory,
-        names={d.sor: d.name for d in directory},
         sectors=labels.SECTORS,
         purposes=labels.PURPOSES,
         data_types=[(t, labels.resource_type(t)) for t in PATHWAY_TYPES if t != "Consent"],

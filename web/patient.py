@@ -15,6 +15,7 @@ from hub.services.consent.read import Disclosure
 from hub.services.pathway import PATHWAY_TYPES, PathwayFilter, PathwayQueryError, read_pathway
 from hub.services.pathway_status import read_pathway_status
 from web import labels
+from web.directory import OrganisationNames, organisation_names, organisations
 from web.rendering import form_text, page, redirect, render, web_hub
 from web.session import SignedIn
 
@@ -31,13 +32,14 @@ class TimelineEntry:
     status: str | None
 
 
-def timeline_entry(disclosure: Disclosure) -> TimelineEntry:
-    """An entry as the viewer may see it: from the disclosed content only."""
+def timeline_entry(disclosure: Disclosure, names: OrganisationNames) -> TimelineEntry:
+    """An entry as the viewer may see it: from the disclosed content only, with the
+    organisations its summary names by SOR code named from the directory."""
     fields = timeline_fields(disclosure.content)
     return TimelineEntry(
         sector=disclosure.stored.sector,
         resource_type=disclosure.stored.resource_type,
-        summary=summarise(disclosure.content),
+        summary=names.in_text(summarise(disclosure.content)),
         start=fields.start,
         end=fields.end,
         status=fields.status,
@@ -140,6 +142,7 @@ async def patient(request: Request, session: SignedIn) -> Response:
             hub.engine, session.principal, cpr, PAGE_SIZE, where=where, policy=hub.policy
         )
     status = await read_pathway_status(hub.engine, session.principal, cpr, policy=hub.policy)
+    names = await organisation_names(hub.engine, await organisations(hub.engine))
     filters = [("sektor", s) for s in chosen_sectors] + [("type", t) for t in chosen_types]
     filters += [(k, params[k]) for k in ("fra", "til") if params.get(k)]
     return render(
@@ -151,7 +154,8 @@ async def patient(request: Request, session: SignedIn) -> Response:
         cpr=format_cpr(cpr),
         name=patient_name(view.patient),
         status=status.status,
-        entries=[timeline_entry(e) for e in view.entries],
+        entries=[timeline_entry(e, names) for e in view.entries],
+        names=names,
         has_more=view.has_more,
         end_cursor=view.end_cursor,
         filters=filters,

@@ -18,6 +18,7 @@ from starlette.templating import Jinja2Templates
 from hub.domain.consent import Policy
 from hub.domain.summaries import danish_date, danish_time, span
 from hub.services.auth import Principal, TokenVerifier
+from hub.services.directory import current_directory
 from hub.services.intake import IntakeService
 from web import labels
 from web.oidc import OidcClient
@@ -90,6 +91,8 @@ def render(
             "csrf": csrf_token(request),
             "csrf_field": CSRF_FIELD,
             "oidc": hub.oidc is not None,
+            # The signed-in user's organisation by name (``page`` looks it up).
+            "own_name": getattr(request.state, "own_name", None),
             "href": lambda path: href(request, path),
             **context,
         },
@@ -117,6 +120,8 @@ def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             return redirect(
                 request, f"/log-ind?videre={back}" if request.method == "GET" else "/log-ind"
             )
+        directory = await current_directory(hub.engine)
+        request.state.own_name = directory.name_of(session.principal.org)
         if request.method == "POST":
             try:
                 check_csrf(request, await request.form())

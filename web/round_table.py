@@ -46,7 +46,12 @@ from hub.services.round_table import (
 )
 from web import labels
 from web.coverage import meeting_coverage
-from web.directory import organisations
+from web.directory import (
+    OrganisationNames,
+    organisation_names,
+    organisations,
+    search_organisations,
+)
 from web.patient import expired, format_cpr, patient_cpr
 from web.rendering import form_list, form_text, page, redirect, render, web_hub
 from web.session import SignedIn
@@ -103,6 +108,7 @@ class MeetingBlock:
     reason: str | None
     invitation_only: bool
     convener_org: str
+    convener_name: str | None
     convener_sector: str
     participants: list[ParticipantLine]
     mine: ParticipantLine | None
@@ -113,7 +119,9 @@ class MeetingBlock:
     cpr: str | None
 
 
-def _participant(entry: dict[str, Any], coverage: dict[str, bool] | None) -> ParticipantLine:
+def _participant(
+    entry: dict[str, Any], coverage: dict[str, bool] | None, names: OrganisationNames
+) -> ParticipantLine:
     actor = entry.get("actor") or {}
     org = str((actor.get("identifier") or {}).get("value") or "")
     concept = (entry.get("type") or [{}])[0]
@@ -133,10 +141,9 @@ def _participant(entry: dict[str, Any], coverage: dict[str, bool] | None) -> Par
         ),
         None,
     )
-    display = actor.get("display")
     return ParticipantLine(
         org=org,
-        name=None if display in (None, f"SOR {org}") else str(display),
+        name=names.name(org, actor.get("display")),
         sector=sector,
         role=concept.get("text"),
         required=entry.get("required", "required") == "required",
@@ -147,19 +154,23 @@ def _participant(entry: dict[str, Any], coverage: dict[str, bool] | None) -> Par
 
 
 def _action(
-    disclosure: Disclosure, viewer_org: str, convener: str, tovholder: str | None, now: datetime
+    disclosure: Disclosure,
+    viewer_org: str,
+    convener: str,
+    tovholder: str | None,
+    now: datetime,
+    names: OrganisationNames,
 ) -> ActionLine:
     content = disclosure.content
     owner = content.get("owner") or {}
     owner_org = str((owner.get("identifier") or {}).get("value") or "")
     due = ((content.get("restriction") or {}).get("period") or {}).get("end")
     status = str(content.get("status") or "")
-    display = owner.get("display")
     return ActionLine(
         task_id=disclosure.stored.id,
         description=str(content.get("description") or ""),
         owner_org=owner_org,
-        owner_name=None if display in (None, f"SOR {owner_org}") else str(display),
+        owner_name=names.name(owner_org, owner.get("display")),
         due=due,
         status=status,
         overdue=is_overdue(status, due, now),
@@ -168,10 +179,13 @@ def _action(
     )
 
 
-def meeting_block(view: RoundTableView, viewer_org: str, now: datetime) -> MeetingBlock:
+def meeting_block(
+    view: RoundTableView, viewer_org: str, now: datetime, names: OrganisationNames
+) -> MeetingBlock:
+    """A meeting as the page shows it, organisations named by ``names``."""
     content = view.appointment.content
     participants = [
-        _participant(p, view.coverage)
+        _participant(p, view.coverage, names)
         for p in content.get("participant") or []
         if ((p.get("actor") or {}).get("identifier") or {}).get("system") == SOR_SYSTEM
     ]
@@ -182,13 +196,15 @@ def meeting_block(view: RoundTableView, viewer_org: str, now: datetime) -> Meeti
         plan = PlanBlock(
             goals=list(goals),
             tovholder_org=tovholder,
-            tovholder_name=tovholder_name,
+            tovholder_name=names.name(tovholder, tovholder_name),
             actions=[
-                _action(a, viewer_org, view.convener_org, tovholder, now) for a in view.plan.actions
+                _action(a, viewer_org, view.convener_org, tovholder, now, names)
+                for a in view.plan.actions
             ],
             versions=len(view.plan.history),
         )
     status = str(content.get("status") or "")
+    convener = next((p for p in participants if p.org == view.convener_org), None)
     return MeetingBlock(
         id=view.appointment.stored.id,
         status=status,
@@ -197,6 +213,7 @@ def meeting_block(view: RoundTableView, viewer_org: str, now: datetime) -> Meeti
         reason=None if view.invitation_only else (content.get("reasonCode") or [{}])[0].get("text"),
         invitation_only=view.invitation_only,
         convener_org=view.convener_org,
+        convener_name=convener.name if convener else names.name(view.convener_org),
         convener_sector=view.convener_sector,
         participants=participants,
         mine=next((p for p in participants if p.org == viewer_org), None),
@@ -233,8 +250,15 @@ async def _render(
     hub = web_hub(request)
     views = await round_tables(hub.engine, session.principal, cpr, policy=hub.policy)
     now = clock.now()
-    meetings = [meeting_block(v, session.principal.org, now) for v in views]
-    directory = [d for d in await organisations(hub.engine) if d.sor != session.principal.org]
+    candidates = await organisations(hub.engine)
+    names = await organisation_names(hub.engine, candidates)
+    meetings = [meeting_block(v, session.principal.org, now, names) for v in views]
+    own = session.principal.org
+    search_text = request.query_params.get("organisation", "").strip()
+    found = [d for d in search_organisations(names.directory, search_text, now) if d.sor != own]
+    # An organisation the search found is listed there, not twice.
+    listed = {d.sor for d in found}
+    directory = [d for d in candidates if d.sor != own and d.sor not in listed]
     return render(
         request,
         "rundbord.html",
@@ -245,7 +269,11 @@ async def _render(
         cpr=format_cpr(cpr),
         meetings=sorted(meetings, key=lambda m: (m.closed, m.start or "")),
         directory=directory,
-        coverage=await meeting_coverage(hub.engine, session.principal, cpr, directory, hub.policy),
+        search_text=search_text,
+        found=found,
+        coverage=await meeting_coverage(
+            hub.engine, session.principal, cpr, [*found, *directory], hub.policy
+        ),
         sectors=labels.SECTORS,
         action_rows=ACTION_ROWS,
         action_statuses=ACTION_STATUSES,
@@ -272,6 +300,11 @@ def _invited(form: FormData) -> list[ParticipantRequest]:
     for value in form_list(form, "deltager"):
         sector, _, rest = value.partition("|")
         org, _, name = rest.partition("|")
+        # A search result without a sector in the directory has its own sector field.
+        sector = sector or form_text(form, f"sektor_{org}")
+        if not sector:
+            who = f"{name} (SOR {org})" if name else f"SOR {org}"
+            raise RoundTableError(f"vælg sektoren for {who}")
         role = form_text(form, f"rolle_{org}") or None
         invited.append(ParticipantRequest(org=org, sector=sector, role=role, name=name or None))
     for index in (1, 2):
@@ -433,8 +466,12 @@ async def _my_meetings(
     hub = web_hub(request)
     views = await round_tables(hub.engine, session.principal, policy=hub.policy)
     now = clock.now()
+    names = await organisation_names(hub.engine, await organisations(hub.engine))
     meetings = [
-        (meeting_block(v, session.principal.org, now), hub.refs.of(v.cpr) if v.cpr else None)
+        (
+            meeting_block(v, session.principal.org, now, names),
+            hub.refs.of(v.cpr) if v.cpr else None,
+        )
         for v in views
     ]
     return render(
