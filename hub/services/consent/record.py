@@ -52,6 +52,7 @@ class ConsentError(ValueError):
         self.code = code
 
 
+HELD_DATA_WAIT_SECONDS = 3.0  # how long a permit waits for the recorder's own data to arrive
 NOT_CUSTODIAN = "not-custodian"  # the recorder's controller holds none of the data
 PSYCHIATRY_RECORDER = "psychiatry-recorder"  # psychiatry data, not recorded by psychiatry
 
@@ -198,6 +199,11 @@ async def record_consent(
         )
     if request.decision == "permit":
         refusal = await _why_not_custodian(engine, recorder, cpr, request)
+        # What the recorder sent a moment ago may still be on its way to the store.
+        deadline = time.monotonic() + min(wait_seconds, HELD_DATA_WAIT_SECONDS)
+        while refusal is not None and refusal.code == NOT_CUSTODIAN and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            refusal = await _why_not_custodian(engine, recorder, cpr, request)
         if refusal is not None:
             await _audit(engine, recorder, "consent.record", cpr, outcome="denied")
             raise refusal
