@@ -318,11 +318,9 @@ def decide(
     verdicts = _verdicts(consents, viewer, item, now)
     if verdicts.denied:
         return Visibility.HIDDEN
-    psychiatric = is_psychiatric(item.content) or item.sector == Sector.PSYCHIATRY.value
-    if item.controller == viewer.controller and (
-        not psychiatric or viewer.sector is Sector.PSYCHIATRY
-    ):
+    if own_data(viewer, item):
         return Visibility.FULL
+    psychiatric = is_psychiatric(item.content) or item.sector == Sector.PSYCHIATRY.value
     permits = [
         provision
         for provision, consent in verdicts.permits
@@ -341,8 +339,14 @@ def decide(
 
 
 def own_data(viewer: Viewer, item: Item) -> bool:
-    """Whether ``item`` is the viewer's own organisation's or its controller's (rules 1, 4)."""
-    return item.org == viewer.org or item.controller == viewer.controller
+    """Whether ``item`` is the viewer's own organisation's, or its controller's and not
+    psychiatry's kept from a somatic unit (rules 1, 4)."""
+    if item.org == viewer.org:
+        return True
+    psychiatric = is_psychiatric(item.content) or item.sector == Sector.PSYCHIATRY.value
+    return item.controller == viewer.controller and (
+        not psychiatric or viewer.sector is Sector.PSYCHIATRY
+    )
 
 
 def _notification_basis(
