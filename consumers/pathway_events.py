@@ -6,6 +6,11 @@ into the subscriptions that should receive them, in the projection's own transac
 So an event exists exactly when the version it comes from does, a replay of the bus
 (which stores no new version) derives nothing twice, and each patient's events are
 logged in the order the projection applied them.
+
+Each event is logged with the state of its stay as of the event (the version it was
+derived from, ``hub.domain.pathway_events.event_state``): a delivery renders that, so
+an event read later tells the same as it did live. Which Encounters are stays at all
+follows from the stored record's author: only a hospital's or psychiatry's.
 """
 
 from __future__ import annotations
@@ -47,7 +52,10 @@ class PathwayEventDeriver:
         if current.patient_key is None:
             return
         derived = derive_events(
-            previous.content if previous else None, current.content, occurred_at=event.occurred_at
+            previous.content if previous else None,
+            current.content,
+            sector=current.sector,
+            occurred_at=event.occurred_at,
         )
         if derived and current.resource_type == "Patient":
             derived = await self._deaths_to_tell(derived, current, uow)
@@ -64,6 +72,7 @@ class PathwayEventDeriver:
                 sector=current.sector,
                 org=current.org,
                 event_id=event.event_id,
+                state=found.state,
             )
             if logged is None:
                 continue

@@ -74,7 +74,7 @@ class PathwayEvent:
     at: datetime | None = strawberry.field(
         description="When it happened, by the hospital; for an alert, when it became due."
     )
-    status: str | None = strawberry.field(description="The stay's status as it is now.")
+    status: str | None = strawberry.field(description="The stay's status as of the event.")
     encounter_class: str | None = strawberry.field(
         name="class", description="The stay's class code (IMP inpatient, EMER, AMB …)."
     )
@@ -82,7 +82,10 @@ class PathwayEvent:
     period_end: str | None
     service_provider: JSON | None = strawberry.field(description="The hospital, by SOR code.")
     encounter: JSON | None = strawberry.field(
-        description="The Encounter's notification fields as FHIR R4 JSON."
+        description=(
+            "The Encounter as of the event, as FHIR R4 JSON: its notification fields, "
+            "or more under consent."
+        )
     )
     message: str | None = strawberry.field(
         default=None, description="An alert's text (null for other kinds and when withheld)."

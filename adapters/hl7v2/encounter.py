@@ -30,6 +30,9 @@
 * serviceProvider: the authenticated sending organisation as a logical reference
   by SOR code, displayed with MSH-4's name.
 * reasonCode: PV2-3 (admit reason), as text.
+* hospitalization: of a finished stay, where the patient went (PV1-36 discharge
+  disposition, PV1-37 discharged to location, a death in PID-29/30), see
+  ``discharge``.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from adapters.hl7v2.discharge import hospitalization
 from adapters.hl7v2.events import AdtEvent, Discharge
 from adapters.hl7v2.location import encounter_locations
 from adapters.hl7v2.message import Repetition, Segment, V2Message
@@ -132,6 +136,10 @@ def build_encounter(
     reason = _admit_reason(message.segment("PV2"))
     if reason:
         encounter["reasonCode"] = [{"text": reason}]
+    if status == "finished":
+        left = hospitalization(pv1, message.segment("PID"))
+        if left is not None:
+            encounter["hospitalization"] = left
     return encounter
 
 

@@ -12,6 +12,12 @@
   ``Encounter.statusHistory`` entry with status ``onleave`` and that period, in
   plain FHIR R4. A leave still open when the stay is finished (discharged or
   deceased while on leave) is closed at the stay's end.
+* hospitalization.dischargeDisposition: where the stay's end took the patient.
+  MedCom's HospitalNotification carries no discharge disposition of its own; its
+  event is the destination. SLHJ (and RE_SLHJ) is "slut, hjem": activity
+  ``discharge-inpatient-home`` / ``discharge-emergency-home``, the FHIR code ``home``;
+  MORS is the patient's death, ``exp``. Any other notification, a cancelled
+  discharge (AN_SLHJ) among them, carries none.
 """
 
 from __future__ import annotations
@@ -40,6 +46,9 @@ from hub.domain.identifiers import SOR_SYSTEM, cpr_patient_key, patient_resource
 from hub.domain.translation import FhirJson, TranslationError
 
 LEAVE_PERIOD_EXTENSION = "leave-period-extension"  # MedCom's URL ends so (and is misspelt)
+DISCHARGE_DISPOSITION = "http://terminology.hl7.org/CodeSystem/discharge-disposition"
+HOME = {"system": DISCHARGE_DISPOSITION, "code": "home", "display": "Home"}
+EXPIRED = {"system": DISCHARGE_DISPOSITION, "code": "exp", "display": "Expired"}
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,9 @@ def read_hospital_notification(
     provider = _service_provider(bundle, encounter)
     if provider is not None:
         resource["serviceProvider"] = provider
+    disposition = _discharge_disposition(notification, header.activity)
+    if disposition is not None:
+        resource["hospitalization"] = {"dischargeDisposition": {"coding": [disposition]}}
     notified = _notified(bundle)
     if notified:
         resource["extension"] = notified
@@ -132,6 +144,15 @@ def _notified(bundle: MessageBundle) -> list[dict[str, Any]]:
         if sor is not None and extension not in notified:
             notified.append(extension)
     return notified
+
+
+def _discharge_disposition(notification: Notification, activity: str) -> dict[str, str] | None:
+    """Where the stay's end took the patient, as the notification's event says."""
+    if notification.event == "MORS":
+        return dict(EXPIRED)
+    if notification.status == FINISHED and activity.endswith("-home"):
+        return dict(HOME)  # SLHJ, RE_SLHJ: discharge-{inpatient,emergency}-home
+    return None
 
 
 def _class(encounter: Entry) -> JsonObject:

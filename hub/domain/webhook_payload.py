@@ -6,7 +6,8 @@ SubscriptionStatus, represented in R4 as a Parameters resource (profile
 backport-subscription-status-r4) with ``subscription``, ``topic``, ``status``,
 ``type`` = ``event-notification``, ``events-since-subscription-start`` and one
 ``notification-event`` (``event-number``, ``timestamp``, ``focus`` → the Encounter);
-then the Encounter itself, as the subscription's owner may see it.
+then the Encounter as of the event (the state logged with it, so a re-sent or late
+notification tells what the first one told), as the subscription's owner may see it.
 
 The hub's own event JSON (the same object a websocket subscriber receives:
 ``subscriptionId``, ``eventNumber``, ``kind``, ``cpr``, ``encounterId``, ``at``,

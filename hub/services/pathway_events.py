@@ -13,9 +13,13 @@ a durable, numbered feed:
   sender alike): what a delivery tells is decided again when it is delivered, through
   ``hub.services.consent.read`` as every read is, and audited. A refusal recorded after the event
   was numbered withholds it: the number stays (so the receiver sees no gap) but no
-  patient data goes out. The audit names whoever is told: the token that pulled the
-  page or opened the websocket, or, for a webhook, the subscription itself on behalf
-  of its owner organisation; the subscription is named in the record either way.
+  patient data goes out. An event of a stay shows the stay as of the event (the state
+  logged with it), never as it is now, so catching up tells what live delivery told;
+  that state is shown only to an owner who may see the stay now, and only as much of
+  it as ``consented_versions`` shows of a past version. The audit names whoever is
+  told: the token that pulled the page or opened the websocket, or, for a webhook, the
+  subscription itself on behalf of its owner organisation; the subscription is named
+  in the record either way.
 
 An alert (``hub.runtime.alert_scanner`` logs it when it becomes due) is numbered and rendered
 the same way, but shown only to an owner who may see what it rests on, exactly as the
@@ -31,7 +35,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,7 +56,13 @@ from hub.domain.consent import (
     notified_organisations,
 )
 from hub.domain.identifiers import cpr_of
-from hub.domain.pathway_events import DISCHARGE_KINDS, PathwayEventKind, alert_kind_of
+from hub.domain.pathway_events import (
+    DISCHARGE_KINDS,
+    STATE_FIELDS,
+    PathwayEventKind,
+    alert_kind_of,
+    shown_state,
+)
 from hub.domain.person import residence
 from hub.domain.sectors import Sector
 from hub.domain.translation import FhirJson
@@ -61,6 +71,7 @@ from hub.services.auth import Principal
 from hub.services.consent.read import (
     Disclosure,
     PatientView,
+    consented_versions,
     consented_view,
     consents_of,
     item_of,
@@ -100,7 +111,7 @@ class PathwayEventMessage:
     encounter_id: str | None  # None when withheld
     at: datetime | None
     withheld: bool  # consent no longer lets the owner see it: number kept, no patient data
-    encounter: FhirJson | None  # the Encounter as the owner may see it (notification fields)
+    encounter: FhirJson | None  # the stay as of the event, as the owner may see it
     # An alert's text and the resource it rests on ("Type/id"); None for other events.
     message: str | None = None
     resource: str | None = None
@@ -478,12 +489,17 @@ async def render_deliveries(
     events = await uow.pathway_events.get_many([d.pathway_event_seq for d in deliveries])
     viewer = owner_viewer(subscription)
     views: dict[str, PatientView] = {}
+    states: dict[int, Disclosure] = {}
     messages: list[PathwayEventMessage] = []
     for delivery in deliveries:
         event = events[delivery.pathway_event_seq]
         if event.patient_key not in views:
             views[event.patient_key] = await consented_view(
                 uow, viewer, event.patient_key, policy=policy, now=now
+            )
+            same_patient = [e for e in events.values() if e.patient_key == event.patient_key]
+            states |= await _states_as_of_events(
+                uow, viewer, views[event.patient_key], same_patient, policy=policy, now=now
             )
         view = views[event.patient_key]
         alert = await _logged_alert(uow, event)
@@ -494,7 +510,7 @@ async def render_deliveries(
         elif alert_kind_of(event.kind):
             disclosed, encounter = None, None  # what it rested on was withdrawn
         else:
-            disclosed, encounter = _disclosed(view, event)
+            disclosed, encounter = _disclosed(view, event, states)
         if disclosed is None:
             messages.append(
                 PathwayEventMessage(
@@ -530,11 +546,7 @@ async def render_deliveries(
                 encounter_id=encounter.stored.id if encounter else None,
                 at=event.at,
                 withheld=False,
-                encounter=(
-                    {k: v for k, v in encounter.content.items() if k in NOTIFICATION_FIELDS}
-                    if encounter
-                    else None
-                ),
+                encounter=_shown_encounter(encounter, event),
                 message=alert.message if alert else None,
                 resource=f"{event.resource_type}/{event.resource_id}" if alert else None,
                 patient_key=event.patient_key,
@@ -571,10 +583,60 @@ async def _logged_alert(uow: UnitOfWork, event: PathwayEventRecord) -> Alert | N
     )
 
 
+async def _states_as_of_events(
+    uow: UnitOfWork,
+    viewer: Viewer,
+    view: PatientView,
+    events: Iterable[PathwayEventRecord],
+    *,
+    policy: Policy,
+    now: datetime,
+) -> dict[int, Disclosure]:
+    """What ``viewer`` is shown of each event's stay as of the event, by event ``seq``.
+
+    Only of a stay the viewer may see now (in ``view``), and through the consent choke
+    point as a past version of it (``consented_versions``); of a stay it sees only the
+    notification fields of now, no more than those. An event missing from the answer
+    is withheld.
+    """
+    current = {e.stored.id: e for e in view.entries if e.stored.resource_type == "Encounter"}
+    versions: list[StoredResource] = []
+    seq_of: dict[int, int] = {}
+    for event in events:
+        now_shown = current.get(event.resource_id) if event.resource_type == "Encounter" else None
+        if now_shown is None or event.state is None:
+            continue
+        version = replace(now_shown.stored, version_id=event.version_id, content=event.state)
+        versions.append(version)
+        seq_of[id(version)] = event.seq
+    if not versions:
+        return {}
+    states: dict[int, Disclosure] = {}
+    for shown in await consented_versions(uow, viewer, versions, policy=policy, now=now):
+        fields = STATE_FIELDS if current[shown.stored.id].visibility.whole else NOTIFICATION_FIELDS
+        content = shown_state({k: v for k, v in shown.content.items() if k in fields})
+        states[seq_of[id(shown.stored)]] = replace(shown, content=content)
+    return states
+
+
+def _shown_encounter(encounter: Disclosure | None, event: PathwayEventRecord) -> FhirJson | None:
+    """The stay an event shows: as of the event, else (an event logged without its state,
+    before revision 0010) the notification fields of the stay now."""
+    if encounter is None:
+        return None
+    if event.state is not None:
+        return encounter.content
+    return {k: v for k, v in encounter.content.items() if k in NOTIFICATION_FIELDS}
+
+
 def _disclosed(
-    view: PatientView, event: PathwayEventRecord
+    view: PatientView, event: PathwayEventRecord, states: dict[int, Disclosure]
 ) -> tuple[list[StoredResource] | None, Disclosure | None]:
-    """What the event discloses to the viewer (None: withheld), and its visible Encounter."""
+    """What the event discloses to the viewer (None: withheld), and its visible Encounter:
+    as of the event when its state was logged (``states``), else as it is now."""
+    if event.resource_type == "Encounter" and event.state is not None:
+        as_of = states.get(event.seq)
+        return (None, None) if as_of is None else ([as_of.stored], as_of)
     if event.resource_type == "Encounter":
         for entry in view.entries:
             if entry.stored.resource_type == "Encounter" and entry.stored.id == event.resource_id:

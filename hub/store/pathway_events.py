@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.domain.translation import FhirJson
 from hub.store.tables import pathway_events
 
 
@@ -28,6 +29,9 @@ class PathwayEventRecord:
     sector: str  # the resource's author
     org: str
     event_id: str  # the bus event it came with
+    # The stay as of the event (``hub.domain.pathway_events.event_state``); None for
+    # a patient's events and alerts.
+    state: FhirJson | None = None
 
 
 def _record(row: Any) -> PathwayEventRecord:
@@ -51,6 +55,7 @@ class PathwayEvents:
         sector: str,
         org: str,
         event_id: str,
+        state: FhirJson | None = None,
     ) -> PathwayEventRecord | None:
         """Append an event; None when this version already yielded this kind.
 
@@ -69,6 +74,7 @@ class PathwayEvents:
             "sector": sector,
             "org": org,
             "event_id": event_id,
+            "state": state,
         }
         # One statement, whether or not the event is there already (no look-up first).
         dialect_insert = (

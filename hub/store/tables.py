@@ -208,6 +208,8 @@ pathway_events = Table(
     Column("sector", String(32), nullable=False),  # the resource's author
     Column("org", String(64), nullable=False),
     Column("event_id", String(80), nullable=False),  # the bus event it came with
+    # The stay as of the event, what its deliveries show (None: a patient's event, an alert).
+    Column("state", JsonDocument, nullable=True),
     # One event of a kind per stored version: replaying the bus derives nothing twice.
     UniqueConstraint("resource_type", "resource_id", "version_id", "kind"),
     Index(None, "patient_key", "seq"),

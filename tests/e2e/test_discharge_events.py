@@ -203,6 +203,39 @@ async def test_an_offline_subscriber_catches_up_without_gaps_or_duplicates(
     assert {e["cpr"] for e in live} == {late}
 
 
+async def test_an_admission_caught_up_after_the_discharge_is_told_as_it_was_live(
+    deployment: Deployment,
+) -> None:
+    """Each event tells the stay as of the event: read after the discharge, the admission
+    still shows the stay admitted, exactly as live delivery told it."""
+    token = deployment.token("municipality", "730-as-of", kommune="730")
+    kinds = ["ADMISSION", "DISCHARGE"]
+    resident, visit = next(_cprs), f"D{next(_visits)}"
+    admit = adt("A01", cpr=resident, visit=visit, kommune="730", recorded="20261101080000")
+    leave = adt(
+        "A03",
+        cpr=resident,
+        visit=visit,
+        kommune="730",
+        discharged="20261104113000",
+        recorded="20261104113000",
+    )
+    async with subscribed(deployment, token, kinds=kinds) as subscriber:
+        await asyncio.sleep(0.3)  # the subscription is open before the hospital sends
+        assert (await asyncio.to_thread(deployment.ingest, admit)).status_code == 202
+        admission = await subscriber.next()
+        assert (await asyncio.to_thread(deployment.ingest, leave)).status_code == 202
+        discharge = await subscriber.next()
+    assert (admission["status"], admission["periodEnd"]) == ("in-progress", None)
+    assert (discharge["status"], discharge["periodEnd"]) == (
+        "finished",
+        "2026-11-04T11:30:00+01:00",
+    )
+    async with subscribed(deployment, token, kinds=kinds, after=0) as subscriber:
+        caught_up = [await subscriber.next() for _ in range(2)]
+    assert caught_up == [admission, discharge]
+
+
 async def test_a_refusal_keeps_the_patient_out_of_the_feed(deployment: Deployment) -> None:
     token = deployment.token("municipality", "730-consent", kommune="730")
     async with subscribed(deployment, token) as subscriber:

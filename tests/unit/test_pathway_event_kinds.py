@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.hl7v2 import Hl7v2Adapter
-from hub.domain.pathway_events import DerivedEvent, PathwayEventKind, derive_events
+from hub.domain import pathway_events
+from hub.domain.pathway_events import DerivedEvent, PathwayEventKind
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
 from tests.support.hl7 import adt
@@ -14,6 +15,15 @@ from tests.support.hl7 import adt
 ADAPTER = Hl7v2Adapter(local_timezone="Europe/Copenhagen")
 SENDER = Sender(Sector.HOSPITAL, "100000001", "opus", frozenset({"hl7:RHR"}))
 AT = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)
+
+
+def derive_events(
+    previous: dict[str, Any] | None, current: dict[str, Any], occurred_at: datetime | None = None
+) -> list[DerivedEvent]:
+    """The events as the hospital's ADT feed (sector hospital) tells them."""
+    return pathway_events.derive_events(
+        previous, current, sector=Sector.HOSPITAL.value, occurred_at=occurred_at
+    )
 
 
 def encounter(trigger: str, **fields: Any) -> dict[str, Any]:
