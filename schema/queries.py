@@ -76,15 +76,16 @@ async def resolve_resource(
     emergency_override_reason: str | None = None,
 ) -> PathwayEntry | None:
     context = info.context
-    found = await read_resource(
-        context.engine,
-        context.viewer,
-        resource_type,
-        str(id),
-        purpose=purpose,
-        override_reason=emergency_override_reason,
-        policy=context.policy,
-    )
+    with refusals_as_errors(PathwayQueryError):
+        found = await read_resource(
+            context.engine,
+            context.viewer,
+            resource_type,
+            str(id),
+            purpose=purpose,
+            override_reason=emergency_override_reason,
+            policy=context.policy,
+        )
     return PathwayEntry.from_disclosure(found) if found else None
 
 

@@ -359,9 +359,9 @@ def _notification_basis(
         return False
     if item.resource_type not in policy.notification_types:
         return False
-    if item.sector == Sector.HOSPITAL.value and not psychiatric:
-        return True
-    return psychiatric and policy.psychiatry_notifications
+    if item.sector not in (Sector.HOSPITAL.value, Sector.PSYCHIATRY.value):
+        return False  # hospital stays only: nothing a kommune, a GP or a coordinator wrote
+    return not psychiatric or policy.psychiatry_notifications
 
 
 def addressees(item: Item) -> frozenset[str]:
@@ -501,9 +501,12 @@ def _relatives_permitted(
     """Whether a permit that names relatives, and may disclose ``patient``'s record, covers
     the viewer."""
     relatives = Item(RELATIVES_CLASS, "-", "-", "-", {}, controller=patient.controller)
+    psychiatric = is_psychiatric(patient.content) or patient.sector == Sector.PSYCHIATRY.value
     verdicts = _verdicts(consents, viewer, relatives, now)
     return not verdicts.denied and any(
-        RELATIVES_CLASS in provision.classes and consent.may_disclose(relatives, False)
+        RELATIVES_CLASS in provision.classes
+        and consent.may_disclose(relatives, psychiatric)
+        and (not psychiatric or PSYCHIATRY_LABEL in provision.labels)
         for provision, consent in verdicts.permits
     )
 
