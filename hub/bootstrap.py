@@ -19,10 +19,12 @@ from consumers.pathway_events import PathwayEventDeriver
 from consumers.pathway_facts import PathwayFactsObserver
 from consumers.projection import ProjectionObserver, ResourceProjection
 from consumers.round_table_index import RoundTableIndexer
+from hub import clock
 from hub.bus.embedded import EmbeddedBus
 from hub.bus.kafka import KafkaBus
 from hub.config import TOPIC_INBOUND, Settings
 from hub.domain.consent import Policy
+from hub.domain.directory import Organisation
 from hub.domain.translation import Adapter, AdapterRegistry
 from hub.ports import Bus
 from hub.runtime.alert_scanner import AlertScanner
@@ -100,15 +102,20 @@ class Hub:
                 scanner = self.alert_scanner
                 self._tasks.append(asyncio.create_task(scanner.run(self._stop), name=scanner.name))
 
-    async def controller_of(self, org: str) -> str | None:
-        """The data controller the organisation directory names for ``org`` (None when
-        it does not know it, or cannot be read: the caller is then its own controller)."""
+    async def organisation(self, org: str) -> Organisation | None:
+        """The organisation directory's entry of ``org`` (None when it does not know it,
+        or cannot be read: the caller is then known by its token alone)."""
         try:
             directory = await directory_cache(self.engine).directory()
         except Exception:
             log.exception("the organisation directory could not be read")
             return None
-        return directory.controller_of(org)
+        return directory.by_sor(org, clock.now())
+
+    async def controller_of(self, org: str) -> str | None:
+        """The data controller the organisation directory names for ``org``, if any."""
+        found = await self.organisation(org)
+        return found.controller if found else None
 
     def start_feed(self) -> None:
         """Follow the websocket feeds (where GraphQL is served)."""

@@ -151,7 +151,7 @@ def create_app(settings: Settings, *, on_ready: OnReady | None = None) -> Starle
     false) the consumers in this one process.
     """
     hub = build_hub(settings)
-    verifier = TokenVerifier(settings, controllers=hub.controller_of)
+    verifier = TokenVerifier(settings, directory=hub.organisation)
     ready = False
 
     @asynccontextmanager

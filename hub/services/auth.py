@@ -22,9 +22,10 @@ from jwt.types import Options
 from hub import clock
 from hub.config import Settings
 from hub.domain.controllers import ControllerError, checked_controller, default_controller
+from hub.domain.directory import Organisation
 from hub.domain.identifiers import normalise_cpr
 from hub.domain.sectors import Sector
-from hub.domain.senders import KINDS, SOR
+from hub.domain.senders import GLN, KINDS, SOR
 from hub.domain.translation import Sender
 
 _KOMMUNE = re.compile(r"^\d{3}$")
@@ -56,6 +57,9 @@ class Principal:
     # The caller's data controller (hub.domain.controllers): the token's ``controller``
     # claim, else the organisation directory's, else its kommune or its organisation.
     controller: str = ""
+    # The organisation's location numbers ("gln:…") in the directory: messages addressed
+    # to them are addressed to the caller (never names it may send as: that is aliases).
+    located_at: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.controller:
@@ -185,13 +189,13 @@ def check_token_times(claims: dict[str, Any], *, leeway: float = 0) -> None:
             raise jwt.ImmatureSignatureError(f"The token is not yet valid ({claim})")
 
 
-ControllerLookup = Callable[[str], Awaitable[str | None]]
-"""The data controller the organisation directory names for a SOR code, if it knows it."""
+DirectoryLookup = Callable[[str], Awaitable[Organisation | None]]
+"""The organisation directory's entry of a SOR code, if it knows it."""
 
 
 class TokenVerifier:
-    def __init__(self, settings: Settings, *, controllers: ControllerLookup | None = None) -> None:
-        self._controllers = controllers
+    def __init__(self, settings: Settings, *, directory: DirectoryLookup | None = None) -> None:
+        self._directory = directory
         self._issuer = settings.token_issuer
         self._audience = settings.token_audience
         self._jwks: jwt.PyJWKClient | None = None
@@ -235,11 +239,16 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise TokenError(f"invalid token: {error}") from None
         principal = principal_from_claims(claims)
-        if "controller" in claims or principal.sector is Sector.MUNICIPALITY:
+        found = await self._directory(principal.org) if self._directory else None
+        if found is None:
             return principal
-        # No controller claim: the directory's (the SOR institution owner), if it knows one.
-        found = await self._controllers(principal.org) if self._controllers else None
-        return replace(principal, controller=found) if found else principal
+        # The directory's location numbers address the organisation too (a letter sent to
+        # it by GLN reaches it); and without a controller claim, its controller is the
+        # directory's (the SOR institution owner). Whom it may send as stays the token's.
+        located = frozenset(f"{GLN}:{gln}" for gln in found.glns)
+        claimed = "controller" in claims or principal.sector is Sector.MUNICIPALITY
+        controller = principal.controller if claimed else found.controller
+        return replace(principal, located_at=located, controller=controller)
 
 
 class TokenIssuer:

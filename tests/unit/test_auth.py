@@ -8,11 +8,13 @@ from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from hub.domain.directory import Organisation
 from hub.domain.sectors import Sector
 from hub.services.auth import Principal, TokenError, TokenIssuer, TokenVerifier
 from tests.conftest import hub_settings
@@ -127,3 +129,33 @@ async def test_identity_provider_tokens_verify_against_its_jwks(
     with pytest.raises(TokenError, match="identity provider"):
         TokenIssuer(settings)
     assert not (tmp_path / "var" / "dev-signing-key").exists()
+
+
+async def test_the_directory_gives_a_token_its_controller_and_location_numbers(
+    tmp_path: Path,
+) -> None:
+    """A hospital's token names no controller: the directory's institution owner is it,
+    and the directory's GLNs name the hospital too (a letter addressed by GLN reaches it).
+    A controller the token does claim, and a kommune's, stay the token's."""
+    settings = hub_settings(tmp_path)
+    ward = Organisation(
+        "100000001", "Medicinsk Afdeling M2", "sor:1000001", glns=("5790000503148",)
+    )
+
+    async def directory(org: str) -> Organisation | None:
+        return ward if org == ward.sor else None
+
+    verifier = TokenVerifier(settings, directory=directory)
+    issuer = TokenIssuer(settings)
+
+    async def principal(**claims: Any) -> Principal:
+        token = issuer.issue(sub="x", **claims)
+        return await verifier.verify(f"Bearer {token}")
+
+    known = await principal(sector=Sector.HOSPITAL, org=ward.sor)
+    assert known.controller == "sor:1000001"
+    assert known.located_at == {"gln:5790000503148"} and known.aliases == frozenset()
+    claimed = await principal(sector=Sector.HOSPITAL, org=ward.sor, controller="sor:7")
+    assert claimed.controller == "sor:7"
+    unknown = await principal(sector=Sector.HOSPITAL, org="200000002")
+    assert unknown.controller == "sor:200000002" and unknown.located_at == frozenset()

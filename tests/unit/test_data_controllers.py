@@ -31,6 +31,8 @@ from hub.domain.controllers import (
 from hub.domain.identifiers import SOR_SYSTEM
 from hub.domain.sectors import Sector
 from hub.domain.sensitivity import PSYCHIATRY_LABEL as PSY_CODING
+from hub.services.auth import Principal
+from hub.services.consent.read import viewer_of
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -247,3 +249,12 @@ def test_a_tokens_controller_is_checked_and_defaults_safely() -> None:
     ):
         with pytest.raises(ControllerError, match="controller"):
             checked_controller(bad, sector, kommune)
+
+
+def test_a_letter_addressed_by_a_location_number_the_directory_knows_reaches_its_holder() -> None:
+    """The token names no GLN; the directory says the practice is located at one."""
+    practice = Principal("læge", Sector.GP, "3000001", located_at=frozenset({"gln:5790000123456"}))
+    by_gln = {"recipient": [{"identifier": {"system": "urn:oid:1.3.88", "value": "5790000123456"}}]}
+    letter = item(RANDERS_HOSPITAL, "Communication", **by_gln)
+    assert see(viewer_of(practice), letter) is Visibility.ADDRESSED
+    assert see(viewer_of(Principal("læge", Sector.GP, "3000001")), letter) is Visibility.HIDDEN

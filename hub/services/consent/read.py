@@ -124,7 +124,9 @@ def viewer_of(
         org=principal.org,
         kommune=principal.kommune,
         controller=principal.controller,
-        aliases=frozenset(a for a in principal.aliases if a.startswith("gln:")),
+        aliases=frozenset(
+            a for a in principal.aliases | principal.located_at if a.startswith("gln:")
+        ),
         purpose=purpose,
         # A blank reason is no reason: no override, and nothing unaudited.
         override_reason=(override_reason or "").strip() or None,
