@@ -1093,7 +1093,7 @@ async def leak_example(template: Path, scenario: Scenario) -> None:
 # A failing case shrinks for up to Hypothesis's five minutes: let it finish.
 @pytest.mark.timeout(7200)
 @settings(
-    max_examples=worlds(60),
+    max_examples=worlds(40),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

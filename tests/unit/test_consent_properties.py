@@ -782,7 +782,7 @@ def shown_as(visibility: Visibility) -> str:
 
 
 @settings(
-    max_examples=worlds(1500),
+    max_examples=worlds(800),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
