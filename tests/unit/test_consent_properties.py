@@ -20,10 +20,10 @@ practices), and in them:
 - the residence municipality and the policy's notification defaults.
 
 Both must agree on what is shown of the resource (whole, as a notification, as an
-invitation, or not at all) and on its content. Where the hub does not yet read the table
-as the reference does, ``KNOWN_DISAGREEMENTS`` says so and a strict xfail example at the
-end shows it. The number of worlds is ``BROBYGGER_CONSENT_WORLDS`` (see
-tests/support/consent_worlds.py); 10,000 take about two minutes.
+invitation, or not at all) and on its content. Two points where the hub once read the
+table otherwise (found by this test) are kept as examples at the end. The number of
+worlds is ``BROBYGGER_CONSENT_WORLDS`` (see tests/support/consent_worlds.py); 10,000
+take about two minutes.
 """
 
 from __future__ import annotations
@@ -75,19 +75,6 @@ ANSWERS = ("accepted", "declined", "tentative", "needs-action")
 DEFERRALS = ("none", "none", "past-period", "future-period", "past-datetime", "future-datetime")
 ITEM_ID = "r"
 OTHER_REFERENCE = "Encounter/another"
-
-# Where hub.domain.consent does not (yet) read the table as this reference does. Each is
-# shown by a strict xfail example at the end of this module; while it is listed here, the
-# reference reads that one point as the hub does, so that the property keeps checking
-# everything else. Remove it from the list when the hub is changed.
-PSYCHIATRIC_RELATIVES = "relatives of a psychiatry Patient record"
-PSYCHIATRIC_NOTIFICATIONS = "notifications of PSY-labelled stays outside hospitals"
-KNOWN_DISAGREEMENTS: frozenset[str] = frozenset()
-
-
-def as_the_hub_reads(disagreement: str) -> bool:
-    return disagreement in KNOWN_DISAGREEMENTS
-
 
 # What the table says a notification and an invitation show, besides the resource's identity.
 NOTIFICATION_SHOWS = ("status", "class", "period", "serviceProvider")
@@ -513,7 +500,7 @@ def notified(case: Case, psychiatric: bool) -> bool:
         return False
     # What a hospital notification tells: of the hospitals' and psychiatry's stays.
     hospital = item.author.sector in (Sector.HOSPITAL, Sector.PSYCHIATRY)
-    if not hospital and not as_the_hub_reads(PSYCHIATRIC_NOTIFICATIONS):
+    if not hospital:
         return False
     if psychiatric:
         return case.psychiatry_notifications
@@ -565,7 +552,7 @@ def relatives_shown(case: Case) -> bool:
     if item.author == viewer or own_controller or case.override:
         return True
     # The relatives are part of the Patient record: psychiatry's, if it is psychiatry's.
-    psychiatric = item.labelled and not as_the_hub_reads(PSYCHIATRIC_RELATIVES)
+    psychiatric = item.labelled
     verdicts = said(case, Target(RELATIVES, None, None))
     return not any(kind == "deny" for kind, _, _ in verdicts) and any(
         kind == "permit"
@@ -794,7 +781,7 @@ def test_the_policy_agrees_with_its_reference_reading(case: Case) -> None:
     assert content == reference_shown(case, content_of(case.item), expected)
 
 
-# --- points the hub once read otherwise than the table (see KNOWN_DISAGREEMENTS) ---------
+# --- points the hub once read otherwise than the table ------------------------------------
 
 ALWAYS = Conditions(None, None, None, "always", None, False, None)
 TO_PRACTICE_1 = replace(ALWAYS, actor=f"sor:{PRACTICE_1.sor}")
