@@ -68,4 +68,10 @@ def checked_controller(claim: str, sector: Sector, kommune: str | None) -> str:
         )
     if sector is Sector.MUNICIPALITY and claim != kommune_controller(kommune or ""):
         raise ControllerError("a municipal caller's controller is its own kommune")
+    if sector in (Sector.HOSPITAL, Sector.PSYCHIATRY, Sector.GP) and claim.startswith(
+        f"{KOMMUNE}:"
+    ):
+        # A region's or a practice's data is never a kommune's; a coordinator may be
+        # employed by one.
+        raise ControllerError("a hospital, psychiatry or GP caller's controller is no kommune")
     return claim

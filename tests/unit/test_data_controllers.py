@@ -242,9 +242,12 @@ def test_a_tokens_controller_is_checked_and_defaults_safely() -> None:
     assert default_controller(Sector.MUNICIPALITY, "7300001", "730") == "kommune:730"
     assert default_controller(Sector.HOSPITAL, "1000011", None) == "sor:1000011"
     assert checked_controller("sor:1000001", Sector.HOSPITAL, None) == "sor:1000001"
+    # A fremskudt behandler employed by the kommune.
+    assert checked_controller("kommune:730", Sector.COORDINATOR, None) == "kommune:730"
     for bad, sector, kommune in (
         ("kommune:707", Sector.MUNICIPALITY, "730"),  # not its own kommune
         ("patient", Sector.GP, None),  # only the hub writes the patient's custodian
+        ("kommune:730", Sector.GP, None),  # a practice's data is never a kommune's
         ("sor:1; drop", Sector.GP, None),
     ):
         with pytest.raises(ControllerError, match="controller"):
