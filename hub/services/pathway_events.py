@@ -38,7 +38,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import true
 from sqlalchemy.exc import IntegrityError
@@ -77,6 +76,7 @@ from hub.services.consent.read import (
     item_of,
 )
 from hub.services.indicators import alert_evidence, logged_alert
+from hub.services.webhook_targets import WebhookTargetError, check_webhook_url
 from hub.store.pathway_event_subscriptions import (
     ACTIVE,
     LOGGED,
@@ -202,17 +202,6 @@ def check_subscriber(caller: Principal, kommune: str) -> None:
         )
 
 
-def check_webhook_url(url: str) -> str:
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SubscriptionError("url must be an absolute http or https URL")
-    if parts.username or parts.password:
-        raise SubscriptionError("url must not carry credentials; the hub signs its requests")
-    if parts.fragment:
-        raise SubscriptionError("url must not have a fragment")
-    return url.strip()
-
-
 def feed_key(caller: Principal, kommune: str, kinds: Sequence[str]) -> str:
     """One durable websocket feed per (owner organisation, kommune, kinds)."""
     return f"{caller.sector.value}|{caller.org}|{kommune}|{','.join(sorted(kinds))}"
@@ -279,7 +268,10 @@ async def register_webhook(
     """
     check_subscriber(caller, kommune)
     chosen = check_kinds(kinds)
-    endpoint = check_webhook_url(url)
+    try:
+        endpoint = check_webhook_url(url)
+    except WebhookTargetError as refused:
+        raise SubscriptionError(str(refused)) from refused
     if secret is not None and len(secret.strip()) < 16:
         raise SubscriptionError("secret must be at least 16 characters (or leave it out)")
     signing_secret = secret.strip() if secret is not None else secrets.token_urlsafe(32)
