@@ -9,9 +9,12 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from limits import parse_many
+
 from hub.domain.alerts import AlertRules
 from hub.domain.cohort import CohortRule
 from hub.domain.webhook_policy import RetrySchedule
+from hub.domain.webhook_targets import WebhookTargetRules
 
 TOPIC_INBOUND = "brobygger.inbound.v1"
 MIN_SIGNING_KEY_BYTES = 32  # HS256 wants a key at least as long as its hash (RFC 7518 §3.2)
@@ -64,9 +67,11 @@ class WebhookSettings:
     # Deliveries materialised by another process are found by polling this often.
     poll_seconds: float = 0.25
     concurrency: int = 16  # subscriptions posted to at once
+    # Where webhooks may go: https and public addresses, plus HUB_WEBHOOK_ALLOWED_TARGETS.
+    targets: WebhookTargetRules = field(default_factory=WebhookTargetRules)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> WebhookSettings:
+    def from_env(cls, env: Mapping[str, str], *, dev_mode: bool = False) -> WebhookSettings:
         base = _seconds(env, "HUB_WEBHOOK_RETRY_BASE_SECONDS", 1.0, minimum=0.001)
         cap = _seconds(env, "HUB_WEBHOOK_RETRY_MAX_SECONDS", 3600.0, minimum=0.001)
         if cap < base:
@@ -85,7 +90,16 @@ class WebhookSettings:
             ),
             poll_seconds=_seconds(env, "HUB_WEBHOOK_POLL_SECONDS", 0.25, minimum=0.01),
             concurrency=concurrency,
+            targets=_webhook_targets(env, require_https=not dev_mode),
         )
+
+
+def _webhook_targets(env: Mapping[str, str], *, require_https: bool) -> WebhookTargetRules:
+    allow_list = env.get("HUB_WEBHOOK_ALLOWED_TARGETS") or ""
+    try:
+        return WebhookTargetRules.parse(allow_list, require_https=require_https)
+    except ValueError as error:
+        raise ConfigError(f"HUB_WEBHOOK_ALLOWED_TARGETS: {error}") from None
 
 
 class ClaimsCarrier(StrEnum):
@@ -138,6 +152,62 @@ class OidcSettings:
         )
 
 
+@dataclass(frozen=True)
+class RateLimitSettings:
+    """How often a client address may fail to authenticate, and a token may call.
+
+    Each is a ``limits`` rate string: ``20/minute``, or several joined by ``;``
+    (``20/minute;200/hour``). ``storage`` is a ``limits`` storage URI: ``memory://`` counts
+    in each process; a Redis-compatible server (``redis://host:6379``) shares the counts
+    between the processes of a deployment.
+    """
+
+    auth_failures: str = "20/minute"  # per client address
+    request_budget: str = "30000/minute"  # per bearer token
+    storage: str = "memory://"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RateLimitSettings:
+        storage = env.get("HUB_RATE_LIMIT_STORAGE") or "memory://"
+        if "://" not in storage:
+            raise ConfigError(
+                "HUB_RATE_LIMIT_STORAGE must be a storage URI such as memory:// or "
+                f"redis://host:6379, got {storage!r}"
+            )
+        return cls(
+            auth_failures=_rates(env, "HUB_RATE_LIMIT_AUTH_FAILURES", "20/minute"),
+            request_budget=_rates(env, "HUB_RATE_LIMIT_PER_TOKEN", "30000/minute"),
+            storage=storage,
+        )
+
+
+def _rates(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name) or default
+    try:
+        parsed = parse_many(value)
+    except ValueError:
+        parsed = []
+    if not parsed or any(item.amount < 1 for item in parsed):
+        raise ConfigError(
+            f"{name} must be a rate such as 20/minute (several joined by ';'), got {value!r}"
+        )
+    return value
+
+
+def _secret(env: Mapping[str, str], name: str, file_name: str) -> str | None:
+    """A secret given in ``name`` or in the file named by ``file_name`` (not both)."""
+    value = env.get(name) or None
+    path = env.get(file_name) or None
+    if value and path:
+        raise ConfigError(f"set {name} or {file_name}, not both")
+    if path:
+        try:
+            value = Path(path).read_text().strip()
+        except OSError as error:
+            raise ConfigError(f"{file_name} cannot be read: {error}") from None
+    return value or None
+
+
 def _client_secret(env: Mapping[str, str]) -> str:
     secret = env.get("HUB_OIDC_CLIENT_SECRET") or None
     secret_file = env.get("HUB_OIDC_CLIENT_SECRET_FILE") or None
@@ -179,6 +249,13 @@ class Settings:
     alerts: AlertRules = field(default_factory=AlertRules)
     alert_scan_seconds: float = 60.0  # how often the alert scanner looks for due alerts
     oidc: OidcSettings | None = None  # unset: the page takes a pasted token (development)
+    # A live event is rendered once per selection shared by websocket subscribers
+    # (hub.entrypoints.shared_frames); off, each connection executes its own.
+    websocket_shared_frames: bool = True
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    # The bearer token a Prometheus scraper presents at /metrics; unset, /metrics is open
+    # in development and not served otherwise.
+    metrics_token: str | None = field(default=None, repr=False)
     clock_offset: timedelta = timedelta(0)  # HUB_CLOCK_OFFSET_DAYS: drills and the dated test run
 
     @property
@@ -226,13 +303,26 @@ class Settings:
             kafka_session_timeout_ms=_int(env, "HUB_KAFKA_SESSION_TIMEOUT_MS", 10_000),
             hl7v2_processing_ids=_processing_ids(env.get("HUB_HL7V2_PROCESSING_IDS") or "P"),
             consent_policy_file=Path(policy) if (policy := env.get("HUB_CONSENT_POLICY")) else None,
-            webhooks=WebhookSettings.from_env(env),
+            webhooks=WebhookSettings.from_env(env, dev_mode=dev_mode),
             cohort=_cohort_rule(env),
             alerts=_alert_rules(env),
             alert_scan_seconds=_seconds(env, "HUB_ALERT_SCAN_SECONDS", 60.0, minimum=0.01),
             oidc=OidcSettings.from_env(env),
+            websocket_shared_frames=_flag(env.get("HUB_WEBSOCKET_SHARED_FRAMES"), default=True),
+            rate_limits=RateLimitSettings.from_env(env),
+            metrics_token=_metrics_token(env, dev_mode),
             clock_offset=timedelta(days=_int(env, "HUB_CLOCK_OFFSET_DAYS", 0)),
         )
+
+
+def _metrics_token(env: Mapping[str, str], dev_mode: bool) -> str | None:
+    token = _secret(env, "HUB_METRICS_TOKEN", "HUB_METRICS_TOKEN_FILE")
+    if token is not None and len(token.encode()) < MIN_SIGNING_KEY_BYTES and not dev_mode:
+        raise ConfigError(
+            f"HUB_METRICS_TOKEN must be at least {MIN_SIGNING_KEY_BYTES} bytes "
+            "(generate one with: openssl rand -base64 48)"
+        )
+    return token
 
 
 def _positive(env: Mapping[str, str], name: str, default: int) -> int:

@@ -14,8 +14,8 @@ from hub.services.pathway import (
     PathwayFilter,
     PathwayQueryError,
     read_pathway,
-    read_resource,
 )
+from hub.services.resource_read import read_resource
 from schema.audit import ACCESS_LOG_DESCRIPTION, AccessLogEntry, resolve_access_log
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors

@@ -1,6 +1,12 @@
 """What one GraphQL operation may ask of the hub, and what its errors may reveal.
 
-Three strawberry extensions, wired in by ``schema.build``:
+Four strawberry extensions, wired in by ``schema.build``:
+
+``DepthLimiter``
+    Refuses, before anything executes, an operation nested deeper than a maximum.
+    Every field counts, introspection's (``__schema``, ``__type``, ``ofType`` …)
+    too: strawberry's own ``QueryDepthLimiter`` skips every field whose name starts
+    with two underscores, so a deep introspection query went unchecked.
 
 ``QueryCostLimiter``
     Refuses, before anything executes, an operation whose static cost is over a
@@ -11,14 +17,20 @@ Three strawberry extensions, wired in by ``schema.build``:
     * a list field adds the cost of its selection once per item it may return.
       The item count is its ``first`` argument; failing that, the ``first``
       argument of the non-list field it is selected on (``pathway(first: 10)``
-      pages its ``entries``); failing that, ``list_size``. ``first`` only lowers
-      the estimate (it is capped at ``list_size``, the most any list returns);
-      a list of lists multiplies once per level;
+      pages its ``entries``); failing that, the field's own default page size
+      when it declares one (``page_size``: what its resolver returns without
+      ``first``), else ``list_size``. ``first`` is capped at the field's most
+      (``page_size``) or at ``list_size``, the most any list returns; a list of
+      lists multiplies once per level;
     * fragments count where they are spread, as if written out; a field counts
       as often as it is written, even where execution would merge repeats;
       ``@skip`` and ``@include`` are ignored (the field is counted);
     * ``__schema`` and ``__type`` cost 1: introspection reads the schema in
-      memory, never the store, and is only allowed in development.
+      memory, never the store, and is only allowed in development. Its depth is
+      limited as any operation's, and graphql-core's ``MaxIntrospectionDepthRule``
+      (one of the rules every operation is validated by) refuses the nesting of
+      ``fields``, ``interfaces``, ``possibleTypes`` and ``inputFields`` that would
+      make it fan out.
 
 ``HideSuggestions``
     Drops "Did you mean …?" from error messages, so that misspelt names cannot
@@ -27,11 +39,13 @@ Three strawberry extensions, wired in by ``schema.build``:
 ``masked_errors``
     Replaces the message of any unexpected exception raised in a resolver by
     "Unexpected error."; a ``GraphQLError`` raised on purpose keeps its message.
+    The masked error keeps only the request id ``schema.error_log`` gave it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -41,6 +55,7 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNamedType,
@@ -56,13 +71,123 @@ from graphql import (
     VariableNode,
     get_named_type,
 )
-from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.extensions import AddValidationRules, MaskErrors, SchemaExtension
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 DEFAULT_MAX_COST = 5_000
 DEFAULT_LIST_SIZE = 50
+PAGE_SIZE = "brobygger.page_size"
+"""The key of a strawberry field's ``metadata`` under which it declares its ``PageSize``."""
 UNEXPECTED_ERROR = "Unexpected error."
+REQUEST_ID = "requestId"
+"""The key of ``extensions`` under which an unexpected error carries its request id."""
 _INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 _SUGGESTION = " Did you mean "
+
+
+@dataclass(frozen=True)
+class PageSize:
+    """How many items a list field returns: ``default`` without ``first``, at most ``most``."""
+
+    default: int
+    most: int
+
+
+def page_size(default: int, most: int) -> dict[str, PageSize]:
+    """A list field's ``metadata``: the page sizes its resolver keeps to, which the cost
+    computation then counts by (``strawberry.field(metadata=page_size(20, 100))``)."""
+    return {PAGE_SIZE: PageSize(default, most)}
+
+
+def _declared_page_size(definition: GraphQLField) -> PageSize | None:
+    field = (definition.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    declared = (getattr(field, "metadata", None) or {}).get(PAGE_SIZE)
+    return declared if isinstance(declared, PageSize) else None
+
+
+class DepthLimiter(AddValidationRules):
+    """Refuses operations nested deeper than ``max_depth``, counting every field.
+
+    The depth of an operation is the most fields on one path from the root that
+    have a selection of their own (``{ a { b } }`` is 1 deep); fragments count
+    where they are spread. An operation over the maximum gets a validation error
+    and no data; nothing of it executes.
+    """
+
+    def __init__(self, *, max_depth: int) -> None:
+        if max_depth < 1:
+            raise ValueError("max_depth must be positive")
+        super().__init__([depth_rule(max_depth)])
+
+
+def depth_rule(max_depth: int) -> type[ASTValidationRule]:
+    """A validation rule refusing every operation of the document deeper than ``max_depth``.
+
+    The message is strawberry's ``QueryDepthLimiter``'s, which this replaces.
+    """
+
+    class QueryDepthRule(ValidationRule):
+        def enter_document(self, node: DocumentNode, *_args: Any) -> None:
+            fragments = {
+                d.name.value: d for d in node.definitions if isinstance(d, FragmentDefinitionNode)
+            }
+            for definition in node.definitions:
+                if not isinstance(definition, OperationDefinitionNode):
+                    continue
+                depth = _DepthCounter(fragments).depth(definition.selection_set, max_depth)
+                if depth > max_depth:
+                    name = definition.name.value if definition.name else "anonymous"
+                    self.report_error(
+                        GraphQLError(
+                            f"'{name}' exceeds maximum operation depth of {max_depth}",
+                            definition,
+                        )
+                    )
+
+    return QueryDepthRule
+
+
+class _DepthCounter:
+    """One document's depths; robust to invalid documents, since other rules report those."""
+
+    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode]) -> None:
+        self._fragments = fragments
+        self._fragment_depths: dict[tuple[str, int], int] = {}
+
+    def depth(
+        self, selection_set: SelectionSetNode, budget: int, spreading: frozenset[str] = frozenset()
+    ) -> int:
+        """How deep ``selection_set`` goes, looked at no deeper than one past ``budget``.
+
+        A result over ``budget`` means "too deep"; stopping there keeps the walk (and
+        its recursion) short however deep the document is nested.
+        """
+        deepest = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                if selection.selection_set is None:
+                    continue
+                below = self.depth(selection.selection_set, budget - 1, spreading) if budget else 0
+                deepest = max(deepest, 1 + below)
+            elif isinstance(selection, InlineFragmentNode):
+                deepest = max(deepest, self.depth(selection.selection_set, budget, spreading))
+            elif isinstance(selection, FragmentSpreadNode):
+                deepest = max(deepest, self._spread_depth(selection.name.value, budget, spreading))
+            if deepest > budget:
+                break
+        return deepest
+
+    def _spread_depth(self, name: str, budget: int, spreading: frozenset[str]) -> int:
+        fragment = self._fragments.get(name)
+        # Unknown and cyclic fragments are other rules' errors; they add nothing here.
+        if fragment is None or name in spreading:
+            return 0
+        key = (name, budget)
+        if key not in self._fragment_depths:
+            self._fragment_depths[key] = self.depth(
+                fragment.selection_set, budget, spreading | {name}
+            )
+        return self._fragment_depths[key]
 
 
 class QueryCostLimiter(SchemaExtension):
@@ -203,8 +328,11 @@ class _CostCounter:
         first = self._first(node)
         lists = _list_levels(definition.type)
         if lists:
-            items = first if first is not None else page if page is not None else self._list_size
-            items = max(0, min(items, self._list_size))
+            declared = _declared_page_size(definition)
+            most = declared.most if declared else self._list_size
+            fallback = declared.default if declared else self._list_size
+            items = first if first is not None else page if page is not None else fallback
+            items = max(0, min(items, most, self._list_size))
             child_page = None
         else:
             items = 1
@@ -275,6 +403,16 @@ def is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
+class _MaskUnexpected(MaskErrors):
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        request_id = (error.extensions or {}).get(REQUEST_ID)
+        if request_id is not None:
+            masked.extensions = {REQUEST_ID: request_id}
+        return masked
+
+
 def masked_errors() -> MaskErrors:
-    """``MaskErrors`` hiding unexpected errors only (strawberry logs them unmasked first)."""
-    return MaskErrors(should_mask_error=is_unexpected, error_message=UNEXPECTED_ERROR)
+    """``MaskErrors`` hiding unexpected errors only (``schema.error_log`` logs them
+    unmasked first); a masked error keeps its request id."""
+    return _MaskUnexpected(should_mask_error=is_unexpected, error_message=UNEXPECTED_ERROR)

@@ -1,42 +1,67 @@
 """OpenID Connect sign-in: the authorization-code flow with PKCE, as a confidential client.
 
-The protocol is three HTTP requests and one token check, so it is written here over
-libraries the hub already has: httpx for discovery and the token endpoint, PyJWT (and
-its ``PyJWKClient``) for the ID token, the same library that verifies the API's tokens,
-and ``cryptography``'s Fernet to seal the pending sign-in into a cookie.
+The protocol is Authlib's Starlette client (``StarletteOAuth2App``): it reads the
+provider's discovery document, builds the authorization request with ``state``,
+``nonce`` and a PKCE (S256) challenge, redeems the code at the token endpoint with the
+client's credentials and the verifier, and checks the ID token: its signature against
+the provider's JWKS (fetched again when a token names a key it has not seen, as after
+a key rotation) and its claims (``iss``, ``aud``, ``azp``, ``exp``, ``iat``, ``nonce``,
+``at_hash``).
 
-The pending sign-in (state, nonce, PKCE verifier, the page to go on to) lives in the
-browser, sealed: encrypted and authenticated with a key derived from the client secret,
-which every ``hub serve`` process of a deployment shares, and refused after
-``PENDING_SECONDS``. The hub keeps no session of its own.
+What stays the hub's own:
+
+- **The pending sign-in.** Authlib's Starlette client would keep state, nonce and
+  verifier in Starlette's session; the hub keeps no session. They live in the browser,
+  sealed: encrypted and authenticated (Fernet) with a key derived from the client
+  secret, which every ``hub serve`` process of a deployment shares, and refused after
+  ``PENDING_SECONDS``. The callback's ``state`` must be the sealed one.
+- **Policy.** The discovery document must name the configured issuer (Discovery §4.3),
+  and is read again hourly; ID tokens must be signed with an asymmetric algorithm the
+  hub accepts (never ``none`` or a MAC keyed by the client secret); times are checked
+  against the hub's clock (``hub.clock``) with a minute's leeway.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
+import json
 import secrets
 import time
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import jwt
 import orjson
+from authlib.deprecate import AuthlibDeprecationWarning
+from authlib.oidc.core import CodeIDToken
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from joserfc.errors import JoseError
 
+from hub import clock
 from hub.config import OidcSettings
-from hub.services.auth import check_token_times, decode_options
+
+with warnings.catch_warnings():
+    # Authlib prefers the httpx2 package and warns when it uses httpx, which the hub
+    # already has; the fallback is supported in the version constraints.txt pins.
+    warnings.filterwarnings(
+        "ignore", message="The httpx module is deprecated", category=AuthlibDeprecationWarning
+    )
+    from authlib.integrations.starlette_client import OAuth, OAuthError, StarletteOAuth2App
 
 PENDING_SECONDS = 600  # time from the sign-in click to the provider's redirect back
 _DISCOVERY_SECONDS = 3600  # a provider's endpoints rarely move; re-read hourly
-_ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"]
+_ID_TOKEN_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384")
 _HTTP_TIMEOUT = 10.0
 _CLOCK_SKEW_SECONDS = 60
+# What reaching the provider can fail with: the transport, an HTTP error status, or a
+# body that is not the JSON asked for.
+_UNREACHABLE = (httpx.HTTPError, OSError, ValueError)
 
 
 class OidcError(Exception):
@@ -56,34 +81,9 @@ class PendingSignIn:
     code_verifier: str
     next_page: str
 
-    @classmethod
-    def new(cls, next_page: str) -> PendingSignIn:
-        return cls(
-            state=secrets.token_urlsafe(32),
-            nonce=secrets.token_urlsafe(32),
-            code_verifier=secrets.token_urlsafe(64),  # 86 characters: within RFC 7636's 43–128
-            next_page=next_page,
-        )
-
     def answers(self, state: str) -> bool:
         """Whether a callback carrying ``state`` is the answer to this sign-in."""
         return secrets.compare_digest(self.state.encode(), state.encode())
-
-    @property
-    def code_challenge(self) -> str:
-        digest = hashlib.sha256(self.code_verifier.encode("ascii")).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-@dataclass(frozen=True)
-class Provider:
-    """The endpoints of the provider's discovery document the hub uses."""
-
-    authorization_endpoint: str
-    token_endpoint: str
-    jwks_uri: str
-    end_session_endpoint: str | None
-    token_auth_methods: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -94,13 +94,46 @@ class SignInTokens:
     access_token: str | None
 
 
+class _IdToken(CodeIDToken):  # type: ignore[misc]  # Authlib is untyped
+    """Authlib's ID-token checks, with "now" read from the hub's clock."""
+
+    def validate(self, now: int | None = None, leeway: int = 0) -> None:
+        super().validate(now=int(clock.now().timestamp()), leeway=leeway)
+
+    @classmethod
+    def came_with(cls, access_token: str | None) -> Callable[..., _IdToken]:
+        """The claims of an ID token that came with ``access_token``.
+
+        Authlib checks ``at_hash`` against the access token only when it picks the
+        claims class itself; given one (for the clock), it must be handed the token.
+        """
+
+        def claims(
+            payload: dict[str, Any], header: dict[str, Any], options: Any, params: dict[str, Any]
+        ) -> _IdToken:
+            if access_token is not None:
+                params = {**params, "access_token": access_token}
+            return cls(payload, header, options, params)
+
+        return claims
+
+
 class OidcClient:
     def __init__(self, settings: OidcSettings) -> None:
         self.settings = settings
         self._sealer = Fernet(_sealing_key(settings.client_secret))
-        self._provider: Provider | None = None
-        self._provider_read_at = 0.0
-        self._jwks: jwt.PyJWKClient | None = None
+        self._provider: StarletteOAuth2App = OAuth().register(
+            "region",
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            server_metadata_url=f"{settings.issuer}/.well-known/openid-configuration",
+            client_kwargs={
+                "scope": " ".join(settings.scopes),
+                "code_challenge_method": "S256",
+                "timeout": _HTTP_TIMEOUT,
+            },
+        )
+        self._discovered_at: float | None = None
         self._lock = asyncio.Lock()
 
     # -- the pending sign-in, sealed into a cookie ------------------------------------
@@ -132,36 +165,58 @@ class OidcClient:
 
     # -- the protocol --------------------------------------------------------------
 
-    async def authorization_url(self, pending: PendingSignIn) -> str:
-        provider = await self.provider()
-        query = urlencode(
-            {
-                "response_type": "code",
-                "client_id": self.settings.client_id,
-                "redirect_uri": self.settings.redirect_url,
-                "scope": " ".join(self.settings.scopes),
-                "state": pending.state,
-                "nonce": pending.nonce,
-                "code_challenge": pending.code_challenge,
-                "code_challenge_method": "S256",
-            }
+    async def start(self, next_page: str) -> tuple[str, PendingSignIn]:
+        """The provider's authorization URL, and the sign-in the callback must answer."""
+        await self._metadata()
+        # Authlib draws the state, the nonce and the PKCE verifier.
+        request = await self._provider.create_authorization_url(self.settings.redirect_url)
+        pending = PendingSignIn(
+            state=request["state"],
+            nonce=request["nonce"],
+            code_verifier=request["code_verifier"],
+            next_page=next_page,
         )
-        separator = "&" if "?" in provider.authorization_endpoint else "?"
-        return f"{provider.authorization_endpoint}{separator}{query}"
+        return str(request["url"]), pending
 
     async def finish(self, pending: PendingSignIn, *, code: str) -> SignInTokens:
         """Redeem the callback's code (its state checked already) and verify the ID token."""
-        provider = await self.provider()
-        answer = await self._redeem(provider, code, pending.code_verifier)
+        await self._metadata()
+        try:
+            answer = await self._provider.fetch_access_token(
+                redirect_uri=self.settings.redirect_url,
+                code=code,
+                code_verifier=pending.code_verifier,
+            )
+        except OAuthError as error:
+            # An expired or reused code, a wrong verifier: the provider's own words.
+            raise OidcError(
+                f"the token endpoint refused the code: {error.error} {error.description or ''}"
+            ) from None
+        except _UNREACHABLE as error:
+            raise ProviderUnavailable(f"the token endpoint could not be reached: {error}") from None
         id_token = answer.get("id_token")
         if not isinstance(id_token, str) or not id_token:
             raise OidcError("the token endpoint answered without an ID token")
-        await self._verify_id_token(id_token, pending.nonce)
         access_token = answer.get("access_token")
-        return SignInTokens(
-            id_token=id_token,
-            access_token=access_token if isinstance(access_token, str) and access_token else None,
-        )
+        if not isinstance(access_token, str) or not access_token:
+            access_token = None
+        try:
+            await self._provider.parse_id_token(
+                answer,
+                nonce=pending.nonce,
+                claims_options={
+                    "iss": {"essential": True, "value": self.settings.issuer},
+                    "aud": {"essential": True, "value": self.settings.client_id},
+                    "nonce": {"essential": True},
+                },
+                claims_cls=_IdToken.came_with(access_token),
+                leeway=_CLOCK_SKEW_SECONDS,
+            )
+        except JoseError as error:
+            raise OidcError(f"the ID token is not acceptable: {error}") from None
+        except _UNREACHABLE as error:
+            raise ProviderUnavailable(f"the provider's keys could not be read: {error}") from None
+        return SignInTokens(id_token=id_token, access_token=access_token)
 
     @property
     def after_sign_out_url(self) -> str | None:
@@ -172,149 +227,87 @@ class OidcClient:
 
     async def end_session_url(self) -> str | None:
         """Where to sign out at the provider too, when it offers that (RP-initiated logout)."""
-        after_sign_out = self.after_sign_out_url
         try:
-            provider = await self.provider()
+            metadata = await self._metadata()
         except ProviderUnavailable:
             return None
-        if provider.end_session_endpoint is None:
+        end_session = metadata.get("end_session_endpoint")
+        if not isinstance(end_session, str) or not end_session:
             return None
         parameters = {"client_id": self.settings.client_id}
-        if after_sign_out is not None:
-            parameters["post_logout_redirect_uri"] = after_sign_out
-        separator = "&" if "?" in provider.end_session_endpoint else "?"
-        return f"{provider.end_session_endpoint}{separator}{urlencode(parameters)}"
+        if self.after_sign_out_url is not None:
+            parameters["post_logout_redirect_uri"] = self.after_sign_out_url
+        separator = "&" if "?" in end_session else "?"
+        return f"{end_session}{separator}{urlencode(parameters)}"
 
-    async def provider(self) -> Provider:
+    async def _metadata(self) -> dict[str, Any]:
+        """The provider's discovery document as Authlib holds it, checked and current."""
         async with self._lock:
-            fresh = time.monotonic() - self._provider_read_at < _DISCOVERY_SECONDS
-            if self._provider is None or not fresh:
-                self._provider = await self._discover()
-                self._provider_read_at = time.monotonic()
-                # Keys are looked up again by the client itself when a new "kid" appears.
-                self._jwks = jwt.PyJWKClient(self._provider.jwks_uri, cache_keys=True)
-            return self._provider
-
-    async def _discover(self) -> Provider:
-        url = f"{self.settings.issuer}/.well-known/openid-configuration"
-        document = await self._get_json(url)
-        # OpenID Connect Discovery §4.3: the document must name the issuer asked for,
-        # or a look-alike could hand out its own endpoints.
-        if document.get("issuer") != self.settings.issuer:
-            raise ProviderUnavailable(
-                f"discovery names issuer {document.get('issuer')!r}, not {self.settings.issuer!r}"
+            stale = (
+                self._discovered_at is not None
+                and time.monotonic() - self._discovered_at > _DISCOVERY_SECONDS
             )
-        endpoints = {}
-        for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
-            value = document.get(name)
-            if not isinstance(value, str) or not value:
-                raise ProviderUnavailable(f"discovery has no {name}")
-            endpoints[name] = value
-        end_session = document.get("end_session_endpoint")
-        methods = document.get("token_endpoint_auth_methods_supported")
-        return Provider(
-            authorization_endpoint=endpoints["authorization_endpoint"],
-            token_endpoint=endpoints["token_endpoint"],
-            jwks_uri=endpoints["jwks_uri"],
-            end_session_endpoint=end_session if isinstance(end_session, str) else None,
-            token_auth_methods=(
-                tuple(m for m in methods if isinstance(m, str))
-                if isinstance(methods, list)
-                else ("client_secret_basic",)  # the default the specification names
-            ),
+            if stale:
+                # Read again, and the keys with it.
+                self._provider.server_metadata.clear()
+                self._discovered_at = None
+            if self._discovered_at is not None:
+                return dict(self._provider.server_metadata)
+            try:
+                metadata: dict[str, Any] = await self._provider.load_server_metadata()
+                _check_discovery(metadata, self.settings.issuer)
+                # Authlib verifies with the algorithms the document names: only the
+                # hub's, then. It authenticates with the method its client is given.
+                metadata["id_token_signing_alg_values_supported"] = _id_token_algorithms(metadata)
+                self._provider.client_kwargs["token_endpoint_auth_method"] = _client_auth(metadata)
+            except _UNREACHABLE as error:
+                self._provider.server_metadata.clear()
+                raise ProviderUnavailable(f"discovery failed: {error}") from None
+            except ProviderUnavailable:
+                self._provider.server_metadata.clear()
+                raise
+            self._discovered_at = time.monotonic()
+            return dict(metadata)
+
+
+def _check_discovery(metadata: dict[str, Any], issuer: str) -> None:
+    # OpenID Connect Discovery §4.3: the document must name the issuer asked for, or a
+    # look-alike could hand out its own endpoints.
+    if metadata.get("issuer") != issuer:
+        raise ProviderUnavailable(
+            f"discovery names issuer {metadata.get('issuer')!r}, not {issuer!r}"
         )
-
-    async def _redeem(self, provider: Provider, code: str, code_verifier: str) -> dict[str, Any]:
-        form = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": self.settings.redirect_url,
-            "code_verifier": code_verifier,
-        }
-        auth: httpx.BasicAuth | httpx._client.UseClientDefault = httpx.USE_CLIENT_DEFAULT
-        if "client_secret_basic" in provider.token_auth_methods:
-            # RFC 6749 §2.3.1: id and secret are form-encoded before they go into Basic.
-            auth = httpx.BasicAuth(
-                _form_encoded(self.settings.client_id), _form_encoded(self.settings.client_secret)
-            )
-        elif "client_secret_post" in provider.token_auth_methods:
-            form |= {
-                "client_id": self.settings.client_id,
-                "client_secret": self.settings.client_secret,
-            }
-        else:
-            raise ProviderUnavailable(
-                "the token endpoint takes neither client_secret_basic nor client_secret_post"
-            )
-        try:
-            async with httpx.AsyncClient(timeout=_HTTP_TIMEOUT) as client:
-                response = await client.post(
-                    provider.token_endpoint,
-                    data=form,
-                    auth=auth,
-                    headers={"Accept": "application/json"},
-                )
-        except httpx.HTTPError as error:
-            raise ProviderUnavailable(f"the token endpoint could not be reached: {error}") from None
-        body = _json_object(response)
-        if response.status_code != 200:
-            # An expired or reused code, a wrong verifier: the provider's own words.
-            raise OidcError(
-                f"the token endpoint refused the code ({response.status_code}): "
-                f"{body.get('error', '')} {body.get('error_description', '')}".strip()
-            )
-        return body
-
-    async def _verify_id_token(self, id_token: str, nonce: str) -> None:
-        assert self._jwks is not None
-        jwks = self._jwks
-        try:
-            # PyJWKClient fetches over blocking HTTP when its cache is cold.
-            key = await asyncio.to_thread(jwks.get_signing_key_from_jwt, id_token)
-            claims = jwt.decode(
-                id_token,
-                key.key,
-                algorithms=_ID_TOKEN_ALGORITHMS,
-                audience=self.settings.client_id,
-                issuer=self.settings.issuer,
-                options=decode_options("iss", "aud", "exp", "iat", "sub"),
-            )
-            check_token_times(claims, leeway=_CLOCK_SKEW_SECONDS)
-        except jwt.PyJWKClientConnectionError as error:
-            raise ProviderUnavailable(f"the provider's keys could not be read: {error}") from None
-        except jwt.PyJWTError as error:
-            raise OidcError(f"the ID token is not acceptable: {error}") from None
-        sent = claims.get("nonce")
-        if not isinstance(sent, str) or not secrets.compare_digest(sent.encode(), nonce.encode()):
-            raise OidcError("the ID token's nonce is not the one this sign-in was started with")
-        # Core §3.1.3.7: a token for several audiences must say it was issued to this one.
-        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-        if len(audiences) > 1 and claims.get("azp") != self.settings.client_id:
-            raise OidcError("the ID token has several audiences and names another party (azp)")
-
-    async def _get_json(self, url: str) -> dict[str, Any]:
-        try:
-            async with httpx.AsyncClient(timeout=_HTTP_TIMEOUT) as client:
-                response = await client.get(url, headers={"Accept": "application/json"})
-        except httpx.HTTPError as error:
-            raise ProviderUnavailable(f"{url} could not be reached: {error}") from None
-        if response.status_code != 200:
-            raise ProviderUnavailable(f"{url} answered {response.status_code}")
-        return _json_object(response)
+    for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
+        value = metadata.get(name)
+        if not isinstance(value, str) or not value:
+            raise ProviderUnavailable(f"discovery has no {name}")
 
 
-def _json_object(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        raise ProviderUnavailable(f"{response.url} did not answer JSON") from None
-    if not isinstance(body, dict):
-        raise ProviderUnavailable(f"{response.url} did not answer a JSON object")
-    return body
+def _id_token_algorithms(metadata: dict[str, Any]) -> list[str]:
+    """The provider's ID-token algorithms the hub accepts (RS256 when it names none)."""
+    offered = metadata.get("id_token_signing_alg_values_supported")
+    if not isinstance(offered, list):
+        return ["RS256"]  # the default OpenID Connect Core names
+    accepted = [alg for alg in offered if alg in _ID_TOKEN_ALGORITHMS]
+    if not accepted:
+        raise ProviderUnavailable(
+            f"the provider signs ID tokens with {json.dumps(offered)}, none of which the hub "
+            f"accepts ({', '.join(_ID_TOKEN_ALGORITHMS)})"
+        )
+    return accepted
 
 
-def _form_encoded(value: str) -> str:
-    return urlencode({"": value})[1:]
+def _client_auth(metadata: dict[str, Any]) -> str:
+    """How the client authenticates at the token endpoint: Basic, else in the form."""
+    methods = metadata.get("token_endpoint_auth_methods_supported")
+    if not isinstance(methods, list):
+        return "client_secret_basic"  # the default the specification names
+    for method in ("client_secret_basic", "client_secret_post"):
+        if method in methods:
+            return method
+    raise ProviderUnavailable(
+        "the token endpoint takes neither client_secret_basic nor client_secret_post"
+    )
 
 
 def _sealing_key(client_secret: str) -> bytes:

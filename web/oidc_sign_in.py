@@ -18,7 +18,6 @@ from web.oidc import (
     PENDING_SECONDS,
     OidcClient,
     OidcError,
-    PendingSignIn,
     ProviderUnavailable,
 )
 from web.rendering import href, render, web_hub
@@ -45,10 +44,11 @@ def _pending_path(request: Request) -> str:
 
 async def start(request: Request) -> Response:
     """Send the browser to the provider, remembering (sealed) what the callback must match."""
-    pending = PendingSignIn.new(next_page_inside(request.query_params.get("videre", "/")))
     client = _client(request)
     try:
-        authorization_url = await client.authorization_url(pending)
+        authorization_url, pending = await client.start(
+            next_page_inside(request.query_params.get("videre", "/"))
+        )
     except ProviderUnavailable as error:
         log.warning("OIDC sign-in could not start: %s", error)
         return _refused(request, 503, "Regionens login svarer ikke lige nu. " + _RETRY)

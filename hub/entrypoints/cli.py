@@ -16,6 +16,7 @@ from hub import clock
 from hub.config import ConfigError, Settings
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
+from hub.entrypoints.logs import configure_logging
 from hub.services.auth import TokenError, TokenIssuer
 
 log = logging.getLogger(__name__)
@@ -133,15 +134,25 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="another sender name the caller's messages may use: gln:<GLN> or hl7:<MSH-4>",
     )
+    token.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        help=(
+            "a SMART on FHIR scope narrowing what the token reads over FHIR REST, e.g. "
+            "'patient/*.rs' or 'user/Encounter.rs' (repeatable, or several space-separated)"
+        ),
+    )
+    token.add_argument(
+        "--patient", help="the SMART launch context: a FHIR Patient id (for patient/ scopes)"
+    )
     token.add_argument("--ttl-hours", type=float, default=12.0)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()  # CPR numbers and names are masked in every log line
     try:
         settings = Settings.from_env()
         install_clock(settings)
@@ -164,6 +175,8 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
             roles=frozenset(args.role),
             cpr=args.cpr,
             controller=args.controller,
+            scopes=frozenset(scope for given in args.scope for scope in given.split()),
+            launch_patient=args.patient,
             ttl=timedelta(hours=args.ttl_hours),
         )
     )

@@ -70,6 +70,15 @@ class IntakeEndpoint:
         except UnknownFormat as error:
             return JSONResponse({"error": {"what": str(error)}}, status_code=404)
         except Rejected as error:
+            if not error.internal:  # the hub's own failure: intake logged it, with its traceback
+                # One line: what was wrong is kept in the dead letter, never in the log.
+                log.info(
+                    "intake refused a %s message from %s (%s): dead letter %s",
+                    format,
+                    principal.org,
+                    error.where or "payload",
+                    error.dead_letter_id,
+                )
             return JSONResponse(
                 {
                     "error": {

@@ -22,6 +22,12 @@ event.
 
 The sender wakes at once when this process materialised deliveries (``wake``), and
 polls every ``HUB_WEBHOOK_POLL_SECONDS`` for those another process materialised.
+
+Posts go through one client, whose pool keeps connections to receivers open between
+posts. Every connection it opens is to an address the rules allow
+(``hub.runtime.webhook_transport``): a receiver whose name now resolves to a loopback,
+link-local or private address (or an http URL where https is required) is not posted
+to; that attempt fails with the reason, and is retried or given up as any other.
 """
 
 from __future__ import annotations
@@ -47,8 +53,10 @@ from hub.config import WebhookSettings
 from hub.domain.consent import Policy
 from hub.domain.webhook_payload import notification_bundle
 from hub.domain.webhook_policy import next_attempt_at, signature
+from hub.runtime.webhook_transport import CheckedTransport, refused_before_connecting
 from hub.services.metrics import WEBHOOK_ATTEMPTS
 from hub.services.pathway_events import render_deliveries
+from hub.services.webhook_targets import Resolver, resolve_host
 from hub.store.dead_letters import STAGE_WEBHOOK
 from hub.store.pathway_event_subscriptions import (
     ACTIVE,
@@ -84,10 +92,13 @@ class WebhookSender:
         engine: AsyncEngine,
         policy: Policy,
         settings: WebhookSettings,
+        *,
+        resolve: Resolver = resolve_host,
     ) -> None:
         self._engine = engine
         self._policy = policy
         self._settings = settings
+        self._resolve = resolve
         self._wake = asyncio.Event()
         # Unique per process and start: a restarted process must not take old leases
         # for its own.
@@ -107,6 +118,7 @@ class WebhookSender:
             timeout=self._settings.timeout_seconds,
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT},
+            transport=CheckedTransport(self._settings.targets, resolve=self._resolve),
         ) as client:
             try:
                 while not stop.is_set():
@@ -231,11 +243,14 @@ class WebhookSender:
         """Post one rendered delivery and record what came of it."""
         endpoint = prepared.subscription.endpoint
         assert endpoint is not None
-        error: str | None = None
+        error = refused_before_connecting(endpoint, self._settings.targets)
         try:
-            response = await client.post(endpoint, content=prepared.body, headers=prepared.headers)
-            if not 200 <= response.status_code < 300:
-                error = f"HTTP {response.status_code} from the receiver"
+            if error is None:
+                response = await client.post(
+                    endpoint, content=prepared.body, headers=prepared.headers
+                )
+                if not 200 <= response.status_code < 300:
+                    error = f"HTTP {response.status_code} from the receiver"
         except httpx.HTTPError as failure:
             error = (
                 f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__

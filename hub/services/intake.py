@@ -129,9 +129,9 @@ class IntakeService:
             dead_letter_id = await self._dead_letter(format, raw, sender, error.what, error.where)
             raise Rejected(error.what, error.where, dead_letter_id, internal=False) from error
         except Exception as error:
-            log.exception("adapter %s failed", format)
             what = f"the {format} adapter failed ({type(error).__name__}: {error})"
             dead_letter_id = await self._dead_letter(format, raw, sender, what, None)
+            log.exception("adapter %s failed; kept as dead letter %s", format, dead_letter_id)
             raise Rejected(what, None, dead_letter_id, internal=True) from error
         if not translations:
             what = "the payload holds no message"

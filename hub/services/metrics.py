@@ -58,7 +58,7 @@ async def render(engine: AsyncEngine, counters: IntakeCounters) -> bytes:
     )
     outbox.add_metric([], pending)
     families: list[GaugeMetricFamily | CounterMetricFamily] = [dead, outbox]
-    families += _webhook_families(webhooks)
+    families += webhook_families(webhooks)
     for name, help, counter in (
         ("brobygger_intake_accepted", "Payloads accepted", counters.accepted),
         (
@@ -77,37 +77,50 @@ async def render(engine: AsyncEngine, counters: IntakeCounters) -> bytes:
     return generate_latest(registry)
 
 
-def _webhook_families(
+def webhook_families(
     backlog: list[WebhookBacklog],
 ) -> list[GaugeMetricFamily | CounterMetricFamily]:
-    """Webhook delivery health: the backlog from the database, attempts from this process."""
+    """Webhook delivery health: the backlog from the database, attempts from this process.
+
+    Summed over the subscriptions, never labelled by one: a subscription's id is how its
+    owner reads and redelivers its events, and metrics travel to places (scrapers,
+    dashboards, alert mails) that are not the hub's. Which subscription is behind is in
+    the hub's log and in ``hub deadletters list``.
+    """
     now = clock.now()
-    pending = GaugeMetricFamily(
-        "brobygger_webhook_backlog",
-        "Pathway events not yet delivered to a webhook subscription",
-        labels=["subscription"],
-    )
-    retrying = GaugeMetricFamily(
-        "brobygger_webhook_retrying",
-        "Undelivered events whose delivery has failed at least once",
-        labels=["subscription"],
-    )
-    oldest = GaugeMetricFamily(
-        "brobygger_webhook_oldest_pending_seconds",
-        "Age of a subscription's oldest undelivered event (0 when none waits)",
-        labels=["subscription"],
-    )
-    dead = GaugeMetricFamily(
-        "brobygger_webhook_dead",
-        "Events given up on (dead letters) per webhook subscription",
-        labels=["subscription"],
-    )
-    for row in backlog:
-        pending.add_metric([row.subscription_id], row.pending)
-        retrying.add_metric([row.subscription_id], row.retrying)
-        age = (now - row.oldest_pending_at).total_seconds() if row.oldest_pending_at else 0.0
-        oldest.add_metric([row.subscription_id], max(age, 0.0))
-        dead.add_metric([row.subscription_id], row.dead)
+    waiting = [row for row in backlog if row.pending]
+    ages = [
+        (now - row.oldest_pending_at).total_seconds()
+        for row in waiting
+        if row.oldest_pending_at is not None
+    ]
+    families: list[GaugeMetricFamily | CounterMetricFamily] = [
+        GaugeMetricFamily(
+            "brobygger_webhook_backlog",
+            "Pathway events not yet delivered to webhook subscriptions",
+            value=sum(row.pending for row in backlog),
+        ),
+        GaugeMetricFamily(
+            "brobygger_webhook_retrying",
+            "Undelivered events whose delivery has failed at least once",
+            value=sum(row.retrying for row in backlog),
+        ),
+        GaugeMetricFamily(
+            "brobygger_webhook_oldest_pending_seconds",
+            "Age of the oldest undelivered event of any subscription (0 when none waits)",
+            value=max([0.0, *ages]),
+        ),
+        GaugeMetricFamily(
+            "brobygger_webhook_subscriptions_behind",
+            "Webhook subscriptions with at least one undelivered event",
+            value=len(waiting),
+        ),
+        GaugeMetricFamily(
+            "brobygger_webhook_dead",
+            "Events given up on (dead letters) over all webhook subscriptions",
+            value=sum(row.dead for row in backlog),
+        ),
+    ]
     attempts = CounterMetricFamily(
         "brobygger_webhook_deliveries",
         "Webhook delivery attempts by outcome (delivered, failed, dead) in this process",
@@ -115,4 +128,4 @@ def _webhook_families(
     )
     for outcome, count in sorted(WEBHOOK_ATTEMPTS.items()):
         attempts.add_metric([outcome], count)
-    return [pending, retrying, oldest, dead, attempts]
+    return [*families, attempts]

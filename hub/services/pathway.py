@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.domain.consent import DEFAULT_POLICY, DEFAULT_PURPOSE, Policy, Visibility
+from hub.domain.consent import DEFAULT_POLICY, DEFAULT_PURPOSE, Policy
 from hub.domain.identifiers import cpr_patient_key, normalise_cpr
 from hub.domain.sectors import Sector
 from hub.domain.timeline import timeline_fields
@@ -59,7 +59,7 @@ class PathwayQueryError(ValueError):
 
 
 @contextmanager
-def _override_refusal() -> Iterator[None]:
+def override_refusal() -> Iterator[None]:
     """An emergency override the caller may not assert, as the caller's error."""
     try:
         yield
@@ -175,7 +175,7 @@ async def read_pathway(
     patient_key = cpr_patient_key(normalised)
     page_size = first or MAX_PAGE_SIZE
     async with UnitOfWork(engine) as uow:
-        with _override_refusal():
+        with override_refusal():
             await refuse_unless_clinician(
                 uow, viewer, override_reason, action="pathway.read", patient_key=patient_key
             )
@@ -260,69 +260,3 @@ def _span(entry: Disclosure) -> tuple[datetime, datetime, bool] | None:
         for name in _PERIOD_ELEMENTS
     )
     return first, last, end is None and timed_by_period
-
-
-async def read_resource(
-    engine: AsyncEngine,
-    viewer: Principal,
-    resource_type: str,
-    resource_id: str,
-    *,
-    purpose: str = DEFAULT_PURPOSE,
-    override_reason: str | None = None,
-    policy: Policy = DEFAULT_POLICY,
-) -> Disclosure | None:
-    """One resource, as ``viewer`` may see it; None when it is missing or not theirs to see.
-
-    The two cases give the same answer, so a hidden resource cannot be told from one
-    that does not exist. A lookup of patient data is audited like a pathway read.
-    """
-    async with UnitOfWork(engine) as uow:
-        with _override_refusal():
-            await refuse_unless_clinician(
-                uow, viewer, override_reason, action="resource.read", patient_key=None
-            )
-        stored = await uow.resources.get(resource_type, resource_id)
-        if stored is None and resource_type == "Patient":
-            # The person every subject refers to: assembled from the records below.
-            records = await uow.resources.person_records(resource_id)
-            stored = records[0] if records else None
-        if stored is None:
-            return None
-        if stored.patient_key is None:
-            # Directory entries and acknowledgements: the author's own business.
-            own = stored.org == viewer.org or stored.controller == viewer.controller
-            return Disclosure(stored, stored.content, Visibility.FULL) if own else None
-        view = await consented_view(
-            uow,
-            viewer_of(viewer, purpose=purpose, override_reason=override_reason),
-            stored.patient_key,
-            policy=policy,
-        )
-        if resource_type == "Patient":
-            # An organisation's own record, or the person: either way the person as the
-            # viewer may see them.
-            person = view.patient
-            record_ids = {d.stored.id for d in view.patient_records}
-            known = person is not None and (
-                resource_id == person.content["id"] or resource_id in record_ids
-            )
-            found = person if known else None
-        else:
-            shown = [d for d in view.entries if d.stored.id == resource_id]
-            found = next((d for d in shown if d.stored.resource_type == resource_type), None)
-        await record_access(
-            uow,
-            viewer,
-            action="resource.read",
-            patient_key=stored.patient_key,
-            disclosed=(view.person_sources if resource_type == "Patient" else [found.stored])
-            if found
-            else [],
-            withheld=0 if found else 1,
-            purpose=purpose,
-            override_reason=override_reason,
-            outcome="success" if found else "denied",
-        )
-        await uow.commit()
-    return found

@@ -14,10 +14,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import jwt
 import pytest
 from playwright.sync_api import Route
 
-from hub.config import ClaimsCarrier, ConfigError, Settings
+from hub.config import ClaimsCarrier, ConfigError, OidcSettings, Settings
 from tests.e2e.conftest import Deployment, deployment_env
 from tests.support.browser import chromium, csrf_of
 from tests.support.fake_idp import (
@@ -28,8 +29,15 @@ from tests.support.fake_idp import (
 )
 from tests.support.hub_process import hub_process
 from tests.support.services import free_port
+from web.oidc import OidcClient
+from web.oidc_sign_in import PENDING_COOKIE
 
-COORDINATOR = {"sub": "sygeplejerske-anna", "sector": "coordinator", "org": "999888777"}
+COORDINATOR = {
+    "sub": "sygeplejerske-anna",
+    "name": "Anna Holm",  # the profile scope's name: the header shows it
+    "sector": "coordinator",
+    "org": "999888777",
+}
 PROVIDER_SITE = "login.region.test"
 _REFRESH = re.compile(r'<meta http-equiv="refresh" content="0; url=([^"]+)">')
 
@@ -137,7 +145,7 @@ def test_signing_in_with_the_regions_login_shows_the_users_organisation(
 
         front = signed_in_page(browser)
         assert front.status_code == 200, front.text
-        assert "sygeplejerske-anna" in front.text
+        assert "Anna Holm" in front.text
         assert "SOR 999888777" in front.text
         assert browser.get("/ui/rundbord").status_code == 200
 
@@ -192,6 +200,51 @@ def test_an_id_token_that_fails_verification_is_refused(
         assert refused.status_code == 401, refused.text
         assert "svaret fra regionens login var ugyldigt" in refused.text
         assert_not_signed_in(browser)
+
+
+def test_a_replayed_callback_is_refused_even_with_its_pending_cookie(
+    oidc_hub: OidcHub, idp: FakeIdentityProvider
+) -> None:
+    with oidc_hub.browser() as browser:
+        callback = to_provider(browser, idp)
+        sealed = browser.cookies[PENDING_COOKIE]
+        assert browser.get(callback).status_code == 200
+    # Someone who copied both the redirect and the browser's cookie sends them again.
+    with oidc_hub.browser() as replaying:
+        refused = replaying.get(callback, headers={"Cookie": f"{PENDING_COOKIE}={sealed}"})
+        assert refused.status_code == 401, refused.text
+        assert "svaret fra regionens login var ugyldigt" in refused.text
+        assert_not_signed_in(replaying)
+
+
+async def test_the_sign_in_reads_the_providers_keys_again_when_it_rotates_them() -> None:
+    # The page's OIDC client on its own, against a provider of its own: the API's
+    # verifier reads the provider's keys by its own rules (PyJWT's), and a rotation
+    # here would reach the other tests' sign-ins through it.
+    with fake_identity_provider() as idp:
+        idp.user = dict(COORDINATOR)
+        idp.redirect_url = "http://127.0.0.1:9/ui/oidc/callback"  # never followed
+        client = OidcClient(
+            OidcSettings(
+                issuer=idp.issuer,
+                client_id=idp.client_id,
+                client_secret=idp.client_secret,
+                redirect_url=idp.redirect_url,
+            )
+        )
+
+        async def signed_with() -> str:
+            authorization_url, pending = await client.start("/")
+            async with httpx.AsyncClient() as browser:
+                back = await browser.get(authorization_url)
+            answer = parse_qs(urlsplit(back.headers["location"]).query)
+            assert answer["state"] == [pending.state]
+            tokens = await client.finish(pending, code=answer["code"][0])
+            return str(jwt.get_unverified_header(tokens.id_token)["kid"])
+
+        before = await signed_with()  # the client now holds the provider's keys
+        idp.rotate_key()  # and none of them signs any more
+        assert await signed_with() != before
 
 
 def test_a_provider_user_without_the_hubs_claims_is_refused(

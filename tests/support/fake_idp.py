@@ -2,8 +2,9 @@
 
 It serves what a region's provider serves to the hub — discovery, its JWKS (RS256, a key
 generated per run), ``/authorize`` (which signs in ``user`` at once and redirects back
-with a code), ``/token`` (confidential client, PKCE S256 checked) and ``/logout`` — and
-can be told to answer with a faulty ID token, to see the hub refuse it.
+with a code), ``/token`` (confidential client, PKCE S256 checked, each code good once)
+and ``/logout`` — and can be told to answer with a faulty ID token, to see the hub refuse
+it, or to rotate its signing key.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from tests.support import clock
 from tests.support.services import free_port
 
 HUB_AUDIENCE = "brobygger"
-KEY_ID = "fake-idp-key-1"
+KEY_ID = "fake-idp-key-1"  # the first signing key's; a rotation brings another
 
 
 class IdTokenFault(Enum):
@@ -49,7 +50,10 @@ class IdTokenFault(Enum):
 
     TAMPERED = "tampered"  # claims changed after signing
     WRONG_NONCE = "nonce"
+    NO_NONCE = "no-nonce"
     WRONG_AUDIENCE = "audience"
+    WRONG_ISSUER = "issuer"  # signed by the provider, naming another issuer
+    WRONG_AT_HASH = "at_hash"  # bound to another access token than the one sent with it
 
 
 @dataclass
@@ -68,9 +72,8 @@ class FakeIdentityProvider:
     # issuer's address the hub uses (as a browser sees a provider on another domain).
     front_channel: str | None = None
     _codes: dict[str, dict[str, str]] = field(default_factory=dict)
-    _key: rsa.RSAPrivateKey = field(
-        default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    )
+    _key: rsa.RSAPrivateKey = field(default_factory=lambda: _new_key())
+    _key_id: str = KEY_ID
 
     @property
     def jwks_url(self) -> str:
@@ -86,6 +89,11 @@ class FakeIdentityProvider:
     def by_loopback(self, url: str) -> str:
         """A front-channel address rewritten to where the provider really listens."""
         return url.replace(self.browser_base, self.issuer, 1)
+
+    def rotate_key(self) -> None:
+        """Sign with a new key from now on; the JWKS publishes only the new one."""
+        self._key = _new_key()
+        self._key_id = f"fake-idp-key-{secrets.token_hex(4)}"
 
     def app(self) -> Starlette:
         return Starlette(
@@ -117,7 +125,8 @@ class FakeIdentityProvider:
 
     async def _jwks(self, _request: Request) -> Response:
         public = jwt.algorithms.RSAAlgorithm.to_jwk(self._key.public_key(), as_dict=True)
-        return JSONResponse({"keys": [{**public, "kid": KEY_ID, "use": "sig", "alg": "RS256"}]})
+        key = {**public, "kid": self._key_id, "use": "sig", "alg": "RS256"}
+        return JSONResponse({"keys": [key]})
 
     async def _authorize(self, request: Request) -> Response:
         query = request.query_params
@@ -176,12 +185,13 @@ class FakeIdentityProvider:
             or challenge != grant["challenge"]
         ):
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        access_token = self.access_token(self.user)
         return JSONResponse(
             {
                 "token_type": "Bearer",
                 "expires_in": 600,
-                "access_token": self.access_token(self.user),
-                "id_token": self._id_token(grant["nonce"]),
+                "access_token": access_token,
+                "id_token": self._id_token(grant["nonce"], access_token),
             }
         )
 
@@ -192,13 +202,22 @@ class FakeIdentityProvider:
         """An access token for the hub (audience ``brobygger``) carrying ``claims``."""
         return self._sign({"aud": HUB_AUDIENCE, **claims})
 
-    def _id_token(self, nonce: str) -> str:
+    def _id_token(self, nonce: str, access_token: str) -> str:
         fault = self.id_token_fault
+        # As providers do (OpenID Connect Core §3.1.3.6): the ID token names the access
+        # token it came with, by the left half of its SHA-256.
+        bound_to = "another-access-token" if fault is IdTokenFault.WRONG_AT_HASH else access_token
+        half = hashlib.sha256(bound_to.encode()).digest()[:16]
         claims = {
             "aud": "another-client" if fault is IdTokenFault.WRONG_AUDIENCE else self.client_id,
             "sub": self.user["sub"],
             "nonce": "not-the-nonce" if fault is IdTokenFault.WRONG_NONCE else nonce,
+            "at_hash": base64.urlsafe_b64encode(half).rstrip(b"=").decode(),
         }
+        if fault is IdTokenFault.NO_NONCE:
+            del claims["nonce"]
+        if fault is IdTokenFault.WRONG_ISSUER:
+            claims["iss"] = self.issuer.replace("/realms/region", "/realms/another")
         token = self._sign(claims)
         if fault is IdTokenFault.TAMPERED:
             # Another subject in the payload, the original signature kept.
@@ -215,8 +234,12 @@ class FakeIdentityProvider:
             {"iss": self.issuer, "iat": now, "exp": now + timedelta(minutes=10), **claims},
             self._key,
             algorithm="RS256",
-            headers={"kid": KEY_ID},
+            headers={"kid": self._key_id},
         )
+
+
+def _new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 @contextmanager

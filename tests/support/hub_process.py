@@ -20,9 +20,21 @@ HUB = str(Path(sys.executable).parent / "hub")
 
 def hub_env(var_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of a hub process: none of the caller's ``HUB_`` settings but the
-    clock's, so every process of a run reads the same time as the tests."""
+    clock's, so every process of a run reads the same time as the tests. Webhooks may
+    go to loopback (the tests' receivers listen there; ``extra`` may say otherwise).
+    Every test talks to the hub from loopback, so failed sign-ins, which many tests
+    try on purpose, are allowed often (the limits are tested in
+    tests/unit/test_rate_limits.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update({"HUB_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1"}, **extra)
+    env.update(
+        {
+            "HUB_VAR_DIR": str(var_dir),
+            "PYTHONUNBUFFERED": "1",
+            "HUB_WEBHOOK_ALLOWED_TARGETS": "127.0.0.1",
+            "HUB_RATE_LIMIT_AUTH_FAILURES": "10000/minute",
+        },
+        **extra,
+    )
     if offset_days():
         env.setdefault(OFFSET_VARIABLE, str(offset_days()))
     return env

@@ -21,6 +21,7 @@ from hub.config import Settings
 from hub.domain.sectors import Sector
 from hub.entrypoints.asgi import create_app
 from hub.services.auth import TokenIssuer, dev_signing_key
+from schema.build import MAX_DEPTH
 from schema.security import QueryCostLimiter, masked_errors
 from tests.conftest import hub_settings
 from tests.support import clock
@@ -185,6 +186,37 @@ async def test_the_graphql_ide_can_still_introspect_in_development(development: 
     assert body["data"]["__schema"]["queryType"]["name"] == "Query"
 
 
+def unwrapped(times: int) -> str:
+    """A selection on __Type unwrapping its type ``times`` times (``ofType { … }``)."""
+    return "ofType { " * times + "name" + " }" * times
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f'{{ __type(name: "Query") {{ {unwrapped(MAX_DEPTH)} }} }}',
+        "{ ...Deep } fragment Deep on Query { __schema { queryType { Unwrap } } }".replace(
+            "Unwrap", unwrapped(MAX_DEPTH - 1)
+        ),
+    ],
+    ids=["type", "through-a-fragment"],
+)
+async def test_introspection_is_held_to_the_same_depth_limit(
+    development: RunningHub, query: str
+) -> None:
+    body = await development.graphql(query)
+    assert body["data"] is None
+    assert messages(body) == [f"'anonymous' exceeds maximum operation depth of {MAX_DEPTH}"]
+
+
+async def test_introspection_within_the_depth_limit_is_answered(development: RunningHub) -> None:
+    body = await development.graphql(
+        f'{{ __type(name: "Query") {{ {unwrapped(MAX_DEPTH - 1)} }} }}'
+    )
+    assert "errors" not in body, messages(body)
+    assert body["data"]["__type"] == {"ofType": None}
+
+
 # --- the other limits -------------------------------------------------------------------
 
 
@@ -192,8 +224,11 @@ async def test_the_graphql_ide_can_still_introspect_in_development(development: 
     ("query", "message"),
     [
         (
-            '{ pathway(cpr: "12345") { entries { fhir ' + "{ a " * 12 + "}" * 12 + " } } }",
-            "exceeds maximum operation depth of 12",
+            '{ pathway(cpr: "12345") { entries { fhir '
+            + "{ a " * MAX_DEPTH
+            + "}" * MAX_DEPTH
+            + " } } }",
+            f"exceeds maximum operation depth of {MAX_DEPTH}",
         ),
         (aliased_pathways(21, "12345", "cpr"), "21 aliases found. Allowed: 20"),
         ('{ pathway(cpr: "12345") { ' + "cpr " * 2001 + "} }", "more than 2000 tokens"),
