@@ -15,6 +15,7 @@ from adapters.hl7v2 import Hl7v2Adapter
 from adapters.medcom import MedComAdapter
 from adapters.oioxml import OioxmlAdapter
 from consumers.acknowledgements import AcknowledgementRecorder
+from consumers.inbox import InboxFiler
 from consumers.pathway_events import PathwayEventDeriver
 from consumers.pathway_facts import PathwayFactsObserver
 from consumers.projection import ProjectionObserver, ResourceProjection
@@ -174,6 +175,7 @@ def build_hub(settings: Settings) -> Hub:
         RoundTableIndexer(),
         PathwayFactsObserver(settings.cohort, policy=policy, on_published=relay.wake),
         PathwayEventDeriver(policy, on_committed=materialised),
+        InboxFiler(policy, on_committed=materialised),
         alert_scanner,  # hears of alert facts stored late, for its next scan
     ]
     consumers = [

@@ -11,13 +11,14 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from hub.services.pathway import MAX_PAGE_SIZE
+from schema.error_log import LoggedErrorsSchema
+from schema.inbox import InboxMutation, InboxQuery, InboxSubscription
 from schema.indicators import IndicatorQuery
 from schema.mutations import CoreMutation
 from schema.pathway_event_webhooks import WebhookMutation
@@ -25,9 +26,11 @@ from schema.pathway_events import DischargeMutation, DischargeQuery, DischargeSu
 from schema.pathway_status import PathwayStatusQuery
 from schema.queries import CoreQuery
 from schema.round_table import RoundTableMutation, RoundTableQuery
-from schema.security import HideSuggestions, QueryCostLimiter, masked_errors
+from schema.security import DepthLimiter, HideSuggestions, QueryCostLimiter, masked_errors
 
-MAX_DEPTH = 12
+# Every operation, introspection included: the introspection query GraphiQL (and
+# graphql-core's get_introspection_query) sends is 14 deep, unwrapping types nine times.
+MAX_DEPTH = 14
 MAX_ALIASES = 20
 MAX_TOKENS = 2000
 # One patient's full pathway page (every field, 500 entries) costs about 3,500;
@@ -42,9 +45,16 @@ QUERIES: tuple[type, ...] = (
     DischargeQuery,
     RoundTableQuery,
     IndicatorQuery,
+    InboxQuery,
 )
-MUTATIONS: tuple[type, ...] = (CoreMutation, WebhookMutation, DischargeMutation, RoundTableMutation)
-SUBSCRIPTIONS: tuple[type, ...] = (DischargeSubscription,)
+MUTATIONS: tuple[type, ...] = (
+    CoreMutation,
+    WebhookMutation,
+    DischargeMutation,
+    RoundTableMutation,
+    InboxMutation,
+)
+SUBSCRIPTIONS: tuple[type, ...] = (DischargeSubscription, InboxSubscription)
 
 
 def build_schema(*, allow_introspection: bool) -> strawberry.Schema:
@@ -52,7 +62,7 @@ def build_schema(*, allow_introspection: bool) -> strawberry.Schema:
     # Factories, not instances: strawberry then builds each extension afresh per
     # request, so concurrent requests never share an extension's execution context.
     extensions: list[Callable[[], SchemaExtension]] = [
-        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
+        partial(DepthLimiter, max_depth=MAX_DEPTH),
         partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         # Every list in this schema returns at most one page, MAX_PAGE_SIZE items.
@@ -62,7 +72,8 @@ def build_schema(*, allow_introspection: bool) -> strawberry.Schema:
     ]
     if not allow_introspection:
         extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
-    return strawberry.Schema(
+    # Errors are logged by schema.error_log: a refusal in one line, a fault with its traceback.
+    return LoggedErrorsSchema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
         subscription=merge_types("Subscription", SUBSCRIPTIONS),

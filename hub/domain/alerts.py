@@ -32,6 +32,7 @@ from hub.domain.indicators import (
     VIRTUAL_MEETING,
     FactRow,
 )
+from hub.domain.summaries import danish_time
 
 RECEPTION_VISIT_MISSING = "reception-visit-missing"
 READY_FOR_DISCHARGE_WAITING = "faerdigbehandlet-waiting"
@@ -49,6 +50,17 @@ FACT_KINDS = frozenset(
     }
 )
 """The kinds of facts the alerts are computed from."""
+
+TASK_STATUS_DA = {
+    "draft": "kladde",
+    "requested": "anmodet",
+    "received": "modtaget",
+    "accepted": "accepteret",
+    "ready": "klar",
+    "in-progress": "i gang",
+    "on-hold": "sat i bero",
+}
+"""An open action's status as the alert's Danish text names it."""
 
 CLOSED_TASK_STATUSES = frozenset(
     {"completed", "cancelled", "failed", "rejected", "entered-in-error"}
@@ -133,8 +145,8 @@ def _reception_visit_missing(stay: FactRow, meeting: FactRow, within: timedelta)
         RECEPTION_VISIT_MISSING,
         stay.patient_key,
         stay.end_at + within,
-        f"Kom godt hjem: no reception visit reported within {hours} "
-        f"hours of the discharge at {stay.end_at.isoformat()}",
+        f"Kom godt hjem: intet modtagebesøg registreret inden for {hours} timer "
+        f"efter udskrivelsen {danish_time(stay.end_at.isoformat())}",
         (stay.resource, meeting.resource),
         stay.kommune,
         frozenset({stay.resource}),
@@ -158,7 +170,8 @@ def _still_waiting_alert(flag: FactRow, allowed: timedelta, now: datetime) -> Al
         READY_FOR_DISCHARGE_WAITING,
         flag.patient_key,
         flag.at + allowed,
-        f"færdigbehandlet since {flag.at.isoformat()} and still waiting ({waited} days)",
+        f"Færdigbehandlet siden {danish_time(flag.at.isoformat())} og venter stadig "
+        f"({waited} {'dag' if waited == 1 else 'dage'})",
         (flag.resource,),
         flag.kommune,
     )
@@ -182,8 +195,8 @@ def _overdue_action(action: FactRow) -> Alert:
         ROUND_TABLE_ACTION_OVERDUE,
         action.patient_key,
         action.at,
-        f"rundbordsmøde action overdue since {action.at.isoformat()} "
-        f"(status {action.status or 'unknown'})",
+        f"Handling fra rundbordsmøde overskredet siden {danish_time(action.at.isoformat())} "
+        f"({TASK_STATUS_DA.get(action.status or '', 'ukendt status')})",
         (action.resource, str(action.related)),
         action.kommune,
     )

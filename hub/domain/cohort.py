@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from hub.domain.consent import MUNICIPALITY_SYSTEM
 from hub.domain.identifiers import SOR_SYSTEM, normalise_cpr, resource_id
 from hub.domain.pathway_codes import COHORT_MEMBER, ROUND_TABLE
 from hub.domain.translation import FhirJson
@@ -164,7 +165,12 @@ def cohort_resources(
         {"identifier": {"system": SOR_SYSTEM, "value": org}} for org in involved_orgs
     ]
     if kommune:
-        recipients.append({"display": f"Kommune {kommune}"})
+        recipients.append(
+            {
+                "identifier": {"system": MUNICIPALITY_SYSTEM, "value": kommune.zfill(4)},
+                "display": f"Kommune {kommune}",
+            }
+        )
     task: FhirJson = {
         "resourceType": "Task",
         "id": resource_id("Task", "brobygger", ROUND_TABLE_CODE, sector, patient_key),

@@ -21,7 +21,8 @@ The rules, in order (the first that applies decides):
    region's somatic units only under a consent that names psychiatry (rule 7).
 5. **Addressed.** A message addressed to the viewer's organisation (a referral's
    performer, a letter's recipient, a task's owner or recipient) is a disclosure by
-   its sender: the addressee sees it.
+   its sender: the addressee sees it. A message addressed to a kommune by its DK
+   Core municipality code reaches every organisation of that kommune.
    A deferred referral is shown from the date it is deferred to.
 6. **Relatives.** A Patient's contacts (relatives) are shown outside their author's
    controller only under a permit that names relatives explicitly (class
@@ -97,7 +98,15 @@ PROPOSED_START_EXTENSION = "urn:brobygger:extension:proposed-start"
 
 SOR_IDENTITY = "sor"
 GLN_IDENTITY = "gln"
-_ADDRESS_SYSTEMS = {SOR_SYSTEM: SOR_IDENTITY, **dict.fromkeys(GLN_SYSTEMS, GLN_IDENTITY)}
+KOMMUNE_IDENTITY = "kommune"
+MUNICIPALITY_SYSTEM = "http://hl7.dk/fhir/core/CodeSystem/dk-core-municipality-codes"
+"""DK Core's municipality codes (four digits, ``0730``): a message addressed to a
+kommune by its code reaches every organisation of that kommune."""
+_ADDRESS_SYSTEMS = {
+    SOR_SYSTEM: SOR_IDENTITY,
+    **dict.fromkeys(GLN_SYSTEMS, GLN_IDENTITY),
+    MUNICIPALITY_SYSTEM: KOMMUNE_IDENTITY,
+}
 
 
 class Visibility(Enum):
@@ -133,7 +142,10 @@ class Viewer:
     @property
     def addresses(self) -> frozenset[str]:
         """The identities a message may be addressed to the viewer by."""
-        return frozenset({f"{SOR_IDENTITY}:{self.org}", *self.aliases})
+        own = {f"{SOR_IDENTITY}:{self.org}", *self.aliases}
+        if self.sector is Sector.MUNICIPALITY and self.kommune:
+            own.add(f"{KOMMUNE_IDENTITY}:{self.kommune}")
+        return frozenset(own)
 
 
 @dataclass(frozen=True)
@@ -391,7 +403,14 @@ def _address(reference: Any) -> str | None:
     identifier = reference.get("identifier") or {}
     kind = _ADDRESS_SYSTEMS.get(str(identifier.get("system")))
     value = identifier.get("value")
-    return f"{kind}:{value}" if kind and isinstance(value, str) and value else None
+    if not (kind and isinstance(value, str) and value):
+        return None
+    if kind == KOMMUNE_IDENTITY:
+        # DK Core writes 0730, the hub's kommune codes are 730.
+        value = value[1:] if len(value) == 4 and value.startswith("0") else value
+        if not (len(value) == 3 and value.isdigit()):
+            return None
+    return f"{kind}:{value}"
 
 
 def addressed_to(viewer: Viewer, item: Item, now: datetime) -> bool:

@@ -18,8 +18,11 @@ What each part reads:
 * **Færdigbehandlet**: an active Flag with the pathway-event code ``faerdigbehandlet``
   and no ``period.end``, since its ``period.start``.
 * **Open referrals**: ServiceRequests not completed, revoked or entered in error,
-  soonest due first; the owner is the first performer, the due date
-  ``occurrencePeriod.end`` or ``occurrenceDateTime``.
+  not fulfilled (an Encounter or Task ``basedOn`` it), not answered (a Communication
+  ``basedOn`` it) and not marked done or declined in an addressee's inbox, soonest
+  due first; the owner is the first performer, the due date ``occurrencePeriod.end``
+  or ``occurrenceDateTime``. ``basedOn`` names the referral by reference or, across
+  organisations, by one of its identifiers.
 * **Active plans**: CarePlans ``active``; the tovholder is the author.
 * **Overdue actions**: Tasks based on an active plan, not done, whose due date
   (``restriction.period.end``) has passed. A due date without a time lasts the whole
@@ -165,9 +168,16 @@ class PathwayStatus:
 
 
 def derive_status(
-    patient: FhirJson | None, shown: Sequence[Shown], *, now: datetime
+    patient: FhirJson | None,
+    shown: Sequence[Shown],
+    *,
+    now: datetime,
+    closed_referrals: Iterable[str] = (),
 ) -> PathwayStatus:
-    """The pathway status from the Patient and the resources the viewer is shown."""
+    """The pathway status from the Patient and the resources the viewer is shown.
+
+    ``closed_referrals`` are the ids of referrals an addressee marked done or declined
+    in its inbox."""
     by_type: dict[str, list[Shown]] = {}
     for item in shown:
         by_type.setdefault(item.resource_type, []).append(item)
@@ -183,12 +193,21 @@ def derive_status(
     if flag is not None:
         sources.add(flag.reference)
 
+    closed = frozenset(closed_referrals)
+    follow_ups = [
+        item
+        for kind in ("Encounter", "Task", "Communication")
+        for item in by_type.get(kind, [])
+        if item.content.get("status") not in ("entered-in-error", "cancelled", "rejected")
+    ]
     referrals = tuple(
         sorted(
             (
                 _open_referral(item)
                 for item in by_type.get("ServiceRequest", [])
                 if item.content.get("status") not in _CLOSED_REFERRAL
+                and item.id not in closed
+                and not _followed_up(item, follow_ups)
             ),
             # Soonest due first; those without a due date after them.
             key=lambda r: (r.due is None, _sort_instant(r.due), r.id),
@@ -285,6 +304,28 @@ def _ready_for_discharge(flags: Iterable[Shown]) -> Shown | None:
         and not _period_end(f.content)
     ]
     return min(current, key=lambda f: _sort_instant(_period_start(f.content)), default=None)
+
+
+def _followed_up(referral: Shown, follow_ups: Sequence[Shown]) -> bool:
+    """Whether an Encounter or Task fulfils ``referral``, or a Communication answers it:
+    it is ``basedOn`` the referral, by reference or by one of its identifiers."""
+    identifiers = {
+        (i.get("system"), i.get("value"))
+        for i in referral.content.get("identifier") or []
+        if isinstance(i, Mapping) and i.get("value")
+    }
+    for item in follow_ups:
+        for based in item.content.get("basedOn") or []:
+            if not isinstance(based, Mapping):
+                continue
+            if based.get("reference") == referral.reference:
+                return True
+            identifier = based.get("identifier")
+            if isinstance(identifier, Mapping) and (
+                (identifier.get("system"), identifier.get("value")) in identifiers
+            ):
+                return True
+    return False
 
 
 def _open_referral(item: Shown) -> OpenReferral:

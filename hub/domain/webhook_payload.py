@@ -7,7 +7,9 @@ backport-subscription-status-r4) with ``subscription``, ``topic``, ``status``,
 ``type`` = ``event-notification``, ``events-since-subscription-start`` and one
 ``notification-event`` (``event-number``, ``timestamp``, ``focus`` → the Encounter);
 then the Encounter as of the event (the state logged with it, so a re-sent or late
-notification tells what the first one told), as the subscription's owner may see it.
+notification tells what the first one told), as the subscription's owner may see it;
+for an inbox item, the resource the item is about (a ServiceRequest, a Communication,
+a Task …) as the owner may see it now.
 
 The hub's own event JSON (the same object a websocket subscriber receives:
 ``subscriptionId``, ``eventNumber``, ``kind``, ``cpr``, ``encounterId``, ``at``,
@@ -46,6 +48,9 @@ def notification_bundle(event: dict[str, Any], *, sent_at: datetime) -> FhirJson
     subscription_id = str(event["subscriptionId"])
     number = int(event["eventNumber"])
     encounter: FhirJson | None = None if event.get("withheld") else event.get("encounter")
+    item = event.get("item") if not event.get("withheld") else None
+    if encounter is None and isinstance(item, dict) and isinstance(item.get("content"), dict):
+        encounter = item["content"]  # an inbox item's resource is its focus
     notification_event: list[dict[str, Any]] = [
         {"name": "event-number", "valueString": str(number)}
     ]
@@ -53,7 +58,7 @@ def notification_bundle(event: dict[str, Any], *, sent_at: datetime) -> FhirJson
         notification_event.append({"name": "timestamp", "valueInstant": event["at"]})
     if encounter is not None:
         notification_event.append(
-            {"name": "focus", "valueReference": {"reference": f"Encounter/{encounter['id']}"}}
+            {"name": "focus", "valueReference": {"reference": _reference(encounter)}}
         )
     status: FhirJson = {
         "resourceType": "Parameters",
@@ -83,9 +88,9 @@ def notification_bundle(event: dict[str, Any], *, sent_at: datetime) -> FhirJson
     if encounter is not None:
         entries.append(
             {
-                "fullUrl": f"Encounter/{encounter['id']}",
+                "fullUrl": _reference(encounter),
                 "resource": encounter,
-                "request": {"method": "PUT", "url": f"Encounter/{encounter['id']}"},
+                "request": {"method": "PUT", "url": _reference(encounter)},
                 "response": {"status": "200"},
             }
         )
@@ -97,6 +102,10 @@ def notification_bundle(event: dict[str, Any], *, sent_at: datetime) -> FhirJson
         "timestamp": sent_at.astimezone(UTC).isoformat(timespec="milliseconds"),
         "entry": entries,
     }
+
+
+def _reference(resource: FhirJson) -> str:
+    return f"{resource.get('resourceType', 'Encounter')}/{resource['id']}"
 
 
 def event_of(bundle: FhirJson) -> dict[str, Any]:

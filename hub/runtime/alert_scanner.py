@@ -21,8 +21,10 @@ an alert already logged for that resource, kind and due time is not logged again
 the next scan, after a restart, or by another process. Scans are serialised (the
 PostgreSQL advisory lock below; SQLite's single writer), and the log's unique
 constraint catches whatever slips past that. A logged alert is numbered into the
-subscriptions that asked for its kind (``hub.services.pathway_events.materialise``) in the same
-transaction, and the websocket feed and webhook sender are woken.
+subscriptions that asked for its kind (``hub.services.pathway_events.materialise``) and
+filed to the inbox of the party that must act on it (``hub.services.inbox.file_alert``)
+in the same transaction, and the websocket feed and webhook sender are woken. Each scan
+also announces the inbox items whose day has come (a referral deferred to today).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from hub.domain.alerts import Alert, AlertRules
 from hub.domain.consent import Policy
 from hub.domain.events import InboundEvent
 from hub.domain.pathway_events import alert_event_kind
+from hub.services.inbox.filing import announce_due, file_alert
 from hub.services.indicators import alerts_of_patients, patients_with_alerts_due
 from hub.services.pathway_events import materialise
 from hub.store.notifications import PATHWAY_EVENTS_CHANNEL, notify_on_commit
@@ -145,6 +148,12 @@ class AlertScanner:
                 logged.append(record)
                 if await materialise(uow, self._policy, record, now=now):
                     numbered = True
+                # And to the inbox of the party that must act on it.
+                if await file_alert(uow, self._policy, record):
+                    numbered = True
+            # Items whose day has come (a deferred referral) go out now.
+            if await announce_due(uow, now):
+                numbered = True
             if numbered:
                 await notify_on_commit(uow.connection, PATHWAY_EVENTS_CHANNEL)  # other processes
                 if self._on_logged is not None:

@@ -79,6 +79,7 @@ from hub.services.indicators import alert_evidence, logged_alert
 from hub.services.webhook_targets import WebhookTargetError, check_webhook_url
 from hub.store.pathway_event_subscriptions import (
     ACTIVE,
+    INBOX,
     LOGGED,
     OFF,
     PENDING,
@@ -115,6 +116,8 @@ class PathwayEventMessage:
     # An alert's text and the resource it rests on ("Type/id"); None for other events.
     message: str | None = None
     resource: str | None = None
+    # An inbox item (``hub.services.inbox.InboxItem.to_json``); None for other events.
+    item: dict[str, Any] | None = None
     # For the hub's own audit records, never sent: whom the event is about, and the
     # resource versions it discloses (``Type/id/_history/v``).
     patient_key: str | None = field(default=None, repr=False)
@@ -132,6 +135,7 @@ class PathwayEventMessage:
             "encounter": self.encounter,
             "message": self.message,
             "resource": self.resource,
+            **({"item": self.item} if self.item is not None else {}),
         }
 
 
@@ -269,7 +273,7 @@ async def register_webhook(
     check_subscriber(caller, kommune)
     chosen = check_kinds(kinds)
     try:
-        endpoint = check_webhook_url(url)
+        endpoint = await check_webhook_url(url)
     except WebhookTargetError as refused:
         raise SubscriptionError(str(refused)) from refused
     if secret is not None and len(secret.strip()) < 16:
@@ -293,9 +297,11 @@ async def register_webhook(
 
 
 async def owned_subscriptions(engine: AsyncEngine, caller: Principal) -> list[SubscriptionRecord]:
-    """The caller's organisation's active subscriptions (websocket feeds and webhooks)."""
+    """The caller's organisation's active subscriptions to residents' pathway events
+    (websocket feeds and webhooks); its inbox's are ``hub.services.inbox``'s."""
     async with UnitOfWork(engine) as uow:
-        return await uow.subscriptions.owned_by(caller.sector.value, caller.org)
+        found = await uow.subscriptions.owned_by(caller.sector.value, caller.org)
+    return [s for s in found if s.scope != INBOX]
 
 
 def _owned(subscription: SubscriptionRecord | None, caller: Principal) -> bool:
@@ -309,11 +315,12 @@ def _owned(subscription: SubscriptionRecord | None, caller: Principal) -> bool:
 
 def may_read(subscription: SubscriptionRecord | None, caller: Principal) -> bool:
     """Whether ``caller`` may read the subscription's events: a token of its owner
-    organisation and sector that could have subscribed to it, i.e. of its kommune."""
+    organisation and sector that could have subscribed to it, i.e. of its kommune
+    (any token of the owner organisation, for its inbox)."""
     return (
         subscription is not None
         and _owned(subscription, caller)
-        and caller.kommune == subscription.kommune
+        and (subscription.scope == INBOX or caller.kommune == subscription.kommune)
     )
 
 
@@ -478,6 +485,11 @@ async def render_deliveries(
     else:
         via = subscription_via(subscription)
         told = [(reader, via) for reader in dict.fromkeys(readers)]
+    if subscription.scope == INBOX:
+        # An inbox's items, rendered by the inbox (imported here: it builds on this module).
+        from hub.services.inbox.feed import render_inbox_messages
+
+        return await render_inbox_messages(uow, policy, subscription, deliveries, told, now)
     events = await uow.pathway_events.get_many([d.pathway_event_seq for d in deliveries])
     viewer = owner_viewer(subscription)
     views: dict[str, PatientView] = {}

@@ -64,10 +64,14 @@ async def read_pathway_status(
             policy=policy,
             now=now,
         )
+        referrals = [
+            e.stored.id for e in view.entries if e.stored.resource_type == "ServiceRequest"
+        ]
         status = derive_status(
             view.patient.content if view.patient else None,
             [Shown(e.stored.sector, e.content) for e in view.entries],
             now=now,
+            closed_referrals=await uow.inbox.closed_by_addressee("ServiceRequest", referrals),
         )
         told = [
             d.stored

@@ -104,6 +104,17 @@ class OrganisationDirectory:
         )
         return _organisation(row, found.scalars().all())
 
+    async def sor_of_glns(self, glns: Sequence[str]) -> dict[str, str]:
+        """The organisation (SOR code) each of ``glns`` locates, where the directory has one."""
+        if not glns:
+            return {}
+        found = await self._connection.execute(
+            select(organisation_locations.c.gln, organisation_locations.c.sor).where(
+                organisation_locations.c.gln.in_(list(glns))
+            )
+        )
+        return {str(gln): str(sor) for gln, sor in found}
+
 
 def _batches(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(rows), BATCH):

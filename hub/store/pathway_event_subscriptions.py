@@ -16,9 +16,13 @@ from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from hub import clock
 from hub.store.tables import subscription_deliveries, subscriptions
+
+RESIDENTS = "residents"  # a kommune's residents' pathway events
+INBOX = "inbox"  # the owner organisation's inbox items
 
 WEBSOCKET = "websocket"
 WEBHOOK = "webhook"
@@ -49,6 +53,7 @@ class SubscriptionRecord:
     created_at: datetime
     lease_owner: str | None
     lease_until: datetime | None
+    scope: str = RESIDENTS
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,7 @@ class Subscriptions:
         secret: str | None = None,
         feed_key: str | None = None,
         created_at: datetime | None = None,
+        scope: str = RESIDENTS,
     ) -> SubscriptionRecord:
         values: dict[str, Any] = {
             "id": id,
@@ -117,6 +123,7 @@ class Subscriptions:
             "status": ACTIVE,
             "last_event_number": 0,
             "created_at": created_at or clock.now(),
+            "scope": scope,
         }
         await self._connection.execute(insert(subscriptions).values(**values))
         return SubscriptionRecord(
@@ -176,7 +183,39 @@ class Subscriptions:
             return []
         result = await self._connection.execute(
             select(subscriptions)
-            .where(subscriptions.c.status == ACTIVE, or_(*conditions))
+            .where(
+                subscriptions.c.status == ACTIVE,
+                subscriptions.c.scope == RESIDENTS,
+                or_(*conditions),
+            )
+            .order_by(subscriptions.c.id)
+        )
+        return [_subscription(row) for row in result.all()]
+
+    async def inbox_of(
+        self, *, orgs: Collection[str], kommuner: Collection[str]
+    ) -> list[SubscriptionRecord]:
+        """Active inbox subscriptions owned by one of ``orgs``, or by a municipal
+        organisation of one of ``kommuner``."""
+        conditions: list[ColumnElement[bool]] = []
+        if orgs:
+            conditions.append(subscriptions.c.owner_org.in_(list(orgs)))
+        if kommuner:
+            conditions.append(
+                and_(
+                    subscriptions.c.owner_sector == "municipality",
+                    subscriptions.c.owner_kommune.in_(list(kommuner)),
+                )
+            )
+        if not conditions:
+            return []
+        result = await self._connection.execute(
+            select(subscriptions)
+            .where(
+                subscriptions.c.status == ACTIVE,
+                subscriptions.c.scope == INBOX,
+                or_(*conditions),
+            )
             .order_by(subscriptions.c.id)
         )
         return [_subscription(row) for row in result.all()]

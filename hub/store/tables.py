@@ -236,6 +236,8 @@ subscriptions = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("lease_owner", String(100), nullable=True),  # the webhook sender working on it
     Column("lease_until", UtcDateTime, nullable=True),
+    # residents: a kommune's residents' pathway events; inbox: the owner's inbox items.
+    Column("scope", String(16), nullable=False, server_default="residents"),
     Index(None, "kommune", "status"),
 )
 
@@ -261,6 +263,34 @@ subscription_deliveries = Table(
     UniqueConstraint("subscription_id", "event_number"),
     UniqueConstraint("subscription_id", "pathway_event_seq"),
     Index(None, "status", "next_attempt_at"),
+)
+
+# Each organisation's inbox (hub.domain.inbox): one row per item and addressee, with
+# the state the addressee sets. The item is a logged pathway event; ``announced`` says
+# whether it has been numbered into the addressee's inbox subscriptions (a deferred
+# referral is announced on the day it is deferred to).
+inbox_items = Table(
+    "inbox_items",
+    metadata,
+    Column("id", AutoIncrement, primary_key=True, autoincrement=True),
+    Column("recipient", String(80), nullable=False),  # sor:…, gln:…, kommune:…
+    Column("pathway_event_seq", AutoIncrement, nullable=False, autoincrement=False),
+    Column("patient_key", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("resource_type", String(64), nullable=False),
+    Column("resource_id", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),  # not shown before
+    Column("announced", Boolean, nullable=False),
+    Column("state", String(16), nullable=False),  # new, seen, done, declined
+    Column("state_reason", Text, nullable=True),
+    Column("state_by", String(200), nullable=True),
+    Column("state_org", String(64), nullable=True),
+    Column("state_at", UtcDateTime, nullable=True),
+    UniqueConstraint("recipient", "pathway_event_seq"),
+    Index(None, "recipient", "id"),
+    Index(None, "announced", "due_at"),
+    Index(None, "resource_type", "resource_id"),
 )
 
 # Which organisations take part in which rundbordsmøde (the convener included), kept by

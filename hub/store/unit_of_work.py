@@ -12,6 +12,7 @@ from hub.store.audit import AuditLog
 from hub.store.dead_letters import DeadLetters
 from hub.store.facts import PathwayFacts
 from hub.store.idempotency import ProcessedEvents
+from hub.store.inbox import Inbox
 from hub.store.messages import InboundMessages, Outbox
 from hub.store.pathway_event_subscriptions import Subscriptions
 from hub.store.pathway_events import PathwayEvents
@@ -57,6 +58,7 @@ class UnitOfWork:
         self.pathway_events = PathwayEvents(self.connection)
         self.subscriptions = Subscriptions(self.connection)
         self.facts = PathwayFacts(self.connection)
+        self.inbox = Inbox(self.connection)
         return self
 
     def after_commit(self, callback: Callable[[], None]) -> None:

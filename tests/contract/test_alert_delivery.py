@@ -189,7 +189,9 @@ async def test_an_alert_that_becomes_due_is_delivered_once_to_those_who_asked(
     )
     # The due date lasts the whole Danish day: overdue from midnight, Danish time.
     assert message.at == datetime(2026, 11, 10, 23, tzinfo=UTC)
-    assert message.message is not None and "rundbordsmøde action overdue" in message.message
+    assert (
+        message.message is not None and "Handling fra rundbordsmøde overskredet" in message.message
+    )
     assert message.to_json()["message"] == message.message
 
 
@@ -234,7 +236,7 @@ async def test_a_late_flag_and_a_refusal_after_the_alert_withholds_it(engine: As
 
     (shown,) = await rendered(engine, alerts)
     assert (shown.withheld, shown.cpr, shown.resource) == (False, WAITING, "Flag/flag-ready")
-    assert shown.message is not None and "still waiting (5 days)" in shown.message
+    assert shown.message is not None and "venter stadig (5 dage)" in shown.message
 
     # The patient refuses all sharing after the alert was numbered.
     refusal = consent_resource(

@@ -119,7 +119,7 @@ async def test_a_due_alert_reaches_the_subscriber_that_asked_for_it(
     assert alert["withheld"] is False
     assert datetime.fromisoformat(alert["at"]) == declared + timedelta(days=1)
     assert alert["resource"].startswith("Flag/")
-    assert "færdigbehandlet since" in alert["message"] and "(3 days)" in alert["message"]
+    assert "Færdigbehandlet siden" in alert["message"] and "(3 dage)" in alert["message"]
 
     pulled = await asyncio.to_thread(deployment.graphql, PULL, randers, id=alert["subscriptionId"])
     assert pulled["data"]["dischargeEventsAfter"] == [

@@ -107,5 +107,11 @@ def test_the_flag_and_proposal_are_the_same_for_the_same_decision() -> None:
     assert task["focus"] == {"reference": f"Flag/{flag['id']}"}
     assert task["restriction"]["recipient"] == [
         {"identifier": {"system": "urn:oid:1.2.208.176.1.1", "value": "100000001"}},
-        {"display": "Kommune 730"},
+        {
+            "identifier": {
+                "system": "http://hl7.dk/fhir/core/CodeSystem/dk-core-municipality-codes",
+                "value": "0730",
+            },
+            "display": "Kommune 730",
+        },
     ]

@@ -173,6 +173,56 @@ def test_open_referrals_with_owner_and_due() -> None:
     assert (first.what, first.owner) == ("Rygestop", Party("Randers Kommune", "730"))
 
 
+def test_a_referral_closes_when_fulfilled_answered_or_marked_done() -> None:
+    def referral(id: str, **more: Any) -> Shown:
+        return shown(resourceType="ServiceRequest", id=id, status="active", **more)
+
+    identifier = {"system": "urn:oid:1.2.208.176.1.1.200000002", "value": "henv-7"}
+    status = derive_status(
+        None,
+        [
+            referral("open"),
+            referral("fulfilled"),
+            referral("answered"),
+            referral("by-identifier", identifier=[identifier]),
+            referral("in-inbox"),
+            referral("wrongly-answered"),
+            stay(
+                "visit",
+                "finished",
+                "2025-11-20",
+                "2025-11-20",
+                basedOn=[{"reference": "ServiceRequest/fulfilled"}],
+            ),
+            shown(
+                "municipality",
+                resourceType="Communication",
+                id="reply",
+                status="completed",
+                basedOn=[{"reference": "ServiceRequest/answered"}],
+            ),
+            shown(
+                "municipality",
+                resourceType="Task",
+                id="t",
+                status="in-progress",
+                basedOn=[{"identifier": identifier}],
+            ),
+            # A letter written in error answers nothing.
+            shown(
+                "municipality",
+                resourceType="Communication",
+                id="oops",
+                status="entered-in-error",
+                basedOn=[{"reference": "ServiceRequest/wrongly-answered"}],
+            ),
+        ],
+        now=NOW,
+        closed_referrals={"in-inbox"},
+    )
+    assert sorted(r.id for r in status.open_referrals) == ["open", "wrongly-answered"]
+
+
 def plan(id: str = "plan", status: str = "active") -> Shown:
     return shown(
         "municipality",

@@ -1,0 +1,127 @@
+"""Files inbox items from stored versions (``hub.domain.inbox``).
+
+A projection observer: when a stored version addresses something to an organisation
+(a referral, a letter, an invitation, a plan, an action, a cohort proposal), or a
+"Kom godt hjem" patient is discharged, the items are logged and filed in the
+projection's own transaction, so an item exists exactly when the version it comes
+from does, and a replay of the bus (which stores no new version) files nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hub import clock
+from hub.domain.consent import DEFAULT_POLICY, SOR_IDENTITY, Policy
+from hub.domain.events import InboundEvent
+from hub.domain.inbox import filings, is_round_table_plan, meeting_organisations
+from hub.domain.indicators import VIRTUAL_MEETING
+from hub.domain.pathway_events import PathwayEventKind, derive_events
+from hub.domain.round_table import meeting_reference
+from hub.domain.timeline import fhir_instant
+from hub.services.inbox.filing import file_items, file_reception_visit_due, message_addressees
+from hub.store.notifications import PATHWAY_EVENTS_CHANNEL, notify_on_commit
+from hub.store.resources import StoredResource
+from hub.store.unit_of_work import UnitOfWork
+
+FILED_FROM = frozenset({"ServiceRequest", "Communication", "Task", "Appointment", "CarePlan"})
+
+
+class InboxFiler:
+    """Files the items each new version gives (and the reception visit a discharge does)."""
+
+    resource_types: frozenset[str] = FILED_FROM | {"Encounter"}
+
+    def __init__(
+        self, policy: Policy = DEFAULT_POLICY, on_committed: Callable[[], None] | None = None
+    ) -> None:
+        self._policy = policy
+        self._on_committed = on_committed  # wakes this process's feed reader and sender
+
+    async def changed(
+        self,
+        previous: StoredResource | None,
+        current: StoredResource,
+        event: InboundEvent,
+        uow: UnitOfWork,
+    ) -> None:
+        if current.patient_key is None:
+            return
+        now = clock.now()
+        if current.resource_type == "Encounter":
+            filed = await self._reception_visit(previous, current, event, uow)
+        else:
+            participants: frozenset[str] = frozenset()
+            if current.resource_type == "CarePlan" and is_round_table_plan(current.content):
+                participants = await self._participants(current, uow)
+            found = filings(
+                current.resource_type,
+                previous.content if previous else None,
+                current.content,
+                addressees_of=lambda content: message_addressees(content, current.resource_type),
+                author=f"{SOR_IDENTITY}:{current.org}",
+                meeting_participants=participants,
+            )
+            filed = bool(found) and bool(
+                await file_items(
+                    uow,
+                    filings=found,
+                    patient_key=current.patient_key,
+                    subject=current,
+                    event_id=event.event_id,
+                    at=event.occurred_at,
+                    now=now,
+                )
+            )
+        if filed:
+            await notify_on_commit(uow.connection, PATHWAY_EVENTS_CHANNEL)  # other processes
+            if self._on_committed is not None:
+                uow.after_commit(self._on_committed)
+
+    async def _participants(self, plan: StoredResource, uow: UnitOfWork) -> frozenset[str]:
+        """The identities of the organisations taking part in the plan's meeting."""
+        reference = meeting_reference(plan.content)
+        if reference is None:
+            return frozenset()
+        meeting = await uow.resources.get("Appointment", reference.rpartition("/")[2])
+        if meeting is None or meeting.patient_key != plan.patient_key:
+            return frozenset()
+        return meeting_organisations(meeting.content) | {f"{SOR_IDENTITY}:{meeting.org}"}
+
+    async def _reception_visit(
+        self,
+        previous: StoredResource | None,
+        stay: StoredResource,
+        event: InboundEvent,
+        uow: UnitOfWork,
+    ) -> bool:
+        derived = derive_events(
+            previous.content if previous else None,
+            stay.content,
+            sector=stay.sector,
+            occurred_at=event.occurred_at,
+        )
+        if not any(d.kind is PathwayEventKind.DISCHARGE for d in derived):
+            return False
+        if not await _kom_godt_hjem(stay, uow):
+            return False
+        return bool(
+            await file_reception_visit_due(
+                uow, self._policy, stay, event_id=event.event_id, now=clock.now()
+            )
+        )
+
+
+async def _kom_godt_hjem(stay: StoredResource, uow: UnitOfWork) -> bool:
+    """Whether a virtual discharge meeting was held during the stay ("Kom godt hjem")."""
+    assert stay.patient_key is not None
+    period = stay.content.get("period") or {}
+    start, end = period.get("start"), period.get("end")
+    if not (isinstance(start, str) and isinstance(end, str)):
+        return False
+    began, ended = fhir_instant(start), fhir_instant(end)
+    meetings = await uow.facts.for_patient(stay.patient_key, (VIRTUAL_MEETING,))
+    return any(
+        m.at is not None and began is not None and ended is not None and began <= m.at <= ended
+        for m in meetings
+    )
