@@ -1,6 +1,6 @@
 """End-to-end benchmark: the hub on Kafka (tansu) and PostgreSQL on this machine.
 
-    .venv/bin/python bench/run.py [--quick] [--json]
+    .venv/bin/python bench/run.py [--quick] [--delivery-only] [--json]
 
 Starts PostgreSQL and tansu on loopback (as the tests do), runs ``hub serve`` and
 ``hub worker`` against them, and measures:
@@ -8,15 +8,24 @@ Starts PostgreSQL and tansu on loopback (as the tests do), runs ``hub serve`` an
 - ``ingest_msgs_per_s``: ADT messages posted over HTTP (A01 then A03 per stay) until
   every one is applied in the store, sustained over the run;
 - ``ingest_p99_ms``: the HTTP intake answer (202) latency;
+- ``ingest_batched_msgs_per_s``: the same, posted as HL7 batch files of 100 messages
+  (a backfill after an outage);
+- ``discharge_ws_p99_ms``: a discharge posted to intake until each of 1,000 websocket
+  subscribers has it, under a 200 msgs/s background load, and ``…_light_load`` under
+  20 msgs/s (``bench/delivery.py``); ``webhook_first_p99_ms``: the same until an https
+  webhook receiver has its first POST. Both ways of serving live events are measured
+  in the same run, one after the other (``hub serve`` restarted between them): each
+  connection executing the selection itself (``per_connection``, as strawberry does)
+  and each event rendered once per selection (``shared``, the default); the figures
+  are printed side by side;
 - ``pathway_p99_ms``: pathway queries (through the consent policy) at a fixed rate
   against a store seeded with many patients' resources;
 - ``peak_rss_mb``: the largest peak resident memory of the hub processes.
 
-- ``ingest_batched_msgs_per_s``: the same, posted as HL7 batch files of 100 messages
-  (a backfill after an outage);
-- ``discharge_ws_p99_ms``: a discharge posted to intake until each of 1,000 websocket
-  subscribers has it, under a 200 msgs/s background load (``bench/delivery.py``);
-  ``webhook_first_p99_ms``: the same until a webhook receiver has its first POST.
+``--delivery-only`` runs the delivery measurements alone (a few minutes with --quick).
+
+It is over 400 lines because the phases' load generators sit here with the set-up of
+processes they share; the delivery phase's own is ``bench/delivery.py``.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,11 +52,17 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
-from bench.delivery import DeliveryLoad, measure_delivery, summary  # noqa: E402
+from bench.delivery import (  # noqa: E402
+    DeliveryLoad,
+    measure_delivery,
+    receiver_certificate,
+    summary,
+)
+from hub.domain.controllers import organisation_controller  # noqa: E402
 from hub.domain.identifiers import cpr_patient_key, patient_resource_id, resource_id  # noqa: E402
 from hub.store.database import create_engine  # noqa: E402
 from hub.store.migrate import upgrade  # noqa: E402
-from hub.store.tables import processed_events, resources  # noqa: E402
+from hub.store.tables import outbox, processed_events, resources  # noqa: E402
 from tests.support.hub_process import hub_env, hub_process, run_hub  # noqa: E402
 from tests.support.services import free_port, kafka_broker, postgres_server  # noqa: E402
 
@@ -193,11 +208,24 @@ def wait_until_applied(database_url: str, events: int, began: float, limit: floa
     return time.monotonic() - began
 
 
-def settle(database_url: str) -> None:
-    """Wait until the worker has nothing left to apply."""
-    last = -1
-    while (now := asyncio.run(applied(database_url))) != last:
-        last = now
+async def accepted(database_url: str) -> int:
+    """Events intake has accepted so far (one outbox record each)."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            result = await connection.execute(select(func.count()).select_from(outbox))
+            return int(result.scalar_one())
+    finally:
+        await engine.dispose()
+
+
+def settle(database_url: str, limit: float = 600) -> None:
+    """Wait until the worker has applied everything intake accepted (a backlog left by
+    one run is not the next run's latency)."""
+    began = time.monotonic()
+    while asyncio.run(applied(database_url)) < asyncio.run(accepted(database_url)):
+        if time.monotonic() - began > limit:
+            raise RuntimeError("the worker did not catch up")
         time.sleep(1.0)
 
 
@@ -234,6 +262,7 @@ async def seed(database_url: str, scale: Scale) -> None:
                             "patient_key": key,
                             "sector": "hospital" if r % 3 else "municipality",
                             "org": "100000001",
+                            "controller": organisation_controller("100000001"),
                             "event_id": f"seed-{p}-{r}",
                             "status": "finished",
                             "period_start": began,
@@ -287,19 +316,61 @@ async def pathway_latencies(base_url: str, token: str, scale: Scale) -> list[flo
     return latencies
 
 
+DELIVERY_MODES = {
+    # Each connection executes the selection for each event, as strawberry does.
+    "per_connection": "false",
+    # Each event rendered once per selection, the frame written to every connection.
+    "shared": "true",
+}
+
+
+def delivery_figures(
+    base_url: str, database_url: str, tokens: tuple[str, str], load: DeliveryLoad, tls: Path
+) -> dict[str, Any]:
+    """Discharge delivery at ``load``'s background and at 20 msgs/s (light load)."""
+    token, municipal_token = tokens
+    figures: dict[str, Any] = {}
+    settle(database_url)  # an earlier run's backlog is not this run's latency
+    delivery = asyncio.run(
+        measure_delivery(base_url, token, municipal_token, load, adt, cpr, free_port(), tls)
+    )
+    figures.update(summary(delivery, delivery.discharges * delivery.subscribers))
+    # The same with a light background load: the latency of the path itself, when
+    # the worker is not the queue.
+    light = replace(load, background_per_s=20)
+    settle(database_url)
+    delivery = asyncio.run(
+        measure_delivery(base_url, token, municipal_token, light, adt, cpr, free_port(), tls)
+    )
+    light_figures = summary(delivery, delivery.discharges * delivery.subscribers)
+    for name, value in light_figures.items():
+        if name != "ws_subscribers":
+            figures[f"{name}_light_load"] = value
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a reduced run, a few minutes")
+    parser.add_argument(
+        "--delivery-only",
+        action="store_true",
+        help="only the delivery runs (websocket subscribers and webhook), both modes",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON line of figures")
     args = parser.parse_args()
     scale = QUICK if args.quick else FULL
     work = Path(tempfile.mkdtemp(prefix="brobygger-bench-"))
     figures: dict[str, Any] = {}
+    delivery: dict[str, dict[str, Any]] = {}
     with ExitStack() as stack:
         postgres = stack.enter_context(postgres_server(work / "pg"))
         broker = stack.enter_context(kafka_broker(work / "kafka"))
         database_url = postgres.create_database(f"bench_{uuid.uuid4().hex[:8]}")
         asyncio.run(migrate(database_url))
+        # The webhook receiver speaks https on loopback: production rules (HUB_DEV
+        # false: https only), with loopback allowed and the receiver's certificate trusted.
+        tls = receiver_certificate(work / "tls")
         env = hub_env(
             work / "var",
             HUB_DATABASE_URL=database_url,
@@ -307,71 +378,78 @@ def main() -> int:
             HUB_SERVE_CONSUMERS="false",
             HUB_TOKEN_SIGNING_KEY="bench-signing-key-" + uuid.uuid4().hex,
             HUB_DEV="false",
+            HUB_WEBHOOK_ALLOWED_TARGETS="127.0.0.1",
+            SSL_CERT_FILE=str(tls / "cert.pem"),
         )
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         logs = work / "logs"
         logs.mkdir()
         worker = stack.enter_context(hub_process("worker", env=env, log=logs / "worker.log"))
-        serve = stack.enter_context(
-            hub_process(
+        peaks: list[float] = []
+
+        def serving(shared: str) -> AbstractContextManager[Any]:
+            return hub_process(
                 "serve",
                 "--port",
                 str(port),
-                env=env,
+                env={**env, "HUB_WEBSOCKET_SHARED_FRAMES": shared},
                 log=logs / "serve.log",
                 health_url=f"{base_url}/healthz",
             )
-        )
+
         token = run_hub(
             "token", "--sector", "hospital", "--org", "100000001", "--alias", "hl7:RHR", env=env
         ).stdout.strip()
-
         municipal_token = run_hub(
             "token", "--sector", "municipality", "--org", "730-sundhed", "--kommune", "730", env=env
         ).stdout.strip()
 
-        began = time.monotonic()
-        sent, latencies = asyncio.run(ingest(base_url, token, scale))
-        elapsed = wait_until_applied(database_url, sent, began, scale.ingest_seconds * 10)
-        figures["ingest_msgs_per_s"] = round(sent / elapsed, 1)
-        figures["ingest_p99_ms"] = round(p99(latencies), 1)
-        figures["ingest_messages"] = sent
+        if not args.delivery_only:
+            with serving("true") as serve:
+                began = time.monotonic()
+                sent, latencies = asyncio.run(ingest(base_url, token, scale))
+                elapsed = wait_until_applied(database_url, sent, began, scale.ingest_seconds * 10)
+                figures["ingest_msgs_per_s"] = round(sent / elapsed, 1)
+                figures["ingest_p99_ms"] = round(p99(latencies), 1)
+                figures["ingest_messages"] = sent
 
-        began = time.monotonic()
-        batched = asyncio.run(ingest_batches(base_url, token, scale))
-        limit = scale.ingest_seconds * 10
-        elapsed = wait_until_applied(database_url, sent + batched, began, limit)
-        figures["ingest_batched_msgs_per_s"] = round(batched / elapsed, 1)
+                began = time.monotonic()
+                batched = asyncio.run(ingest_batches(base_url, token, scale))
+                limit = scale.ingest_seconds * 10
+                elapsed = wait_until_applied(database_url, sent + batched, began, limit)
+                figures["ingest_batched_msgs_per_s"] = round(batched / elapsed, 1)
+                peaks.append(peak_rss_mb([serve.pid]))
 
-        delivery = asyncio.run(
-            measure_delivery(
-                base_url, token, municipal_token, scale.delivery, adt, cpr, free_port()
-            )
-        )
-        figures.update(summary(delivery, delivery.discharges * delivery.subscribers))
-        # The same with a light background load: the latency of the path itself, when
-        # the worker is not the queue.
-        light = replace(scale.delivery, background_per_s=20)
-        settle(database_url)  # the first run's backlog is not this run's latency
-        delivery = asyncio.run(
-            measure_delivery(base_url, token, municipal_token, light, adt, cpr, free_port())
-        )
-        figures["discharge_ws_p99_ms_light_load"] = summary(delivery, 0)["discharge_ws_p99_ms"]
-        figures["webhook_first_p99_ms_light_load"] = summary(delivery, 0)["webhook_first_p99_ms"]
+        # The same runs with each way of serving live events, one after the other.
+        for mode, shared in DELIVERY_MODES.items():
+            with serving(shared) as serve:
+                delivery[mode] = delivery_figures(
+                    base_url, database_url, (token, municipal_token), scale.delivery, tls
+                )
+                peaks.append(peak_rss_mb([serve.pid]))
+        figures.update(delivery["shared"])
 
-        asyncio.run(seed(database_url, scale))
-        figures["stored_resources"] = scale.seed_patients * scale.resources_per_patient
-        pathway = asyncio.run(pathway_latencies(base_url, token, scale))
-        figures["pathway_p99_ms"] = round(p99(pathway), 1)
-        figures["pathway_median_ms"] = round(statistics.median(pathway), 1)
-        figures["peak_rss_mb"] = round(peak_rss_mb([serve.pid, worker.pid]), 1)
+        if not args.delivery_only:
+            with serving("true") as serve:
+                asyncio.run(seed(database_url, scale))
+                figures["stored_resources"] = scale.seed_patients * scale.resources_per_patient
+                pathway = asyncio.run(pathway_latencies(base_url, token, scale))
+                figures["pathway_p99_ms"] = round(p99(pathway), 1)
+                figures["pathway_median_ms"] = round(statistics.median(pathway), 1)
+                peaks.append(peak_rss_mb([serve.pid]))
+        figures["peak_rss_mb"] = round(max([*peaks, peak_rss_mb([worker.pid])]), 1)
     figures["machine"] = f"{os.cpu_count()} cores"
     if args.json:
-        print(json.dumps(figures))
+        print(json.dumps({**figures, "delivery_modes": delivery}))
     else:
         for name, value in figures.items():
-            print(f"{name:<22} {value}")
+            print(f"{name:<34} {value}")
+        print()
+        print(f"{'delivery':<34} {'per connection':>16} {'shared frames':>16}")
+        for name in delivery["shared"]:
+            before, after = delivery["per_connection"][name], delivery["shared"][name]
+            print(f"{name:<34} {before!s:>16} {after!s:>16}")
     return 0
 
 

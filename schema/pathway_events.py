@@ -187,8 +187,10 @@ async def resolve_discharge_events(
     with refusals_as_errors(SubscriptionError):
         feed = await open_websocket_feed(context.engine, context.viewer, kommune, _kinds(kinds))
     with refusals_as_errors(FeedClosed):
-        async for message in context.feed.listen(feed, context.viewer, after):
-            yield PathwayEvent.from_message(message)
+        async for event in context.feed.listen(
+            feed, context.viewer, after, PathwayEvent.from_message
+        ):
+            yield event
 
 
 async def resolve_register_webhook(

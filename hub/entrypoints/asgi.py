@@ -17,17 +17,19 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
 from hub.bootstrap import Hub, build_hub, freeze_startup_heap
 from hub.config import Settings
 from hub.entrypoints.http import IntakeEndpoint, unauthorized
+from hub.entrypoints.metrics_access import metrics_refusal
+from hub.entrypoints.rate_limits import RateLimiter, RateLimits
+from hub.entrypoints.shared_frames import SharedLiveFrames
 from hub.services.auth import Principal, TokenError, TokenVerifier
 from hub.services.metrics import CONTENT_TYPE, render
+from hub.services.webhook_targets import install as install_webhook_targets
 from schema import HubContext, build_schema
+from schema.fhir import RefusingSmartScopes, create_fhir_app, smart_configuration_endpoint
 from web import create_web_app
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ class AwaitingToken:
     """
 
 
-class TokenInConnectionInit(BaseGraphQLTransportWSHandler[HubContext | AwaitingToken, None]):
+class TokenInConnectionInit(SharedLiveFrames[HubContext | AwaitingToken, None]):
     """graphql-transport-ws that also takes the token from ``connection_init``.
 
     Browsers cannot set an Authorization header on a websocket, so a client may send
@@ -88,6 +90,7 @@ class AuthenticatedGraphQL(GraphQL[HubContext | AwaitingToken, None]):
         self._hub = hub
         self.verifier = verifier
         self._ide = ide
+        self.shares_live_frames = hub.settings.websocket_shared_frames
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -151,6 +154,7 @@ def create_app(settings: Settings, *, on_ready: OnReady | None = None) -> Starle
     false) the consumers in this one process.
     """
     hub = build_hub(settings)
+    install_webhook_targets(settings.webhooks.targets)  # what registration accepts
     verifier = TokenVerifier(settings, directory=hub.organisation)
     ready = False
 
@@ -182,10 +186,13 @@ def create_app(settings: Settings, *, on_ready: OnReady | None = None) -> Starle
             }
         )
 
-    async def metrics(_request: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        if (refused := metrics_refusal(request, settings)) is not None:
+            return refused
         return Response(await render(hub.engine, hub.intake.counters), media_type=CONTENT_TYPE)
 
-    graphql = AuthenticatedGraphQL(hub, verifier, ide=settings.dev_mode)
+    # GraphQL does not read SMART scopes: a token carrying them is for /fhir only.
+    graphql = AuthenticatedGraphQL(hub, RefusingSmartScopes(verifier), ide=settings.dev_mode)
     intake = IntakeEndpoint(hub.intake, verifier, settings.max_body_bytes)
     app = Starlette(
         routes=[
@@ -200,8 +207,31 @@ def create_app(settings: Settings, *, on_ready: OnReady | None = None) -> Starle
                 create_web_app(hub.engine, hub.intake, hub.policy, verifier, settings.oidc),
             ),
             Route("/", lambda _request: RedirectResponse("/ui/"), methods=["GET"]),
+            # FHIR R4 REST: reads through the same consent choke point and audit.
+            Mount(
+                "/fhir",
+                create_fhir_app(
+                    hub.engine,
+                    hub.policy,
+                    verifier,
+                    local_timezone=settings.local_timezone,
+                    oidc=settings.oidc,
+                ),
+            ),
+            *(
+                [
+                    Route(
+                        "/.well-known/smart-configuration",
+                        smart_configuration_endpoint(settings.oidc),
+                        methods=["GET"],
+                    )
+                ]
+                if settings.oidc
+                else []
+            ),
         ],
         lifespan=lifespan,
     )
+    app.add_middleware(RateLimits, limiter=RateLimiter(settings.rate_limits))
     app.state.hub = hub
     return app

@@ -74,7 +74,11 @@ def serve(settings: Settings, host: str, port: int, demo: bool) -> int:
         )
 
     app = create_app(settings, on_ready=on_ready)
-    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")
+    # Frames go uncompressed: a live event is written to every subscriber, and deflating
+    # it once per connection cost more of `hub serve` than the rest of the fan-out.
+    uvicorn.run(
+        app, host=host, port=port, log_level="info", lifespan="on", ws_per_message_deflate=False
+    )
     return 0
 
 

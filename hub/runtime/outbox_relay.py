@@ -3,6 +3,11 @@
 Intake never talks to the bus; it writes the outbox in the same transaction as the
 raw message. The relay publishes pending rows and only then marks them published,
 so a crash in between publishes them again (at-least-once; consumers deduplicate).
+
+One relay leads per database (a PostgreSQL advisory lock), often in a ``hub worker``
+while intake runs in ``hub serve``: the outbox rows' transaction notifies
+``OUTBOX_CHANNEL``, and the leader publishes at once instead of at its next poll
+(``idle_interval``), which is only the fallback when a notification is missed.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.ports import Bus, BusRecord
+from hub.store.notifications import OUTBOX_CHANNEL, listen
 from hub.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -66,17 +72,27 @@ class OutboxRelay:
         async with self._leadership(stop) as leading:
             if not leading:
                 return
-            while not stop.is_set():
-                try:
-                    published = await self.publish_pending()
-                except Exception:
-                    log.exception("outbox relay failed; retrying")
-                    published = 0
-                    await _sleep_unless(stop, 2.0)
-                if published == 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._idle_interval)
-                    self._wake.clear()
+            listening = asyncio.create_task(
+                listen(self._engine, OUTBOX_CHANNEL, self.wake, stop), name="outbox-listen"
+            )
+            try:
+                await self._relay(stop)
+            finally:
+                await listening
+
+    async def _relay(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            # Cleared before reading: a wake-up during the read is not lost.
+            self._wake.clear()
+            try:
+                published = await self.publish_pending()
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                published = 0
+                await _sleep_unless(stop, 2.0)
+            if published == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._idle_interval)
 
     @contextlib.asynccontextmanager
     async def _leadership(self, stop: asyncio.Event) -> AsyncIterator[bool]:

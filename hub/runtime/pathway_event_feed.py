@@ -19,6 +19,14 @@ A connection that asks for everything after event N first reads the durable log 
 to what the reader has handed out, then goes live; both happen on one event loop,
 so there is no gap and no duplicate at the seam. What it catches up on is rendered
 and audited for its own token.
+
+Once live, a connection's events can be handed to whoever writes them out: within
+:func:`live_events_sent_by` (the websocket transport's operation), a listener that
+gives a ``view`` (how its GraphQL field turns a message into the object it returns)
+passes its live events to the sender instead of yielding them one by one, so the
+transport can render each event once for every connection that selects the same
+fields (``hub.entrypoints.shared_frames``). The events, their order and their audit
+are the feed's either way.
 """
 
 from __future__ import annotations
@@ -27,8 +35,10 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -48,10 +58,46 @@ from hub.store.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 _BATCH = 500
+_CLOSED = (
+    "the feed ended (the subscription was turned off or the hub is stopping); "
+    "subscribe again with after: <last eventNumber>"
+)
+
+T = TypeVar("T")
 
 
 class FeedClosed(Exception):
     """The feed ended under a connection: its subscription was turned off, or the hub stops."""
+
+
+@dataclass(frozen=True, eq=False)
+class LiveEvents(Generic[T]):
+    """One connection's live events, handed to the sender that writes them out."""
+
+    subscription_id: str
+    view: Callable[[PathwayEventMessage], T]  # what the connection's field makes of one
+    _queue: asyncio.Queue[PathwayEventMessage | None]
+
+    async def next(self) -> PathwayEventMessage | None:
+        """The connection's next live event, in order; None when the feed has ended."""
+        return await self._queue.get()
+
+
+LiveSender = Callable[[LiveEvents[Any]], Awaitable[None]]
+"""Writes out a connection's live events until ``next`` gives None, then returns."""
+
+_live_sender: ContextVar[LiveSender | None] = ContextVar("pathway_event_live_sender", default=None)
+
+
+@contextlib.contextmanager
+def live_events_sent_by(sender: LiveSender) -> Iterator[None]:
+    """Within the block (one GraphQL operation's task), a listener with a ``view``
+    hands its live events to ``sender`` once it has caught up."""
+    token = _live_sender.set(sender)
+    try:
+        yield
+    finally:
+        _live_sender.reset(token)
 
 
 @dataclass(eq=False)
@@ -160,10 +206,41 @@ class PathwayEventFeed:
                                 self._note_sent(connection.principal, feed.subscription, message)
                             connection.queue.put_nowait(message)
 
-    async def listen(
+    @overload
+    def listen(
         self, subscription: SubscriptionRecord, principal: Principal, after: int | None
-    ) -> AsyncIterator[PathwayEventMessage]:
-        """``subscription``'s events for one connection: after ``after`` (else from now)."""
+    ) -> AsyncIterator[PathwayEventMessage]: ...
+
+    @overload
+    def listen(
+        self,
+        subscription: SubscriptionRecord,
+        principal: Principal,
+        after: int | None,
+        view: Callable[[PathwayEventMessage], T],
+    ) -> AsyncIterator[T]: ...
+
+    def listen(
+        self,
+        subscription: SubscriptionRecord,
+        principal: Principal,
+        after: int | None,
+        view: Callable[[PathwayEventMessage], Any] | None = None,
+    ) -> AsyncIterator[Any]:
+        """``subscription``'s events for one connection: after ``after`` (else from now).
+
+        With ``view``, each event is yielded as ``view`` makes it, and the live ones
+        go to the operation's live sender if it has one (:func:`live_events_sent_by`).
+        """
+        return self._listen(subscription, principal, after, view)
+
+    async def _listen(
+        self,
+        subscription: SubscriptionRecord,
+        principal: Principal,
+        after: int | None,
+        view: Callable[[PathwayEventMessage], Any] | None,
+    ) -> AsyncIterator[Any]:
         current = await self._last_number(subscription.id)
         feed = self._feeds.setdefault(subscription.id, _Feed(subscription, current))
         connection = _Connection(principal, current if after is None else after)
@@ -179,16 +256,17 @@ class PathwayEventFeed:
                     break
                 for message in messages:
                     connection.position = message.event_number
-                    yield message
+                    yield message if view is None else view(message)
             self.wake()
+            sender = _live_sender.get() if view is not None else None
+            if sender is not None and view is not None:
+                await sender(LiveEvents(subscription.id, view, connection.queue))
+                raise FeedClosed(_CLOSED)
             while True:
                 live = await connection.queue.get()
                 if live is None:
-                    raise FeedClosed(
-                        "the feed ended (the subscription was turned off or the hub is "
-                        "stopping); subscribe again with after: <last eventNumber>"
-                    )
-                yield live
+                    raise FeedClosed(_CLOSED)
+                yield live if view is None else view(live)
         finally:
             feed.connections.discard(connection)
             if not feed.connections and self._feeds.get(subscription.id) is feed:

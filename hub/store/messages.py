@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub import clock
 from hub.domain.translation import Sender
 from hub.ports import BusRecord
+from hub.store.notifications import OUTBOX_CHANNEL, notify_on_commit
 from hub.store.tables import inbound_messages, outbox
 
 
@@ -149,6 +150,7 @@ class Outbox:
                 created_at=clock.now(),
             )
         )
+        await notify_on_commit(self._connection, OUTBOX_CHANNEL)
 
     async def add_many(self, records: Sequence[BusRecord]) -> None:
         """Add ``records`` in one statement, in order."""
@@ -168,6 +170,7 @@ class Outbox:
                 for r in records
             ],
         )
+        await notify_on_commit(self._connection, OUTBOX_CHANNEL)
 
     async def pending(self, limit: int) -> list[OutboxRecord]:
         """Unpublished records, oldest first (the order intake accepted them in)."""

@@ -2,8 +2,10 @@
 
 A ``hub worker`` that numbers new pathway events into subscriptions wakes the
 ``hub serve`` processes holding the websockets at once, instead of leaving them to
-find the events at their next poll. A notification is sent with the transaction
-that wrote the events, so it arrives only if they were committed, and only then.
+find the events at their next poll; a ``hub serve`` whose intake committed a message
+wakes the outbox relay, which leads in one process only (often a worker). A
+notification is sent with the transaction that wrote the events, so it arrives only
+if they were committed, and only then.
 It is a wake-up call, never the data: a missed one costs a poll interval, nothing
 more. SQLite has no other process to tell, so there both ends do nothing.
 """
@@ -22,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 log = logging.getLogger(__name__)
 
 PATHWAY_EVENTS_CHANNEL = "brobygger_pathway_events"
+OUTBOX_CHANNEL = "brobygger_outbox"
+"""Intake committed outbox rows: the leading relay (in whichever process) publishes now."""
 
 
 async def notify_on_commit(connection: AsyncConnection, channel: str) -> None:

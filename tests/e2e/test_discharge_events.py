@@ -275,6 +275,11 @@ async def test_webhook_registration_and_pulling_numbered_events(deployment: Depl
         REGISTER, token, input={"kommune": "730", "url": "ftp://randers.example/events"}
     )
     assert "http or https" in refused["errors"][0]["message"]
+    metadata = deployment.graphql(
+        REGISTER, token, input={"kommune": "730", "url": "http://169.254.169.254/latest/"}
+    )
+    assert metadata["data"] is None
+    assert "169.254.169.254, a link-local address" in metadata["errors"][0]["message"]
     registered = deployment.graphql(
         REGISTER,
         token,
