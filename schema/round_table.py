@@ -3,7 +3,8 @@
 Everything a caller gets here is read from what ``hub.services.round_table`` disclosed through
 the consent choke point: an invitation (a participant the patient's consent does not
 cover) carries no CPR number, name or reason, so none of the fields below can show
-them. Lists take ``first`` (1–100, default all) so the query cost stays low.
+them. Lists take ``first`` (1–100, default 20), and the query cost counts them by those
+page sizes (``schema.security.page_size``).
 
 It is over 400 lines because it holds the whole feature on the API, as one file per
 feature does: the types, the inputs and the six resolvers of rundbordsmøder.
@@ -46,8 +47,11 @@ from hub.services.round_table import (
 )
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
+from schema.security import page_size
 
 MAX_FIRST = 100
+DEFAULT_FIRST = 20
+PAGED = page_size(DEFAULT_FIRST, MAX_FIRST)
 NAME_DESCRIPTION = (
     "Its name: the organisation directory's (SOR register, open or closed) when it holds "
     "the code, else the name given when it was invited or named; null when neither."
@@ -67,7 +71,7 @@ def _name(directory: Directory, org: str | None, given: Any) -> str | None:
 
 def _page(items: list[Any], first: int | None) -> list[Any]:
     if first is None:
-        return items[:MAX_FIRST]
+        return items[:DEFAULT_FIRST]
     if not 1 <= first <= MAX_FIRST:
         raise GraphQLError(f"first must be between 1 and {MAX_FIRST}")
     return items[:first]
@@ -239,10 +243,12 @@ class RoundTablePlan:
     directory: strawberry.Private[Directory]
 
     actions: list[RoundTableAction] = strawberry.field(
-        resolver=_plan_actions, description="The plan's actions, in its order."
+        resolver=_plan_actions, description="The plan's actions, in its order.", metadata=PAGED
     )
     history: list[RoundTablePlanVersion] = strawberry.field(
-        resolver=_plan_history, description="Every recorded version of the plan, oldest first."
+        resolver=_plan_history,
+        description="Every recorded version of the plan, oldest first.",
+        metadata=PAGED,
     )
 
     @classmethod
@@ -304,7 +310,9 @@ class RoundTable:
     show_missing: strawberry.Private[bool]
 
     participants: list[RoundTableParticipant] = strawberry.field(
-        resolver=_participants, description="The organisations taking part, the convener first."
+        resolver=_participants,
+        description="The organisations taking part, the convener first.",
+        metadata=PAGED,
     )
     missing_consent: list[RoundTableParticipant] | None = strawberry.field(
         resolver=_missing_consent,
@@ -312,6 +320,7 @@ class RoundTable:
             "Participants the patient's consent does not cover now: invited without "
             "patient data. Null unless you are of the convener's sector."
         ),
+        metadata=PAGED,
     )
 
     @classmethod
@@ -501,8 +510,10 @@ class RoundTableQuery:
         resolver=resolve_round_tables,
         description=(
             "Rundbordsmøder you may see, earliest first: the patient's (`cpr`), or without "
-            "`cpr` those your organisation convened or is invited to, across patients."
+            "`cpr` those your organisation convened or is invited to, across patients; "
+            f"at most `first` (1–{MAX_FIRST}, default {DEFAULT_FIRST})."
         ),
+        metadata=PAGED,
     )
 
 

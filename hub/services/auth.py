@@ -60,6 +60,11 @@ class Principal:
     # The organisation's location numbers ("gln:…") in the directory: messages addressed
     # to them are addressed to the caller (never names it may send as: that is aliases).
     located_at: frozenset[str] = frozenset()
+    # OAuth scopes (the ``scope`` claim); SMART ones narrow what the FHIR REST interface
+    # reads for the token (hub.domain.smart_scopes), never widen it.
+    scopes: frozenset[str] = frozenset()
+    # The SMART launch context's patient (the ``patient`` claim): a FHIR Patient id.
+    launch_patient: str | None = None
 
     def __post_init__(self) -> None:
         if not self.controller:
@@ -97,7 +102,33 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         roles=_roles(claims.get("roles")),
         cpr=_cpr(claims.get("cpr")),
         controller=_controller(claims.get("controller"), parsed_sector, kommune),
+        scopes=_scopes(claims.get("scope")),
+        launch_patient=_launch_patient(claims.get("patient")),
     )
+
+
+_SCOPE = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{1,200}$")  # RFC 6749's scope-token
+_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+def _scopes(claim: Any) -> frozenset[str]:
+    """The ``scope`` claim: space-separated (RFC 8693), or a list as some providers send."""
+    if claim is None:
+        return frozenset()
+    scopes = claim.split() if isinstance(claim, str) else claim
+    if not isinstance(scopes, list) or not all(
+        isinstance(scope, str) and _SCOPE.match(scope) for scope in scopes
+    ):
+        raise TokenError("token scope must be space-separated scopes, e.g. 'user/*.rs'")
+    return frozenset(scopes)
+
+
+def _launch_patient(claim: Any) -> str | None:
+    if claim is None:
+        return None
+    if not isinstance(claim, str) or not _FHIR_ID.match(claim):
+        raise TokenError("token patient must be a FHIR Patient id")
+    return claim
 
 
 def _controller(claim: Any, sector: Sector, kommune: str | None) -> str:
@@ -275,6 +306,8 @@ class TokenIssuer:
         roles: frozenset[str] = frozenset(),
         cpr: str | None = None,
         controller: str | None = None,
+        scopes: frozenset[str] = frozenset(),
+        launch_patient: str | None = None,
         ttl: timedelta = timedelta(hours=12),
     ) -> str:
         now = clock.now()
@@ -297,5 +330,9 @@ class TokenIssuer:
             claims["cpr"] = cpr
         if controller is not None:
             claims["controller"] = controller
+        if scopes:
+            claims["scope"] = " ".join(sorted(scopes))
+        if launch_patient is not None:
+            claims["patient"] = launch_patient
         principal_from_claims({**claims})  # refuse to issue what would not verify
         return jwt.encode(claims, self._key, algorithm=_HS_ALGORITHM)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, String, bindparam, cast, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import clock
@@ -320,3 +320,41 @@ class Resources:
             query = query.limit(limit)
         result = await self._connection.execute(query)
         return [_stored(row) for row in result.all()]
+
+    async def patients_mentioning(
+        self,
+        resource_type: str,
+        texts: tuple[str, ...],
+        *,
+        statuses: tuple[str, ...] | None = None,
+        limit: int,
+    ) -> list[str]:
+        """The keys of patients with a current resource of ``resource_type`` whose JSON
+        holds one of ``texts`` as a string (with ``statuses``, only in those statuses);
+        at most ``limit``, in key order.
+
+        A coarse first cut (a worklist: the tasks naming an organisation), to be decided
+        resource by resource on what each viewer is shown.
+        """
+        await self.flush()
+        text = cast(resources.c.content, String)
+        mentions = [text.like(f'%"{_like_escaped(value)}"%', escape="\\") for value in texts]
+        query = (
+            select(resources.c.patient_key)
+            .where(
+                resources.c.resource_type == resource_type,
+                resources.c.patient_key.is_not(None),
+                or_(*mentions),
+            )
+            .group_by(resources.c.patient_key)
+            .order_by(resources.c.patient_key)
+            .limit(limit)
+        )
+        if statuses is not None:
+            query = query.where(resources.c.status.in_(statuses))
+        result = await self._connection.execute(query)
+        return [row.patient_key for row in result.all()]
+
+
+def _like_escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
