@@ -43,6 +43,10 @@ services-check:
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && \
 	    $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	@# ... and checked with axe-core, from the npm registry at the version package-lock.json pins.
+	@test -f tests/support/axe/node_modules/axe-core/axe.min.js || \
+	  { echo "Installing axe-core (npm, tests/support/axe)"; \
+	    npm ci --prefix tests/support/axe --no-audit --no-fund --silent; }
 
 lint: install
 	$(BIN)/ruff check .

@@ -11,8 +11,16 @@ from graphql import GraphQLError
 @contextmanager
 def refusals_as_errors(*refusals: type[Exception]) -> Iterator[None]:
     """Within the block, a service's refusal (the caller's to fix) becomes a GraphQL
-    error with the service's own words; nothing else of the failure is shown."""
+    error with the service's own words, and its stable machine code (the refusal's
+    ``code``, else ``invalid-request``) in ``extensions.code`` for clients to word it in
+    their user's language; nothing else of the failure is shown."""
     try:
         yield
     except refusals as error:
-        raise GraphQLError(str(error)) from None
+        code = getattr(error, "code", None)
+        extensions = {"code": code if isinstance(code, str) and code else REFUSED}
+        raise GraphQLError(str(error), extensions=extensions) from None
+
+
+REFUSED = "invalid-request"
+"""The code of a refusal whose service names no reason of its own."""

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,11 +20,14 @@ from hub.config import OidcSettings
 from hub.domain.consent import Policy
 from hub.services.auth import TokenVerifier
 from hub.services.intake import IntakeService
-from web import consent, indicators, oidc_sign_in, round_table, sign_in
+from web import consent, indicators, oidc_sign_in, round_table, sign_in, worklist
 from web import patient as patient_pages
 from web.oidc import OidcClient
 from web.patient_ref import PatientRefs
-from web.rendering import WebHub, templates
+from web.rendering import WebHub, render, templates, web_hub
+from web.session import signed_in
+
+log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 
@@ -70,6 +77,52 @@ def _sign_in_routes(oidc: OidcClient | None) -> list[Route]:
     ]
 
 
+async def not_found(request: Request, error: Exception) -> Response:
+    """A page that does not exist (or an HTTP error of the page's own), in Danish."""
+    status = error.status_code if isinstance(error, HTTPException) else 404
+    if status != 404:
+        return render(
+            request,
+            "fejl.html",
+            None,
+            status_code=status,
+            title="Siden kunne ikke vises",
+            detail="Forespørgslen kunne ikke bruges. Gå tilbage, og prøv igen.",
+        )
+    # Signed in: the page's menu, to go on from.
+    session = await signed_in(request, web_hub(request).verifier)
+    if session is not None:
+        request.state.person_name = session.name
+    return render(
+        request,
+        "fejl.html",
+        session.principal if session is not None else None,
+        status_code=404,
+        title="Siden findes ikke",
+        detail=(
+            "Adressen peger ikke på en side i Brobygger. Måske er linket forkert eller for "
+            "gammelt; start fra arbejdslisten."
+        ),
+    )
+
+
+async def server_error(request: Request, error: Exception) -> Response:
+    """An error of the hub's own, in Danish: nothing of it is shown, it is logged."""
+    log.error("the page failed: %s", type(error).__name__, exc_info=error)
+    return render(
+        request,
+        "fejl.html",
+        None,
+        status_code=500,
+        title="Der skete en fejl i Brobygger",
+        detail=(
+            "Siden kunne ikke vises på grund af en fejl hos Brobygger, ikke noget du gjorde. "
+            "Hvis du var ved at gemme noget, så tjek om det blev gemt, før du prøver igen. "
+            "Varer det ved, så kontakt driften."
+        ),
+    )
+
+
 def create_web_app(
     engine: AsyncEngine,
     intake: IntakeService,
@@ -86,6 +139,7 @@ def create_web_app(
             *_sign_in_routes(oidc_client),
             Route("/log-ud", sign_in.sign_out, methods=["POST"]),
             Route("/soeg", patient_pages.search, methods=["POST"]),
+            Route("/arbejdsliste/{item}", worklist.move_on, methods=["POST"]),
             Route(patient, patient_pages.patient, methods=["GET"]),
             Route(f"{patient}/samtykke", consent.consent_page, methods=["GET"]),
             Route(f"{patient}/samtykke", consent.record, methods=["POST"]),
@@ -99,8 +153,10 @@ def create_web_app(
             Route("/rundbord/{meeting}/svar", round_table.answer_invitation, methods=["POST"]),
             Route("/indikatorer", indicators.indicators_page, methods=["GET"]),
             Route("/indikatorer.csv", indicators.indicators_csv, methods=["GET"]),
+            Route("/indikatorer-data.csv", indicators.indicators_data_csv, methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        ]
+        ],
+        exception_handlers={HTTPException: not_found, 500: server_error},
     )
     app.state.web = WebHub(
         engine, intake, policy, verifier, PatientRefs(), templates(), oidc=oidc_client

@@ -13,18 +13,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub import clock
 from hub.domain.consent import (
     PSYCHIATRY_LABEL,
     RELATIVES_CLASS,
     SECTOR_ROLE_SYSTEM,
 )
 from hub.domain.identifiers import SOR_SYSTEM
-from hub.domain.summaries import party_display, sor_code
+from hub.domain.summaries import DANISH_TIME, party_display, sor_code
 from hub.services.consent.read import Disclosure
 from hub.services.consent.record import (
     CONSENT_IDENTIFIER_SYSTEM,
-    NOT_CUSTODIAN,
-    PSYCHIATRY_RECORDER,
     ConsentError,
     ConsentRequest,
     record_consent,
@@ -32,16 +31,40 @@ from hub.services.consent.record import (
 )
 from hub.services.intake import Rejected
 from hub.services.pathway import PATHWAY_TYPES, PathwayFilter, read_pathway
-from web import labels
-from web.directory import OrganisationNames, organisation_names, organisations
+from web import labels, refusals
+from web.dates import danish, form_date
+from web.directory import (
+    OrganisationNames,
+    organisation_names,
+    organisations,
+    unknown_organisations,
+)
+from web.forms import Kept
 from web.patient import expired, format_cpr, patient_cpr
 from web.rendering import form_list, form_text, page, redirect, render, web_hub
 from web.session import SignedIn
 
 MESSAGES = {
-    "registreret": "Samtykket er registreret og gælder fra nu.",
+    "registreret": "Samtykket er registreret og gælder fra {fra}.",
+    "frabedt": (
+        "Frabedelsen er registreret og gælder fra {fra}: det, den omfatter, deles ikke med "
+        "de valgte."
+    ),
     "tilbagekaldt": "Samtykket er tilbagekaldt og gælder ikke længere.",
 }
+
+
+def confirmation(message: str, start: str) -> str | None:
+    """The confirmation of ``message`` (a MESSAGES key), from the day it applies."""
+    text = MESSAGES.get(message)
+    if text is None:
+        return None
+    try:
+        day = form_date(start)
+    except ValueError:
+        day = None
+    today = clock.now().astimezone(DANISH_TIME).date()
+    return text.format(fra=danish(day) if day is not None and day > today else "nu")
 
 
 @dataclass(frozen=True)
@@ -128,25 +151,6 @@ def consent_line(disclosure: Disclosure, viewer_org: str, names: OrganisationNam
     )
 
 
-REFUSALS_IN_DANISH = {
-    NOT_CUSTODIAN: (
-        "din organisations dataansvarlige har ingen oplysninger om patienten, som samtykket "
-        "kan dække. Kun den, der har oplysningerne, eller patienten selv kan give samtykke "
-        "til at videregive dem."
-    ),
-    PSYCHIATRY_RECORDER: (
-        "kun patienten selv eller psykiatrien kan registrere samtykke til at videregive "
-        "psykiatriske oplysninger."
-    ),
-}
-
-
-def _in_danish(error: Exception) -> str:
-    """A refusal as the page says it (Danish where the hub knows the reason)."""
-    code = getattr(error, "code", None)
-    return REFUSALS_IN_DANISH.get(code, str(error)) if isinstance(code, str) else str(error)
-
-
 async def _render(
     request: Request,
     session: SignedIn,
@@ -155,6 +159,7 @@ async def _render(
     status_code: int = 200,
     error: str | None = None,
     message: str | None = None,
+    kept: Kept | None = None,
 ) -> Response:
     hub = web_hub(request)
     view = await read_pathway(
@@ -182,6 +187,7 @@ async def _render(
         data_types=[(t, labels.resource_type(t)) for t in PATHWAY_TYPES if t != "Consent"],
         error=error,
         message=message,
+        kept=kept,
     )
 
 
@@ -190,7 +196,8 @@ async def consent_page(request: Request, session: SignedIn) -> Response:
     cpr = patient_cpr(request)
     if cpr is None:
         return expired(request, session)
-    message = MESSAGES.get(request.query_params.get("besked", ""))
+    params = request.query_params
+    message = confirmation(params.get("besked", ""), params.get("fra", ""))
     return await _render(request, session, cpr, message=message)
 
 
@@ -200,18 +207,33 @@ async def record(request: Request, session: SignedIn) -> Response:
     if cpr is None:
         return expired(request, session)
     form = await request.form()
+    kept = Kept.of(request.url.path.removeprefix(request.scope.get("root_path", "")), form)
+
+    async def refused(error: str) -> Response:
+        return await _render(request, session, cpr, status_code=422, error=error, kept=kept)
+
     extra = [o.strip() for o in form_text(form, "andre_sor").replace(";", ",").split(",")]
     orgs = list(dict.fromkeys([*form_list(form, "organisation"), *(o for o in extra if o)]))
     sectors = form_list(form, "sektor")
     decision = form_text(form, "beslutning")
     if not orgs and not sectors:
-        return await _render(
-            request,
-            session,
-            cpr,
-            status_code=422,
-            error="Vælg mindst én organisation eller sektor, samtykket eller frabedelsen gælder.",
+        return await refused(
+            "Vælg mindst én organisation eller sektor, samtykket eller frabedelsen gælder."
         )
+    hub = web_hub(request)
+    unknown = await unknown_organisations(hub.engine, session.principal, extra)
+    if unknown:
+        return await refused(
+            f"Organisationsregistret kender ikke SOR-koden {', '.join(unknown)}. Vælg "
+            "organisationen på listen, eller skriv SOR-koden fra registret."
+            if len(unknown) == 1
+            else f"Organisationsregistret kender ikke SOR-koderne {', '.join(unknown)}. Vælg "
+            "organisationerne på listen, eller skriv SOR-koderne fra registret."
+        )
+    try:
+        start, end = form_date(form_text(form, "fra")), form_date(form_text(form, "til"))
+    except ValueError:
+        return await refused("En dato kunne ikke læses. Skriv datoen som dd.mm.åååå.")
     request_ = ConsentRequest(
         cpr=cpr,
         decision=decision,
@@ -221,21 +243,21 @@ async def record(request: Request, session: SignedIn) -> Response:
         resource_types=form_list(form, "data"),
         psychiatry=form_text(form, "psykiatri") == "ja",
         relatives=form_text(form, "paaroerende") == "ja",
-        start=form_text(form, "fra") or None,
-        end=form_text(form, "til") or None,
+        start=start.isoformat() if start else None,
+        end=end.isoformat() if end else None,
     )
-    hub = web_hub(request)
     try:
         await record_consent(hub.engine, hub.intake, session.principal, request_)
     except (ConsentError, Rejected) as error:
-        return await _render(
-            request,
-            session,
-            cpr,
-            status_code=422,
-            error=f"Samtykket blev ikke registreret: {_in_danish(error)}",
+        what = "Frabedelsen" if decision == "deny" else "Samtykket"
+        return await refused(
+            f"{what} blev ikke registreret. {refusals.in_danish(error, refusals.CONSENT)}"
         )
-    return redirect(request, f"/patient/{request.path_params['ref']}/samtykke?besked=registreret")
+    message = "frabedt" if decision == "deny" else "registreret"
+    applies = f"&fra={start.isoformat()}" if start else ""
+    return redirect(
+        request, f"/patient/{request.path_params['ref']}/samtykke?besked={message}{applies}"
+    )
 
 
 @page
@@ -255,6 +277,8 @@ async def revoke(request: Request, session: SignedIn) -> Response:
             session,
             cpr,
             status_code=422,
-            error=f"Samtykket blev ikke tilbagekaldt: {error}",
+            error=(
+                f"Samtykket blev ikke tilbagekaldt. {refusals.in_danish(error, refusals.CONSENT)}"
+            ),
         )
     return redirect(request, f"/patient/{request.path_params['ref']}/samtykke?besked=tilbagekaldt")

@@ -17,7 +17,7 @@ resource or the entry gave; otherwise the page says "SOR <code>".
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.domain.directory import Directory
 from hub.domain.identifiers import SOR_SYSTEM
 from hub.domain.summaries import plain
+from hub.services.auth import Principal
 from hub.services.directory import current_directory
 from hub.store.tables import resources
 from hub.store.unit_of_work import UnitOfWork
@@ -111,6 +112,23 @@ async def organisations(engine: AsyncEngine) -> list[DirectoryEntry]:
         name = known.name if known else plain(content.get("name")) or f"SOR {sor}"
         entries[sor] = DirectoryEntry(sor, name, sector)
     return sorted(entries.values(), key=lambda e: (e.name.lower(), e.sor))
+
+
+async def unknown_organisations(
+    engine: AsyncEngine, caller: Principal, codes: Iterable[str]
+) -> list[str]:
+    """The ``codes`` that name no organisation: neither the SOR directory nor an
+    Organization resource knows them, and they are not the caller's own."""
+    wanted = [c.strip() for c in codes if c.strip()]
+    if not wanted:
+        return []
+    directory = await current_directory(engine)
+    sent = {e.sor for e in await organisations(engine)}
+    return [
+        code
+        for code in dict.fromkeys(wanted)
+        if code != caller.org and code not in sent and directory.by_sor(code) is None
+    ]
 
 
 def search_organisations(

@@ -81,19 +81,120 @@ INDICATORS = {
     "cohortMembersWithRoundTable": "Heraf med rundbordsmøde",
     "meanDaysFlagToRoundTable": "Gns. dage fra markering til rundbordsmøde",
     "medianDaysFlagToRoundTable": "Median dage fra markering til rundbordsmøde",
+    # An organisation's own rundbordsmøder (hub.domain.own_figures)
+    "roundTablesConvened": "Rundbordsmøder indkaldt",
+    "roundTablePlansRecorded": "Planer registreret",
+    "roundTableActionsAgreed": "Handlinger aftalt",
+    "roundTableActionsCompleted": "Heraf udført",
+    "roundTableActionsOverdue": "Heraf overskredet nu",
 }
 
-UNITS = {
-    "referrals": "henvisninger",
-    "conversations": "samtaler",
-    "admissions": "indlæggelser",
-    "discharges": "udskrivninger",
-    "days": "dage",
-    "patients": "patienter",
-    "meetings": "møder",
-    "grants": "bevillinger",
-    "contacts": "kontakter",
+UNITS = {  # (one, several)
+    "referrals": ("henvisning", "henvisninger"),
+    "conversations": ("samtale", "samtaler"),
+    "admissions": ("indlæggelse", "indlæggelser"),
+    "discharges": ("udskrivning", "udskrivninger"),
+    "days": ("dag", "dage"),
+    "patients": ("patient", "patienter"),
+    "meetings": ("møde", "møder"),
+    "grants": ("bevilling", "bevillinger"),
+    "contacts": ("kontakt", "kontakter"),
+    "plans": ("plan", "planer"),
+    "actions": ("handling", "handlinger"),
 }
+
+# What each indicator counts, in plain Danish (the API's ``definition`` is the
+# developers' English one, naming FHIR fields).
+DEFINITIONS = {
+    "outreachReferrals": "Henvisninger til fremskudt behandler, oprettet i perioden.",
+    "outreachConversationsHeld": (
+        "Afholdte samtaler med fremskudt behandler (ikke kun planlagte), der begyndte i perioden."
+    ),
+    "outreachConversationsDeclined": (
+        "Patienter, der takkede nej til samtale med fremskudt behandler; opgaven afsluttet "
+        "i perioden."
+    ),
+    "outreachConversationsUnable": (
+        "Patienter, hvor samtale med fremskudt behandler ikke var mulig; opgaven afsluttet "
+        "i perioden."
+    ),
+    "addictionCentreReferrals": "Henvisninger til rusmiddelcenter, oprettet i perioden.",
+    "addictionCentreContactsAchieved": (
+        "Kontakter, hvor rusmiddelcentret opnåede kontakt med patienten, i perioden."
+    ),
+    "homeCareGranted": "Bevillinger af hjemmehjælp efter servicelovens § 83 i perioden.",
+    "aidsGranted": "Bevillinger af hjælpemidler efter servicelovens § 112 i perioden.",
+    "plannedAdmissions": (
+        "Hospitalsophold, der begyndte i perioden og var planlagte (elektive), ikke akutte."
+    ),
+    "plannedAdmissionsMeanLengthOfStay": (
+        "Gennemsnitlig varighed i dage af de planlagte ophold, der sluttede i perioden."
+    ),
+    "acuteAdmissions": (
+        "Hospitalsophold, der begyndte i perioden som akutte indlæggelser eller akut prioritet."
+    ),
+    "discharges": "Hospitalsophold, der sluttede med udskrivning i perioden.",
+    "meanLengthOfStay": "Gennemsnitlig varighed i dage af opholdene bag udskrivningerne.",
+    "medianLengthOfStay": "Medianvarigheden i dage af opholdene bag udskrivningerne.",
+    "readmissions7d": ("Udskrivninger, hvor samme patient blev indlagt akut igen inden 7 dage."),
+    "readmissions30d": ("Udskrivninger, hvor samme patient blev indlagt akut igen inden 30 dage."),
+    "dischargedWithSubstanceProblems": (
+        "Patienter udskrevet i perioden efter et ophold, hvor de blev henvist til fremskudt "
+        "behandler eller rusmiddelcenter eller havde samtale med fremskudt behandler."
+    ),
+    "dischargedWithSubstanceProblemsOfferedSocialServices": (
+        "Heraf de patienter, der fik tilbudt en socialfaglig indsats fra indlæggelsen til "
+        "30 dage efter udskrivningen."
+    ),
+    "virtualDischargeMeetingsHeld": "Afholdte virtuelle udskrivningsmøder i perioden.",
+    "komGodtHjemDischarges": (
+        "Udskrivninger i perioden efter et ophold med virtuelt udskrivningsmøde "
+        "(Kom godt hjem-patienterne)."
+    ),
+    "receptionVisitsWithin24h": (
+        "Heraf udskrivninger, der blev fulgt af et modtagebesøg inden 24 timer."
+    ),
+    "faerdigbehandlingsdage": (
+        "Pr. bopælskommune: dage i perioden, hvor patienter var færdigbehandlede men stadig "
+        "indlagt (til i dag, mens det står på)."
+    ),
+    "cohortMembersFlagged": "Patienter, der blev markeret til Sammen om min vej i perioden.",
+    "cohortMembersWithRoundTable": (
+        "Heraf patienter, der har haft et afholdt rundbordsmøde efter markeringen."
+    ),
+    "meanDaysFlagToRoundTable": (
+        "Gennemsnitligt antal dage fra markeringen til det første afholdte rundbordsmøde."
+    ),
+    "medianDaysFlagToRoundTable": (
+        "Medianantal dage fra markeringen til det første afholdte rundbordsmøde."
+    ),
+    "roundTablesConvened": "Rundbordsmøder, din organisation indkaldte til i perioden.",
+    "roundTablePlansRecorded": (
+        "Planer fra din organisations rundbordsmøder, registreret første gang i perioden."
+    ),
+    "roundTableActionsAgreed": (
+        "Handlinger i planerne, aftalt i perioden (ikke dem, der siden er annulleret)."
+    ),
+    "roundTableActionsCompleted": "Af de aftalte handlinger: dem, der er udført.",
+    "roundTableActionsOverdue": (
+        "Af de aftalte handlinger: dem, der ikke er udført, og hvis frist er overskredet nu."
+    ),
+}
+
+MONTH_NAMES = (
+    "januar",
+    "februar",
+    "marts",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
 
 MONTHS = (
     "jan",
@@ -127,5 +228,24 @@ def indicator(name: str) -> str:
     return INDICATORS.get(name, name)
 
 
-def unit(code: str) -> str:
-    return UNITS.get(code, code)
+def unit(code: str, value: float | None = None) -> str:
+    """The unit in Danish, singular for exactly 1 ("1 udskrivning", "2 udskrivninger")."""
+    one, several = UNITS.get(code, (code, code))
+    return one if value == 1 else several
+
+
+def counted(value: int, code: str) -> str:
+    """A count with its unit: "1 handling", "3 handlinger"."""
+    return f"{value} {unit(code, value)}"
+
+
+def number(value: float) -> str:
+    """A figure as Danish writes it: whole numbers as they are, else one decimal, with a
+    decimal comma ("3,5")."""
+    if value == int(value):
+        return str(int(value))
+    return f"{value:.1f}".replace(".", ",")
+
+
+def definition(name: str) -> str:
+    return DEFINITIONS.get(name, "")

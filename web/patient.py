@@ -8,16 +8,18 @@ from datetime import date, datetime, time, timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.domain.identifiers import normalise_cpr
 from hub.domain.summaries import DANISH_TIME, summarise
 from hub.domain.timeline import timeline_fields
 from hub.services.consent.read import Disclosure
 from hub.services.pathway import PATHWAY_TYPES, PathwayFilter, PathwayQueryError, read_pathway
 from hub.services.pathway_status import read_pathway_status
 from web import labels
+from web.cpr_input import parse_cpr
 from web.directory import OrganisationNames, organisation_names, organisations
 from web.rendering import form_text, page, redirect, render, web_hub
 from web.session import SignedIn
+from web.worklist import MESSAGES as worklist_messages
+from web.worklist import worklist
 
 PAGE_SIZE = 50
 
@@ -62,23 +64,28 @@ def format_cpr(cpr: str) -> str:
 
 @page
 async def home(request: Request, session: SignedIn) -> Response:
-    return render(request, "forside.html", session.principal)
+    message = worklist_messages.get(request.query_params.get("besked", ""))
+    rows = await worklist(request, session.principal)
+    return render(request, "forside.html", session.principal, rows=rows, message=message)
 
 
 @page
 async def search(request: Request, session: SignedIn) -> Response:
     form = await request.form()
-    cpr = normalise_cpr(form_text(form, "cpr"))
-    if cpr is None:
+    # Any valid number leads to the patient's page: an unknown patient and one the user
+    # may not see look the same there (nothing to see), never "no such patient".
+    typed = parse_cpr(form_text(form, "cpr"))
+    if typed.cpr is None:
         return render(
             request,
             "forside.html",
             session.principal,
             status_code=422,
-            error="Skriv et CPR-nummer med 10 cifre, fx 010170-9995.",
+            error=typed.message,
             cpr_value=form_text(form, "cpr"),
+            rows=await worklist(request, session.principal),
         )
-    return redirect(request, f"/patient/{web_hub(request).refs.of(cpr)}")
+    return redirect(request, f"/patient/{web_hub(request).refs.of(typed.cpr)}")
 
 
 def patient_cpr(request: Request) -> str | None:
@@ -125,7 +132,7 @@ async def patient(request: Request, session: SignedIn) -> Response:
         )
     except (PathwayQueryError, ValueError):
         where = PathwayFilter()
-        error = "Filteret kunne ikke bruges: tjek datoerne (fra må ikke være efter til)."
+        error = "Filteret kunne ikke bruges: fra-datoen skal ligge før til-datoen."
     after = params.get("efter") or None
     try:
         view = await read_pathway(

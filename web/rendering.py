@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +23,7 @@ from hub.services.auth import Principal, TokenVerifier
 from hub.services.directory import current_directory
 from hub.services.intake import IntakeService
 from web import labels
+from web.forms import NOTHING, FormKeeper, Kept, forget_kept
 from web.oidc import OidcClient
 from web.patient_ref import PatientRefs
 from web.session import (
@@ -29,9 +32,12 @@ from web.session import (
     SignedIn,
     check_csrf,
     csrf_token,
+    lapsed_identity,
     remember_csrf,
     signed_in,
 )
+
+log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -47,6 +53,7 @@ class WebHub:
     refs: PatientRefs
     templates: Jinja2Templates
     oidc: OidcClient | None = None  # production sign-in; None: a pasted token (development)
+    forms: FormKeeper = field(default_factory=FormKeeper)
 
 
 def templates() -> Jinja2Templates:
@@ -57,7 +64,7 @@ def templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     environment.filters.update(
-        dato=danish_date, tid=danish_time, periode=span, sektor=labels.sector
+        dato=danish_date, tid=danish_time, periode=span, sektor=labels.sector, tal=labels.number
     )
     environment.globals["labels"] = labels
     return Jinja2Templates(env=environment)
@@ -83,6 +90,12 @@ def render(
     **context: Any,
 ) -> Response:
     hub = web_hub(request)
+    kept: Kept = context.pop("kept", None) or getattr(request.state, "kept", None) or NOTHING
+
+    def typed(action: str) -> Kept:
+        """What was typed into the form sent to ``action`` (nothing for another form)."""
+        return kept if kept.action == action else NOTHING
+
     response = hub.templates.TemplateResponse(
         request,
         template,
@@ -93,12 +106,17 @@ def render(
             "oidc": hub.oidc is not None,
             # The signed-in user's organisation by name (``page`` looks it up).
             "own_name": getattr(request.state, "own_name", None),
+            "person_name": getattr(request.state, "person_name", None),
             "href": lambda path: href(request, path),
+            "typed": typed,
+            "restored": getattr(request.state, "restored", False),
             **context,
         },
         status_code=status_code,
     )
     remember_csrf(response, request)
+    if getattr(request.state, "restored", False):
+        forget_kept(response, request)
     return response
 
 
@@ -115,21 +133,58 @@ def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         hub = web_hub(request)
         session = await signed_in(request, hub.verifier)
+        path = request.url.path.removeprefix(request.scope.get("root_path", ""))
         if session is None:
-            back = quote(request.url.path.removeprefix(request.scope.get("root_path", "")))
-            return redirect(
-                request, f"/log-ind?videre={back}" if request.method == "GET" else "/log-ind"
-            )
+            if request.method == "GET":
+                return redirect(request, f"/log-ind?videre={quote(path)}")
+            return await _sign_in_again(request, path)
         directory = await current_directory(hub.engine)
         request.state.own_name = directory.name_of(session.principal.org)
+        request.state.person_name = session.name
         if request.method == "POST":
             try:
                 check_csrf(request, await request.form())
             except CsrfError:
                 return forbidden(request, session.principal)
+        elif (
+            kept := hub.forms.restore(request, session.principal.sub, session.principal.org)
+        ) is not None:
+            request.state.kept = kept
+            request.state.restored = True
         return await handler(request, session)
 
     return endpoint
+
+
+# A form is sent to its page's path or below it; after signing in again the user goes
+# back to that page. (POST path pattern → the page showing the form.)
+_FORM_PAGES = (
+    (re.compile(r"^(/patient/[^/]+)/(samtykke)(/.*)?$"), r"\1/\2"),
+    (re.compile(r"^(/patient/[^/]+)/(rundbord|handling)(/.*)?$"), r"\1/rundbord"),
+    (re.compile(r"^/rundbord/.*$"), "/rundbord"),
+)
+
+
+def form_page(path: str) -> str:
+    """The page a form sent to ``path`` is on (the start page for the others)."""
+    for pattern, page_path in _FORM_PAGES:
+        if pattern.match(path):
+            return pattern.sub(page_path, path)
+    return "/"
+
+
+async def _sign_in_again(request: Request, path: str) -> Response:
+    """A form sent after the sign-in ran out: keep what was typed (for the same user)
+    and send the user to sign in, then back to the form's page."""
+    back = form_page(path)
+    response = redirect(request, f"/log-ind?videre={quote(back)}&udloebet=1")
+    identity = lapsed_identity(request)
+    if identity is None or path == "/log-ud":
+        return response
+    form = await request.form()
+    if not web_hub(request).forms.keep(response, request, Kept.of(path, form), *identity):
+        log.info("a form sent after the sign-in ran out was too large to keep")
+    return response
 
 
 def forbidden(request: Request, who: Principal | None) -> Response:

@@ -11,6 +11,8 @@ error display.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,7 +32,7 @@ from hub.domain.round_table import (
     is_overdue,
     plan_of,
 )
-from hub.domain.summaries import DANISH_TIME
+from hub.domain.summaries import danish_time
 from hub.services.consent.read import Disclosure
 from hub.services.intake import Rejected
 from hub.services.round_table import (
@@ -44,19 +46,28 @@ from hub.services.round_table import (
     round_tables,
     update_action,
 )
-from web import labels
+from web import labels, refusals
 from web.coverage import meeting_coverage
+from web.dates import form_date, form_time
 from web.directory import (
+    DirectoryEntry,
     OrganisationNames,
     organisation_names,
     organisations,
     search_organisations,
+    unknown_organisations,
 )
+from web.forms import Kept
 from web.patient import expired, format_cpr, patient_cpr
 from web.rendering import form_list, form_text, page, redirect, render, web_hub
 from web.session import SignedIn
 
 ACTION_ROWS = 3  # empty action rows the plan form offers
+MAX_NEW_ROWS = 30  # rows for organisations by SOR code (MAX_PARTICIPANTS in all)
+# A note the hub writes when an action changes: "<status>, by <sector> <org>[: text]".
+_NOTE = re.compile(
+    r"^(?P<status>[a-z-]+), by (?P<sector>[a-z]+) (?P<org>\S+?)(?:: (?P<text>.*))?$", re.S
+)
 MESSAGES = {
     "indkaldt": "Rundbordsmødet er indkaldt. Deltagerne kan nu svare.",
     "svar": "Dit svar er registreret.",
@@ -86,7 +97,7 @@ class ActionLine:
     due: str | None
     status: str
     overdue: bool
-    notes: list[str]
+    notes: list[str]  # in Danish
     may_update: bool
 
 
@@ -97,6 +108,11 @@ class PlanBlock:
     tovholder_name: str | None
     actions: list[ActionLine]
     versions: int
+
+    @property
+    def current(self) -> int:
+        """The actions not cancelled (what the plan still asks for)."""
+        return sum(1 for a in self.actions if a.status not in ("cancelled", "entered-in-error"))
 
 
 @dataclass(frozen=True)
@@ -174,9 +190,24 @@ def _action(
         due=due,
         status=status,
         overdue=is_overdue(status, due, now),
-        notes=[str(n.get("text") or "") for n in content.get("note") or []],
+        notes=[_note(n, names) for n in content.get("note") or []],
         may_update=viewer_org in (owner_org, convener, tovholder) and status not in FINISHED_ACTION,
     )
+
+
+def _note(note: dict[str, Any], names: OrganisationNames) -> str:
+    """An action's note in Danish: who changed it to what, when, and what they wrote."""
+    text = str(note.get("text") or "")
+    when = danish_time(note.get("time"))
+    found = _NOTE.match(text)
+    if found is None:
+        return f"{when}: {text}" if when else text
+    status = labels.ACTION_STATUSES.get(found["status"], found["status"])
+    who = f"{labels.sector(found['sector'])}, {names.label(found['org'])}"
+    line = f"{status} ({who})"
+    if found["text"]:
+        line += f": {found['text']}"
+    return f"{when}: {line}" if when else line
 
 
 def meeting_block(
@@ -227,15 +258,30 @@ def meeting_block(
 
 def local_time(value: str) -> str | None:
     """A ``datetime-local`` form value (Danish time) as ISO 8601 with its offset."""
-    if not value:
-        return None
     try:
-        moment = datetime.fromisoformat(value)
+        moment = form_time(value)
     except ValueError:
-        raise RoundTableError(f"{value!r} er ikke et tidspunkt") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=DANISH_TIME)
-    return moment.isoformat()
+        raise RoundTableError(f"{value!r} is not a time", "bad-time") from None
+    return moment.isoformat() if moment is not None else None
+
+
+def danish_refusal(error: Exception, names: OrganisationNames | None = None) -> str:
+    """A round-table refusal as the page says it."""
+    return "Det lykkedes ikke. " + refusals.in_danish(
+        error, refusals.ROUND_TABLE, name_of=names.label if names else None
+    )
+
+
+def _path(request: Request) -> str:
+    return request.url.path.removeprefix(request.scope.get("root_path", ""))
+
+
+@dataclass(frozen=True)
+class ConveneForm:
+    """What the convene form shows besides the typed values."""
+
+    search_text: str
+    new_rows: int  # rows for organisations by SOR code
 
 
 async def _render(
@@ -246,6 +292,8 @@ async def _render(
     status_code: int = 200,
     error: str | None = None,
     message: str | None = None,
+    kept: Kept | None = None,
+    convene_form: ConveneForm | None = None,
 ) -> Response:
     hub = web_hub(request)
     views = await round_tables(hub.engine, session.principal, cpr, policy=hub.policy)
@@ -254,11 +302,19 @@ async def _render(
     names = await organisation_names(hub.engine, candidates)
     meetings = [meeting_block(v, session.principal.org, now, names) for v in views]
     own = session.principal.org
-    search_text = request.query_params.get("organisation", "").strip()
+    shown = convene_form or ConveneForm(request.query_params.get("organisation", "").strip(), 1)
+    search_text = shown.search_text
     found = [d for d in search_organisations(names.directory, search_text, now) if d.sor != own]
     # An organisation the search found is listed there, not twice.
     listed = {d.sor for d in found}
     directory = [d for d in candidates if d.sor != own and d.sor not in listed]
+    listed |= {d.sor for d in directory}
+    # Chosen before (in an earlier search): still chosen, wherever the search is now.
+    chosen = [
+        entry
+        for entry in (_chosen_entry(v) for v in (kept.all("deltager") if kept else ()))
+        if entry is not None and entry.sor not in listed
+    ]
     return render(
         request,
         "rundbord.html",
@@ -271,15 +327,24 @@ async def _render(
         directory=directory,
         search_text=search_text,
         found=found,
+        chosen=chosen,
+        new_rows=shown.new_rows,
         coverage=await meeting_coverage(
-            hub.engine, session.principal, cpr, [*found, *directory], hub.policy
+            hub.engine, session.principal, cpr, [*found, *directory, *chosen], hub.policy
         ),
         sectors=labels.SECTORS,
         action_rows=ACTION_ROWS,
         action_statuses=ACTION_STATUSES,
         error=error,
         message=message,
+        kept=kept,
     )
+
+
+def _chosen_entry(value: str) -> DirectoryEntry | None:
+    sector, _, rest = value.partition("|")
+    org, _, name = rest.partition("|")
+    return DirectoryEntry(org, name or f"SOR {org}", sector) if org else None
 
 
 def _back(request: Request, message: str) -> Response:
@@ -304,33 +369,56 @@ def _invited(form: FormData) -> list[ParticipantRequest]:
         sector = sector or form_text(form, f"sektor_{org}")
         if not sector:
             who = f"{name} (SOR {org})" if name else f"SOR {org}"
-            raise RoundTableError(f"vælg sektoren for {who}")
+            raise RoundTableError(f"vælg sektoren for {who}", "sector-missing", orgs=[org])
         role = form_text(form, f"rolle_{org}") or None
         invited.append(ParticipantRequest(org=org, sector=sector, role=role, name=name or None))
-    for index in (1, 2):
-        org = form_text(form, f"ny_sor_{index}")
+    rows = zip(
+        _row_values(form, "ny_sor"),
+        _row_values(form, "ny_navn"),
+        _row_values(form, "ny_sektor"),
+        _row_values(form, "ny_rolle"),
+        strict=False,
+    )
+    for org, name, sector, role in rows:
         if org:
             invited.append(
-                ParticipantRequest(
-                    org=org,
-                    sector=form_text(form, f"ny_sektor_{index}"),
-                    role=form_text(form, f"ny_rolle_{index}") or None,
-                    name=form_text(form, f"ny_navn_{index}") or None,
-                )
+                ParticipantRequest(org=org, sector=sector, role=role or None, name=name or None)
             )
     return invited
 
 
+def _row_values(form: FormData, name: str) -> list[str]:
+    """A repeated field's values, one per row, empty ones included (rows line up)."""
+    return [str(v).strip() for v in form.getlist(name)][:MAX_NEW_ROWS]
+
+
 async def _carry_out(
-    request: Request, session: SignedIn, cpr: str, message: str, change: Any
+    request: Request,
+    session: SignedIn,
+    cpr: str,
+    message: str,
+    change: Awaitable[Any],
+    kept: Kept | None = None,
 ) -> Response:
     try:
         await change
     except (RoundTableError, Rejected) as error:
+        names = await organisation_names(web_hub(request).engine)
         return await _render(
-            request, session, cpr, status_code=422, error=f"Det lykkedes ikke: {error}"
+            request,
+            session,
+            cpr,
+            status_code=422,
+            error=danish_refusal(error, names),
+            kept=kept,
+            convene_form=_convene_form(kept) if kept and message == "indkaldt" else None,
         )
     return _back(request, message)
+
+
+def _convene_form(kept: Kept, more_rows: int = 0) -> ConveneForm:
+    rows = max(len(kept.all("ny_sor")), 1) + more_rows
+    return ConveneForm(kept.text("organisation").strip(), min(rows, MAX_NEW_ROWS))
 
 
 @page
@@ -339,20 +427,49 @@ async def convene_meeting(request: Request, session: SignedIn) -> Response:
     if cpr is None:
         return expired(request, session)
     form = await request.form()
+    kept = Kept.of(_path(request), form)
     hub = web_hub(request)
+    step = form_text(form, "handling")
+    if step in ("soeg", "flere"):
+        # Searching the directory or adding a row: the form again, as typed.
+        more = 1 if step == "flere" else 0
+        return await _render(
+            request, session, cpr, kept=kept, convene_form=_convene_form(kept, more)
+        )
+
+    async def refused(error: str) -> Response:
+        return await _render(
+            request,
+            session,
+            cpr,
+            status_code=422,
+            error=error,
+            kept=kept,
+            convene_form=_convene_form(kept),
+        )
+
+    names = await organisation_names(hub.engine)
     try:
-        minutes = int(form_text(form, "varighed") or 60)
+        minutes_text = form_text(form, "varighed") or "60"
+        if not minutes_text.isdigit():
+            raise RoundTableError("duration is not a number", "bad-duration")
+        invited = _invited(form)
         the_request = ConveneRequest(
             cpr=cpr,
             reason=form_text(form, "aarsag"),
-            participants=_invited(form),
+            participants=invited,
             proposed_start=local_time(form_text(form, "tidspunkt")),
-            minutes=minutes,
+            minutes=int(minutes_text),
             role=form_text(form, "min_rolle") or None,
         )
-    except (RoundTableError, ValueError) as error:
-        return await _render(
-            request, session, cpr, status_code=422, error=f"Det lykkedes ikke: {error}"
+    except RoundTableError as error:
+        return await refused(danish_refusal(error, names))
+    typed = [p.org for p in invited if p.org in _row_values(form, "ny_sor")]
+    unknown = await unknown_organisations(hub.engine, session.principal, typed)
+    if unknown:
+        return await refused(
+            "Det lykkedes ikke. Organisationsregistret kender ikke SOR-koden "
+            f"{', '.join(unknown)}. Søg organisationen frem ved navn, eller ret SOR-koden."
         )
     return await _carry_out(
         request,
@@ -360,6 +477,7 @@ async def convene_meeting(request: Request, session: SignedIn) -> Response:
         cpr,
         "indkaldt",
         convene(hub.engine, hub.intake, session.principal, the_request, policy=hub.policy),
+        kept,
     )
 
 
@@ -369,6 +487,7 @@ async def answer(request: Request, session: SignedIn) -> Response:
     if cpr is None:
         return expired(request, session)
     form = await request.form()
+    kept = Kept.of(_path(request), form)
     hub = web_hub(request)
     response = form_text(form, "svar")
     try:
@@ -377,7 +496,7 @@ async def answer(request: Request, session: SignedIn) -> Response:
         )
     except RoundTableError as error:
         return await _render(
-            request, session, cpr, status_code=422, error=f"Det lykkedes ikke: {error}"
+            request, session, cpr, status_code=422, error=danish_refusal(error), kept=kept
         )
     return await _carry_out(
         request,
@@ -393,6 +512,7 @@ async def answer(request: Request, session: SignedIn) -> Response:
             proposed,
             policy=hub.policy,
         ),
+        kept,
     )
 
 
@@ -402,16 +522,31 @@ async def plan(request: Request, session: SignedIn) -> Response:
     if cpr is None:
         return expired(request, session)
     form = await request.form()
+    kept = Kept.of(_path(request), form)
     hub = web_hub(request)
     goals = [line for line in form_text(form, "maal").splitlines() if line.strip()]
     descriptions = form.getlist("handling")
     owners = form.getlist("ansvarlig")
     dues = form.getlist("frist")
-    actions = [
-        ActionRequest(description=str(d).strip(), responsible_org=str(o), due=str(f) or None)
-        for d, o, f in zip(descriptions, owners, dues, strict=False)
-        if str(d).strip()
-    ]
+    actions = []
+    try:
+        for d, o, f in zip(descriptions, owners, dues, strict=False):
+            if not str(d).strip():
+                continue
+            due = form_date(str(f))
+            if due is None:
+                raise RoundTableError("every action needs a due date", "action-due-missing")
+            actions.append(
+                ActionRequest(
+                    description=str(d).strip(), responsible_org=str(o), due=due.isoformat()
+                )
+            )
+    except ValueError as error:
+        if not isinstance(error, RoundTableError):
+            error = RoundTableError("a due date is not a date", "bad-due")
+        return await _render(
+            request, session, cpr, status_code=422, error=danish_refusal(error), kept=kept
+        )
     return await _carry_out(
         request,
         session,
@@ -427,6 +562,7 @@ async def plan(request: Request, session: SignedIn) -> Response:
             form_text(form, "tovholder"),
             policy=hub.policy,
         ),
+        kept,
     )
 
 
@@ -451,6 +587,7 @@ async def change_action(request: Request, session: SignedIn) -> Response:
             form_text(form, "note") or None,
             policy=hub.policy,
         ),
+        Kept.of(_path(request), form),
     )
 
 
@@ -461,7 +598,12 @@ async def my_meetings(request: Request, session: SignedIn) -> Response:
 
 
 async def _my_meetings(
-    request: Request, session: SignedIn, *, error: str | None = None, message: str | None = None
+    request: Request,
+    session: SignedIn,
+    *,
+    error: str | None = None,
+    message: str | None = None,
+    kept: Kept | None = None,
 ) -> Response:
     hub = web_hub(request)
     views = await round_tables(hub.engine, session.principal, policy=hub.policy)
@@ -471,6 +613,7 @@ async def _my_meetings(
         (
             meeting_block(v, session.principal.org, now, names),
             hub.refs.of(v.cpr) if v.cpr else None,
+            format_cpr(v.cpr) if v.cpr else None,
         )
         for v in views
     ]
@@ -482,6 +625,7 @@ async def _my_meetings(
         meetings=meetings,
         error=error,
         message=message,
+        kept=kept,
     )
 
 
@@ -506,5 +650,7 @@ async def answer_invitation(request: Request, session: SignedIn) -> Response:
             policy=hub.policy,
         )
     except (RoundTableError, Rejected) as error:
-        return await _my_meetings(request, session, error=f"Det lykkedes ikke: {error}")
+        return await _my_meetings(
+            request, session, error=danish_refusal(error), kept=Kept.of(_path(request), form)
+        )
     return redirect(request, "/rundbord?besked=svar")

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
+import jwt
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,6 +38,7 @@ class CsrfError(Exception):
 class SignedIn:
     principal: Principal
     token: str
+    name: str | None = None  # the person's name, when the token gives one
 
 
 async def signed_in(request: Request, verifier: TokenVerifier) -> SignedIn | None:
@@ -47,7 +50,38 @@ async def signed_in(request: Request, verifier: TokenVerifier) -> SignedIn | Non
         principal = await verifier.verify(f"Bearer {token}")
     except TokenError:
         return None
-    return SignedIn(principal, token)
+    return SignedIn(principal, token, person_name(_claims(token)))
+
+
+def person_name(claims: dict[str, Any]) -> str | None:
+    """The person's name from OpenID Connect's standard claims: ``name``, else
+    ``given_name`` and ``family_name``; None when the token names no person."""
+    name = claims.get("name")
+    if isinstance(name, str) and name.strip():
+        return name.strip()[:100]
+    parts = [claims.get("given_name"), claims.get("family_name")]
+    joined = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
+    return joined[:100] or None
+
+
+def lapsed_identity(request: Request) -> tuple[str, str] | None:
+    """(sub, org) of the session cookie's token, read without checking it: for a token
+    that has run out, to hand what its user typed back to that same user only, once a
+    verified token names them again. Never a way in."""
+    token = request.cookies.get(SESSION_COOKIE)
+    claims = _claims(token) if token else {}
+    sub, org = claims.get("sub"), claims.get("org")
+    return (sub, org) if isinstance(sub, str) and isinstance(org, str) else None
+
+
+def _claims(token: str) -> dict[str, Any]:
+    """A token's claims, unchecked: only ever read after ``verifier.verify`` or to
+    compare with a verified principal."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return {}
+    return claims if isinstance(claims, dict) else {}
 
 
 async def verified_token(token: str, verifier: TokenVerifier) -> Principal:

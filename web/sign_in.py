@@ -24,12 +24,19 @@ def next_page_inside(value: str) -> str:
     return value if inside else "/"
 
 
+LAPSED = (
+    "Din adgang udløb, mens du arbejdede. Log ind igen: du kommer tilbage til siden, og det, "
+    "du havde skrevet i formularen, bliver sat ind igen."
+)
+
+
 async def sign_in_form(request: Request) -> Response:
     return render(
         request,
         "log_ind.html",
         None,
         next_page=next_page_inside(request.query_params.get("videre", "/")),
+        message=LAPSED if request.query_params.get("udloebet") else None,
     )
 
 

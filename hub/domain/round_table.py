@@ -74,12 +74,24 @@ def bounded(text: str, what: str) -> str:
     """``text`` stripped, refused when longer than MAX_TEXT characters."""
     text = text.strip()
     if len(text) > MAX_TEXT:
-        raise RoundTableError(f"{what} may be at most {MAX_TEXT} characters (it is {len(text)})")
+        raise RoundTableError(
+            f"{what} may be at most {MAX_TEXT} characters (it is {len(text)})", "text-too-long"
+        )
     return text
 
 
 class RoundTableError(ValueError):
-    """A round-table request the hub will not carry out as asked (the caller can fix it)."""
+    """A round-table request the hub will not carry out as asked (the caller can fix it).
+
+    ``code`` names the reason for machines (GraphQL's ``extensions.code``) and for the
+    page's Danish wording; ``orgs`` are the SOR codes a refusal is about, if any."""
+
+    def __init__(
+        self, message: str, code: str = "invalid-request", *, orgs: Sequence[str] = ()
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.orgs = tuple(orgs)
 
 
 @dataclass(frozen=True)
@@ -218,10 +230,14 @@ def _due_end(due: str) -> datetime:
 def responded(meeting: Meeting, org: str, response: str, proposed_start: str | None) -> Meeting:
     """``meeting`` after ``org`` answered, with its status decided again."""
     if response not in RESPONSES or response == NEEDS_ACTION:
-        raise RoundTableError("the answer must be accept, decline or a proposed time")
+        raise RoundTableError(
+            "the answer must be accept, decline or a proposed time", "unknown-answer"
+        )
     if response == TENTATIVE:
         if proposed_start is None:
-            raise RoundTableError("proposing another time needs proposedStart")
+            raise RoundTableError(
+                "proposing another time needs proposedStart", "proposed-time-missing"
+            )
         proposed_start = checked_start(proposed_start)
     else:
         proposed_start = None
@@ -258,10 +274,19 @@ def checked_start(value: str) -> str:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise RoundTableError(f"{value!r} is not an ISO 8601 date-time") from None
+        raise RoundTableError(f"{value!r} is not an ISO 8601 date-time", "bad-time") from None
     if "T" not in value or parsed.tzinfo is None:
-        raise RoundTableError(f"{value!r} must be a date-time with an offset, e.g. +01:00")
+        raise RoundTableError(
+            f"{value!r} must be a date-time with an offset, e.g. +01:00", "bad-time"
+        )
     return parsed.isoformat()
+
+
+def not_past(start: str, now: datetime, code: str = "meeting-in-past") -> None:
+    """Refuse a meeting time (or a proposed one) before ``now``: no one meets in the past."""
+    instant = fhir_instant(start)
+    if instant is not None and instant < now:
+        raise RoundTableError(f"{start!r} is in the past", code)
 
 
 def checked_due(value: str | None) -> str | None:
@@ -273,7 +298,7 @@ def checked_due(value: str | None) -> str | None:
     try:
         return date.fromisoformat(value).isoformat()
     except ValueError:
-        raise RoundTableError(f"due {value!r} is not an ISO 8601 date") from None
+        raise RoundTableError(f"due {value!r} is not an ISO 8601 date", "bad-due") from None
 
 
 def new_meeting(
@@ -287,20 +312,25 @@ def new_meeting(
 ) -> Meeting:
     """A meeting as convened: the convener has accepted, everyone else is asked."""
     if not reason.strip():
-        raise RoundTableError("a round table needs a reason")
+        raise RoundTableError("a round table needs a reason", "reason-missing")
     reason = bounded(reason, "the reason")
     if not invited:
-        raise RoundTableError("a round table needs at least one participant besides you")
+        raise RoundTableError(
+            "a round table needs at least one participant besides you", "no-participants"
+        )
     if len(invited) > MAX_PARTICIPANTS:
         raise RoundTableError(
             f"a round table may invite at most {MAX_PARTICIPANTS} participants "
-            f"(it names {len(invited)})"
+            f"(it names {len(invited)})",
+            "too-many-participants",
         )
     orgs = [convener.org, *(p.org for p in invited)]
     if len(set(orgs)) != len(orgs):
-        raise RoundTableError("each organisation takes part once (the convener included)")
+        raise RoundTableError(
+            "each organisation takes part once (the convener included)", "participant-twice"
+        )
     if minutes is not None and not 1 <= minutes <= 24 * 60:
-        raise RoundTableError("durationMinutes must be between 1 and 1440")
+        raise RoundTableError("durationMinutes must be between 1 and 1440", "bad-duration")
     meeting = Meeting(
         key=key,
         cpr=cpr,
@@ -432,7 +462,7 @@ def meeting_of(content: Mapping[str, Any], cpr: str) -> Meeting:
             None,
         )
         if sector is None:
-            raise RoundTableError(NOT_CONVENED_HERE)
+            raise RoundTableError(NOT_CONVENED_HERE, "not-convened-here")
         display = (entry.get("actor") or {}).get("display")
         participants.append(
             Participant(
@@ -593,7 +623,7 @@ def _identifier(content: Mapping[str, Any], system: str) -> str:
     for identifier in content.get("identifier") or []:
         if identifier.get("system") == system and identifier.get("value"):
             return str(identifier["value"])
-    raise RoundTableError(NOT_CONVENED_HERE)
+    raise RoundTableError(NOT_CONVENED_HERE, "not-convened-here")
 
 
 def _extension(element: Mapping[str, Any], url: str, value: str) -> str | None:

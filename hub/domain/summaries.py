@@ -328,7 +328,7 @@ def _consent(resource: FhirJson) -> str:
     provision = resource.get("provision") or {}
     label = "Frabedt deling" if provision.get("type") == "deny" else "Samtykke til deling"
     actors = [
-        party_display(actor.get("reference"))
+        _sector_actor(actor) or party_display(actor.get("reference"))
         for actor in provision.get("actor") or ()
         if isinstance(actor, Mapping)
     ]
@@ -336,6 +336,25 @@ def _consent(resource: FhirJson) -> str:
     return _joined(
         f"{label} med {named}" if named else label, danish_date(resource.get("dateTime"))
     )
+
+
+_SECTOR_ROLE_SYSTEM = "urn:brobygger:codesystem:sector"  # hub.domain.consent's
+_SECTOR_WORDS = {
+    "hospital": "hospital",
+    "psychiatry": "psykiatri",
+    "municipality": "kommune",
+    "gp": "almen praksis",
+    "coordinator": "koordinator",
+}
+
+
+def _sector_actor(actor: Mapping[str, Any]) -> str | None:
+    """A consent actor naming a whole sector, in Danish ("hele sektoren kommune")."""
+    for coding in (actor.get("role") or {}).get("coding") or ():
+        if isinstance(coding, Mapping) and coding.get("system") == _SECTOR_ROLE_SYSTEM:
+            code = str(coding.get("code"))
+            return f"hele sektoren {_SECTOR_WORDS.get(code, code)}"
+    return None
 
 
 def _flag(resource: FhirJson) -> str:

@@ -81,7 +81,14 @@ MAX_MEMBERS = 500
 
 
 class IndicatorQueryError(ValueError):
-    """A request the hub will not answer as asked (the caller can fix it)."""
+    """A request the hub will not answer as asked (the caller can fix it).
+
+    ``code`` names the reason for machines (GraphQL's ``extensions.code``) and for the
+    page's Danish wording."""
+
+    def __init__(self, message: str, code: str = "invalid-request") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def scope_for(viewer: Principal, kommune: str | None, all_sectors: bool | None) -> Scope:
@@ -96,21 +103,24 @@ def scope_for(viewer: Principal, kommune: str | None, all_sectors: bool | None) 
     wants_all = may_aggregate if all_sectors is None else all_sectors
     if wants_all and not may_aggregate:
         raise IndicatorQueryError(
-            f"figures over every sector's data need the token role {AGGREGATE_ROLE}"
+            f"figures over every sector's data need the token role {AGGREGATE_ROLE}",
+            "aggregate-role-missing",
         )
     return Scope(None if wants_all else viewer.controller, kommune)
 
 
 def _check_kommune(kommune: str | None) -> None:
     if kommune is not None and not (len(kommune) == 3 and kommune.isdigit()):
-        raise IndicatorQueryError("kommune must be a 3-digit municipality code")
+        raise IndicatorQueryError("kommune must be a 3-digit municipality code", "bad-kommune")
 
 
 def window_of(first: date, last: date) -> Window:
     if last < first:
-        raise IndicatorQueryError("to must not be before from")
+        raise IndicatorQueryError("to must not be before from", "period-reversed")
     if (last - first).days > MAX_PERIOD_DAYS:
-        raise IndicatorQueryError(f"a period may span at most {MAX_PERIOD_DAYS} days")
+        raise IndicatorQueryError(
+            f"a period may span at most {MAX_PERIOD_DAYS} days", "period-too-long"
+        )
     return Window(first, last)
 
 
@@ -191,7 +201,7 @@ async def read_cohort_members(
     """The cohort members whose flag ``viewer`` may see, newest first; each is audited."""
     _check_kommune(kommune)
     if not 1 <= first <= MAX_MEMBERS:
-        raise IndicatorQueryError(f"first must be between 1 and {MAX_MEMBERS}")
+        raise IndicatorQueryError(f"first must be between 1 and {MAX_MEMBERS}", "bad-first")
     members: list[CohortMember] = []
     async with UnitOfWork(engine) as uow:
         flags = await uow.facts.select([COHORT_MEMBER], Scope(None, kommune))
@@ -414,7 +424,9 @@ def parse_day(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise IndicatorQueryError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+        raise IndicatorQueryError(
+            f"expected a date YYYY-MM-DD, got {value!r}", "bad-date"
+        ) from None
 
 
 # --- export ------------------------------------------------------------------------------

@@ -71,6 +71,7 @@ from hub.domain.round_table import (
     meeting_of,
     meeting_reference,
     new_meeting,
+    not_past,
     plan_id,
     plan_of,
     plan_reference,
@@ -176,17 +177,19 @@ async def convene(
     """
     cpr = normalise_cpr(request.cpr)
     if cpr is None:
-        raise RoundTableError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
+        raise RoundTableError("cpr must be a CPR number: 10 digits, DDMMYYSSSS", "bad-cpr")
     invited = [_participant(p) for p in request.participants]
     convener = Participant(caller.org, caller.sector, role=request.role)
     key = str(uuid.uuid4())
     meeting = new_meeting(
         key, cpr, request.reason, convener, invited, request.proposed_start, request.minutes
     )
+    if meeting.start is not None:
+        not_past(meeting.start, clock.now())
     async with UnitOfWork(engine) as uow:
         if not await holds_data(uow, caller, cpr_patient_key(cpr)):
             await _audit_denied(uow, caller, "roundtable.create", cpr_patient_key(cpr))
-            raise RoundTableError(NO_BASIS)
+            raise RoundTableError(NO_BASIS, "no-basis")
     await _send(intake, caller.as_sender(), [_put_meeting(meeting)])
     the_id = meeting_id(caller.org, key)
     await _wait_for(
@@ -212,10 +215,13 @@ async def respond(
     async with _one_at_a_time(the_id):
         stored, meeting = await _meeting_for(engine, caller, the_id, policy)
         if not may_respond(meeting, caller.org):
-            raise RoundTableError(NOT_FOUND.format(the_id))
+            raise RoundTableError(NOT_FOUND.format(the_id), "no-such-meeting")
         if meeting.status in CLOSED_MEETING:
-            raise RoundTableError(f"the meeting is {meeting.status}")
+            raise RoundTableError(f"the meeting is {meeting.status}", "meeting-closed")
         changed = responded(meeting, caller.org, response, proposed_start)
+        proposed = changed.participant(caller.org)
+        if proposed is not None and proposed.proposed_start is not None:
+            not_past(proposed.proposed_start, clock.now(), "proposed-time-in-past")
         await _send(intake, _on_behalf(stored, caller), [_put_meeting(changed)])
         await _wait_for(
             engine,
@@ -239,10 +245,12 @@ async def reschedule(
     async with _one_at_a_time(the_id):
         _, meeting = await _meeting_for(engine, caller, the_id, policy)
         if caller.org != meeting.convener.org:
-            raise RoundTableError("only the convener moves the meeting")
+            raise RoundTableError("only the convener moves the meeting", "not-convener")
         if meeting.status in CLOSED_MEETING:
-            raise RoundTableError(f"the meeting is {meeting.status}")
+            raise RoundTableError(f"the meeting is {meeting.status}", "meeting-closed")
         changed = rescheduled(meeting, start)
+        assert changed.start is not None
+        not_past(changed.start, clock.now())
         await _send(intake, caller.as_sender(), [_put_meeting(changed)])
         await _wait_for(
             engine,
@@ -278,13 +286,14 @@ async def record_plan(
     """
     goals = [bounded(goal, "a goal") for goal in goals if goal.strip()]
     if not goals:
-        raise RoundTableError("a plan needs at least one goal")
+        raise RoundTableError("a plan needs at least one goal", "goal-missing")
     if len(goals) > MAX_GOALS or len(actions) > MAX_ACTIONS:
         raise RoundTableError(
-            f"a plan may have at most {MAX_GOALS} goals and {MAX_ACTIONS} actions"
+            f"a plan may have at most {MAX_GOALS} goals and {MAX_ACTIONS} actions",
+            "plan-too-large",
         )
     if any(not a.description.strip() for a in actions):
-        raise RoundTableError("every action needs a description")
+        raise RoundTableError("every action needs a description", "action-description-missing")
     for action in actions:
         bounded(action.description, "an action's description")
     async with _one_at_a_time(the_id):
@@ -296,7 +305,8 @@ async def record_plan(
             current_tovholder = plan_of(existing.content)[1] if existing else None
             if not may_plan(meeting, current_tovholder, caller.org):
                 raise RoundTableError(
-                    "only the convener, or once there is a plan its tovholder, records the plan"
+                    "only the convener, or once there is a plan its tovholder, records the plan",
+                    "not-planner",
                 )
             named = [tovholder, *(a.responsible_org for a in actions)]
             await _check_covered(uow, stored, meeting, named, policy)
@@ -349,7 +359,9 @@ async def update_action(
 ) -> Disclosure:
     """Change an action's status; its owner, the convener or the tovholder may."""
     if status not in ACTION_STATUSES:
-        raise RoundTableError(f"status must be one of {', '.join(ACTION_STATUSES)}")
+        raise RoundTableError(
+            f"status must be one of {', '.join(ACTION_STATUSES)}", "unknown-action-status"
+        )
     if note is not None:
         note = bounded(note, "the note")
     missing = f"no round-table action {task_id} that you may see"
@@ -359,11 +371,11 @@ async def update_action(
         plan = await uow.resources.get(*_split(plan_ref)) if plan_ref else None
         meeting_ref = meeting_reference(plan.content) if plan else None
         if stored_task is None or plan is None or meeting_ref is None:
-            raise RoundTableError(missing)
+            raise RoundTableError(missing, "no-such-action")
         (seen,) = await visibility_for(uow, [viewer_of(caller)], stored_task, policy=policy)
         if not seen.whole:
             await _audit_denied(uow, caller, "roundtable.action.update", stored_task.patient_key)
-            raise RoundTableError(missing)
+            raise RoundTableError(missing, "no-such-action")
     the_id = _split(meeting_ref)[1]
     async with _one_at_a_time(the_id):
         stored, meeting = await _meeting_for(engine, caller, the_id, policy, participant=False)
@@ -378,7 +390,8 @@ async def update_action(
             action, meeting.convener.org, plan_of(plan.content)[1], caller.org
         ):
             raise RoundTableError(
-                "only the action's owner, the convener or the tovholder may change it"
+                "only the action's owner, the convener or the tovholder may change it",
+                "not-action-updater",
             )
         now = _now()
         text = f"{status}, by {caller.sector.value} {caller.org}" + (
@@ -420,7 +433,7 @@ async def update_action(
         )
         await uow.commit()
     if found is None:  # consent revoked in the meantime: the change is made, not shown
-        raise RoundTableError(missing)
+        raise RoundTableError(missing, "no-such-action")
     return found
 
 
@@ -441,7 +454,7 @@ async def round_tables(
         if cpr is not None:
             normalised = normalise_cpr(cpr)
             if normalised is None:
-                raise RoundTableError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
+                raise RoundTableError("cpr must be a CPR number: 10 digits, DDMMYYSSSS", "bad-cpr")
             views += await _patient_meetings(uow, caller, cpr_patient_key(normalised), None, policy)
         else:
             wanted: dict[str, set[str]] = defaultdict(set)
@@ -560,12 +573,13 @@ async def _read_back(
         stored = await uow.resources.get("Appointment", the_id)
         if stored is None or stored.patient_key is None:
             raise RoundTableError(
-                "the change was accepted but is not stored yet; read it again shortly"
+                "the change was accepted but is not stored yet; read it again shortly",
+                "not-stored-yet",
             )
         views = await _patient_meetings(uow, caller, stored.patient_key, {the_id}, policy, action)
         await uow.commit()
     if not views:  # the patient's consent changed in the meantime
-        raise RoundTableError(NOT_FOUND.format(the_id))
+        raise RoundTableError(NOT_FOUND.format(the_id), "no-such-meeting")
     return views[0]
 
 
@@ -586,12 +600,12 @@ async def _meeting_for(
         stored = await uow.resources.get("Appointment", the_id)
         cpr = cpr_of(stored.patient_key or "") if stored else None
         if stored is None or cpr is None or not is_round_table(stored.content):
-            raise RoundTableError(NOT_FOUND.format(the_id))
+            raise RoundTableError(NOT_FOUND.format(the_id), "no-such-meeting")
         meeting = meeting_of(stored.content, cpr)
         (seen,) = await visibility_for(uow, [viewer_of(caller)], stored, policy=policy)
         if (participant and meeting.participant(caller.org) is None) or seen is Visibility.HIDDEN:
             await _audit_denied(uow, caller, "roundtable.update", stored.patient_key)
-            raise RoundTableError(NOT_FOUND.format(the_id))
+            raise RoundTableError(NOT_FOUND.format(the_id), "no-such-meeting")
     return stored, meeting
 
 
@@ -606,14 +620,18 @@ async def _check_covered(
     for org in dict.fromkeys(orgs):
         found = meeting.participant(org)
         if found is None:
-            raise RoundTableError(f"{org} does not take part in the meeting")
+            raise RoundTableError(
+                f"{org} does not take part in the meeting", "not-participant", orgs=[org]
+            )
         participants.append(found)
     seen = await visibility_for(uow, [_as_viewer(p) for p in participants], stored, policy=policy)
     uncovered = [p.org for p, v in zip(participants, seen, strict=True) if v is not Visibility.FULL]
     if uncovered:
         raise RoundTableError(
             "the patient's consent does not cover sharing the meeting with "
-            f"{', '.join(uncovered)}: record the consent first"
+            f"{', '.join(uncovered)}: record the consent first",
+            "consent-does-not-cover",
+            orgs=uncovered,
         )
 
 
@@ -634,9 +652,13 @@ def _participant(request: ParticipantRequest) -> Participant:
         sector = Sector(request.sector)
     except ValueError:
         known = ", ".join(s.value for s in Sector)
-        raise RoundTableError(f"sector must be one of {known}, not {request.sector!r}") from None
+        raise RoundTableError(
+            f"sector must be one of {known}, not {request.sector!r}", "unknown-sector"
+        ) from None
     if not request.org.strip():
-        raise RoundTableError("every participant needs an organisation (SOR code)")
+        raise RoundTableError(
+            "every participant needs an organisation (SOR code)", "participant-org-missing"
+        )
     return Participant(
         request.org.strip(), sector, request.role, request.name, required=request.required
     )
@@ -710,7 +732,8 @@ async def _wait_for(
             return
         if time.monotonic() >= deadline:
             raise RoundTableError(
-                "the change was accepted but is not stored yet; read it again shortly"
+                "the change was accepted but is not stored yet; read it again shortly",
+                "not-stored-yet",
             )
         await asyncio.sleep(0.05)
 

@@ -6,6 +6,7 @@ One ``hub serve`` (embedded default) serves every test of this module.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -222,3 +223,78 @@ def test_static_files_are_served(hub: Deployment) -> None:
     css = httpx.get(f"{hub.base_url}/ui/static/site.css")
     assert css.status_code == 200
     assert ".sektor-hospital" in css.text
+
+
+def test_an_unknown_patient_and_a_hidden_one_look_the_same(hub: Deployment) -> None:
+    hidden = "1609709993"  # only a referral of the hospital's, no consent: nothing to see
+    assert hub.ingest(referral(hidden), hospital_token(hub), format="fhir").status_code == 202
+    hub.wait_for(lambda: hub.pathway(hidden, hospital_token(hub))["entries"] != [], "it")
+    unknown = "1709709992"
+    session = WebSession(hub.base_url, municipality_token(hub))
+    pages = []
+    for cpr in (hidden, unknown):
+        patient = session.patient_path(cpr)  # both found: a valid number always is
+        for path in (patient, f"{patient}/samtykke", f"{patient}/rundbord"):
+            html = session.get(path).text
+            reference = patient.removeprefix("/patient/")
+            pages.append(
+                re.sub(r'name="csrf" value="[^"]+"', "", html)
+                .replace(reference, "REF")
+                .replace(f"{cpr[:6]}-{cpr[6:]}", "CPR")
+            )
+    assert pages[:3] == pages[3:]
+    assert REFERRAL_TEXT not in "".join(pages)
+    # A number with a space is a number; a wrong one is refused for its real fault.
+    assert session.post("/soeg", {"cpr": "160970 9993"}).status_code == 303
+    wrong = session.post("/soeg", {"cpr": "3213709995"})
+    assert wrong.status_code == 422 and "32.13.70 er ikke en dato" in wrong.text
+
+
+def test_refusals_carry_a_machine_code_and_the_page_says_them_in_danish(hub: Deployment) -> None:
+    cpr = "1811709990"
+    hospital = hospital_token(hub)
+    assert hub.ingest(adt("A01", cpr=cpr, visit="WEB3")).status_code == 202
+    hub.wait_for(lambda: hub.pathway(cpr, hospital)["entries"] != [], "the stay")
+    participants = [{"org": MUNICIPALITY, "sector": "municipality"}]
+    for given, code in (
+        ({"reason": " "}, "reason-missing"),
+        ({"proposedStart": "2020-03-02T10:00:00+01:00"}, "meeting-in-past"),
+        ({"durationMinutes": 0}, "bad-duration"),
+    ):
+        refused = hub.graphql(
+            CONVENE,
+            hospital,
+            input={"cpr": cpr, "reason": MEETING_REASON, "participants": participants, **given},
+        )
+        assert refused["errors"][0]["extensions"]["code"] == code, refused
+    past = hub.graphql(
+        "mutation($input: ConsentInput!) { recordConsent(input: $input) { effective } }",
+        hospital,
+        input={
+            "cpr": cpr,
+            "decision": "DENY",
+            "period": {"start": "2020-01-01", "end": "2020-12-31"},
+        },
+    )
+    assert past["errors"][0]["extensions"]["code"] == "period-past", past
+
+    session = WebSession(hub.base_url, hospital)
+    patient = session.patient_path(cpr)
+    convened = session.post(
+        f"{patient}/rundbord",
+        {
+            "aarsag": MEETING_REASON,
+            "deltager": f"municipality|{MUNICIPALITY}|",
+            "tidspunkt": "02.03.2020 10:00",  # Danish text, where no picker is
+            "varighed": "60",
+        },
+    )
+    assert convened.status_code == 422
+    assert "Tidspunktet er overstået" in convened.text
+    assert MEETING_REASON in convened.text  # kept in the form
+    assert "past" not in convened.text and "proposedStart" not in convened.text
+
+    missing = session.get("/findes-ikke")
+    assert missing.status_code == 404
+    assert '<html lang="da">' in missing.text and "Siden findes ikke" in missing.text
+    assert "Not Found" not in missing.text

@@ -1,11 +1,15 @@
 """A coordinator's day on the page, in a real browser against a real ``hub serve``.
 
-The social nurse signs in, finds the patient (she sees nothing yet), records the
-patient's oral consent, convenes a rundbordsmøde with the municipality from the
-directory and the GP by SOR code (not covered by the consent), records the plan with
-its actions and tovholder, updates an action and sees it all on the timeline; then
-the indicators. Every page is checked for the basics of WCAG 2.1 AA, and screenshots
-are saved under test-artifacts/web/.
+The social nurse signs in (her name in the header), finds the patient (the search box
+names what is wrong with a mistyped CPR number), records the patient's oral consent
+(wrong SOR codes and periods are refused in Danish, with what she typed kept), convenes
+a rundbordsmøde with the municipality from the directory and the GP by SOR code (not
+covered by the consent; a meeting in the past and an unknown SOR code are refused),
+records the plan (an action without a due date is refused), updates an action and sees
+it all on the timeline; her sign-in runs out in the middle of a form and she comes back
+to it as she left it; then her meetings, the indicators and their CSV, a page that does
+not exist, and the same day on a phone. Every page is checked for the basics of WCAG 2.1
+AA and with axe-core, and screenshots are saved under test-artifacts/web/.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment
 from tests.support import clock
-from tests.support.browser import chromium, running_hub, screenshot
+from tests.support.accessibility import check_axe
+from tests.support.browser import chromium, expired, reissued, running_hub, screenshot
 from tests.support.clock import hl7
 from tests.support.hl7 import adt
 
@@ -31,6 +36,8 @@ REGION = "sor:1000001"  # their data controller
 MUNICIPALITY = "478941000016003"
 MUNICIPALITY_NAME = "Randers Kommune, Rusmiddelcenter"
 GP = "555555555"
+GP_NAME = "Lægehuset i Randers"
+NURSE = "Sofie Holm"
 REASON = "Gentagne akutte indlæggelser og usikker bolig"
 ADMITTED = clock.at_danish(-16, 8)
 MEETING = clock.at_danish(7, 10)  # a week ahead, 10:00 Danish time
@@ -62,6 +69,19 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
         )
         municipality = deployment.token("municipality", MUNICIPALITY, kommune="730")
         assert deployment.ingest(directory_entry, municipality, format="fhir").status_code == 202
+        gp_entry = orjson.dumps(
+            {
+                "resourceType": "Organization",
+                "id": "laegehuset",
+                "identifier": [{"system": "urn:oid:1.2.208.176.1.1", "value": GP}],
+                "active": True,
+                "name": GP_NAME,
+            }
+        )
+        assert (
+            deployment.ingest(gp_entry, deployment.token("gp", GP), format="fhir").status_code
+            == 202
+        )
         yield deployment
 
 
@@ -115,10 +135,37 @@ def check_accessibility(page: Page) -> None:
     assert page.evaluate("document.activeElement.textContent") == "Spring til indhold"
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none", "the focused element shows no focus"
+    check_axe(page)
+
+
+def linked(hub: Deployment, page: Page, name: str) -> str:
+    """The address the link called ``name`` leads to."""
+    return f"{hub.base_url}{page.get_by_role('link', name=name).get_attribute('href')}"
+
+
+def fits_the_screen(page: Page) -> None:
+    """Nothing wider than the screen: no sideways scrolling."""
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('main *, header *')]
+            .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
+            .slice(0, 5).map(el => el.tagName + '.' + el.className + ' ' +
+                             Math.round(el.getBoundingClientRect().right))"""
+    )
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
+        page.url,
+        wide,
+    )
+
+
+def on_screen(page: Page, locator: Any) -> None:
+    """``locator`` lies within the screen's width (seen without scrolling sideways)."""
+    box = locator.bounding_box()
+    assert box is not None and box["x"] >= 0, box
+    assert box["x"] + box["width"] <= page.viewport_size["width"] + 1, box
 
 
 def test_a_coordinators_day(hub: Deployment) -> None:
-    token = hub.token("coordinator", COORDINATOR, controller=REGION)
+    token = reissued(hub, hub.token("coordinator", COORDINATOR, controller=REGION), name=NURSE)
     with chromium() as browser:
         page = browser.new_page()
         page.set_default_timeout(20_000)
@@ -130,9 +177,17 @@ def test_a_coordinators_day(hub: Deployment) -> None:
         page.get_by_label("Adgangsnøgle").fill(token)
         page.get_by_role("button", name="Log ind").click()
 
-        expect(page.get_by_role("heading", name="Find patient")).to_be_visible()
+        expect(page.get_by_role("heading", name="Arbejdsliste")).to_be_visible()
+        header = page.locator("header.top")
+        expect(header).to_contain_text(f"{NURSE} · Koordinator")
+        expect(header).not_to_contain_text("dev-user")
         check_accessibility(page)
-        page.get_by_label("CPR-nummer").fill("251248-9996")
+        # A mistyped number is refused for what is wrong with it; spaces are fine.
+        page.get_by_label("CPR-nummer").fill("3213709995")
+        page.get_by_role("button", name="Find").click()
+        expect(page.get_by_role("alert")).to_contain_text("32.13.70 er ikke en dato")
+        expect(page.get_by_label("CPR-nummer")).to_have_value("3213709995")
+        page.get_by_label("CPR-nummer").fill("251248 9996")
         page.get_by_role("button", name="Find").click()
         # The region's stay is the coordinator's own controller's data: shown at once.
         expect(page.locator(".tidslinje")).to_contain_text("Hospital")
@@ -141,19 +196,53 @@ def test_a_coordinators_day(hub: Deployment) -> None:
 
         page.get_by_role("link", name="Samtykke").click()
         check_accessibility(page)
+        # Wrong input is refused in Danish, and the form keeps what was typed.
         page.get_by_label(re.compile(MUNICIPALITY_NAME)).check()
-        page.get_by_label("Andre organisationer").fill(COORDINATOR)
+        page.get_by_label("Andre organisationer").fill("abc, 12")
         page.get_by_label("Behandling", exact=True).check()
         page.get_by_role("button", name="Registrér").click()
-        expect(page.get_by_role("status")).to_have_text(re.compile("Samtykket er registreret"))
+        expect(page.get_by_role("alert")).to_contain_text(
+            "Organisationsregistret kender ikke SOR-koderne abc, 12"
+        )
+        expect(page.get_by_label(re.compile(MUNICIPALITY_NAME))).to_be_checked()
+        expect(page.get_by_label("Behandling", exact=True)).to_be_checked()
+        expect(page.get_by_label("Andre organisationer")).to_have_value("abc, 12")
+        page.get_by_label("Andre organisationer").fill(COORDINATOR)
+        page.get_by_label("Gælder fra").fill(clock.iso(clock.day_from_today(30)))
+        page.get_by_label("Gælder til").fill(clock.iso(clock.day_from_today(1)))
+        page.get_by_role("button", name="Registrér").click()
+        expect(page.get_by_role("alert")).to_contain_text("Perioden slutter, før den begynder")
+        page.get_by_label("Gælder fra").fill("2020-01-01")
+        page.get_by_label("Gælder til").fill("2020-12-31")
+        page.get_by_role("button", name="Registrér").click()
+        expect(page.get_by_role("alert")).to_contain_text("Perioden er allerede slut")
+        expect(page.get_by_label(re.compile(MUNICIPALITY_NAME))).to_be_checked()
+        page.get_by_label("Gælder fra").fill("")
+        page.get_by_label("Gælder til").fill("")
+        page.get_by_role("button", name="Registrér").click()
+        expect(page.get_by_role("status")).to_have_text(
+            "Samtykket er registreret og gælder fra nu."
+        )
         consents = page.get_by_role("table", name="Samtykker og frabedelser")
         expect(consents).to_contain_text(f"SOR {MUNICIPALITY}")
         expect(consents).to_contain_text("Behandling")
-        screenshot(page, "03-samtykke")
+        # A refusal is confirmed as one, from the day it applies.
+        starts = clock.day_from_today(10)
+        page.get_by_label("Frabeder sig deling").check()
+        page.get_by_label("Psykiatri", exact=True).check()
+        page.get_by_label("Gælder fra").fill(clock.iso(starts))
+        page.get_by_role("button", name="Registrér").click()
+        expect(page.get_by_role("status")).to_contain_text(
+            f"Frabedelsen er registreret og gælder fra {clock.danish_date(starts)}"
+        )
+        expect(consents).to_contain_text("Frabedt")
+        expect(consents).not_to_contain_text("sector")
+        screenshot(page, "03-samtykke", for_docs=True)
 
         page.get_by_role("link", name="Forløb og status").click()
         expect(page.locator(".tidslinje")).to_contain_text("Hospital")
         expect(page.locator(".status")).to_contain_text("Indlagt")
+        expect(page.locator(".tidslinje")).to_contain_text("hele sektoren psykiatri")
         check_accessibility(page)
 
         page.get_by_role("link", name="Rundbordsmøder og plan").click()
@@ -164,12 +253,31 @@ def test_a_coordinators_day(hub: Deployment) -> None:
         expect(candidate).not_to_contain_text("dækker ikke")
         page.get_by_label("Årsag").fill(REASON)
         page.get_by_label(re.compile(MUNICIPALITY_NAME)).check()
-        page.get_by_label("Rolle").first.fill("rusmiddelkonsulent")
+        page.locator(f"#rolle-{MUNICIPALITY}").fill("rusmiddelkonsulent")
         page.locator("#ny-sor-1").fill(GP)
-        page.locator("#ny-navn-1").fill("Lægehuset i Randers")
+        page.locator("#ny-navn-1").fill(GP_NAME)
         page.locator("#ny-sektor-1").select_option("gp")
-        page.get_by_label("Foreslået tidspunkt").fill(MEETING.strftime("%Y-%m-%dT%H:%M"))
+        # As many participants by SOR code as needed: one more row, the rest kept.
+        page.get_by_role("button", name="Tilføj endnu en deltager med SOR-kode").click()
+        expect(page.locator("#ny-sor-2")).to_be_visible()
+        expect(page.locator("#ny-sor-1")).to_have_value(GP)
+        expect(page.get_by_label("Årsag")).to_have_value(REASON)
+        expect(page.get_by_label(re.compile(MUNICIPALITY_NAME))).to_be_checked()
+        page.locator("#ny-sor-2").fill("abc")
+        page.get_by_label("Foreslået tidspunkt").fill("2020-03-02T10:00")
         page.get_by_label("Din rolle").fill("socialsygeplejerske")
+        page.get_by_role("button", name="Send indkaldelse").click()
+        expect(page.get_by_role("alert")).to_contain_text(
+            "Organisationsregistret kender ikke SOR-koden abc"
+        )
+        expect(page.get_by_label("Årsag")).to_have_value(REASON)
+        expect(page.locator(f"#rolle-{MUNICIPALITY}")).to_have_value("rusmiddelkonsulent")
+        page.locator("#ny-sor-2").fill("")
+        page.get_by_role("button", name="Send indkaldelse").click()
+        expect(page.get_by_role("alert")).to_contain_text(
+            "Tidspunktet er overstået. Et rundbordsmøde skal ligge i fremtiden."
+        )
+        page.get_by_label("Foreslået tidspunkt").fill(MEETING.strftime("%Y-%m-%dT%H:%M"))
         page.get_by_role("button", name="Send indkaldelse").click()
         expect(page.get_by_role("status")).to_have_text(re.compile("Rundbordsmødet er indkaldt"))
         participants = page.get_by_role("table", name="Deltagere og svar")
@@ -204,10 +312,14 @@ def test_a_coordinators_day(hub: Deployment) -> None:
         page.get_by_label("Tovholder").select_option(COORDINATOR)
         page.locator("#handling-1-0").fill("Første samtale på rusmiddelcentret")
         page.locator("#ansvarlig-1-0").select_option(MUNICIPALITY)
-        page.locator("#frist-1-0").fill(clock.iso(clock.day_from_today(-30)))
         page.locator("#handling-1-1").fill("Boligansøgning sammen med borgeren")
         page.locator("#ansvarlig-1-1").select_option(COORDINATOR)
         page.locator("#frist-1-1").fill(clock.iso(clock.day_from_today(40)))
+        page.get_by_role("button", name="Gem planen").click()
+        expect(page.get_by_role("alert")).to_contain_text("Hver handling skal have en frist.")
+        expect(page.locator("#handling-1-0")).to_have_value("Første samtale på rusmiddelcentret")
+        expect(page.locator("#frist-1-1")).to_have_value(clock.iso(clock.day_from_today(40)))
+        page.locator("#frist-1-0").fill(clock.iso(clock.day_from_today(-30)))
         page.get_by_role("button", name="Gem planen").click()
         expect(page.get_by_role("status")).to_have_text(re.compile("Planen er registreret"))
         actions = page.get_by_role("table", name="Handlinger")
@@ -216,7 +328,7 @@ def test_a_coordinators_day(hub: Deployment) -> None:
         expect(overdue).to_have_class(re.compile("overskredet"))
         expect(page.get_by_text("Tovholder:")).to_contain_text(f"SOR {COORDINATOR}")
         check_accessibility(page)
-        screenshot(page, "05-plan")
+        screenshot(page, "05-plan", for_docs=True)
 
         housing = actions.get_by_role("row", name=re.compile("Boligansøgning"))
         housing.get_by_label("Ny status").select_option("in-progress")
@@ -225,7 +337,11 @@ def test_a_coordinators_day(hub: Deployment) -> None:
         expect(page.get_by_role("status")).to_have_text(re.compile("Handlingen er opdateret"))
         housing = actions.get_by_role("row", name=re.compile("Boligansøgning"))
         expect(housing).to_contain_text("I gang")
-        expect(housing).to_contain_text("Ansøgning sendt til boligkontoret")
+        # The note in Danish: what, by whom, and what they wrote.
+        expect(housing.locator(".noter")).to_contain_text(
+            f"I gang (Koordinator, SOR {COORDINATOR}): Ansøgning sendt til boligkontoret"
+        )
+        expect(housing).not_to_contain_text("by coordinator")
         screenshot(page, "06-handling-opdateret")
 
         page.get_by_role("link", name="Forløb og status").click()
@@ -235,12 +351,12 @@ def test_a_coordinators_day(hub: Deployment) -> None:
         expect(timeline).to_contain_text("Boligansøgning")
         expect(timeline.locator(".sektor-coordinator").first).to_have_text("Koordinator")
         status = page.locator(".status")
-        expect(status).to_contain_text(f"tovholder: SOR {COORDINATOR}")
+        expect(status).to_contain_text(f"tovholder: SOR {COORDINATOR} (2 handlinger)")
         expect(status).to_contain_text("Overskredet: Første samtale på rusmiddelcentret")
         expect(status).to_contain_text(
             f"{clock.danish_date(MEETING)} kl. {clock.danish_time(MEETING)}"
         )
-        screenshot(page, "07-forloeb")
+        screenshot(page, "07-forloeb", for_docs=True)
 
         # Filtered to the hospital's entries: the stay, none of the coordinator's.
         page.get_by_label("Hospital", exact=True).check()
@@ -248,21 +364,103 @@ def test_a_coordinators_day(hub: Deployment) -> None:
         expect(timeline).to_contain_text("Hospital")
         expect(timeline).not_to_contain_text("Koordinator")
 
+        # The plan revised without the housing action: it is cancelled, not counted.
+        page.get_by_role("link", name="Rundbordsmøder og plan").click()
+        page.get_by_text("Revidér planen").click()
+        page.locator("#handling-1-1").fill("")
+        page.get_by_role("button", name="Gem planen").click()
+        expect(page.get_by_role("status")).to_have_text(re.compile("Planen er registreret"))
+        page.get_by_role("link", name="Forløb og status").click()
+        expect(status).to_contain_text(f"tovholder: SOR {COORDINATOR} (1 handling)")
+
+        # The sign-in runs out while a form is being filled in: after signing in again,
+        # the user is back on the form with what she had typed, and nothing was sent.
+        page.get_by_role("link", name="Rundbordsmøder og plan").click()
+        page.get_by_label("Årsag").fill("Opfølgning efter udskrivelsen")
+        browser.add_cookies(
+            [{"name": "brobygger_session", "value": expired(hub, token), "url": hub.base_url}]
+        )
+        page.get_by_role("button", name="Send indkaldelse").click()
+        expect(page.get_by_role("heading", name="Log ind")).to_be_visible()
+        expect(page.get_by_role("status")).to_contain_text("Din adgang udløb")
+        page.get_by_label("Adgangsnøgle").fill(token)
+        page.get_by_role("button", name="Log ind").click()
+        expect(page.get_by_role("heading", name="Indkald til rundbordsmøde")).to_be_visible()
+        expect(page.get_by_role("status")).to_contain_text("Du er logget ind igen")
+        expect(page.get_by_label("Årsag")).to_have_value("Opfølgning efter udskrivelsen")
+        expect(page.locator("article.moede")).to_have_count(1)
+        page.reload()  # read once: gone on the next load
+        expect(page.get_by_label("Årsag")).to_have_value("")
+
+        page.get_by_role("link", name="Mine rundbordsmøder").click()
+        mine = page.get_by_role("table", name=re.compile("Møder din organisation"))
+        expect(mine.get_by_role("row", name=re.compile(REASON))).to_contain_text("CPR 251248-9996")
+        check_accessibility(page)
+        screenshot(page, "08-mine-rundbordsmoeder", for_docs=True)
+
         page.get_by_role("link", name="Indikatorer").click()
         expect(page.get_by_role("heading", name="Indikatorer", level=1)).to_be_visible()
         check_accessibility(page)
-        assert page.locator("svg.diagram title").count() > 0
-        screenshot(page, "08-indikatorer")
-        csv_link = page.get_by_role("link", name="Hent som CSV")
-        download = page.request.get(f"{hub.base_url}{csv_link.get_attribute('href')}")
-        assert download.headers["content-type"].startswith("text/csv")
-        assert download.text().lstrip("\ufeff").startswith("from,to,scope,name,title")
+        own = page.locator(
+            ".indikator", has=page.get_by_role("heading", name="Rundbordsmøder indkaldt")
+        )
+        expect(own.locator(".tal")).to_have_text("1 møde")
+        plans = page.locator(
+            ".indikator", has=page.get_by_role("heading", name="Planer registreret")
+        )
+        expect(plans.locator(".tal")).to_have_text("1 plan")
+        expect(page.get_by_role("heading", name=re.compile("Uden tal i perioden"))).to_be_visible()
+        # Month labels with the year under each year's first bar.
+        years = own.locator("svg.diagram text.etiket-aar").all_text_contents()
+        assert years and all(re.fullmatch(r"20\d\d", y) for y in years), years
+        assert str(clock.today().year) in years
+        screenshot(page, "09-indikatorer", for_docs=True)
+        excel = page.request.get(linked(hub, page, "Hent som CSV til Excel"))
+        assert excel.headers["content-type"].startswith("text/csv")
+        text = excel.body().decode("utf-8")
+        assert text.startswith("\ufeffFra;Til;Omfang;Indikator;Kommune;Værdi;Enhed;")
+        assert ";Egne tal;Rundbordsmøder indkaldt;;1;møde;nej\r\n" in text
+        assert re.search(r"^\d\d\.\d\d\.\d{4};", text.splitlines()[1])
+        data = page.request.get(linked(hub, page, "CSV til programmer"))
+        assert data.text().lstrip("\ufeff").startswith("from,to,scope,name,title")
+        # Any period: over two years, by quarter, each labelled.
+        page.get_by_label("Fra dato").fill(clock.iso(clock.day_from_today(-800)))
+        page.get_by_role("button", name="Vis").click()
+        expect(page.get_by_text(re.compile(r"^Perioden .*, pr\. kvartal\."))).to_be_visible()
+        assert own.locator("svg.diagram text.etiket").filter(has_text="kvt.").count() > 0
+
+        # A page that does not exist: in Danish, in the page's layout.
+        missing = page.goto(f"{hub.base_url}/ui/findes-ikke")
+        assert missing is not None and missing.status == 404
+        expect(page.get_by_role("heading", name="Siden findes ikke")).to_be_visible()
+        check_accessibility(page)
 
         # Tablet width: nothing wider than the screen.
         page.set_viewport_size({"width": 768, "height": 1024})
-        page.get_by_role("link", name="Find patient").click()
+        page.get_by_role("link", name="Arbejdsliste").click()
         page.get_by_label("CPR-nummer").fill(CPR)
         page.get_by_role("button", name="Find").click()
         page.get_by_role("link", name="Rundbordsmøder og plan").click()
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        screenshot(page, "09-tablet-rundbord")
+        fits_the_screen(page)
+        screenshot(page, "10-tablet-rundbord")
+
+        # A phone: a compact header, tables as stacked cards, nothing sideways.
+        page.set_viewport_size({"width": 390, "height": 844})
+        header_height = page.locator("header.top").bounding_box()["height"]  # type: ignore[index]
+        assert header_height <= 844 * 0.2, header_height
+        fits_the_screen(page)
+        actions = page.get_by_role("table", name="Handlinger")
+        first_action = actions.get_by_role("row", name=re.compile("Første samtale"))
+        on_screen(page, first_action.get_by_text("Overskredet"))
+        on_screen(page, first_action.locator("td[data-etiket='Frist']"))
+        check_accessibility(page)
+        screenshot(page, "11-telefon-rundbord", for_docs=True)
+        page.get_by_role("link", name="Samtykke").click()
+        fits_the_screen(page)
+        on_screen(page, page.get_by_role("button", name="Tilbagekald").first)
+        screenshot(page, "12-telefon-samtykke", for_docs=True)
+        page.get_by_role("link", name="Arbejdsliste").click()
+        fits_the_screen(page)
+        page.get_by_role("link", name="Indikatorer").click()
+        fits_the_screen(page)
+        screenshot(page, "13-telefon-indikatorer")

@@ -217,6 +217,51 @@ def test_the_page_names_organisations_and_the_convene_form_finds_them_by_name(
         check_accessibility(page)
         screenshot(page, "navne-04-forloeb")
 
+        # The GP's worklist: the invitation, and nothing of whose meeting it is.
+        browser.clear_cookies()  # signed out: the next user signs in
+        gp_page = page
+        gp_page.goto(hub.base_url)
+        gp_page.get_by_label("Adgangsnøgle").fill(hub.token("gp", GP))
+        gp_page.get_by_role("button", name="Log ind").click()
+        worklist = gp_page.get_by_role("table", name="Åbne punkter til din organisation")
+        invitation = worklist.get_by_role("row", name=re.compile("Invitation til rundbordsmøde"))
+        expect(invitation).to_contain_text("Kun invitationen")
+        expect(worklist).not_to_contain_text(CPR[:6])
+        expect(worklist).not_to_contain_text("Plan fra rundbordsmøde")
+
+        # The municipality's: the invitation, the plan and its action, each leading to
+        # the patient; marked done, an item leaves the list.
+        browser.clear_cookies()
+        municipal = page
+        municipal.goto(hub.base_url)
+        municipal.get_by_label("Adgangsnøgle").fill(
+            hub.token("municipality", MUNICIPALITY, kommune="730")
+        )
+        municipal.get_by_role("button", name="Log ind").click()
+        worklist = municipal.get_by_role("table", name="Åbne punkter til din organisation")
+        for kind in ("Invitation til rundbordsmøde", "Plan fra rundbordsmøde", "Handling til jer"):
+            expect(worklist.get_by_role("row", name=re.compile(kind))).to_have_count(1)
+        check_accessibility(municipal)
+        screenshot(municipal, "navne-05-arbejdsliste")
+        plan_row = worklist.get_by_role("row", name=re.compile("Plan fra rundbordsmøde"))
+        plan_row.get_by_label("Begrundelse (ved afvisning)").fill("")
+        plan_row.get_by_label("Marker som").select_option("declined")
+        plan_row.get_by_role("button", name="Gem").click()
+        expect(municipal.get_by_role("alert")).to_have_text(
+            "Skriv en begrundelse, når du afviser et punkt."
+        )
+        plan_row = worklist.get_by_role("row", name=re.compile("Plan fra rundbordsmøde"))
+        plan_row.get_by_label("Marker som").select_option("done")
+        plan_row.get_by_role("button", name="Gem").click()
+        expect(municipal.get_by_role("status")).to_have_text("Punktet er markeret som færdigt.")
+        expect(
+            worklist.get_by_role("row", name=re.compile("Plan fra rundbordsmøde"))
+        ).to_have_count(0)
+        worklist.get_by_role("row", name=re.compile("Handling til jer")).get_by_role(
+            "link", name="Åbn patienten"
+        ).click()
+        expect(municipal.locator(".tidslinje")).to_contain_text("Hospital")
+
 
 def test_graphql_gives_round_table_and_status_organisations_their_name(hub: Deployment) -> None:
     hospital = hub.token("hospital", HOSPITAL, aliases=("hl7:RHR",), controller=REGION)

@@ -8,15 +8,20 @@ downloaded. A missing browser fails the test run, it is never skipped.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
+import jwt
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
+from hub.config import Settings
+from hub.services.auth import dev_signing_key
 from tests.e2e.conftest import Deployment, deployment_env
 from tests.support.hub_process import hub_process
 from tests.support.services import free_port
@@ -31,8 +36,12 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--lang=da-DK",  # the page must not depend on the browser's language: Danish here
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+# With BROBYGGER_SCREENSHOTS_TO_DOCS=1, the main pages' screenshots are saved for review
+# under docs/screenshots/ as well (see docs/coordinator-page.md).
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @contextmanager
@@ -51,6 +60,7 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator[BrowserContext]:
             viewport={"width": width, "height": height},
             locale="da-DK",
             timezone_id="Europe/Copenhagen",
+            extra_http_headers={"Accept-Language": "da-DK,da;q=0.9"},
         )
         try:
             yield context
@@ -58,12 +68,31 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator[BrowserContext]:
             context.close()
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """Save the whole page as ``test-artifacts/web/<name>.png`` (ignored by git)."""
+def screenshot(page: Page, name: str, *, for_docs: bool = False) -> Path:
+    """Save the whole page as ``test-artifacts/web/<name>.png`` (ignored by git); a main
+    page (``for_docs``) also under docs/screenshots/ when BROBYGGER_SCREENSHOTS_TO_DOCS=1."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("() => document.activeElement?.blur()")  # no skip link over the page
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    if for_docs and os.environ.get("BROBYGGER_SCREENSHOTS_TO_DOCS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=True)
     return path
+
+
+def reissued(deployment: Deployment, token: str, **claims: Any) -> str:
+    """``token`` signed again with changed claims (a name, an earlier expiry), with the
+    development key the deployment verifies."""
+    original = jwt.decode(token, options={"verify_signature": False})
+    key = dev_signing_key(Settings.from_env(deployment.env))
+    return jwt.encode({**original, **claims}, key, algorithm="HS256")
+
+
+def expired(deployment: Deployment, token: str) -> str:
+    """``token`` as it is once it has run out."""
+    original = jwt.decode(token, options={"verify_signature": False})
+    return reissued(deployment, token, exp=int(original["iat"]) - 1, iat=int(original["iat"]) - 60)
 
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')

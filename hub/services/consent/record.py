@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 
 import orjson
 from sqlalchemy import true
@@ -31,6 +32,7 @@ from hub.domain.controllers import PATIENT
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_patient_key, normalise_cpr
 from hub.domain.sectors import Sector
 from hub.domain.sensitivity import ACT_CODE_SYSTEM, is_psychiatric
+from hub.domain.summaries import DANISH_TIME
 from hub.domain.translation import FhirJson, Sender
 from hub.services.audit import record_access
 from hub.services.auth import Principal
@@ -87,12 +89,12 @@ def consent_resource(
 ) -> FhirJson:
     cpr = normalise_cpr(request.cpr)
     if cpr is None:
-        raise ConsentError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
+        raise ConsentError("cpr must be a CPR number: 10 digits, DDMMYYSSSS", "bad-cpr")
     if request.decision not in ("permit", "deny"):
-        raise ConsentError("decision must be permit or deny")
+        raise ConsentError("decision must be permit or deny", "unknown-decision")
     for sector in request.sectors:
         if sector not in {s.value for s in Sector}:
-            raise ConsentError(f"unknown sector {sector!r}")
+            raise ConsentError(f"unknown sector {sector!r}", "unknown-sector")
     provision: FhirJson = {"type": request.decision}
     actors = [
         {
@@ -150,6 +152,33 @@ def consent_resource(
     return consent
 
 
+def check_periods(request: ConsentRequest, today: date) -> None:
+    """Refuse a consent whose period ends before it starts or ends before ``today``
+    (it would never apply), or whose data period ends before it starts."""
+    start, end = _day(request.start, "period"), _day(request.end, "period")
+    if start is not None and end is not None and end < start:
+        raise ConsentError("the period's end is before its start", "period-reversed")
+    if end is not None and end < today:
+        raise ConsentError("the period ended before today: it would never apply", "period-past")
+    data_start = _day(request.data_start, "dataPeriod")
+    data_end = _day(request.data_end, "dataPeriod")
+    if data_start is not None and data_end is not None and data_end < data_start:
+        raise ConsentError("the data period's end is before its start", "data-period-reversed")
+
+
+def _day(value: str | None, what: str) -> date | None:
+    """The (Danish) day a period's date or date-time falls on."""
+    if not value:
+        return None
+    try:
+        if "T" not in value:
+            return date.fromisoformat(value)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConsentError(f"{what}: {value!r} is not an ISO 8601 date", "bad-date") from None
+    return moment.astimezone(DANISH_TIME).date() if moment.tzinfo else moment.date()
+
+
 def _period(start: str | None, end: str | None) -> FhirJson:
     return {k: v for k, v in (("start", start), ("end", end)) if v}
 
@@ -190,6 +219,7 @@ async def record_consent(
     """
     key = str(uuid.uuid4())
     consent = consent_resource(request, recorder, key, "active")
+    check_periods(request, clock.now().astimezone(DANISH_TIME).date())
     cpr = normalise_cpr(request.cpr)
     assert cpr is not None  # consent_resource checked it
     if recorder.cpr == cpr:
@@ -253,14 +283,15 @@ async def revoke_consent(
     is as if it did not exist, and nothing is written."""
     normalised = normalise_cpr(cpr)
     if normalised is None:
-        raise ConsentError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
+        raise ConsentError("cpr must be a CPR number: 10 digits, DDMMYYSSSS", "bad-cpr")
     patient_acts = revoker.cpr == normalised
     stored = await find_consent(engine, cpr, key, org=None if patient_acts else revoker.org)
     if stored is None:
         await _audit(engine, revoker, "consent.revoke", normalised, outcome="denied")
         # The same answer whether it does not exist or is not the caller's to end.
         raise ConsentError(
-            f"no consent {CONSENT_IDENTIFIER_SYSTEM}|{key} recorded by your organisation"
+            f"no consent {CONSENT_IDENTIFIER_SYSTEM}|{key} recorded by your organisation",
+            "no-such-consent",
         )
     consent = {k: v for k, v in stored.content.items() if k not in ("id", "meta")}
     consent["status"] = "inactive"
