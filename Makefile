@@ -13,7 +13,7 @@ demo: install
 # Kafka-protocol broker on loopback and stops them again). Two pytest workers, one per
 # core: most end-to-end time is spent waiting on hub processes, so two cut the run by
 # about 40 %; a module's tests stay on one worker, as they share that module's hub.
-PYTEST = $(BIN)/python -m pytest -n 2 --dist loadscope
+PYTEST = $(BIN)/python -m pytest -n 2 --dist loadscope --durations=15
 
 test: install services-check lint
 	$(PYTEST)

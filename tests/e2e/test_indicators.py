@@ -305,7 +305,7 @@ def test_each_controller_counts_its_own_facts_exactly_and_the_aggregate_is_suppr
         shown = page.get(f"/indikatorer{query}")
         assert shown.status_code == 200, shown.text
         assert "Egne tal" in shown.text and "din dataansvarlige – kommune 101 –" in shown.text
-        download = page.get(f"/indikatorer.csv{query}")
+        download = page.get(f"/indikatorer-data.csv{query}")
         lines = csv.DictReader(io.StringIO(download.text.lstrip("\ufeff")))
         granted = [r for r in lines if r["name"] == "homeCareGranted"]
         assert {r["scope"] for r in granted} == {"own-controller:kommune:101"}

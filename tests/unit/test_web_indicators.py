@@ -65,7 +65,7 @@ def test_an_organisations_own_figures_count_its_meetings_plans_and_actions() -> 
             ActionRecord(at(3), "completed", "2026-11-10"),
             ActionRecord(at(3), "requested", "2026-11-10"),  # overdue on the 20th
             ActionRecord(at(3), "cancelled", "2026-11-10"),
-            ActionRecord(at(3), "requested", "2026-12-10"),
+            ActionRecord(at(3), "requested", "2026-11-25"),  # not due by the 20th
         ),
     )
     figures = own_figures(records, date(2026, 11, 1), date(2026, 11, 20), at(20))

@@ -30,7 +30,7 @@ from web.rendering import WebHub, form_page, templates
 from web.session import person_name
 
 ROOT = Path(__file__).resolve().parents[2]
-TODAY = date(2026, 11, 20)
+TODAY = date(2025, 11, 20)
 
 
 @pytest.mark.parametrize(
@@ -73,11 +73,11 @@ def consent(start: str | None = None, end: str | None = None, **data: str) -> Co
 @pytest.mark.parametrize(
     ("request_", "code"),
     [
-        (consent("2026-12-31", "2026-01-01"), "period-reversed"),
+        (consent("2025-12-31", "2025-01-01"), "period-reversed"),
         (consent("2020-01-01", "2020-12-31"), "period-past"),
-        (consent(None, "2026-11-19"), "period-past"),
-        (consent("2026-13-01", None), "bad-date"),
-        (consent(data_start="2025-12-31", data_end="2025-01-01"), "data-period-reversed"),
+        (consent(None, "2025-11-19"), "period-past"),
+        (consent("2025-13-01", None), "bad-date"),
+        (consent(data_start="2024-12-31", data_end="2024-01-01"), "data-period-reversed"),
     ],
 )
 def test_a_consent_period_out_of_order_or_over_is_refused(
@@ -92,9 +92,9 @@ def test_a_consent_period_out_of_order_or_over_is_refused(
     "request_",
     [
         consent(),
-        consent("2026-11-20", "2026-11-20"),  # today only
-        consent(None, "2026-11-20T23:30:00+01:00"),
-        consent("2027-01-01", None),
+        consent("2025-11-20", "2025-11-20"),  # today only
+        consent(None, "2025-11-20T23:30:00+01:00"),
+        consent("2026-01-01", None),
         consent(data_start="2020-01-01", data_end="2020-12-31"),  # old data may be shared
     ],
 )
@@ -103,13 +103,13 @@ def test_a_consent_period_in_order_and_not_over_is_taken(request_: ConsentReques
 
 
 def test_a_meeting_or_a_proposed_time_in_the_past_is_refused() -> None:
-    now = datetime(2026, 11, 20, 9, tzinfo=UTC)
-    not_past("2026-11-20T11:00:00+01:00", now)
+    now = datetime(2025, 11, 20, 9, tzinfo=UTC)
+    not_past("2025-11-20T11:00:00+01:00", now)
     with pytest.raises(RoundTableError) as refused:
         not_past("2020-03-02T10:00:00+01:00", now)
     assert refused.value.code == "meeting-in-past"
     with pytest.raises(RoundTableError) as proposed:
-        not_past("2026-11-20T09:59:00+01:00", now, "proposed-time-in-past")
+        not_past("2025-11-20T09:59:00+01:00", now, "proposed-time-in-past")
     assert proposed.value.code == "proposed-time-in-past"
 
 
@@ -168,12 +168,12 @@ def test_a_refusal_reaches_the_page_in_danish_only() -> None:
 
 
 def test_dates_and_times_are_read_as_the_picker_or_a_dane_writes_them() -> None:
-    assert form_date("2026-12-31") == form_date("31.12.2026") == date(2026, 12, 31)
+    assert form_date("2025-12-31") == form_date("31.12.2025") == date(2025, 12, 31)
     assert form_date("") is None
     with pytest.raises(ValueError, match="day is out of range"):
-        form_date("31.02.2026")
-    assert form_time("24.11.2026 10:00") == form_time("2026-11-24T10:00")
-    assert form_time("2026-11-24T10:00").utcoffset().total_seconds() == 3600  # type: ignore[union-attr]
+        form_date("31.02.2025")
+    assert form_time("24.11.2025 10:00") == form_time("2025-11-24T10:00")
+    assert form_time("2025-11-24T10:00").utcoffset().total_seconds() == 3600  # type: ignore[union-attr]
 
 
 def test_a_form_sent_after_the_sign_in_ran_out_returns_to_its_page() -> None:
