@@ -1,6 +1,6 @@
 """End-to-end benchmark: the hub on Kafka (tansu) and PostgreSQL on this machine.
 
-    .venv/bin/python bench/run.py [--quick] [--delivery-only] [--json]
+    .venv/bin/python bench/run.py [--quick] [--delivery-only | --reads-only] [--json]
 
 Starts PostgreSQL and tansu on loopback (as the tests do), runs ``hub serve`` and
 ``hub worker`` against them, and measures:
@@ -19,10 +19,13 @@ Starts PostgreSQL and tansu on loopback (as the tests do), runs ``hub serve`` an
   and each event rendered once per selection (``shared``, the default); the figures
   are printed side by side;
 - ``pathway_p99_ms``: pathway queries (through the consent policy) at a fixed rate
-  against a store seeded with many patients' resources;
+  against a store seeded with many patients' resources; ``fhir_everything_p99_ms`` and
+  ``fhir_encounters_p99_ms``: the same patients over FHIR REST
+  (``Patient/{id}/$everything`` and ``Encounter?patient=``, 50 a page);
 - ``peak_rss_mb``: the largest peak resident memory of the hub processes.
 
-``--delivery-only`` runs the delivery measurements alone (a few minutes with --quick).
+``--delivery-only`` runs the delivery measurements alone (a few minutes with --quick);
+``--reads-only`` the reads at scale alone.
 
 It is over 400 lines because the phases' load generators sit here with the set-up of
 processes they share; the delivery phase's own is ``bench/delivery.py``.
@@ -39,6 +42,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -239,6 +243,30 @@ async def seed(database_url: str, scale: Scale) -> None:
             for p in range(scale.seed_patients):
                 key = cpr_patient_key(cpr(1_000_000 + p))
                 subject = {"reference": f"Patient/{patient_resource_id(key)}"}
+                # The hospital's Patient record: what FHIR's Patient/{id} reads.
+                batch.append(
+                    {
+                        "resource_type": "Patient",
+                        "id": patient_resource_id(key),
+                        "version_id": 1,
+                        "last_updated": now,
+                        "patient_key": key,
+                        "sector": "hospital",
+                        "org": "100000001",
+                        "controller": organisation_controller("100000001"),
+                        "event_id": f"seed-{p}-patient",
+                        "status": None,
+                        "period_start": None,
+                        "period_end": None,
+                        "content": {
+                            "resourceType": "Patient",
+                            "id": patient_resource_id(key),
+                            "identifier": [
+                                {"system": "urn:oid:1.2.208.176.1.2", "value": cpr(1_000_000 + p)}
+                            ],
+                        },
+                    }
+                )
                 for r in range(scale.resources_per_patient):
                     rid = resource_id("Encounter", "seed", str(p), str(r))
                     began = now - timedelta(days=30 * r)
@@ -282,26 +310,22 @@ async def seed(database_url: str, scale: Scale) -> None:
         await engine.dispose()
 
 
-async def pathway_latencies(base_url: str, token: str, scale: Scale) -> list[float]:
-    query = (
-        "query($cpr: String!) "
-        "{ pathway(cpr: $cpr, first: 50) { hasMore entries { id status start } } }"
-    )
+Request = Callable[[int, httpx.AsyncClient], Awaitable[httpx.Response]]
+
+
+async def paced_latencies(scale: Scale, request: Request, what: str) -> list[float]:
+    """``scale.pathway_queries`` requests at ``scale.pathway_rate`` a second, each for
+    another seeded patient; their latencies in ms. ``request(n, http)`` reads patient
+    ``n``; an answer other than 200 stops the run."""
     latencies: list[float] = []
-    headers = {"Authorization": f"Bearer {token}"}
     interval = 1 / scale.pathway_rate
 
     async def one(n: int, http: httpx.AsyncClient) -> None:
         began = time.perf_counter()
-        response = await http.post(
-            f"{base_url}/graphql",
-            json={"query": query, "variables": {"cpr": cpr(1_000_000 + n % scale.seed_patients)}},
-            headers=headers,
-        )
+        response = await request(n % scale.seed_patients, http)
         latencies.append((time.perf_counter() - began) * 1000)
-        body = response.json()
-        if response.status_code != 200 or "errors" in body:
-            raise RuntimeError(f"pathway failed: {response.text[:300]}")
+        if response.status_code != 200 or "errors" in response.json():
+            raise RuntimeError(f"{what} failed: {response.text[:300]}")
 
     async with httpx.AsyncClient(timeout=30) as http:
         # Warm up first (the server's pooled connections and prepared statements), as a
@@ -314,6 +338,37 @@ async def pathway_latencies(base_url: str, token: str, scale: Scale) -> list[flo
             await asyncio.sleep(interval)
         await asyncio.gather(*tasks)
     return latencies
+
+
+async def pathway_latencies(base_url: str, token: str, scale: Scale) -> list[float]:
+    query = (
+        "query($cpr: String!) "
+        "{ pathway(cpr: $cpr, first: 50) { hasMore entries { id status start } } }"
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def request(n: int, http: httpx.AsyncClient) -> httpx.Response:
+        variables = {"cpr": cpr(1_000_000 + n)}
+        body = {"query": query, "variables": variables}
+        return await http.post(f"{base_url}/graphql", json=body, headers=headers)
+
+    return await paced_latencies(scale, request, "pathway")
+
+
+async def fhir_latencies(base_url: str, token: str, scale: Scale, what: str) -> list[float]:
+    """The same patients over FHIR REST: ``everything`` (``Patient/{id}/$everything``) or
+    ``encounters`` (``Encounter?patient=``), 50 resources a page, as the pathway's."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
+
+    async def request(n: int, http: httpx.AsyncClient) -> httpx.Response:
+        patient = patient_resource_id(cpr_patient_key(cpr(1_000_000 + n)))
+        if what == "everything":
+            url = f"{base_url}/fhir/Patient/{patient}/$everything?_count=50"
+        else:
+            url = f"{base_url}/fhir/Encounter?patient=Patient/{patient}&_count=50"
+        return await http.get(url, headers=headers)
+
+    return await paced_latencies(scale, request, f"FHIR {what}")
 
 
 DELIVERY_MODES = {
@@ -356,6 +411,11 @@ def main() -> int:
         "--delivery-only",
         action="store_true",
         help="only the delivery runs (websocket subscribers and webhook), both modes",
+    )
+    parser.add_argument(
+        "--reads-only",
+        action="store_true",
+        help="only the reads at scale: GraphQL pathway and FHIR REST, on the seeded store",
     )
     parser.add_argument("--json", action="store_true", help="one JSON line of figures")
     args = parser.parse_args()
@@ -405,7 +465,7 @@ def main() -> int:
             "token", "--sector", "municipality", "--org", "730-sundhed", "--kommune", "730", env=env
         ).stdout.strip()
 
-        if not args.delivery_only:
+        if not (args.delivery_only or args.reads_only):
             with serving("true") as serve:
                 began = time.monotonic()
                 sent, latencies = asyncio.run(ingest(base_url, token, scale))
@@ -422,21 +482,27 @@ def main() -> int:
                 peaks.append(peak_rss_mb([serve.pid]))
 
         # The same runs with each way of serving live events, one after the other.
-        for mode, shared in DELIVERY_MODES.items():
+        for mode, shared in DELIVERY_MODES.items() if not args.reads_only else ():
             with serving(shared) as serve:
                 delivery[mode] = delivery_figures(
                     base_url, database_url, (token, municipal_token), scale.delivery, tls
                 )
                 peaks.append(peak_rss_mb([serve.pid]))
-        figures.update(delivery["shared"])
+        figures.update(delivery.get("shared", {}))
 
         if not args.delivery_only:
             with serving("true") as serve:
                 asyncio.run(seed(database_url, scale))
-                figures["stored_resources"] = scale.seed_patients * scale.resources_per_patient
+                per_patient = scale.resources_per_patient + 1  # and the Patient record
+                figures["stored_resources"] = scale.seed_patients * per_patient
                 pathway = asyncio.run(pathway_latencies(base_url, token, scale))
                 figures["pathway_p99_ms"] = round(p99(pathway), 1)
                 figures["pathway_median_ms"] = round(statistics.median(pathway), 1)
+                # The same patients over FHIR REST, beside the GraphQL pathway.
+                for what in ("everything", "encounters"):
+                    read = asyncio.run(fhir_latencies(base_url, token, scale, what))
+                    figures[f"fhir_{what}_p99_ms"] = round(p99(read), 1)
+                    figures[f"fhir_{what}_median_ms"] = round(statistics.median(read), 1)
                 peaks.append(peak_rss_mb([serve.pid]))
         figures["peak_rss_mb"] = round(max([*peaks, peak_rss_mb([worker.pid])]), 1)
     figures["machine"] = f"{os.cpu_count()} cores"
@@ -447,7 +513,7 @@ def main() -> int:
             print(f"{name:<34} {value}")
         print()
         print(f"{'delivery':<34} {'per connection':>16} {'shared frames':>16}")
-        for name in delivery["shared"]:
+        for name in delivery.get("shared", {}):
             before, after = delivery["per_connection"][name], delivery["shared"][name]
             print(f"{name:<34} {before!s:>16} {after!s:>16}")
     return 0
