@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from hub.domain.consent import MUNICIPALITY_SYSTEM
 from hub.domain.identifiers import SOR_SYSTEM, normalise_cpr, resource_id
 from hub.domain.pathway_codes import COHORT_MEMBER, ROUND_TABLE
+from hub.domain.sectors import Sector
 from hub.domain.translation import FhirJson
 
 ROUND_TABLE_CODE = ROUND_TABLE.code
@@ -137,7 +138,9 @@ def cohort_resources(
     Both are built only from the decision, so writing them again gives the same
     content: a replay finds nothing new to store. The Task is addressed
     (``restriction.recipient``) to the organisations whose admissions met the rule
-    and, when known, the residence municipality.
+    and, when known, the residence municipality (by its DK Core code, so it reaches the
+    kommune's inbox), unless the admissions were psychiatry's: the kommune is not told
+    of those, so it is only named.
     """
     flag_id = cohort_flag_id(patient_key, sector)
     met = decision.met_at.isoformat()
@@ -164,7 +167,11 @@ def cohort_resources(
     recipients: list[FhirJson] = [
         {"identifier": {"system": SOR_SYSTEM, "value": org}} for org in involved_orgs
     ]
-    if kommune:
+    if kommune and sector == Sector.PSYCHIATRY.value:
+        # Named, not addressed: psychiatry's admissions are no notification to the
+        # kommune, and a proposal addressed to it would tell of them.
+        recipients.append({"display": f"Kommune {kommune}"})
+    elif kommune:
         recipients.append(
             {
                 "identifier": {"system": MUNICIPALITY_SYSTEM, "value": kommune.zfill(4)},

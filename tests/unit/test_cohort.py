@@ -8,6 +8,8 @@ import pytest
 
 from hub.config import ConfigError, Settings
 from hub.domain.cohort import CohortRule, age_at, birth_date, cohort_resources, evaluate
+from hub.domain.consent import Item, Viewer, addressed_to, addressees
+from hub.domain.sectors import Sector
 
 RULE = CohortRule()
 
@@ -115,3 +117,22 @@ def test_the_flag_and_proposal_are_the_same_for_the_same_decision() -> None:
             "display": "Kommune 730",
         },
     ]
+
+
+def test_a_proposal_from_psychiatry_is_not_addressed_to_the_kommune() -> None:
+    """Psychiatry's admissions are no notification to the residence kommune: a proposal
+    built from them names the kommune but does not reach it by addressed disclosure."""
+    decision = evaluate("1506861234", admissions(0, 25), RULE)
+    assert decision is not None
+    _, task = cohort_resources(
+        patient_id="p-1",
+        patient_key="cpr:1506861234",
+        sector="psychiatry",
+        decision=decision,
+        involved_orgs=["200000002"],
+        kommune="730",
+    )
+    item = Item("Task", "t", "psychiatry", "200000002", task)
+    assert addressees(item) == {"sor:200000002"}
+    randers = Viewer(Sector.MUNICIPALITY, "730000001", kommune="730")
+    assert not addressed_to(randers, item, decision.met_at)
