@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import Column, Table, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def _json_dumps(value: Any) -> str:
@@ -64,3 +66,24 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+async def insert_unless_there(
+    connection: AsyncConnection,
+    table: Table,
+    values: dict[str, Any],
+    *,
+    unique: list[str],
+    returning: Column[Any],
+) -> Any | None:
+    """Insert a row in one statement, whether or not it is there already (no look-up
+    first): ``returning``'s value, or None when a row with the same ``unique`` columns
+    was there."""
+    dialect_insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=unique)
+        .returning(returning)
+    )
+    return (await connection.execute(statement)).scalar_one_or_none()

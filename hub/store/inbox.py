@@ -8,10 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.store.database import insert_unless_there
 from hub.store.tables import inbox_items
 
 
@@ -72,16 +71,13 @@ class Inbox:
             "state_org": None,
             "state_at": None,
         }
-        dialect_insert = (
-            postgresql_insert if self._connection.dialect.name == "postgresql" else sqlite_insert
+        found = await insert_unless_there(
+            self._connection,
+            inbox_items,
+            values,
+            unique=["recipient", "pathway_event_seq"],
+            returning=inbox_items.c.id,
         )
-        statement = (
-            dialect_insert(inbox_items)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["recipient", "pathway_event_seq"])
-            .returning(inbox_items.c.id)
-        )
-        found = (await self._connection.execute(statement)).scalar_one_or_none()
         return None if found is None else InboxItemRecord(id=int(found), **values)
 
     async def get(self, item_id: int) -> InboxItemRecord | None:

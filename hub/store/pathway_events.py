@@ -8,11 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain.translation import FhirJson
+from hub.store.database import insert_unless_there
 from hub.store.tables import pathway_events
 
 
@@ -76,19 +75,13 @@ class PathwayEvents:
             "event_id": event_id,
             "state": state,
         }
-        # One statement, whether or not the event is there already (no look-up first).
-        dialect_insert = (
-            postgresql_insert if self._connection.dialect.name == "postgresql" else sqlite_insert
+        seq = await insert_unless_there(
+            self._connection,
+            pathway_events,
+            values,
+            unique=["resource_type", "resource_id", "version_id", "kind"],
+            returning=pathway_events.c.seq,
         )
-        statement = (
-            dialect_insert(pathway_events)
-            .values(**values)
-            .on_conflict_do_nothing(
-                index_elements=["resource_type", "resource_id", "version_id", "kind"]
-            )
-            .returning(pathway_events.c.seq)
-        )
-        seq = (await self._connection.execute(statement)).scalar_one_or_none()
         return None if seq is None else PathwayEventRecord(seq=int(seq), **values)
 
     async def get_many(self, seqs: Sequence[int]) -> dict[int, PathwayEventRecord]:
