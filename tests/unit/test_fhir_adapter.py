@@ -37,6 +37,7 @@ from hub.domain.sectors import Sector
 from hub.domain.translation import Adapter, Sender, Translation, TranslationError
 from tests.conftest import CORPUS, REPO
 from tests.samples import sample_path
+from tests.support.adapter_contract import outcome
 
 EXAMPLES = REPO / "docs" / "examples" / "municipal"
 RANDERS = "478941000016003"  # Randers Kommune (kommune 730), the sending organisation
@@ -765,27 +766,11 @@ def _replace(document: Any, path: tuple[Any, ...], value: Any) -> Any:
 
 
 def _outcome(raw: bytes) -> None:
-    """The contract: translations, or a TranslationError -- never anything else."""
-    try:
-        translations = ADAPTER.translate(raw, MUNICIPALITY)
-    except TranslationError as error:
-        what = error.what
-    else:
-        assert translations
-        for translation in translations:
-            assert translation.resources
-            assert all(resource["id"] for resource in translation.resources)
-        return
-    assert what
+    """The contract (tests/support/adapter_contract.py): translations, or a refusal."""
+    outcome(ADAPTER, raw, MUNICIPALITY)
 
 
 _EXAMPLE_DOCUMENTS = [json.loads(p.read_text()) for p in sorted(EXAMPLES.glob("*.json"))]
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.binary(max_size=300))
-def test_random_bytes_give_a_translation_or_a_translation_error(raw: bytes) -> None:
-    _outcome(raw)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

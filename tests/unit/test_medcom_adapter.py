@@ -37,6 +37,7 @@ from hub.domain.sectors import Sector
 from hub.domain.translation import Adapter, Sender, Translation, TranslationError, fingerprint
 from tests.conftest import CORPUS, CORPUS_PRESENT
 from tests.samples import sample, sample_names, sample_path
+from tests.support.adapter_contract import outcome
 
 HN = CORPUS / "medcom-hospitalnotification"
 CC = CORPUS / "medcom-carecommunication"
@@ -1348,25 +1349,10 @@ def test_wrong_json_shape_is_named() -> None:
 
 # --- arbitrary input ----------------------------------------------------------------
 
-_INTERNAL = "the message could not be read"
-
 
 def _outcome(raw: bytes) -> None:
-    """A Translation or a precise TranslationError, never an internal failure."""
-    try:
-        translations = ADAPTER.translate(raw, HOSPITAL)
-    except TranslationError as error:
-        failure = error.what
-    else:
-        assert all(isinstance(translation, Translation) for translation in translations)
-        return
-    assert not failure.startswith(_INTERNAL), failure
-
-
-@given(st.binary(max_size=400))
-@settings(max_examples=150, deadline=None)
-def test_arbitrary_bytes(raw: bytes) -> None:
-    _outcome(raw)
+    """The contract (tests/support/adapter_contract.py): translations, or a refusal."""
+    outcome(ADAPTER, raw, HOSPITAL)
 
 
 @given(st.text(max_size=200))
