@@ -15,6 +15,11 @@ demo: install
 # about 40 %; a module's tests stay on one worker, as they share that module's hub.
 PYTEST = $(BIN)/python -m pytest -n 2 --dist loadscope --durations=15
 
+# The suite starts many hub processes; each would compile the project's modules again
+# where the environment forbids bytecode files. They are kept under var/ instead.
+unexport PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX ?= $(CURDIR)/var/pycache
+
 test: install services-check lint
 	$(PYTEST)
 
