@@ -2,7 +2,8 @@
 Bundle in, validated FHIR grouped by patient out.
 
 * Accepted resource types: ``identity.ACCEPTED``; any other is refused at its entry
-  (``Bundle.entry[3].resource``), naming every unaccepted type the payload holds.
+  (``Bundle.entry[3].resource``), naming every unaccepted type the payload holds. An
+  Observation must be one the hub reads (``codes.check_observation_code``).
 * One Translation per patient (``patient_key`` ``cpr:<CPR>``), in order of first
   appearance; the directory resources (Organization, HealthcareService) go in one
   Translation keyed ``directory_key(sender org)``. A patient-bound resource must
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from adapters.fhir.codes import pathway_events
+from adapters.fhir.codes import check_observation_code, pathway_events
 from adapters.fhir.identity import (
     ACCEPTED,
     DIRECTORY,
@@ -55,6 +56,7 @@ _PATIENT_ELEMENT = {
     "Appointment": "participant",
     "CareTeam": "subject",
     "Flag": "subject",
+    "Observation": "subject",
 }
 
 
@@ -87,6 +89,8 @@ class FhirAdapter:
             key = _group_key(entry, target, rewritten.patients, sender)
             resource = finish(rewritten.resource, target.hub_id)
             events = pathway_events(resource, entry.where)
+            if target.resource_type == "Observation":
+                check_observation_code(resource, entry.where)
             output = validated(resource, at=entry.where)
             group = groups.setdefault(key, _Group())
             identity = (target.resource_type, target.hub_id)

@@ -51,6 +51,7 @@ PATIENT_BOUND = (
     "Appointment",
     "CareTeam",
     "Flag",
+    "Observation",
 )
 """Types that belong to one patient's pathway: each must reference exactly one patient."""
 

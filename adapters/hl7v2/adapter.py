@@ -1,4 +1,5 @@
-"""The HL7 v2 adapter: ADT bytes in, validated FHIR Patient and Encounter out."""
+"""The HL7 v2 adapter: ADT bytes in, validated FHIR Patient and Encounter out; ORU^R01
+result messages in, Observations out (see ``observations``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from adapters.fhirtools import validated
 from adapters.hl7v2.encounter import build_encounter
 from adapters.hl7v2.events import read_event
-from adapters.hl7v2.header import PROCESSING_IDS, read_header
+from adapters.hl7v2.header import PROCESSING_IDS, Header, read_header
 from adapters.hl7v2.message import V2Message
+from adapters.hl7v2.observations import read_observations
 from adapters.hl7v2.parsing import parse_payload
 from adapters.hl7v2.patient import build_patient
 from hub.domain.translation import (
@@ -21,10 +23,11 @@ from hub.domain.translation import (
 
 
 class Hl7v2Adapter:
-    """Translate HL7 v2 ADT messages (one, or a batch) into FHIR R4 resources.
+    """Translate HL7 v2 ADT and ORU^R01 messages (one, or a batch) into FHIR R4 resources.
 
-    Each message yields one Translation holding its Patient, then its Encounter
-    (A04 and A08 may carry the Patient only, see ``encounter``).
+    Each ADT message yields one Translation holding its Patient, then its Encounter
+    (A04 and A08 may carry the Patient only, see ``encounter``); an ORU^R01 one holding
+    its Observations.
     ``local_timezone`` (an IANA zone name) is the zone of v2 times sent without a
     UTC offset; ``processing_ids`` the MSH-11 processing ids accepted (HL7 table
     0103: ``P`` production, ``T`` training, ``D`` debugging).
@@ -75,6 +78,8 @@ class Hl7v2Adapter:
 
     def _message(self, message: V2Message, sender: Sender) -> Translation:
         header = read_header(message, self._processing_ids, self._zone)
+        if message.msh.value(9, 1).upper() == "ORU":
+            return self._results(message, sender, header)
         event = read_event(message)
         patient_key, patient = build_patient(message, sender, self._zone)
         encounter = build_encounter(
@@ -89,6 +94,19 @@ class Hl7v2Adapter:
             event=f"ADT^{event.trigger}",
             source_id=header.source_id,
             facts={"trigger": event.trigger, "version": header.version},
+            occurred_at=header.occurred_at,
+            occurred_at_where=header.occurred_at_where,
+            declared_sender=header.declared_sender,
+        )
+
+    def _results(self, message: V2Message, sender: Sender, header: Header) -> Translation:
+        patient_key, observations = read_observations(message, sender, self._zone)
+        return Translation(
+            patient_key=patient_key,
+            resources=[validated(observation, round_trip=False) for observation in observations],
+            event="ORU^R01",
+            source_id=header.source_id,
+            facts={"trigger": "R01", "version": header.version},
             occurred_at=header.occurred_at,
             occurred_at_where=header.occurred_at_where,
             declared_sender=header.declared_sender,

@@ -30,9 +30,11 @@
 * serviceProvider: the authenticated sending organisation as a logical reference
   by SOR code, displayed with MSH-4's name.
 * reasonCode: PV2-3 (admit reason), as text.
-* hospitalization: of a finished stay, where the patient went (PV1-36 discharge
-  disposition, PV1-37 discharged to location, a death in PID-29/30), see
-  ``discharge``.
+* type and priority: PV1-4 (admission type, table 0007), see ``admission``.
+* hospitalization: where the patient came from (PV1-14 admit source, see
+  ``admission``; not on a cancelled admission) and, of a finished stay, where the
+  patient went (PV1-36 discharge disposition, PV1-37 discharged to location, a death
+  in PID-29/30), see ``discharge``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from adapters.hl7v2.admission import admission_type, admit_source
 from adapters.hl7v2.discharge import hospitalization
 from adapters.hl7v2.events import AdtEvent, Discharge
 from adapters.hl7v2.location import encounter_locations
@@ -136,10 +139,19 @@ def build_encounter(
     reason = _admit_reason(message.segment("PV2"))
     if reason:
         encounter["reasonCode"] = [{"text": reason}]
+    types, priority = admission_type(pv1)
+    if types:
+        encounter["type"] = types
+    if priority is not None:
+        encounter["priority"] = priority
+    stay: dict[str, Any] = {}
+    source = admit_source(pv1) if status != "cancelled" else None
+    if source is not None:
+        stay["admitSource"] = source
     if status == "finished":
-        left = hospitalization(pv1, message.segment("PID"))
-        if left is not None:
-            encounter["hospitalization"] = left
+        stay.update(hospitalization(pv1, message.segment("PID")) or {})
+    if stay:
+        encounter["hospitalization"] = stay
     return encounter
 
 

@@ -103,7 +103,8 @@ def read_event(message: V2Message) -> AdtEvent:
     if code != "ADT":
         shown = f"{code}^{trigger}" if trigger else code
         raise TranslationError(
-            f"message type {shown} is not an ADT message; this adapter accepts {_accepted()}",
+            f"message type {shown} is not an ADT or ORU message; this adapter accepts "
+            f"{_accepted()}",
             "MSH-9",
         )
     evn = message.segment("EVN")
@@ -132,4 +133,4 @@ def read_event(message: V2Message) -> AdtEvent:
 
 
 def _accepted() -> str:
-    return ", ".join(f"ADT^{trigger}" for trigger in SUPPORTED)
+    return ", ".join([*(f"ADT^{trigger}" for trigger in SUPPORTED), "ORU^R01"])

@@ -10,6 +10,8 @@ NotificationOfAdmission    XDIS20  DIS20  Patient, Encounter (in-progress)
 NotificationOfDischarge    XDIS17  DIS17  Patient, the same Encounter (finished)
 ClinicalEmail              XDIS91  DIS91  Patient, Communication
 HospitalReferral           XREF01  REF01  Patient, ServiceRequest
+DischargeLetter            XDIS01  DIS01  Patient, Communication (udskrivningsepikrise)
+AdministrativeEmail        XDIS90  DIS90  Patient, Communication (administrativ e-mail)
 =========================  ======  =====  ==========================================
 
 Any other letter refuses the whole message. ``source_id`` is the letter's type
@@ -28,7 +30,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from lxml import etree
 
 from adapters.fhirtools import validated
-from adapters.oioxml.correspondence import map_correspondence
+from adapters.oioxml.correspondence import map_administrative_email, map_correspondence
+from adapters.oioxml.discharge_letter import map_discharge_letter
 from adapters.oioxml.document import Document, Node, read_document
 from adapters.oioxml.letter import (
     CANCELLED,
@@ -63,6 +66,10 @@ LETTERS: dict[str, LetterKind] = {
     ),
     "ClinicalEmail": LetterKind("XDIS91", "DIS91", (NEW, CORRECTED), map_correspondence),
     "HospitalReferral": LetterKind("XREF01", "REF01", (NEW, CORRECTED), map_referral),
+    "DischargeLetter": LetterKind("XDIS01", "DIS01", (NEW, CORRECTED), map_discharge_letter),
+    "AdministrativeEmail": LetterKind(
+        "XDIS90", "DIS90", (NEW, CORRECTED), map_administrative_email
+    ),
 }
 # Emessage children that are not letters: the envelope, and local extensions MedCom allows.
 _NOT_LETTERS = frozenset({"Envelope", "Local_Elements"})
@@ -70,7 +77,7 @@ ACCEPTED = ", ".join(f"{name} ({kind.type_code})" for name, kind in LETTERS.item
 
 
 class OioxmlAdapter:
-    """Translate MedCom OIOXML messages (DIS20, DIS17, DIS91, REF01) into FHIR R4 resources.
+    """Translate MedCom OIOXML letters (DIS20, DIS17, DIS01, DIS90, DIS91, REF01) into FHIR.
 
     ``local_timezone`` (an IANA zone name) is the zone of OIOXML dates and times,
     which carry no UTC offset.

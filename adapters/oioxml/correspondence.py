@@ -1,4 +1,7 @@
-"""DIS91 correspondence (ClinicalEmail, Korrespondancemeddelelse) to Patient and Communication.
+"""DIS91 correspondence (ClinicalEmail, Korrespondancemeddelelse) and DIS90 administrative
+email (AdministrativeEmail, administrativ e-mail) to Patient and Communication.
+
+The two letters have the same blocks; they differ only in what they are about.
 
 * id: ``resource_id("Communication", sender org, "XDIS91", letter number)``; the
   letter number is kept as identifier under ``urn:brobygger:medcom-letter:<org>``.
@@ -10,7 +13,9 @@
 * topic: ``AdditionalInformation/Subject``; priority: ``AdditionalInformation/Priority``
   (``rutine`` routine, ``høj_prioritet`` urgent).
 * payload: each ``ClinicalInformation/Text01`` as plain text, in order.
-* The letter carries no category, so the Communication has none.
+* category: none for DIS91 (the letter carries none); DIS90 is marked
+  "Administrativ e-mail" (text), so a reader tells it from clinical correspondence.
+* type: the id's letter type is the letter's own (``XDIS91`` or ``XDIS90``).
 """
 
 from __future__ import annotations
@@ -27,7 +32,20 @@ from hub.domain.translation import TranslationError
 PRIORITIES = {"rutine": "routine", "høj_prioritet": "urgent"}
 
 
+ADMINISTRATIVE = {"text": "Administrativ e-mail"}
+
+
 def map_correspondence(letter: LetterContext) -> Mapped:
+    """DIS91: clinical correspondence."""
+    return _map(letter, None)
+
+
+def map_administrative_email(letter: LetterContext) -> Mapped:
+    """DIS90: administrative email about the patient."""
+    return _map(letter, ADMINISTRATIVE)
+
+
+def _map(letter: LetterContext, category: dict[str, Any] | None) -> Mapped:
     node, header = letter.node, letter.header
     key, patient = build_patient(node.required("Patient"), letter.sender)
     communication: dict[str, Any] = {
@@ -40,6 +58,8 @@ def map_correspondence(letter: LetterContext) -> Mapped:
         "sender": organisation_reference(node.required("Sender")),
         "recipient": [organisation_reference(node.required("Receiver"))],
     }
+    if category is not None:
+        communication["category"] = [dict(category)]
     facts: dict[str, str] = {}
     additional = node.optional("AdditionalInformation")
     if additional is not None:

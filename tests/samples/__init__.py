@@ -13,11 +13,16 @@ hospital and the municipality of Randers), and every date in them lies in the pa
   the GP's forward to the municipality); acknowledgements (ok in XML, fatal-error with
   an OperationOutcome).
 - ``oioxml/``: MedCom OIOXML letters in windows-1252: an admission notice (XDIS20)
-  and the discharge notice (XDIS17) of the same stay, a correspondence letter (XDIS91)
-  and a hospital referral (XREF01).
+  and the discharge notice (XDIS17) of the same stay, a correspondence letter (XDIS91),
+  a hospital referral (XREF01), the discharge letter (udskrivningsepikrise, XDIS01) of
+  Ane Marie Østergaard's later acute stay, addressed to her GP with home care in copy,
+  and an administrative email (XDIS90) to the municipality about that discharge.
 - ``hl7v2/``: Danish-style HL7 v2 ADT: an admission (A01, UTF-8, CR) and its
   discharge (A03, ISO-8859-1, LF), a BHS/BTS batch of two registrations (A04, CRLF)
-  and a patient update (A08, timestamps with offsets).
+  and a patient update (A08, timestamps with offsets); a later acute stay of the same
+  patient, admitted from her care home (A01 with PV1-2 ``I``, PV1-4 ``E``, PV1-14 ``5``)
+  and discharged back to it (A03 with PV1-36/37), and her TOBS and "Kom godt hjem"
+  screening scores from that stay (ORU^R01).
 - ``fhir/``: a transaction Bundle as a v2-to-FHIR converter writes it for an A01, with
   entries the fhir format does not accept.
 """

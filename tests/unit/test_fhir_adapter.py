@@ -24,6 +24,7 @@ from hub.domain.identifiers import (
     patient_resource_id,
     resource_id,
 )
+from hub.domain.observation_codes import OBSERVATIONS
 from hub.domain.pathway_codes import (
     ADDICTION_CENTRE_CONTACT,
     AID_GRANTED_SEL112,
@@ -295,7 +296,7 @@ def test_adt_transaction_bundle_is_refused_at_its_first_unaccepted_entry(path: P
     error = refusal(path.read_bytes(), HOSPITAL)
     assert error.where == "Bundle.entry[0].resource"
     assert error.what.startswith("Location is not a resource type the fhir format accepts")
-    for other in ("MessageHeader", "Practitioner", "Provenance", "Observation", "Coverage"):
+    for other in ("MessageHeader", "Practitioner", "Provenance", "Coverage"):
         assert other in error.what
 
 
@@ -303,8 +304,8 @@ def test_the_sample_adt_bundle_names_every_unaccepted_type_once() -> None:
     error = refusal(V2_TO_FHIR_SAMPLE.read_bytes(), HOSPITAL)
     also = error.what.split("the payload also holds ", 1)[1]
     assert also == (
-        "AllergyIntolerance, Coverage, MessageHeader, Observation, Practitioner, Provenance, "
-        "RelatedPerson, not accepted either"
+        "AllergyIntolerance, Coverage, MessageHeader, Practitioner, Provenance, RelatedPerson, "
+        "not accepted either"
     )
 
 
@@ -651,18 +652,18 @@ def test_delete_is_refused_with_what_to_do_instead() -> None:
 
 
 def test_an_unsupported_type_is_refused_naming_the_entry_and_the_accepted_types() -> None:
-    observation = {"resourceType": "Observation", "status": "final", "code": {"text": "x"}}
+    practitioner = {"resourceType": "Practitioner", "name": [{"family": "Lund"}]}
     payload = bundle(
         post(patient()),
         post(encounter(by_cpr())),
         post(encounter(by_cpr(), id="x")),
-        post(observation),
+        post(practitioner),
     )
     error = refusal(payload)
     assert error.where == "Bundle.entry[3].resource"
-    assert "Observation is not a resource type" in error.what
-    assert "ServiceRequest" in error.what and "HealthcareService" in error.what
-    assert refusal(observation).where == "resourceType"
+    assert "Practitioner is not a resource type" in error.what
+    assert "ServiceRequest" in error.what and "Observation" in error.what
+    assert refusal(practitioner).where == "resourceType"
 
 
 @pytest.mark.parametrize("kind", ["message", "document", "searchset", "transaction-response"])
@@ -792,3 +793,49 @@ def test_example_paths_exist() -> None:
         "kom-godt-hjem-modtagebesoeg.json",
         "psykiatri-rygestop-udsat-kontakt.json",
     }
+
+
+# --- observations: the scores the hub reads -------------------------------------------
+
+
+def score(code: str, system: str = OBSERVATIONS, **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": f"score-{code}",
+        "status": "final",
+        "code": {"coding": [{"system": system, "code": code}]},
+        "subject": by_cpr(),
+        "effectiveDateTime": "2024-04-09T10:00:00+02:00",
+        "valueQuantity": {"value": 4},
+        **extra,
+    }
+
+
+@pytest.mark.parametrize("code", ["tobs", "kom-godt-hjem-screening"])
+def test_a_score_observation_is_accepted_in_the_patients_pathway(code: str) -> None:
+    [translation] = translate(bundle(post(score(code))), HOSPITAL)
+    [observation] = translation.resources
+    assert translation.patient_key == f"cpr:{CPR}"
+    assert observation["resourceType"] == "Observation"
+    assert observation["subject"] == {"reference": patient_ref()}
+    assert observation["code"]["coding"] == [{"system": OBSERVATIONS, "code": code}]
+
+
+def test_an_observation_of_an_unknown_hub_code_is_refused_at_the_code() -> None:
+    error = refusal(bundle(post(score("news2"))), HOSPITAL)
+    assert error.where == "Bundle.entry[0].resource(Observation).code.coding[0].code"
+    assert "kom-godt-hjem-screening, tobs" in error.what
+
+
+def test_an_observation_in_another_code_system_is_refused_naming_the_accepted_codes() -> None:
+    error = refusal(score("8867-4", system="http://loinc.org"), HOSPITAL)
+    assert error.where == "Observation.code"
+    assert "not one the hub reads" in error.what
+    assert "kom-godt-hjem-screening, tobs" in error.what
+
+
+def test_an_observation_must_name_its_patient() -> None:
+    observation = score("tobs")
+    del observation["subject"]
+    where = refusal(bundle(post(observation)), HOSPITAL).where
+    assert where == "Bundle.entry[0].resource(Observation).subject"

@@ -42,6 +42,11 @@ A01 = "hl7v2/adt-a01-indlaeggelse.hl7"
 A03 = "hl7v2/adt-a03-udskrivning.hl7"
 A04_BATCH = "hl7v2/adt-a04-batch.hl7"
 A08 = "hl7v2/adt-a08-opdatering.hl7"
+# A later acute stay: admitted from her care home (PV1-4 E, PV1-14 5), discharged back to
+# it (PV1-36/37), and her TOBS and "Kom godt hjem" screening scores (ORU^R01).
+A01_ACUTE = "hl7v2/adt-a01-akut-indlaeggelse.hl7"
+A03_CARE_HOME = "hl7v2/adt-a03-udskrivning-plejebolig.hl7"
+ORU = "hl7v2/oru-r01-scorer.hl7"
 SAMPLE_CPR = "0703481236"
 ORG = "265161000016000"
 SENDER = Sender(sector=Sector.HOSPITAL, org=ORG, sub="opus")
@@ -316,7 +321,7 @@ def test_sample_a08_updates_the_patient_and_leaves_the_encounter_alone() -> None
     ]
 
 
-SAMPLE_MESSAGES = {A01: 1, A03: 1, A04_BATCH: 2, A08: 1}
+SAMPLE_MESSAGES = {A01: 1, A03: 1, A04_BATCH: 2, A08: 1, A01_ACUTE: 1, A03_CARE_HOME: 1, ORU: 1}
 
 
 def test_every_sample_has_an_expectation() -> None:
@@ -329,7 +334,7 @@ def test_every_sample_file_is_accepted(name: str) -> None:
     assert len(translations) == SAMPLE_MESSAGES[name]
     for translation in translations:
         kinds = [r["resourceType"] for r in translation.resources]
-        assert kinds in (["Patient"], ["Patient", "Encounter"])
+        assert kinds in (["Patient"], ["Patient", "Encounter"], ["Observation", "Observation"])
         assert translation.occurred_at is not None
         assert translation.occurred_at.tzinfo is not None
         assert translation.declared_sender == DeclaredSender(("hl7:TSN",), "MSH-4")
@@ -986,9 +991,10 @@ def test_not_hl7(payload: bytes) -> None:
 
 
 def test_wrong_message_type() -> None:
-    error = refused(adt(message_type="ORU^R01^ORU_R01"))
+    error = refused(adt(message_type="ORM^O01^ORM_O01"))
     assert error.where == "MSH-9"
-    assert "ORU^R01 is not an ADT message" in error.what
+    assert "ORM^O01 is not an ADT or ORU message" in error.what
+    assert "ADT^A13, ORU^R01" in error.what
 
 
 @pytest.mark.parametrize(
@@ -1193,10 +1199,15 @@ PROPERTY_SETTINGS = settings(
 
 def translate_or_refuse(raw: bytes) -> None:
     """The contract (tests/support/adapter_contract.py), and what ADT gives: a Patient,
-    and an Encounter about that Patient."""
+    and an Encounter about that Patient; ORU^R01 Observations about the keyed patient."""
     translations = outcome(ADAPTER, raw, SENDER)
     for translation in translations or ():
         kinds = [r["resourceType"] for r in translation.resources]
+        if translation.event == "ORU^R01":
+            subject = f"Patient/{patient_resource_id(translation.patient_key)}"
+            assert set(kinds) == {"Observation"}
+            assert all(r["subject"] == {"reference": subject} for r in translation.resources)
+            continue
         assert kinds in (["Patient"], ["Patient", "Encounter"])
         patient = translation.resources[0]
         assert patient["id"] == patient_resource_id(translation.patient_key)
@@ -1230,3 +1241,206 @@ def test_mutated_valid_messages(data: st.DataObject) -> None:
         elif operation == "truncate":
             del raw[position:]
     translate_or_refuse(bytes(raw))
+
+
+# --- how the patient came in and went: PV1-4, PV1-14, PV1-36/37 -------------------------
+
+V2_0007 = "http://terminology.hl7.org/CodeSystem/v2-0007"
+ACT_PRIORITY = "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
+
+
+def with_pv1(fields: dict[int, str], trigger: str = "A01") -> str:
+    """``adt(trigger)`` with its PV1 replaced by one with these fields (and PV1-19/44)."""
+    message = adt(trigger)
+    pv1 = segment("PV1", {1: "1", 2: "I", 19: "V123456", 44: "20240315082500", **fields})
+    lines = [pv1 if line.startswith("PV1|") else line for line in message.split("\r")]
+    return "\r".join(lines)
+
+
+def test_sample_acute_admission_types_the_stay_and_its_priority() -> None:
+    encounter = encounter_of(sample(A01_ACUTE))
+    assert encounter["class"]["code"] == "IMP"  # PV1-2 I: inpatient, not emergency
+    assert encounter["type"] == [{"coding": [{"system": V2_0007, "code": "E"}]}]
+    assert encounter["priority"] == {
+        "coding": [{"system": ACT_PRIORITY, "code": "EM", "display": "emergency"}]
+    }
+    assert encounter["hospitalization"] == {
+        "admitSource": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v2-0023",
+                    "code": "5",
+                    "display": "Fra plejebolig",
+                },
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/admit-source",
+                    "code": "nursing",
+                    "display": "From nursing home",
+                },
+            ]
+        }
+    }
+
+
+def test_sample_discharge_to_the_care_home_keeps_where_she_came_from_and_went() -> None:
+    admitted, discharged = encounter_of(sample(A01_ACUTE)), encounter_of(sample(A03_CARE_HOME))
+    assert discharged["id"] == admitted["id"]
+    stay = discharged["hospitalization"]
+    assert stay["admitSource"] == admitted["hospitalization"]["admitSource"]
+    assert stay["dischargeDisposition"] == {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/v2-0112",
+                "code": "03",
+                "display": "Udskrevet til plejebolig",
+            }
+        ]
+    }
+    assert stay["destination"] == {"display": "Plejecenter Solbakken"}
+
+
+@pytest.mark.parametrize(
+    ("pv1_4", "priority"),
+    [("E", "EM"), ("A", "EM"), ("U", "UR"), ("C", "EL"), ("R", "EL"), ("e", "EM")],
+)
+def test_admission_type_gives_type_and_priority(pv1_4: str, priority: str) -> None:
+    encounter = encounter_of(with_pv1({4: pv1_4}))
+    assert encounter["type"] == [{"coding": [{"system": V2_0007, "code": pv1_4.upper()}]}]
+    assert encounter["priority"]["coding"][0]["code"] == priority
+
+
+@pytest.mark.parametrize("pv1_4", ["N", "L"])
+def test_newborn_and_labour_admissions_have_no_priority(pv1_4: str) -> None:
+    encounter = encounter_of(with_pv1({4: pv1_4}))
+    assert encounter["type"] == [{"coding": [{"system": V2_0007, "code": pv1_4}]}]
+    assert "priority" not in encounter
+
+
+@pytest.mark.parametrize("pv1_4", ["AKUT", "E^Akut^99LOK"])
+def test_a_local_admission_type_is_kept_as_text_without_guessing_a_priority(pv1_4: str) -> None:
+    encounter = encounter_of(with_pv1({4: pv1_4}))
+    assert encounter["type"] == [{"text": "AKUT" if pv1_4 == "AKUT" else "Akut"}]
+    assert "priority" not in encounter
+
+
+def test_no_admission_type_no_type_or_priority() -> None:
+    encounter = encounter_of(with_pv1({}))
+    assert "type" not in encounter and "priority" not in encounter
+    assert "hospitalization" not in encounter
+
+
+def test_a_local_admit_source_keeps_only_the_code_sent() -> None:
+    encounter = encounter_of(with_pv1({14: "9"}))
+    assert encounter["hospitalization"]["admitSource"] == {
+        "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0023", "code": "9"}]
+    }
+
+
+def test_a_cancelled_admission_carries_no_admit_source() -> None:
+    encounter = encounter_of(with_pv1({14: "5"}, trigger="A11"))
+    assert encounter["status"] == "cancelled"
+    assert "hospitalization" not in encounter
+
+
+# --- ORU^R01: scores ------------------------------------------------------------------
+
+OBSERVATIONS = "urn:brobygger:codesystem:observation"
+
+
+def oru(*obx: dict[int, str], obr_7: str = "20240409080000", pv1_19: str = "V240402-3") -> str:
+    segments = [
+        "MSH|^~\\&|EPJ|TSN|BROBYGGER|HUB|20240409120500||ORU^R01^ORU_R01|TSN-9|P|2.5",
+        segment("PID", {1: "1", 3: CPR_PID3, 5: "Ærø^Søren"}),
+        segment("PV1", {1: "1", 2: "I", 19: pv1_19}),
+        segment("OBR", {1: "1", 3: "ORDER-1", 7: obr_7}),
+        *(
+            segment("OBX", {1: str(n), 2: "NM", 11: "F", **fields})
+            for n, fields in enumerate(obx, 1)
+        ),
+    ]
+    return "\r".join(segments) + "\r"
+
+
+def test_sample_oru_gives_both_scores_on_the_stay() -> None:
+    [translation] = translate(sample(ORU))
+    assert translation.event == "ORU^R01"
+    assert translation.patient_key == f"cpr:{SAMPLE_CPR}"
+    tobs, screening = translation.resources
+    stay = encounter_of(sample(A01_ACUTE))["id"]
+    for observation in (tobs, screening):
+        assert observation["resourceType"] == "Observation"
+        assert observation["status"] == "final"
+        assert observation["subject"] == {
+            "reference": f"Patient/{patient_resource_id(f'cpr:{SAMPLE_CPR}')}"
+        }
+        assert observation["encounter"] == {"reference": f"Encounter/{stay}"}
+        assert observation["performer"][0]["identifier"] == {"system": SOR_SYSTEM, "value": ORG}
+    assert tobs["code"]["coding"] == [
+        {"system": OBSERVATIONS, "code": "tobs", "display": "TOBS-score"}
+    ]
+    assert tobs["valueQuantity"] == {
+        "value": 2,
+        "unit": "point",
+        "system": "http://unitsofmeasure.org",
+        "code": "{score}",
+    }
+    assert tobs["effectiveDateTime"] == "2024-04-09T07:45:00+02:00"  # OBX-14
+    assert screening["code"]["coding"][0]["code"] == "kom-godt-hjem-screening"
+    assert screening["code"]["text"] == "Kom godt hjem opfølgningsscreening"
+    assert screening["valueQuantity"]["value"] == 4
+
+
+def test_effective_time_falls_back_to_obr_7_and_status_follows_obx_11() -> None:
+    [translation] = translate(oru({3: "TOBS^TOBS^L", 5: "5", 11: "C"}))
+    [observation] = translation.resources
+    assert observation["effectiveDateTime"] == "2024-04-09T08:00:00+02:00"
+    assert observation["status"] == "corrected"
+    assert "encounter" in observation
+
+
+def test_a_corrected_result_updates_the_one_it_corrects() -> None:
+    [first] = translate(oru({3: "TOBS^TOBS^L", 5: "5", 11: "F"}))[0].resources
+    [second] = translate(oru({3: "TOBS^TOBS^L", 5: "3", 11: "C"}))[0].resources
+    assert first["id"] == second["id"]
+
+
+def test_a_text_score_is_a_string() -> None:
+    [observation] = translate(oru({2: "ST", 3: "KGH^Screening^L", 5: "Ja"}))[0].resources
+    assert observation["valueString"] == "Ja"
+
+
+@pytest.mark.parametrize("obx_3", ["NEWS2^NEWS2^L", "8867-4^Puls^LN", "TOBS^TOBS^LN"])
+def test_an_unknown_observation_code_is_refused_naming_its_segment(obx_3: str) -> None:
+    error = refused(oru({3: "TOBS^TOBS^L", 5: "1"}, {3: obx_3, 5: "1"}))
+    assert error.where == "OBX-3 of segment 6"
+    assert "TOBS, KGH" in error.what
+
+
+@pytest.mark.parametrize(
+    ("fields", "where"),
+    [
+        ({3: "TOBS^TOBS^L", 5: "to"}, "OBX-5 of segment 5"),
+        ({3: "TOBS^TOBS^L", 5: ""}, "OBX-5 of segment 5"),
+        ({3: "TOBS^TOBS^L", 2: "CWE", 5: "x"}, "OBX-2 of segment 5"),
+        ({3: "TOBS^TOBS^L", 5: "1", 11: ""}, "OBX-11 of segment 5"),
+        ({3: "TOBS^TOBS^L", 5: "1", 11: "Q"}, "OBX-11 of segment 5"),
+        ({3: "TOBS^TOBS^L", 5: "1", 14: "2024-04-09"}, "OBX-14 of segment 5"),
+    ],
+)
+def test_bad_results_are_refused_at_their_field(fields: dict[int, str], where: str) -> None:
+    assert refused(oru(fields)).where == where
+
+
+def test_a_result_without_any_time_is_refused() -> None:
+    assert refused(oru({3: "TOBS^TOBS^L", 5: "1"}, obr_7="")).where == "OBX-14 of segment 5"
+
+
+def test_the_same_result_twice_is_refused() -> None:
+    error = refused(oru({3: "TOBS^TOBS^L", 5: "1"}, {3: "TOBS^TOBS^L", 5: "2"}))
+    assert error.where == "OBX-4 of segment 6"
+
+
+def test_an_oru_without_results_or_of_another_trigger_is_refused() -> None:
+    assert refused(oru()).where == "OBX"
+    other = oru({3: "TOBS^TOBS^L", 5: "1"}).replace("ORU^R01^ORU_R01", "ORU^R30")
+    assert refused(other).where == "MSH-9"

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.oioxml import OioxmlAdapter
+from hub.domain.consent import Item, addressees
 from hub.domain.identifiers import (
     CPR_SYSTEM,
     SOR_SYSTEM,
@@ -46,6 +47,8 @@ DIS20 = "oioxml/xdis20-indlaeggelsesadvis.xml"
 DIS17 = "oioxml/xdis17-udskrivningsadvis.xml"
 DIS91 = "oioxml/xdis91-korrespondance.xml"
 REF01 = "oioxml/xref01-sygehushenvisning.xml"
+DIS01 = "oioxml/xdis01-udskrivningsepikrise.xml"
+DIS90 = "oioxml/xdis90-administrativ-email.xml"
 SAMPLE_FILES = sample_names("oioxml")
 HOSPITAL_GLN = "5790000503148"  # Testsygehus Nord, Medicinsk Afdeling
 GP_GLN = "5790000503131"  # Lægerne Søndergade
@@ -497,7 +500,7 @@ def test_every_sample_is_accepted_and_translates_identically_twice(name: str) ->
 
 
 def test_the_samples_are_what_these_tests_expect() -> None:
-    assert sorted([DIS17, DIS20, DIS91, REF01]) == SAMPLE_FILES
+    assert sorted([DIS01, DIS17, DIS20, DIS90, DIS91, REF01]) == SAMPLE_FILES
 
 
 # --- corpus: DIS91 / REF01 --------------------------------------------------------------
@@ -762,14 +765,17 @@ def test_emessage_outside_the_medcom_namespace() -> None:
 
 
 def test_unknown_letter_type_names_the_accepted_ones() -> None:
-    raw = sample(DIS91).replace(b"ClinicalEmail>", b"DischargeLetter>")
+    raw = sample(DIS91).replace(b"ClinicalEmail>", b"LaboratoryReport>")
     error = refusal(raw)
-    assert error.where == "/Emessage/DischargeLetter"
+    assert error.where == "/Emessage/LaboratoryReport"
+    assert "LaboratoryReport letters are not accepted" in error.what
     for accepted in (
         "NotificationOfAdmission (XDIS20)",
         "NotificationOfDischarge (XDIS17)",
         "ClinicalEmail (XDIS91)",
         "HospitalReferral (XREF01)",
+        "DischargeLetter (XDIS01)",
+        "AdministrativeEmail (XDIS90)",
     ):
         assert accepted in error.what
 
@@ -1077,3 +1083,69 @@ def test_letters_with_an_element_removed_or_its_text_replaced(data: st.DataObjec
     )
     mutated = text[: match.start()] + replacement + text[match.end() :]
     _outcome(mutated.encode("utf-8"))
+
+
+# --- DIS01 discharge letter and DIS90 administrative email --------------------------------
+
+GP = {"type": "Organization", "identifier": {"system": "urn:oid:1.3.88", "value": "5790000503131"}}
+HOME_CARE = {
+    "type": "Organization",
+    "identifier": {"system": "urn:oid:1.3.88", "value": "5790000503155"},
+}
+
+
+def test_sample_dis01_is_a_discharge_letter_addressed_to_the_gp_and_home_care() -> None:
+    translation = translate_one(sample(DIS01))
+    assert translation.event == "DIS01"
+    assert translation.source_id == "XDIS01:EPI0409021"
+    patient, letter = translation.resources
+    assert patient["resourceType"] == "Patient"
+    assert letter["resourceType"] == "Communication"
+    assert letter["id"] == resource_id("Communication", ORG, "XDIS01", "EPI0409021")
+    assert letter["category"][0]["coding"][0]["code"] == "18842-5"
+    assert letter["category"][0]["text"] == "Udskrivningsepikrise"
+    assert [{k: r[k] for k in ("type", "identifier")} for r in letter["recipient"]] == [
+        GP,
+        HOME_CARE,
+    ]
+    assert letter["recipient"][1]["display"] == "Randers Kommune, Hjemmeplejen"
+    assert [concept["text"] for concept in letter["reasonCode"]] == [
+        "Urinvejsinfektion",
+        "Delirium ved demens",
+    ]
+    [text] = [part["contentString"] for part in letter["payload"]]
+    assert text.startswith("Indlagt akut fra plejebolig med feber og forvirring.\n")
+    assert "Hjemmeplejen: væskeskema i 3 dage" in text  # windows-1252 read as declared
+    assert translation.facts["admission"] == "2024-04-02T03:10:00+02:00"
+    assert translation.facts["discharge"] == "2024-04-09T11:15:00+02:00"
+    assert translation.facts["charset"] == "windows-1252"
+
+
+def test_the_discharge_letter_reaches_the_organisations_it_is_addressed_to() -> None:
+    letter = translate_one(sample(DIS01)).resources[1]
+    item = Item("Communication", letter["id"], "hospital", ORG, letter)
+    assert addressees(item) == {"gln:5790000503131", "gln:5790000503155"}
+
+
+def test_sample_dis90_is_an_administrative_communication_to_the_kommune() -> None:
+    translation = translate_one(sample(DIS90))
+    assert translation.event == "DIS90"
+    _, email = translation.resources
+    assert email["resourceType"] == "Communication"
+    assert email["category"] == [{"text": "Administrativ e-mail"}]
+    assert email["topic"] == {"text": "Forventet udskrivelse tirsdag"}
+    assert email["priority"] == "routine"
+    assert [{k: r[k] for k in ("type", "identifier")} for r in email["recipient"]] == [HOME_CARE]
+    assert "Plejecentret bedes være klar" in email["payload"][0]["contentString"]
+
+
+@pytest.mark.parametrize("name", [DIS01, DIS90])
+def test_letters_declared_iso_8859_1_read_the_same(name: str) -> None:
+    raw = sample(name)
+    latin1 = raw.replace(b'encoding="windows-1252"', b'encoding="ISO-8859-1"', 1)
+    assert translate_one(latin1).resources == translate_one(raw).resources
+
+
+def test_a_discharge_letter_without_a_receiver_is_refused() -> None:
+    raw = re.sub(rb"<Receiver>.*?</Receiver>", b"", sample(DIS01), count=1)
+    assert refusal(raw).where == "/Emessage/DischargeLetter/Receiver"

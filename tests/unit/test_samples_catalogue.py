@@ -25,10 +25,13 @@ SENDER = Sender(sector=Sector.HOSPITAL, org="265161000016000", sub="samples")
 # sample -> the events of its translations, in order, or the element it is refused at
 CATALOGUE: dict[str, list[str] | str] = {
     "fhir/transaction-adt-a01.json": "Bundle.entry[0].resource",
+    "hl7v2/adt-a01-akut-indlaeggelse.hl7": ["ADT^A01"],
     "hl7v2/adt-a01-indlaeggelse.hl7": ["ADT^A01"],
+    "hl7v2/adt-a03-udskrivning-plejebolig.hl7": ["ADT^A03"],
     "hl7v2/adt-a03-udskrivning.hl7": ["ADT^A03"],
     "hl7v2/adt-a04-batch.hl7": ["ADT^A04", "ADT^A04"],
     "hl7v2/adt-a08-opdatering.hl7": ["ADT^A08"],
+    "hl7v2/oru-r01-scorer.hl7": ["ORU^R01"],
     "medcom/acknowledgement-fatal-error.json": ["acknowledgement"],
     "medcom/acknowledgement-ok.xml": ["acknowledgement"],
     "medcom/carecommunication-forward.json": ["care-communication"],
@@ -40,8 +43,10 @@ CATALOGUE: dict[str, list[str] | str] = {
     "medcom/hospitalnotification-stin.json": ["STIN"],
     "medcom/hospitalnotification-stin.xml": ["STIN"],
     "medcom/hospitalnotification-stor.json": ["STOR"],
+    "oioxml/xdis01-udskrivningsepikrise.xml": ["DIS01"],
     "oioxml/xdis17-udskrivningsadvis.xml": ["DIS17"],
     "oioxml/xdis20-indlaeggelsesadvis.xml": ["DIS20"],
+    "oioxml/xdis90-administrativ-email.xml": ["DIS90"],
     "oioxml/xdis91-korrespondance.xml": ["DIS91"],
     "oioxml/xref01-sygehushenvisning.xml": ["REF01"],
 }

@@ -5,6 +5,9 @@ status is not ``entered-in-error``, ``cancelled`` or ``revoked``; an Encounter t
 still ``planned`` has not been held. A hospital stay is an Encounter written by a
 hospital or psychiatry sender that carries no pathway-event type and is not
 ambulatory, virtual, home health or field (classes ``AMB``, ``VR``, ``HH``, ``FLD``).
+A stay that has begun and whose ``hospitalization.admitSource`` says the patient came from
+a care home or an institution (``CARE_HOME_ADMIT_SOURCES``) is also a care-home admission,
+carrying the diagnosis groups of the stay (``diagnosis_groups``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.domain import pathway_codes as codes
+from hub.domain.admission_type import admission_urgency
 from hub.domain.cohort import ROUND_TABLE_CODE
 from hub.domain.sectors import Sector
 from hub.domain.timeline import fhir_instant
@@ -34,9 +38,6 @@ ADMITTED = frozenset({"arrived", "triaged", "in-progress", "onleave", "finished"
 """Encounter statuses of a stay that has begun."""
 
 _NOT_A_STAY = frozenset({"AMB", "VR", "HH", "FLD"})
-_ACUTE_CLASSES = frozenset({"EMER", "ACUTE"})
-_ACUTE_PRIORITIES = frozenset({"EM"})  # v3-ActPriority: emergency
-_ELECTIVE_PRIORITIES = frozenset({"EL"})  # v3-ActPriority: elective
 
 # --- fact kinds --------------------------------------------------------------------------
 
@@ -57,6 +58,16 @@ ROUND_TABLE_PLAN = "round-table-plan"
 ROUND_TABLE_ACTION = "round-table-action"
 COHORT_MEMBER = "cohort-member"
 HOSPITAL_STAY = "hospital-stay"
+CARE_HOME_ADMISSION = "care-home-admission"
+
+ADMIT_SOURCE_SYSTEM = "http://terminology.hl7.org/CodeSystem/admit-source"
+CARE_HOME_ADMIT_SOURCES = frozenset({"nursing"})
+"""admit-source codes of a patient admitted from a care home (plejebolig, plejehjem) or a
+residential institution (botilbud): HL7's ``nursing``, "From nursing home"."""
+
+ICD10_SYSTEMS = frozenset({"http://hl7.org/fhir/sid/icd-10", "urn:oid:1.2.208.176.2.4"})
+"""ICD-10, and the Danish SKS classification whose diagnosis codes are ``D`` + ICD-10."""
+_SKS = "urn:oid:1.2.208.176.2.4"
 
 _BY_CODE: Mapping[str, str] = {
     codes.OUTREACH_REFERRAL.code: OUTREACH_REFERRAL,
@@ -116,7 +127,7 @@ class Fact:
     acute: bool = False
     planned: bool = False
     status: str | None = None
-    related: str | None = None  # the round-table CarePlan of an action; a flag's reason
+    related: str | None = None  # a round-table action's CarePlan; a flag's reason; diagnoses
 
 
 @dataclass(frozen=True)
@@ -162,6 +173,22 @@ def derive_facts(resource: FhirJson, sector: str, *, was_planned: bool = False) 
         stay = _hospital_stay(resource, sector, status, was_planned)
         if stay is not None:
             facts.append(stay)
+            if stay.status in ADMITTED and _from_care_home(resource):
+                groups = ",".join(diagnosis_groups(resource)) or None
+                facts.append(
+                    Fact(
+                        CARE_HOME_ADMISSION,
+                        stay.at,
+                        stay.end_at,
+                        acute=stay.acute,
+                        planned=stay.planned,
+                        status=status,
+                        related=groups,
+                    )
+                )
+        visit = outpatient_visit(resource, sector, status)
+        if visit is not None:
+            facts.append(visit)
     elif (
         kind == "Appointment"
         and status == "fulfilled"
@@ -232,13 +259,67 @@ def _hospital_stay(
     period = resource.get("period") or {}
     start = fhir_instant(_str(period.get("start")))
     end = fhir_instant(_str(period.get("end"))) if status == "finished" else None
-    priorities = set(_codes(resource.get("priority")))
-    acute = klass in _ACUTE_CLASSES or bool(priorities & _ACUTE_PRIORITIES)
-    planned = (
-        was_planned or status == "planned" or bool(priorities & _ELECTIVE_PRIORITIES)
-    ) and not acute
+    # Acute or planned from class, priority and admission type together (admission_type).
+    urgency = admission_urgency(resource, was_planned=was_planned)
+    acute, planned = urgency.acute, urgency.planned
     length = (end - start).total_seconds() / 86_400 if start and end and end >= start else None
-    return Fact(HOSPITAL_STAY, start, end, length, acute=acute, planned=planned, status=status)
+    return Fact(
+        HOSPITAL_STAY,
+        start,
+        end,
+        length,
+        acute=acute,
+        planned=planned,
+        status=status,
+        related=drg_code(resource),
+    )
+
+
+def _from_care_home(resource: FhirJson) -> bool:
+    source = (resource.get("hospitalization") or {}).get("admitSource")
+    codings = (source or {}).get("coding") or [] if isinstance(source, dict) else []
+    return any(
+        isinstance(coding, dict)
+        and coding.get("code") in CARE_HOME_ADMIT_SOURCES
+        and coding.get("system") in (None, ADMIT_SOURCE_SYSTEM)
+        for coding in codings
+    )
+
+
+def diagnosis_groups(resource: FhirJson) -> list[str]:
+    """The ICD-10 groups (letter and two digits: ``J44``) of an Encounter's diagnoses,
+    sorted: its ``reasonCode`` and the Conditions its ``diagnosis`` references among its
+    ``contained`` resources, coded in ICD-10 or SKS (``DJ441`` is ``J44``)."""
+    concepts: list[Any] = list(resource.get("reasonCode") or [])
+    contained = {
+        f"#{c.get('id')}": c for c in resource.get("contained") or [] if isinstance(c, dict)
+    }
+    for diagnosis in resource.get("diagnosis") or []:
+        reference = ((diagnosis or {}).get("condition") or {}).get("reference")
+        condition = contained.get(reference) if isinstance(reference, str) else None
+        if condition is not None and condition.get("resourceType") == "Condition":
+            concepts.append(condition.get("code"))
+    groups: set[str] = set()
+    for concept in concepts:
+        for coding in (concept or {}).get("coding") or [] if isinstance(concept, dict) else []:
+            group = _icd10_group(coding)
+            if group:
+                groups.add(group)
+    return sorted(groups)
+
+
+def _icd10_group(coding: Any) -> str | None:
+    if not isinstance(coding, dict) or coding.get("system") not in ICD10_SYSTEMS:
+        return None
+    code = str(coding.get("code") or "").replace(".", "").upper()
+    if coding.get("system") == _SKS:
+        if not code.startswith("D"):
+            return None  # an SKS code that is no diagnosis (procedures, …)
+        code = code[1:]
+    group = code[:3]
+    if len(group) == 3 and group[0].isalpha() and group[1:].isdigit():
+        return group
+    return None
 
 
 def _round_table_action(resource: FhirJson, status: str | None) -> Fact | None:
@@ -299,3 +380,37 @@ def _period_start(period: Any) -> datetime | None:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+# --- what a stay and a visit cost (hub.domain.costs) ---------------------------------------
+
+OUTPATIENT_VISIT = "outpatient-visit"
+"""An ambulatory Encounter (class ``AMB``) a hospital or psychiatry sender held."""
+
+DRG_EXTENSION = "urn:brobygger:extension:drg"
+"""The extension of an Encounter naming the DRG group (DkDRG) the stay was grouped to:
+``valueCoding.code`` (or ``valueCode``/``valueString``), e.g. ``04MA98``. Kept as the
+stay fact's ``related``."""
+
+
+def drg_code(resource: FhirJson) -> str | None:
+    """The DRG group an Encounter carries (``DRG_EXTENSION``), if any."""
+    for extension in resource.get("extension") or []:
+        if not isinstance(extension, dict) or extension.get("url") != DRG_EXTENSION:
+            continue
+        coding = extension.get("valueCoding")
+        value = coding.get("code") if isinstance(coding, dict) else None
+        value = value or extension.get("valueCode") or extension.get("valueString")
+        if isinstance(value, str) and value.strip():
+            return value.strip().upper()[:40]
+    return None
+
+
+def outpatient_visit(resource: FhirJson, sector: str, status: str | None) -> Fact | None:
+    """The outpatient visit an ambulatory hospital or psychiatry Encounter was, once held."""
+    if sector not in (Sector.HOSPITAL.value, Sector.PSYCHIATRY.value):
+        return None
+    if _str((resource.get("class") or {}).get("code")) != "AMB" or status not in ADMITTED:
+        return None
+    start, end = _when("Encounter", resource)
+    return Fact(OUTPATIENT_VISIT, start, end, status=status)
