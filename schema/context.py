@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import Info
 
 from hub.domain.consent import DEFAULT_POLICY, Policy
+from hub.domain.costs import TariffTable
 from hub.runtime.pathway_event_feed import PathwayEventFeed
 from hub.services.auth import Principal
 from hub.services.intake import IntakeService
@@ -20,6 +21,7 @@ class HubContext:
     intake: IntakeService
     policy: Policy = DEFAULT_POLICY
     feed: PathwayEventFeed | None = None  # live pathway events (GraphQL subscriptions)
+    tariffs: TariffTable | None = None  # the deployment's cost tariffs, if any
 
 
 HubInfo = Info[HubContext, None]

@@ -14,6 +14,7 @@ from hub.config import Settings
 from hub.domain.alerts import AlertRules
 from hub.domain.indicators import Indicator as IndicatorFigure
 from hub.domain.indicators import Scope
+from hub.services.indicator_cases import MAX_CASES, read_indicator_cases
 from hub.services.indicators import (
     AGGREGATE_ROLE,
     MAX_MEMBERS,
@@ -24,6 +25,10 @@ from hub.services.indicators import (
 )
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
+from schema.security import page_size
+
+CASES_PAGE = 100
+"""The cases ``indicatorCases`` gives without ``first``."""
 
 
 @strawberry.enum(description="Whose facts a figure rests on.")
@@ -59,6 +64,9 @@ class Indicator:
     kommune: str | None = strawberry.field(
         description="The residence municipality a per-municipality figure is for."
     )
+    group: str | None = strawberry.field(
+        description="The diagnosis group (ICD-10 letter and two digits) a figure is for."
+    )
     scope: IndicatorScope
     controller: str | None = strawberry.field(
         description=(
@@ -76,6 +84,7 @@ class Indicator:
             definition=figure.definition,
             suppressed=figure.suppressed,
             kommune=figure.kommune,
+            group=figure.group,
             scope=(
                 IndicatorScope.ALL_SECTORS
                 if scope.controller is None
@@ -93,6 +102,19 @@ class CohortMember:
     )
     reason: str | None
     sector: str = strawberry.field(description="The sector whose admissions met the rule.")
+    criteria: list[str] = strawberry.field(
+        description=(
+            "The rule's criteria the flag says were met: `alder`, `bopael` (when a residence "
+            "set is configured), `akutte-indlaeggelser`, `problemtyper` (when problem types "
+            "are required)."
+        )
+    )
+    problem_types: list[str] = strawberry.field(
+        description=(
+            "The problem types known from the flagging sector's own records: `fysisk`, "
+            "`psykisk`, `rusmiddel`, `social`."
+        )
+    )
     flag: JSON = strawberry.field(description="The Flag as FHIR R4 JSON.")
 
 
@@ -107,6 +129,106 @@ class PathwayAlert:
     since: str = strawberry.field(description="When it became overdue (ISO 8601, UTC).")
     message: str
     resources: list[str] = strawberry.field(description="The resources it rests on (Type/id).")
+
+
+@strawberry.type(description="A resource an indicator's case rests on.")
+class IndicatorCaseResource:
+    role: str = strawberry.field(
+        description=(
+            "`stay` (the stay counted: the discharge, the admission), `readmission` (the "
+            "acute stay that readmitted the patient), else the fact's kind "
+            "(`virtual-discharge-meeting`, `reception-visit`, `cohort-member` …)."
+        )
+    )
+    reference: str = strawberry.field(description="Type/id.")
+    at: str | None = strawberry.field(description="When it began or happened (ISO 8601, UTC).")
+    end_at: str | None = strawberry.field(description="When it ended (ISO 8601, UTC).")
+    sector: str
+    org: str
+
+
+@strawberry.type(description="One case behind an indicator: a stay, a patient, a meeting …")
+class IndicatorCase:
+    cpr: str | None = strawberry.field(description="Only when the caller may see the patient.")
+    kommune: str | None = strawberry.field(
+        description="The residence municipality, as far as the caller may see it."
+    )
+    value: float | None = strawberry.field(
+        description="Days: the length of stay, the days waiting, days to the readmission or "
+        "to the rundbordsmøde."
+    )
+    groups: list[str] = strawberry.field(description="Diagnosis groups of a care-home admission.")
+    resources: list[IndicatorCaseResource] = strawberry.field(metadata=page_size(4, 4))
+
+
+@strawberry.type(
+    description="The cases behind an indicator of a period, as the caller may see them."
+)
+class IndicatorCases:
+    name: str
+    scope: IndicatorScope
+    controller: str | None
+    truncated: bool = strawberry.field(
+        description=f"More than {MAX_CASES} cases: the rest left out."
+    )
+    cases: list[IndicatorCase] = strawberry.field(metadata=page_size(CASES_PAGE, MAX_CASES))
+
+
+async def resolve_indicator_cases(
+    info: HubInfo,
+    name: str,
+    from_: Annotated[date, strawberry.argument(name="from")],
+    to: date,
+    kommune: str | None = None,
+    scope: IndicatorScope | None = None,
+    group: str | None = None,
+    first: int = CASES_PAGE,
+) -> IndicatorCases:
+    context = info.context
+    all_sectors = None if scope is None else scope is IndicatorScope.ALL_SECTORS
+    with refusals_as_errors(IndicatorQueryError):
+        listed = await read_indicator_cases(
+            context.engine,
+            context.viewer,
+            name,
+            from_,
+            to,
+            kommune=kommune,
+            all_sectors=all_sectors,
+            group=group,
+            most=first,
+            policy=context.policy,
+        )
+    return IndicatorCases(
+        name=listed.name,
+        scope=(
+            IndicatorScope.ALL_SECTORS
+            if listed.scope.controller is None
+            else IndicatorScope.OWN_CONTROLLER
+        ),
+        controller=listed.scope.controller,
+        truncated=listed.truncated,
+        cases=[
+            IndicatorCase(
+                cpr=c.cpr,
+                kommune=c.kommune,
+                value=c.value,
+                groups=list(c.groups),
+                resources=[
+                    IndicatorCaseResource(
+                        role=r.role,
+                        reference=r.reference,
+                        at=None if r.at is None else r.at.isoformat(),
+                        end_at=None if r.end_at is None else r.end_at.isoformat(),
+                        sector=r.sector,
+                        org=r.org,
+                    )
+                    for r in c.resources
+                ],
+            )
+            for c in listed.cases
+        ],
+    )
 
 
 @cache
@@ -145,6 +267,8 @@ async def resolve_cohort_members(
             flagged_at=member.flagged_at,
             reason=member.reason,
             sector=member.flag.stored.sector,
+            criteria=list(member.criteria),
+            problem_types=list(member.problem_types),
             flag=JSON(member.flag.content),
         )
         for member in members
@@ -180,6 +304,17 @@ class IndicatorQuery:
             "the caller's own figures: its own data controller's data (exact). `kommune` "
             "narrows to residents of one municipality (the residence an authoritative "
             "source gave)."
+        ),
+    )
+    indicator_cases: IndicatorCases = strawberry.field(
+        resolver=resolve_indicator_cases,
+        description=(
+            "The cases behind indicator `name` of the days `from`–`to` (its audit list): "
+            "the same facts and scope as `indicators`, each case shown only when the caller "
+            "may see every resource it rests on under the patient's consent, the CPR number "
+            "only when it may see the patient. `group` narrows care-home admissions to one "
+            "diagnosis group. At most `first` cases (default 100, at most 2000; `truncated` says "
+            "there were more). Audited per patient shown."
         ),
     )
     cohort_members: list[CohortMember] = strawberry.field(

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub import clock
-from hub.domain.indicators import Indicator, Scope
+from hub.domain.indicators import DEFINITION_BY_NAME, Indicator, Scope
 from hub.domain.own_figures import OwnFigure, RoundTableRecords, own_figures
 from hub.domain.summaries import DANISH_TIME
 from hub.services.auth import Principal
@@ -36,6 +36,7 @@ from hub.services.indicators import AGGREGATE_ROLE, IndicatorQueryError, read_in
 from hub.services.own_figures import read_round_table_records
 from web import labels, refusals
 from web.charts import Bar, bar_chart
+from web.costs import cost_section
 from web.dates import danish, form_date
 from web.rendering import page, render, web_hub
 from web.session import SignedIn
@@ -107,6 +108,12 @@ class IndicatorRow:
     definition: str
     chart: Markup
     monthly: list[tuple[Bucket, float | None]]
+    group: str | None = None
+
+    @property
+    def listable(self) -> bool:
+        """Whether the cases behind the figure can be listed (not the own rundbordsmøder)."""
+        return self.name in DEFINITION_BY_NAME
 
     @property
     def is_nothing(self) -> bool:
@@ -199,10 +206,13 @@ def _row(
     unit: str,
     suppressed: bool,
     monthly: list[tuple[Bucket, float | None]],
+    group: str | None = None,
 ) -> IndicatorRow:
     title = labels.indicator(name)
     if kommune:
         title = f"{title}, kommune {kommune}"
+    if group:
+        title = f"{title}, diagnosegruppe {group}"
     return IndicatorRow(
         name=name,
         title=title,
@@ -215,6 +225,7 @@ def _row(
             f"{title} pr. {'kvartal' if _quarterly(monthly) else 'måned'}", bars(monthly)
         ),
         monthly=monthly,
+        group=group,
     )
 
 
@@ -223,11 +234,12 @@ def _quarterly(monthly: list[tuple[Bucket, float | None]]) -> bool:
 
 
 def rows_of(shown: Figures) -> list[IndicatorRow]:
-    by_key: dict[tuple[str, str | None], list[tuple[Bucket, float | None]]] = defaultdict(list)
+    Key = tuple[str, str | None, str | None]
+    by_key: dict[Key, list[tuple[Bucket, float | None]]] = defaultdict(list)
     for bucket, of_bucket in shown.buckets:
-        values = {(i.name, i.kommune): i.value for i in of_bucket}
+        values = {(i.name, i.kommune, i.group): i.value for i in of_bucket}
         for indicator in shown.total:
-            key = (indicator.name, indicator.kommune)
+            key = (indicator.name, indicator.kommune, indicator.group)
             by_key[key].append((bucket, values.get(key)))
     return [
         _row(
@@ -236,7 +248,8 @@ def rows_of(shown: Figures) -> list[IndicatorRow]:
             i.value,
             i.unit,
             i.suppressed,
-            by_key[(i.name, i.kommune)],
+            by_key[(i.name, i.kommune, i.group)],
+            i.group,
         )
         for i in shown.total
     ]
@@ -297,6 +310,14 @@ async def indicators_page(request: Request, session: SignedIn) -> Response:
         by_quarter=bool(shown.buckets) and shown.buckets[0][0].quarter,
         all_sectors=controller is None,
         controller=None if controller is None else await controller_label(request, controller),
+        costs=await cost_section(
+            request,
+            who,
+            shown.first,
+            shown.last,
+            kommune=params.get("kommune") or None,
+            all_sectors=_all_sectors(request, who),
+        ),
         **{**common, "period_from": shown.first.isoformat(), "period_to": shown.last.isoformat()},
     )
 
@@ -308,7 +329,17 @@ def danish_csv(shown: Figures) -> str:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(
-        ["Fra", "Til", "Omfang", "Indikator", "Kommune", "Værdi", "Enhed", "Vises ikke (under 5)"]
+        [
+            "Fra",
+            "Til",
+            "Omfang",
+            "Indikator",
+            "Kommune",
+            "Værdi",
+            "Enhed",
+            "Vises ikke (under 5)",
+            "Diagnosegruppe",
+        ]
     )
     periods: list[tuple[date, date, list[Indicator], list[OwnFigure]]] = [
         (shown.first, shown.last, shown.total, shown.own[0][1] if shown.own else [])
@@ -330,6 +361,7 @@ def danish_csv(shown: Figures) -> str:
                     labels.number(o.value),
                     labels.unit(o.unit, o.value),
                     "nej",
+                    "",
                 ]
             )
         for i in indicators:
@@ -343,6 +375,7 @@ def danish_csv(shown: Figures) -> str:
                     "" if i.value is None else labels.number(i.value),
                     labels.unit(i.unit, i.value),
                     "ja" if i.suppressed else "nej",
+                    i.group or "",
                 ]
             )
     return "\ufeff" + out.getvalue()
@@ -354,7 +387,7 @@ def machine_csv(shown: Figures) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(
-        ["from", "to", "scope", "name", "title", "kommune", "value", "unit", "suppressed"]
+        ["from", "to", "scope", "name", "title", "kommune", "value", "unit", "suppressed", "group"]
     )
     periods = [(shown.first, shown.last, shown.total)] + [
         (bucket.first, bucket.last, of_bucket) for bucket, of_bucket in shown.buckets
@@ -372,6 +405,7 @@ def machine_csv(shown: Figures) -> str:
                     "" if i.value is None else f"{i.value:g}",
                     i.unit,
                     "true" if i.suppressed else "false",
+                    i.group or "",
                 ]
             )
     # A byte order mark, so spreadsheet programs read æ, ø and å as UTF-8.

@@ -81,6 +81,8 @@ INDICATORS = {
     "cohortMembersWithRoundTable": "Heraf med rundbordsmøde",
     "meanDaysFlagToRoundTable": "Gns. dage fra markering til rundbordsmøde",
     "medianDaysFlagToRoundTable": "Median dage fra markering til rundbordsmøde",
+    "careHomeAdmissions": "Indlæggelser fra plejebolig eller botilbud",
+    "careHomeAdmissionsByDiagnosisGroup": "Indlæggelser fra plejebolig eller botilbud",
     # An organisation's own rundbordsmøder (hub.domain.own_figures)
     "roundTablesConvened": "Rundbordsmøder indkaldt",
     "roundTablePlansRecorded": "Planer registreret",
@@ -167,6 +169,16 @@ DEFINITIONS = {
     ),
     "medianDaysFlagToRoundTable": (
         "Medianantal dage fra markeringen til det første afholdte rundbordsmøde."
+    ),
+    "careHomeAdmissions": (
+        "Pr. bopælskommune: hospitalsophold, der begyndte i perioden, hvor patienten kom fra "
+        "en plejebolig, et plejehjem eller et botilbud (indlæggelsens kilde: admitSource "
+        "nursing)."
+    ),
+    "careHomeAdmissionsByDiagnosisGroup": (
+        "Heraf pr. bopælskommune og diagnosegruppe: ICD-10-kodens bogstav og to cifre "
+        "(fx J44), når opholdet har en diagnose. Et ophold med flere grupper tælles i hver; "
+        "et ophold uden diagnose kun i det samlede tal."
     ),
     "roundTablesConvened": "Rundbordsmøder, din organisation indkaldte til i perioden.",
     "roundTablePlansRecorded": (

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from hub.domain.consent import Policy
+from hub.domain.costs import TariffTable
 from hub.domain.summaries import danish_date, danish_time, span
 from hub.services.auth import Principal, TokenVerifier
 from hub.services.directory import current_directory
@@ -54,6 +55,7 @@ class WebHub:
     templates: Jinja2Templates
     oidc: OidcClient | None = None  # production sign-in; None: a pasted token (development)
     forms: FormKeeper = field(default_factory=FormKeeper)
+    tariffs: TariffTable | None = None  # the deployment's cost tariffs, if any
 
 
 def templates() -> Jinja2Templates:

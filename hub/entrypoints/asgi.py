@@ -144,6 +144,7 @@ class AuthenticatedGraphQL(GraphQL[HubContext | AwaitingToken, None]):
             intake=self._hub.intake,
             policy=self._hub.policy,
             feed=self._hub.feed,
+            tariffs=self._hub.tariffs,
         )
 
 
@@ -204,7 +205,9 @@ def create_app(settings: Settings, *, on_ready: OnReady | None = None) -> Starle
             # The coordinators' page: same process, same token verifier, same services.
             Mount(
                 "/ui",
-                create_web_app(hub.engine, hub.intake, hub.policy, verifier, settings.oidc),
+                create_web_app(
+                    hub.engine, hub.intake, hub.policy, verifier, settings.oidc, hub.tariffs
+                ),
             ),
             Route("/", lambda _request: RedirectResponse("/ui/"), methods=["GET"]),
             # FHIR R4 REST: reads through the same consent choke point and audit.

@@ -45,7 +45,16 @@ def serve(settings: Settings, host: str, port: int, demo: bool) -> int:
     import uvicorn
 
     from hub.entrypoints.asgi import create_app
-    from hub.entrypoints.demo import DEMO_CPR, DEMO_HOSPITAL, load_demo, load_demo_directory
+    from hub.entrypoints.demo import (
+        DEMO_CPR,
+        DEMO_HOSPITAL,
+        DEMO_TARIFFS,
+        load_demo,
+        load_demo_directory,
+    )
+
+    if demo and settings.cost_tariffs is None:  # the demo's costs: its sample tariffs
+        settings = replace(settings, cost_tariffs=DEMO_TARIFFS)
 
     async def on_ready(hub: Hub) -> None:
         if not demo:

@@ -101,6 +101,9 @@ async def load_demo(intake: IntakeService, timezone: str) -> list[Accepted]:
 DEMO_DIRECTORY = Path(__file__).parent / "demo_data" / "SorEntity_sample.csv"
 """The demo's organisation directory, in the SOR register's own CSV format (fictitious)."""
 
+DEMO_TARIFFS = Path(__file__).parent / "demo_data" / "tariffs_sample.csv"
+"""The demo's cost tariffs (HUB_COST_TARIFFS's format; sample amounts, not official ones)."""
+
 
 async def load_demo_directory(engine: AsyncEngine) -> LoadReport | None:
     """Load the demo's directory unless one was loaded before (never over a real one)."""

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub import clock
 from hub.domain.alerts import FACT_KINDS as ALERT_FACTS
 from hub.domain.alerts import Alert, AlertRules, alert_as_raised, alerts
+from hub.domain.cohort import criteria_of
 from hub.domain.consent import DEFAULT_POLICY, Policy, residence_kommune
 from hub.domain.controllers import (
     ControllerError,
@@ -45,6 +46,7 @@ from hub.domain.controllers import (
 )
 from hub.domain.identifiers import cpr_of
 from hub.domain.indicators import (
+    CARE_HOME_ADMISSION,
     COHORT_MEMBER,
     COUNTED_KINDS,
     HOSPITAL_STAY,
@@ -153,7 +155,10 @@ async def facts_of_period(uow: UnitOfWork, window: Window, scope: Scope) -> Fact
     )
     flags = await facts.select([COHORT_MEMBER], scope, at_from=window.start, at_to=window.end)
     meetings = await facts.select([ROUND_TABLE_HELD], scope, at_from=window.start)
-    return FactsOfPeriod(counts, stays, markers, ready, flags, meetings)
+    care_home = await facts.select(
+        [CARE_HOME_ADMISSION], scope, at_from=window.start, at_to=window.end
+    )
+    return FactsOfPeriod(counts, stays, markers, ready, flags, meetings, care_home)
 
 
 async def read_indicators(
@@ -188,6 +193,8 @@ class CohortMember:
     flagged_at: str | None  # the flag's period.start, as written
     reason: str | None
     flag: Disclosure
+    criteria: tuple[str, ...] = ()  # the rule's criteria the flag says were met (codes)
+    problem_types: tuple[str, ...] = ()  # the problem types it states (codes)
 
 
 async def read_cohort_members(
@@ -235,11 +242,14 @@ async def read_cohort_members(
 def _member(patient_key: str, flag: Disclosure) -> CohortMember:
     content = flag.content
     period = content.get("period") or {}
+    criteria, problem_types = criteria_of(content)
     return CohortMember(
         cpr=cpr_of(patient_key),
         flagged_at=period.get("start"),
         reason=(content.get("code") or {}).get("text"),
         flag=flag,
+        criteria=tuple(criteria),
+        problem_types=tuple(problem_types),
     )
 
 
@@ -500,6 +510,7 @@ async def export_indicators(
             "unit": i.unit,
             "suppressed": i.suppressed,
             "kommune": i.kommune,
+            "group": i.group,
             "definition": i.definition,
         }
         for i in indicators
@@ -517,7 +528,9 @@ async def export_indicators(
         return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["from", "to", "scope", "name", "kommune", "value", "unit", "suppressed"])
+    writer.writerow(
+        ["from", "to", "scope", "name", "kommune", "value", "unit", "suppressed", "group"]
+    )
     for row in rows:
         value = row["value"]
         writer.writerow(
@@ -530,6 +543,7 @@ async def export_indicators(
                 "" if value is None else f"{value:g}",
                 row["unit"],
                 "true" if row["suppressed"] else "false",
+                row["group"] or "",
             ]
         )
     return out.getvalue()

@@ -38,6 +38,18 @@ query Indicators($from: Date!, $to: Date!, $scope: IndicatorScope, $kommune: Str
   }
 }
 """
+INDICATORS_BY_GROUP = """
+query Indicators($from: Date!, $to: Date!) {
+  indicators(from: $from, to: $to) { name value kommune group }
+}
+"""
+CASES = """
+query Cases($name: String!, $from: Date!, $to: Date!) {
+  indicatorCases(name: $name, from: $from, to: $to) {
+    scope truncated cases { cpr kommune value resources { role reference at endAt } }
+  }
+}
+"""
 COHORT = "{ cohortMembers { cpr flaggedAt reason sector flag } }"
 ALERTS = "{ alerts { kind cpr since message resources } }"
 
@@ -181,6 +193,59 @@ def test_indicators_cohort_and_alerts_through_graphql_and_the_export(
     assert rows["acuteAdmissions"]["value"] == "4"
     assert rows["acuteAdmissions"]["suppressed"] == "false"
     assert rows["cohortMembersFlagged"]["scope"] == f"own-controller:sor:{HOSPITAL_ORG}"
+
+    # The cases behind the readmissions: both stays of each, to the hospital, none to the
+    # kommune; the same list as CSV and JSON from the page.
+    listed = data(deployment, CASES, hospital, name="readmissions30d", **period)["indicatorCases"]
+    assert sorted(c["cpr"] for c in listed["cases"]) == [ELDERLY, MEMBER]
+    for case in listed["cases"]:
+        assert [r["role"] for r in case["resources"]] == ["stay", "readmission"]
+    cases = data(deployment, CASES, municipality, name="readmissions30d", **period)
+    assert cases["indicatorCases"]["cases"] == []
+    page = WebSession(deployment.base_url, hospital)
+    try:
+        query = f"?navn=readmissions30d&fra={period['from']}&til={period['to']}"
+        shown = page.get(f"/indikatorer/sager{query}")
+        assert shown.status_code == 200 and MEMBER in shown.text and "Genindlæggelse" in shown.text
+        lines = list(
+            csv.DictReader(
+                io.StringIO(page.get(f"/indikatorer/sager-data.csv{query}").text.lstrip("\ufeff"))
+            )
+        )
+        assert [r["role"] for r in lines if r["cpr"] == MEMBER] == ["stay", "readmission"]
+        excel = page.get(f"/indikatorer/sager.csv{query}").text
+        assert excel.startswith("\ufeffSag;Indikator") and "Genindlæggelse" in excel
+        document = page.get(f"/indikatorer/sager.json{query}").json()
+        assert document["scope"] == f"own-controller:sor:{HOSPITAL_ORG}"
+        assert len(document["cases"]) == 2
+    finally:
+        page.close()
+
+    # A stay from a care home counts per residence kommune, with its diagnosis group.
+    care_home = json.loads(fhir_stay(KOM_GODT_HJEM, 99, now - timedelta(days=3)))
+    care_home["hospitalization"] = {
+        "admitSource": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/admit-source", "code": "nursing"}
+            ]
+        }
+    }
+    care_home["reasonCode"] = [
+        {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "I50.9"}]}
+    ]
+    posted = deployment.ingest(json.dumps(care_home).encode(), hospital, format="fhir")
+    assert posted.status_code == 202, posted.text
+
+    def care_home_figures() -> dict[tuple[str | None, str | None], Any]:
+        found = data(deployment, INDICATORS_BY_GROUP, hospital, **period)["indicators"]
+        return {
+            (i["kommune"], i["group"]): i["value"]
+            for i in found
+            if i["name"].startswith("careHomeAdmissions")
+        }
+
+    deployment.wait_for(lambda: care_home_figures().get(("730", None)) == 1, "care home")
+    assert care_home_figures()[("730", "I50")] == 1
 
 
 REGION = "sor:6610000000001"  # a region: the data controller of its hospitals

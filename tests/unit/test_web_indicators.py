@@ -96,9 +96,9 @@ def test_the_excel_csv_is_danish_and_the_data_csv_is_for_programs() -> None:
     excel = danish_csv(shown())
     assert excel.startswith("\ufeffFra;Til;Omfang;Indikator;Kommune;Værdi;Enhed;")
     lines = excel.lstrip("\ufeff").splitlines()
-    assert lines[1] == "01.11.2026;20.11.2026;Alle sektorer;Gns. liggetid;;3,2;dage;nej"
-    assert lines[2] == "01.11.2026;20.11.2026;Alle sektorer;Udskrivninger;730;;udskrivninger;ja"
+    assert lines[1] == "01.11.2026;20.11.2026;Alle sektorer;Gns. liggetid;;3,2;dage;nej;"
+    assert lines[2] == "01.11.2026;20.11.2026;Alle sektorer;Udskrivninger;730;;udskrivninger;ja;"
     data = machine_csv(shown()).lstrip("\ufeff").splitlines()
-    assert data[0] == "from,to,scope,name,title,kommune,value,unit,suppressed"
+    assert data[0] == "from,to,scope,name,title,kommune,value,unit,suppressed,group"
     assert data[1].startswith("2026-11-01,2026-11-20,")
     assert ",meanLengthOfStay,Gns. liggetid,,3.25,days,false" in data[1]

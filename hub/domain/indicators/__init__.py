@@ -8,6 +8,7 @@ flag … — and computes the indicators from the facts of a period. Facts are k
 (``hub.store.facts``) as the resources change; this package is pure.
 """
 
+from hub.domain.indicators.cases import READMISSION, STAY, Case, cases_of_period, waiting_days
 from hub.domain.indicators.definitions import (
     COUNTED_KINDS,
     DEFINITION_BY_NAME,
@@ -23,6 +24,8 @@ from hub.domain.indicators.facts import (
     ADDICTION_REFERRAL,
     ADMITTED,
     AID_GRANTED,
+    CARE_HOME_ADMISSION,
+    CARE_HOME_ADMIT_SOURCES,
     COHORT_MEMBER,
     DANISH_TIME,
     HOME_CARE_GRANTED,
@@ -44,6 +47,7 @@ from hub.domain.indicators.facts import (
     Fact,
     FactRow,
     derive_facts,
+    diagnosis_groups,
     due_instant,
 )
 from hub.domain.indicators.figures import (
@@ -55,7 +59,6 @@ from hub.domain.indicators.figures import (
     Window,
     compute,
     figure,
-    waiting_days,
 )
 
 __all__ = [
@@ -64,6 +67,8 @@ __all__ = [
     "ADMITTED",
     "AID_GRANTED",
     "ALL_SECTORS",
+    "CARE_HOME_ADMISSION",
+    "CARE_HOME_ADMIT_SOURCES",
     "COHORT_MEMBER",
     "COUNTED_KINDS",
     "DANISH_TIME",
@@ -79,6 +84,7 @@ __all__ = [
     "OUTREACH_REFERRAL",
     "OUTREACH_UNABLE",
     "OWN_CONTROLLER",
+    "READMISSION",
     "READMISSION_WINDOWS",
     "READY_FOR_DISCHARGE",
     "RECEPTION_VISIT",
@@ -88,8 +94,10 @@ __all__ = [
     "ROUND_TABLE_PLAN",
     "SOCIAL_SERVICES",
     "SOCIAL_SERVICES_AFTER_DISCHARGE",
+    "STAY",
     "SUBSTANCE_MARKERS",
     "VIRTUAL_MEETING",
+    "Case",
     "Definition",
     "Fact",
     "FactRow",
@@ -97,8 +105,10 @@ __all__ = [
     "Indicator",
     "Scope",
     "Window",
+    "cases_of_period",
     "compute",
     "derive_facts",
+    "diagnosis_groups",
     "due_instant",
     "figure",
     "waiting_days",

@@ -176,6 +176,21 @@ DEFINITIONS: tuple[Definition, ...] = (
         "days",
         "Median days from the flag to the first rundbordsmøde held after it, over those patients.",
     ),
+    Definition(
+        "careHomeAdmissions",
+        "admissions",
+        "Per residence municipality: hospital stays starting in the period that have begun "
+        "and whose hospitalization.admitSource is nursing (admit-source: from a care home or "
+        "a residential institution).",
+    ),
+    Definition(
+        "careHomeAdmissionsByDiagnosisGroup",
+        "admissions",
+        "Of those, per residence municipality and diagnosis group: the ICD-10 letter and two "
+        "digits (J44) of the stay's reasonCode and of the contained Conditions its diagnosis "
+        "references, coded in ICD-10 or SKS (DJ441 is J44). A stay with several groups counts "
+        "in each; one with none only in careHomeAdmissions.",
+    ),
 )
 DEFINITION_BY_NAME: Mapping[str, Definition] = {d.name: d for d in DEFINITIONS}
 
