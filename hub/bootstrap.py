@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,6 +26,7 @@ from hub.bus.embedded import EmbeddedBus
 from hub.bus.kafka import KafkaBus
 from hub.config import TOPIC_INBOUND, Settings
 from hub.domain.consent import Policy
+from hub.domain.costs import TariffTable
 from hub.domain.directory import Organisation
 from hub.domain.translation import Adapter, AdapterRegistry
 from hub.ports import Bus
@@ -34,6 +36,7 @@ from hub.runtime.outbox_relay import OutboxRelay
 from hub.runtime.pathway_event_feed import PathwayEventFeed
 from hub.runtime.pathway_event_webhooks import WebhookSender
 from hub.services.consent.read import load_policy
+from hub.services.costs import configured_tariffs
 from hub.services.directory import directory_cache
 from hub.services.intake import IntakeService
 from hub.store.database import create_engine
@@ -79,6 +82,7 @@ class Hub:
     webhooks: WebhookSender | None = None  # runs wherever the consumers run
     feed: PathwayEventFeed | None = None  # live pathway events for this process's websockets
     alert_scanner: AlertScanner | None = None  # runs wherever the consumers run
+    tariffs: TariffTable | None = None  # the deployment's cost tariffs (HUB_COST_TARIFFS)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -156,6 +160,7 @@ def build_hub(settings: Settings) -> Hub:
     relay = OutboxRelay(engine, bus)
     intake = IntakeService(engine, build_adapters(settings), on_accepted=relay.wake)
     policy = load_policy(settings.consent_policy_file)
+    tariffs = configured_tariffs(settings.cost_tariffs)  # checked now: a bad file stops the hub
     feed = PathwayEventFeed(engine, policy)
     webhooks = WebhookSender(engine, policy, settings.webhooks)
 
@@ -170,6 +175,7 @@ def build_hub(settings: Settings) -> Hub:
         settings.alerts,
         interval_seconds=settings.alert_scan_seconds,
         on_logged=materialised,
+        offers_unconfirmed_after=timedelta(days=settings.offer_confirm_days),
     )
     observers: list[ProjectionObserver] = [
         RoundTableIndexer(),
@@ -183,5 +189,15 @@ def build_hub(settings: Settings) -> Hub:
         ConsumerRunner(engine, bus, AcknowledgementRecorder()),
     ]
     return Hub(
-        settings, engine, bus, relay, intake, consumers, policy, webhooks, feed, alert_scanner
+        settings,
+        engine,
+        bus,
+        relay,
+        intake,
+        consumers,
+        policy,
+        webhooks,
+        feed,
+        alert_scanner,
+        tariffs=tariffs,
     )

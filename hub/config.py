@@ -244,10 +244,13 @@ class Settings:
     kafka_session_timeout_ms: int
     hl7v2_processing_ids: frozenset[str] = frozenset({"P"})
     consent_policy_file: Path | None = None
+    cost_tariffs: Path | None = None  # HUB_COST_TARIFFS: the tariff CSV (hub.domain.costs)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     cohort: CohortRule = field(default_factory=CohortRule)
     alerts: AlertRules = field(default_factory=AlertRules)
     alert_scan_seconds: float = 60.0  # how often the alert scanner looks for due alerts
+    # An offer (HealthcareService) not confirmed for this many days goes to its owner's inbox.
+    offer_confirm_days: int = 183
     oidc: OidcSettings | None = None  # unset: the page takes a pasted token (development)
     # A live event is rendered once per selection shared by websocket subscribers
     # (hub.entrypoints.shared_frames); off, each connection executes its own.
@@ -303,10 +306,12 @@ class Settings:
             kafka_session_timeout_ms=_int(env, "HUB_KAFKA_SESSION_TIMEOUT_MS", 10_000),
             hl7v2_processing_ids=_processing_ids(env.get("HUB_HL7V2_PROCESSING_IDS") or "P"),
             consent_policy_file=Path(policy) if (policy := env.get("HUB_CONSENT_POLICY")) else None,
+            cost_tariffs=Path(tariffs) if (tariffs := env.get("HUB_COST_TARIFFS")) else None,
             webhooks=WebhookSettings.from_env(env, dev_mode=dev_mode),
             cohort=_cohort_rule(env),
             alerts=_alert_rules(env),
             alert_scan_seconds=_seconds(env, "HUB_ALERT_SCAN_SECONDS", 60.0, minimum=0.01),
+            offer_confirm_days=_positive(env, "HUB_OFFER_CONFIRM_DAYS", 183),
             oidc=OidcSettings.from_env(env),
             websocket_shared_frames=_flag(env.get("HUB_WEBSOCKET_SHARED_FRAMES"), default=True),
             rate_limits=RateLimitSettings.from_env(env),
@@ -340,10 +345,23 @@ def _cohort_rule(env: Mapping[str, str]) -> CohortRule:
         window_long_days=_positive(env, "HUB_COHORT_WINDOW_LONG_DAYS", 183),
         admissions_short=_positive(env, "HUB_COHORT_ADMISSIONS_SHORT", 2),
         window_short_days=_positive(env, "HUB_COHORT_WINDOW_SHORT_DAYS", 30),
+        residences=_kommune_codes(env, "HUB_COHORT_RESIDENCES"),
+        min_problem_types=_int(env, "HUB_COHORT_MIN_PROBLEM_TYPES", 0),
     )
     if not 0 <= rule.min_age <= rule.max_age:
         raise ConfigError("HUB_COHORT_MIN_AGE must be between 0 and HUB_COHORT_MAX_AGE")
+    if not 0 <= rule.min_problem_types <= 4:
+        raise ConfigError("HUB_COHORT_MIN_PROBLEM_TYPES must be between 0 and 4")
     return rule
+
+
+def _kommune_codes(env: Mapping[str, str], name: str) -> frozenset[str]:
+    """3-digit kommune codes separated by commas or spaces (empty: none)."""
+    codes = frozenset(env.get(name, "").replace(",", " ").split())
+    wrong = sorted(c for c in codes if not (c.isdigit() and len(c) == 3))
+    if wrong:
+        raise ConfigError(f"{name} must list 3-digit kommune codes (e.g. 360,376); got {wrong}")
+    return codes
 
 
 def _alert_rules(env: Mapping[str, str]) -> AlertRules:

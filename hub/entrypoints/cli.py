@@ -43,6 +43,14 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("worker", help="consumers (and the outbox relay) only")
 
+    demo = commands.add_parser("demo", help="load demo data into the configured hub")
+    demo.add_argument(
+        "--year",
+        action="store_true",
+        required=True,
+        help="a year of events for one kommune and one hospital (docs/year-of-events.md)",
+    )
+
     ingest = commands.add_parser("ingest", help="accept message files through intake")
     ingest.add_argument("format")
     ingest.add_argument("files", nargs="+", type=Path)
@@ -190,6 +198,10 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return commands.serve(settings, args.host, args.port, args.demo)
     if args.command == "worker":
         return asyncio.run(commands.worker(settings))
+    if args.command == "demo":
+        from hub.entrypoints.demo_year import run_year_demo
+
+        return asyncio.run(run_year_demo(settings))
     if args.command == "ingest":
         sender = Sender(Sector(args.sector), args.org, args.sub, frozenset(args.alias))
         return asyncio.run(commands.ingest(settings, args.format, args.files, sender))

@@ -7,8 +7,20 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from hub.config import ConfigError, Settings
-from hub.domain.cohort import CohortRule, age_at, birth_date, cohort_resources, evaluate
+from hub.domain.cohort import (
+    COHORT_CRITERIA_EXTENSION,
+    PROBLEM_TYPES,
+    CohortRule,
+    age_at,
+    birth_date,
+    cohort_resources,
+    criteria_of,
+    evaluate,
+    icd10_problem_type,
+    problem_types,
+)
 from hub.domain.consent import Item, Viewer, addressed_to, addressees
+from hub.domain.pathway_codes import OUTREACH_REFERRAL
 from hub.domain.sectors import Sector
 
 RULE = CohortRule()
@@ -136,3 +148,115 @@ def test_a_proposal_from_psychiatry_is_not_addressed_to_the_kommune() -> None:
     assert addressees(item) == {"sor:200000002"}
     randers = Viewer(Sector.MUNICIPALITY, "730000001", kommune="730")
     assert not addressed_to(randers, item, decision.met_at)
+
+
+# --- residence and problem types ---------------------------------------------------------
+
+LOLLAND_GULDBORGSUND = CohortRule(residences=frozenset({"360", "376"}))
+
+
+def test_a_residence_set_admits_its_residents_only_and_never_an_unknown_residence() -> None:
+    stays = admissions(0, 25)
+    resident = evaluate("1506861234", stays, LOLLAND_GULDBORGSUND, kommune="376")
+    assert resident is not None
+    assert resident.criteria == ("alder", "bopael", "akutte-indlaeggelser")
+    assert "bopæl kommune 376" in resident.reason
+    assert evaluate("1506861234", stays, LOLLAND_GULDBORGSUND, kommune="730") is None
+    assert evaluate("1506861234", stays, LOLLAND_GULDBORGSUND, kommune=None) is None
+    # No set: any residence, and residence is no criterion the flag claims.
+    anywhere = evaluate("1506861234", stays, RULE, kommune="730")
+    assert anywhere is not None and anywhere.criteria == ("alder", "akutte-indlaeggelser")
+
+
+def test_problem_types_are_reported_and_required_only_when_the_rule_asks() -> None:
+    stays = admissions(0, 25)
+    reported = evaluate("1506861234", stays, RULE, problems={"social", "rusmiddel"})
+    assert reported is not None
+    assert reported.problem_types == ("rusmiddel", "social")
+    assert "problemtyper: rusmiddelproblemer, sociale problemer" in reported.reason
+    two = CohortRule(min_problem_types=2)
+    assert evaluate("1506861234", stays, two, problems={"rusmiddel"}) is None
+    required = evaluate("1506861234", stays, two, problems={"rusmiddel", "fysisk"})
+    assert required is not None and required.criteria[-1] == "problemtyper"
+
+
+def test_the_flag_states_its_criteria_machine_readably() -> None:
+    decision = evaluate(
+        "1506861234", admissions(0, 25), LOLLAND_GULDBORGSUND, kommune="360", problems={"psykisk"}
+    )
+    assert decision is not None
+    flag, _ = cohort_resources(
+        patient_id="p",
+        patient_key="cpr:1506861234",
+        sector="hospital",
+        decision=decision,
+        involved_orgs=["100000001"],
+        kommune="360",
+    )
+    (extension,) = flag["extension"]
+    assert extension["url"] == COHORT_CRITERIA_EXTENSION
+    parts = {p["url"]: p for p in extension["extension"] if p["url"] != "met"}
+    assert parts["age"]["valueInteger"] == 39
+    assert parts["residence"]["valueString"] == "360"
+    assert (parts["admissions"]["valueInteger"], parts["windowDays"]["valueInteger"]) == (2, 30)
+    assert criteria_of(flag) == (["alder", "bopael", "akutte-indlaeggelser"], ["psykisk"])
+
+
+@pytest.mark.parametrize(
+    ("code", "problem"),
+    [
+        ("F10.2", "rusmiddel"),
+        ("F19", "rusmiddel"),
+        ("F20.0", "psykisk"),
+        ("F09", "psykisk"),
+        ("Z59.0", "social"),
+        ("Z65", "social"),
+        ("Z00", None),
+        ("J44.1", "fysisk"),
+        ("I21", "fysisk"),
+    ],
+)
+def test_icd10_chapters_give_the_problem_types(code: str, problem: str | None) -> None:
+    found = icd10_problem_type(code)
+    assert (found.code if found else None) == problem
+
+
+def encounter(sector_status: str = "finished", **extra: object) -> dict[str, object]:
+    return {"resourceType": "Encounter", "status": sector_status, **extra}
+
+
+def test_problem_types_come_from_diagnoses_judgements_and_contacts() -> None:
+    sks = {"reasonCode": [{"coding": [{"system": "urn:oid:1.2.208.176.2.4", "code": "DF102"}]}]}
+    assert problem_types(encounter(**sks), "hospital") == {"rusmiddel"}
+    procedure = {"reasonCode": [{"coding": [{"system": "urn:oid:1.2.208.176.2.4", "code": "KJ"}]}]}
+    assert problem_types(encounter(**procedure), "hospital") == set()
+    icd = {"code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "Z59.0"}]}}
+    assert problem_types({"resourceType": "Condition", **icd}, "municipality") == {"social"}
+    judged = {
+        "resourceType": "Flag",
+        "status": "active",
+        "code": {"coding": [{"system": PROBLEM_TYPES, "code": "social"}]},
+    }
+    assert problem_types(judged, "municipality") == {"social"}
+    assert problem_types({**judged, "status": "inactive"}, "municipality") == set()
+    assert problem_types(encounter(), "psychiatry") == {"psykisk"}
+    assert problem_types(encounter("planned"), "psychiatry") == set()
+    assert problem_types(encounter("entered-in-error", **sks), "hospital") == set()
+    referral = {
+        "resourceType": "ServiceRequest",
+        "status": "active",
+        "category": [{"coding": [OUTREACH_REFERRAL.coding()]}],
+    }
+    assert problem_types(referral, "hospital") == {"rusmiddel"}
+
+
+def test_the_residence_set_and_problem_type_count_are_configuration() -> None:
+    rule = Settings.from_env(
+        {"HUB_COHORT_RESIDENCES": "360, 376", "HUB_COHORT_MIN_PROBLEM_TYPES": "1"}
+    ).cohort
+    assert rule.residences == {"360", "376"} and rule.min_problem_types == 1
+    assert Settings.from_env({}).cohort.residences == frozenset()
+    with pytest.raises(ConfigError, match="HUB_COHORT_RESIDENCES"):
+        Settings.from_env({"HUB_COHORT_RESIDENCES": "Lolland"})
+    with pytest.raises(ConfigError, match="HUB_COHORT_MIN_PROBLEM_TYPES"):
+        Settings.from_env({"HUB_COHORT_MIN_PROBLEM_TYPES": "5"})
