@@ -17,10 +17,12 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from hub.services.pathway import MAX_PAGE_SIZE
+from schema.costs import CostQuery
 from schema.error_log import LoggedErrorsSchema
 from schema.inbox import InboxMutation, InboxQuery, InboxSubscription
 from schema.indicators import IndicatorQuery
 from schema.mutations import CoreMutation
+from schema.offers import OfferMutation, OfferQuery
 from schema.pathway_event_webhooks import WebhookMutation
 from schema.pathway_events import DischargeMutation, DischargeQuery, DischargeSubscription
 from schema.pathway_status import PathwayStatusQuery
@@ -45,7 +47,9 @@ QUERIES: tuple[type, ...] = (
     DischargeQuery,
     RoundTableQuery,
     IndicatorQuery,
+    CostQuery,
     InboxQuery,
+    OfferQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     CoreMutation,
@@ -53,6 +57,7 @@ MUTATIONS: tuple[type, ...] = (
     DischargeMutation,
     RoundTableMutation,
     InboxMutation,
+    OfferMutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (DischargeSubscription, InboxSubscription)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from enum import Enum
+from typing import TypeAlias
 
 import strawberry
 from graphql import GraphQLError
@@ -30,28 +30,15 @@ from hub.store.pathway_event_subscriptions import SubscriptionRecord
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
 
-
-@strawberry.enum(name="InboxItemKind", description="What the item asks of the organisation.")
-class InboxItemKindValue(Enum):
-    REFERRAL = InboxKind.REFERRAL.value
-    CORRESPONDENCE = InboxKind.CORRESPONDENCE.value
-    ROUND_TABLE_INVITATION = InboxKind.ROUND_TABLE_INVITATION.value
-    ROUND_TABLE_CHANGED = InboxKind.ROUND_TABLE_CHANGED.value
-    ROUND_TABLE_PLAN = InboxKind.ROUND_TABLE_PLAN.value
-    ACTION_ASSIGNED = InboxKind.ACTION_ASSIGNED.value
-    ACTION_OVERDUE = InboxKind.ACTION_OVERDUE.value
-    RECEPTION_VISIT_DUE = InboxKind.RECEPTION_VISIT_DUE.value
-    RECEPTION_VISIT_MISSING = InboxKind.RECEPTION_VISIT_MISSING.value
-    FAERDIGBEHANDLET_WAITING = InboxKind.FAERDIGBEHANDLET_WAITING.value
-    COHORT_PROPOSAL = InboxKind.COHORT_PROPOSAL.value
-
-
-@strawberry.enum(name="InboxItemState", description="Where the organisation is with the item.")
-class InboxItemStateValue(Enum):
-    NEW = InboxState.NEW.value
-    SEEN = InboxState.SEEN.value
-    DONE = InboxState.DONE.value
-    DECLINED = InboxState.DECLINED.value
+# The domain's own enums, so that a kind added there is at once a value here.
+strawberry.enum(
+    InboxKind, name="InboxItemKind", description="What the item asks of the organisation."
+)
+strawberry.enum(
+    InboxState, name="InboxItemState", description="Where the organisation is with the item."
+)
+InboxItemKindValue: TypeAlias = InboxKind
+InboxItemStateValue: TypeAlias = InboxState
 
 
 @strawberry.type(name="InboxItem", description="One item of your organisation's inbox.")

@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 
 from hub.domain.consent import DEFAULT_PURPOSE
+from hub.services.offers import referral_offers
 from hub.services.pathway import (
     MAX_PAGE_SIZE,
     PATHWAY_TYPES,
@@ -65,7 +66,8 @@ async def resolve_pathway(
             override_reason=emergency_override_reason,
             policy=context.policy,
         )
-    return Pathway.from_view(view)
+    offers = await referral_offers(context.engine, [e.content for e in view.entries])
+    return Pathway.from_view(view, offers)
 
 
 async def resolve_resource(
@@ -86,7 +88,10 @@ async def resolve_resource(
             override_reason=emergency_override_reason,
             policy=context.policy,
         )
-    return PathwayEntry.from_disclosure(found) if found else None
+    if found is None:
+        return None
+    offers = await referral_offers(context.engine, [found.content])
+    return PathwayEntry.from_disclosure(found, offers)
 
 
 @strawberry.type

@@ -8,6 +8,7 @@ from strawberry.scalars import JSON
 from hub.domain.summaries import summarise
 from hub.domain.timeline import timeline_fields
 from hub.services.consent.read import Disclosure
+from hub.services.offers import ReferralOffers
 from hub.services.pathway import PathwayView
 
 
@@ -26,11 +27,23 @@ class PathwayEntry:
         )
     )
     fhir: JSON = strawberry.field(description="The resource as FHIR R4 JSON.")
+    offer_name: str | None = strawberry.field(
+        default=None,
+        description="A referral to an offer of the offers directory: the offer's name.",
+    )
 
     @classmethod
-    def from_disclosure(cls, disclosure: Disclosure) -> PathwayEntry:
-        """The entry as the caller may see it (a notification shows only its fields)."""
+    def from_disclosure(
+        cls, disclosure: Disclosure, offers: ReferralOffers | None = None
+    ) -> PathwayEntry:
+        """The entry as the caller may see it (a notification shows only its fields);
+        a referral to a known offer names it."""
         fields = timeline_fields(disclosure.content)
+        named, offer_name = (
+            offers.named(disclosure.content, disclosure.stored.org)
+            if offers
+            else (disclosure.content, None)
+        )
         return cls(
             resource_type=disclosure.stored.resource_type,
             id=strawberry.ID(disclosure.stored.id),
@@ -38,8 +51,9 @@ class PathwayEntry:
             status=fields.status,
             start=fields.start,
             end=fields.end,
-            summary=summarise(disclosure.content),
+            summary=summarise(named),
             fhir=JSON(disclosure.content),
+            offer_name=offer_name,
         )
 
 
@@ -64,11 +78,11 @@ class Pathway:
     page_info: PageInfo
 
     @classmethod
-    def from_view(cls, view: PathwayView) -> Pathway:
+    def from_view(cls, view: PathwayView, offers: ReferralOffers | None = None) -> Pathway:
         return cls(
             cpr=view.cpr,
             patient=JSON(view.patient.content) if view.patient else None,
-            entries=[PathwayEntry.from_disclosure(e) for e in view.entries],
+            entries=[PathwayEntry.from_disclosure(e, offers) for e in view.entries],
             has_more=view.has_more,
             page_info=PageInfo(end_cursor=view.end_cursor, has_next_page=view.has_more),
         )

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from hub.domain.summaries import DANISH_TIME, summarise
 from hub.domain.timeline import timeline_fields
 from hub.services.consent.read import Disclosure
+from hub.services.offers import ReferralOffers, referral_offers
 from hub.services.pathway import PATHWAY_TYPES, PathwayFilter, PathwayQueryError, read_pathway
 from hub.services.pathway_status import read_pathway_status
 from web import labels
@@ -34,14 +35,18 @@ class TimelineEntry:
     status: str | None
 
 
-def timeline_entry(disclosure: Disclosure, names: OrganisationNames) -> TimelineEntry:
+def timeline_entry(
+    disclosure: Disclosure, names: OrganisationNames, offers: ReferralOffers | None = None
+) -> TimelineEntry:
     """An entry as the viewer may see it: from the disclosed content only, with the
-    organisations its summary names by SOR code named from the directory."""
+    organisations its summary names by SOR code named from the directory, and the offer
+    a referral names by the offer's name."""
     fields = timeline_fields(disclosure.content)
+    named = offers.named(disclosure.content, disclosure.stored.org)[0] if offers else None
     return TimelineEntry(
         sector=disclosure.stored.sector,
         resource_type=disclosure.stored.resource_type,
-        summary=names.in_text(summarise(disclosure.content)),
+        summary=names.in_text(summarise(named or disclosure.content)),
         start=fields.start,
         end=fields.end,
         status=fields.status,
@@ -150,6 +155,7 @@ async def patient(request: Request, session: SignedIn) -> Response:
         )
     status = await read_pathway_status(hub.engine, session.principal, cpr, policy=hub.policy)
     names = await organisation_names(hub.engine, await organisations(hub.engine))
+    offers = await referral_offers(hub.engine, [e.content for e in view.entries])
     filters = [("sektor", s) for s in chosen_sectors] + [("type", t) for t in chosen_types]
     filters += [(k, params[k]) for k in ("fra", "til") if params.get(k)]
     return render(
@@ -161,7 +167,7 @@ async def patient(request: Request, session: SignedIn) -> Response:
         cpr=format_cpr(cpr),
         name=patient_name(view.patient),
         status=status.status,
-        entries=[timeline_entry(e, names) for e in view.entries],
+        entries=[timeline_entry(e, names, offers) for e in view.entries],
         names=names,
         has_more=view.has_more,
         end_cursor=view.end_cursor,

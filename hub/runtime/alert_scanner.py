@@ -24,7 +24,9 @@ constraint catches whatever slips past that. A logged alert is numbered into the
 subscriptions that asked for its kind (``hub.services.pathway_events.materialise``) and
 filed to the inbox of the party that must act on it (``hub.services.inbox.file_alert``)
 in the same transaction, and the websocket feed and webhook sender are woken. Each scan
-also announces the inbox items whose day has come (a referral deferred to today).
+also announces the inbox items whose day has come (a referral deferred to today), and
+files the offers their owners have not confirmed for the configured period
+(``hub.services.offers.file_unconfirmed_offers``) to the owners' inboxes.
 """
 
 from __future__ import annotations
@@ -44,9 +46,11 @@ from hub import clock
 from hub.domain.alerts import Alert, AlertRules
 from hub.domain.consent import Policy
 from hub.domain.events import InboundEvent
+from hub.domain.offers import DEFAULT_CONFIRM_PERIOD
 from hub.domain.pathway_events import alert_event_kind
 from hub.services.inbox.filing import announce_due, file_alert
 from hub.services.indicators import alerts_of_patients, patients_with_alerts_due
+from hub.services.offers import file_unconfirmed_offers
 from hub.services.pathway_events import materialise
 from hub.store.notifications import PATHWAY_EVENTS_CHANNEL, notify_on_commit
 from hub.store.pathway_events import PathwayEventRecord
@@ -76,6 +80,7 @@ class AlertScanner:
         *,
         interval_seconds: float = 60.0,
         on_logged: Callable[[], None] | None = None,
+        offers_unconfirmed_after: timedelta = DEFAULT_CONFIRM_PERIOD,
     ) -> None:
         self._engine = engine
         self._policy = policy
@@ -83,6 +88,8 @@ class AlertScanner:
         self._interval = interval_seconds
         # Wakes this process's feed reader and webhook sender once alerts are committed.
         self._on_logged = on_logged
+        # Offers unconfirmed this long go to their owner's inbox (hub.services.offers).
+        self._offers_unconfirmed_after = offers_unconfirmed_after
         self._scanned_until: datetime | None = None
         self._changed_patients: set[str] = set()
 
@@ -153,6 +160,9 @@ class AlertScanner:
                     numbered = True
             # Items whose day has come (a deferred referral) go out now.
             if await announce_due(uow, now):
+                numbered = True
+            # Offers their owners have not confirmed for long go to the owners' inboxes.
+            if await file_unconfirmed_offers(uow, now, self._offers_unconfirmed_after):
                 numbered = True
             if numbered:
                 await notify_on_commit(uow.connection, PATHWAY_EVENTS_CHANNEL)  # other processes

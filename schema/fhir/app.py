@@ -24,6 +24,7 @@ from schema.fhir.capabilities import capability_statement
 from schema.fhir.context import FhirContext
 from schema.fhir.everything import patient_everything
 from schema.fhir.formats import fhir_response, media_type
+from schema.fhir.offers import read_offer, search_offers
 from schema.fhir.outcomes import FhirError, operation_outcome, writes_elsewhere
 from schema.fhir.read import history, read, vread
 from schema.fhir.search import search_type
@@ -86,6 +87,9 @@ def create_fhir_app(
         routes=[
             route("/metadata", _metadata),
             route("/Patient/{id}/$everything", patient_everything),
+            route("/HealthcareService/_search", search_offers, reads=("GET", "HEAD", "POST")),
+            route("/HealthcareService/{id}", read_offer),
+            route("/HealthcareService", search_offers),
             route("/{type}/_search", search_type, reads=("GET", "HEAD", "POST")),
             route("/{type}/{id}/_history/{vid}", vread),
             route("/{type}/{id}/_history", history),

@@ -7,6 +7,8 @@ from typing import Any
 
 from hub import clock
 from hub.domain.fhir_search import COMMON, PARAMETERS, RESOURCE_TYPES, include_values
+from schema.fhir.offers import OFFER_TYPE
+from schema.fhir.offers import SEARCH_PARAMETERS as OFFER_PARAMETERS
 from schema.fhir.outcomes import INGEST_PATH
 
 FHIR_VERSION = "4.0.1"
@@ -59,6 +61,18 @@ def _resource(resource_type: str) -> dict[str, Any]:
     return resource
 
 
+def _offers() -> dict[str, Any]:
+    """The offers directory (schema/fhir/offers.py): read and search, no patient data."""
+    return {
+        "type": OFFER_TYPE,
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [
+            {"name": name, "type": kind, "documentation": text}
+            for name, (kind, text) in OFFER_PARAMETERS.items()
+        ],
+    }
+
+
 def capability_statement(base: str, *, smart: bool) -> dict[str, Any]:
     """What the hub's FHIR REST interface supports; ``smart`` when it publishes
     ``/.well-known/smart-configuration`` (an OpenID Connect issuer is configured)."""
@@ -94,7 +108,7 @@ def capability_statement(base: str, *, smart: bool) -> dict[str, Any]:
                     f"Writes go to the message intake, POST {INGEST_PATH}."
                 ),
                 "security": security,
-                "resource": [_resource(t) for t in RESOURCE_TYPES],
+                "resource": [*(_resource(t) for t in RESOURCE_TYPES), _offers()],
             }
         ],
     }

@@ -8,6 +8,11 @@ left waiting, and a rundbordsmøde it convenes, moves, and plans with an action 
 Randers that is already overdue. Every kind of item must reach Randers both ways, and
 nothing of it Aarhus. The alert thresholds are shortened through the environment so
 the alerts fall due during the test.
+
+Then the offers directory (tilbudskort): Norddjurs Kommune publishes two offers, the
+hospital and Randers find them by kommune, category and free text, a referral names
+one, and the one left unconfirmed for half a year goes to Norddjurs' inbox alone, which
+confirms it on the page.
 """
 
 from __future__ import annotations
@@ -16,18 +21,26 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import orjson
 import pytest
+from sqlalchemy import select, update
 from websockets.asyncio.client import connect
 
+from hub.domain.consent import MUNICIPALITY_SYSTEM
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM
 from hub.domain.pathway_codes import PATHWAY_EVENTS, VIRTUAL_DISCHARGE_MEETING
+from hub.domain.summaries import DANISH_TIME
+from hub.store.database import create_engine
+from hub.store.tables import resources
 from tests.e2e import test_webhooks
 from tests.e2e.conftest import Deployment, module_hub
 from tests.e2e.test_webhooks import Receiver
 from tests.support import clock
+from tests.support.browser import WebSession
 from tests.support.hl7 import adt
 
 CPR = "1203709995"  # born 1970: in the cohort rule's age band
@@ -205,7 +218,10 @@ def test_every_kind_of_item_reaches_the_municipality_live_and_by_webhook(
     aarhus = deployment.token("municipality", AARHUS, kommune="751")
     receiver.answers["/randers/inbox"] = lambda _: 200
     registered = call(deployment, REGISTER, randers, input={"url": receiver.url("/randers/inbox")})
-    assert registered["secret"] and len(registered["kinds"]) == len(ALL_KINDS)
+    # Every kind, the owner's unconfirmed offers too (test_offers_... below).
+    assert registered["secret"] and {kind_of(k) for k in registered["kinds"]} == ALL_KINDS | {
+        "offer-unconfirmed"
+    }
 
     seen: dict[str, dict[str, Any]] = {}
 
@@ -325,3 +341,172 @@ def test_every_kind_of_item_reaches_the_municipality_live_and_by_webhook(
     assert call(deployment, INBOX, aarhus) == []
     refused = deployment.graphql(SET_STATE, aarhus, id=referral["id"], state="SEEN")
     assert refused["errors"][0]["extensions"]["code"] == "no-such-item"
+
+
+# --- the offers directory (tilbudskort) --------------------------------------------------
+
+NORDDJURS = "707000001"
+OFFER_SYSTEM = "urn:norddjurs:tilbud"
+OFFERS = """
+query Offers($kommune: String, $category: String, $text: String) {
+  offers(kommune: $kommune, category: $category, text: $text) { id name lastConfirmed owner }
+}
+"""
+CONFIRM = "mutation C($id: ID!) { confirmOffer(id: $id) { id lastConfirmed } }"
+REFERRALS = """
+query P($cpr: String!) { pathway(cpr: $cpr) { entries { resourceType offerName summary } } }
+"""
+
+
+def published_offers() -> bytes:
+    def offer(code: str, name: str, category: str, target: str) -> dict[str, Any]:
+        return {
+            "resource": {
+                "resourceType": "HealthcareService",
+                "identifier": [{"system": OFFER_SYSTEM, "value": code}],
+                "active": True,
+                "name": name,
+                "category": [{"coding": [{"code": category}]}],
+                "characteristic": [{"text": target}],
+                "telecom": [{"system": "phone", "value": "89 59 10 00"}],
+                "contained": [
+                    {
+                        "resourceType": "Location",
+                        "id": "sted",
+                        "address": {"line": ["Torvet 3"], "postalCode": "8500", "city": "Grenaa"},
+                    }
+                ],
+                "location": [{"reference": "#sted"}],
+                "coverageArea": [{"identifier": {"system": MUNICIPALITY_SYSTEM, "value": "0707"}}],
+            },
+            "request": {
+                "method": "PUT",
+                "url": f"HealthcareService?identifier={OFFER_SYSTEM}|{code}",
+            },
+        }
+
+    entries = [
+        offer("rus-1", "Ambulant alkoholbehandling", "rusmiddel", "Voksne med alkoholproblemer"),
+        offer("bo-1", "Bostøtte til unge", "bostoette", "Unge mellem 18 og 30 i egen bolig"),
+    ]
+    return orjson.dumps({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+
+
+def offer_names(deployment: Deployment, token: str, **search: str) -> list[str]:
+    return [o["name"] for o in call(deployment, OFFERS, token, **search)]
+
+
+def fhir_search(deployment: Deployment, token: str, query: str) -> dict[str, Any]:
+    response = httpx.get(
+        f"{deployment.base_url}/fhir/HealthcareService?{query}",
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"},
+    )
+    assert response.status_code == 200, response.text
+    bundle: dict[str, Any] = response.json()
+    return bundle
+
+
+async def date_back(deployment: Deployment, offer_id: str, days: int) -> None:
+    """Half a year passes for one offer: its stored version is dated back. (The hub's
+    processes share the test run's clock, which is not moved under a running hub.)"""
+    engine = create_engine(deployment.env["HUB_DATABASE_URL"])
+    try:
+        the_offer = (resources.c.resource_type == "HealthcareService") & (
+            resources.c.id == offer_id
+        )
+        async with engine.begin() as connection:
+            stored = await connection.scalar(select(resources.c.last_updated).where(the_offer))
+            earlier = stored - timedelta(days=days)
+            await connection.execute(
+                update(resources).where(the_offer).values(last_updated=earlier)
+            )
+    finally:
+        await engine.dispose()
+
+
+def test_offers_are_found_named_by_referrals_and_flagged_to_their_owner_only(
+    deployment: Deployment,
+) -> None:
+    norddjurs = deployment.token("municipality", NORDDJURS, kommune="707")
+    randers = deployment.token("municipality", RANDERS, kommune="730")
+    hospital = deployment.token("hospital", HOSPITAL, aliases=("hl7:RHR",))
+    assert deployment.ingest(published_offers(), norddjurs, "fhir").status_code == 202
+    deployment.wait_for(
+        lambda: len(call(deployment, OFFERS, hospital, kommune="707")) == 2, "the offers"
+    )
+
+    # Found by kommune, category and free text, over GraphQL and FHIR REST alike.
+    assert offer_names(deployment, hospital, kommune="0707") == [
+        "Ambulant alkoholbehandling",
+        "Bostøtte til unge",
+    ]
+    assert offer_names(deployment, hospital, kommune="730") == []
+    assert offer_names(deployment, hospital, category="rusmiddel") == ["Ambulant alkoholbehandling"]
+    assert offer_names(deployment, randers, text="unge egen bolig") == ["Bostøtte til unge"]
+    found = fhir_search(deployment, hospital, "kommune=707&service-category=rusmiddel")
+    assert found["total"] == 1
+    treatment = found["entry"][0]
+    assert treatment["resource"]["name"] == "Ambulant alkoholbehandling"
+    assert treatment["resource"]["contained"][0]["address"]["city"] == "Grenaa"
+    by_text = fhir_search(deployment, randers, "_text=unge%20bolig")
+    assert [e["resource"]["name"] for e in by_text["entry"]] == ["Bostøtte til unge"]
+    housing_id = by_text["entry"][0]["resource"]["id"]
+
+    # A referral to the offer (by the address the search gave) names it on the pathway.
+    referral = {
+        "resourceType": "ServiceRequest",
+        "id": "henv-tilbud",
+        "status": "active",
+        "intent": "order",
+        "subject": PATIENT,
+        "code": {"text": "Henvisning til alkoholbehandling"},
+        "performer": [{"reference": treatment["fullUrl"]}],
+    }
+    assert deployment.ingest(bundle(referral), hospital, "fhir").status_code == 202
+
+    def named() -> list[dict[str, Any]]:
+        entries = call(deployment, REFERRALS, hospital, cpr=CPR)["entries"]
+        return [e for e in entries if e["offerName"]]
+
+    deployment.wait_for(lambda: bool(named()), "the referral naming the offer")
+    assert named()[0]["offerName"] == "Ambulant alkoholbehandling"
+    assert "Ambulant alkoholbehandling" in named()[0]["summary"]
+
+    # Half a year later the housing offer is unconfirmed: an item for Norddjurs alone.
+    asyncio.run(date_back(deployment, housing_id, 200))
+
+    def offer_items(token: str) -> list[dict[str, Any]]:
+        return [i for i in call(deployment, INBOX, token) if i["kind"] == "OFFER_UNCONFIRMED"]
+
+    deployment.wait_for(lambda: bool(offer_items(norddjurs)), "the unconfirmed offer's item")
+    [item] = offer_items(norddjurs)
+    assert item["title"] == "Tilbud ikke bekræftet i lang tid: Bostøtte til unge"
+    assert item["resource"] == f"HealthcareService/{housing_id}" and item["cpr"] is None
+    assert offer_items(randers) == [] and offer_items(hospital) == []
+
+    # Randers cannot confirm it; Norddjurs confirms it on the page, which shows the date.
+    refused = deployment.graphql(CONFIRM, randers, id=housing_id)
+    assert refused["errors"][0]["extensions"]["code"] == "no-such-offer"
+    stale = call(deployment, OFFERS, hospital, text="bostøtte")[0]["lastConfirmed"]
+    old_day = datetime.fromisoformat(stale).astimezone(DANISH_TIME).strftime("%d.%m.%Y")
+    elsewhere = WebSession(deployment.base_url, randers)
+    try:
+        seen = elsewhere.get("/tilbud?kommune=707").text
+        assert "Bostøtte til unge" in seen and "/bekraeft" not in seen  # not Randers' offer
+        assert elsewhere.post(f"/tilbud/{housing_id}/bekraeft", {}).status_code == 409
+    finally:
+        elsewhere.close()
+    owner = WebSession(deployment.base_url, norddjurs)
+    try:
+        page = owner.get("/tilbud?kommune=707").text
+        assert f"Senest bekræftet {old_day}" in page and "ikke bekræftet i lang tid" in page
+        confirmed = owner.post(f"/tilbud/{housing_id}/bekraeft", {"kommune": "707"})
+        assert confirmed.status_code == 303, confirmed.text
+        after = owner.get(confirmed.headers["location"].removeprefix("/ui")).text
+    finally:
+        owner.close()
+    today = clock.now().astimezone(DANISH_TIME).strftime("%d.%m.%Y")
+    assert "Tilbuddet er bekræftet" in after and f"Senest bekræftet {today}" in after
+    assert "ikke bekræftet i lang tid" not in after
+    confirmed_at = call(deployment, OFFERS, hospital, text="bostøtte")[0]["lastConfirmed"]
+    assert confirmed_at > stale

@@ -150,6 +150,8 @@ async def render_item(
     views: dict[str, PatientView] | None = None,
 ) -> InboxItem | None:
     """``record`` as ``viewer`` may see it now; None when it may not."""
+    if record.kind == InboxKind.OFFER_UNCONFIRMED.value:
+        return await _offer_item(uow, viewer, record)
     cache = views if views is not None else {}
     if record.patient_key not in cache:
         cache[record.patient_key] = await consented_view(
@@ -175,6 +177,14 @@ async def render_item(
         item = _item(record, title(record.kind, entry.content), entry.content, [entry])
         return replace(item, cpr=None)
     return _item(record, title(record.kind, entry.content), entry.content, [entry])
+
+
+async def _offer_item(uow: UnitOfWork, viewer: Viewer, record: InboxItemRecord) -> InboxItem | None:
+    """An offer its owner has not confirmed: no patient data, shown to the owner only."""
+    offer = await uow.resources.get(record.resource_type, record.resource_id)
+    if offer is None or offer.org != viewer.org or offer.patient_key is not None:
+        return None
+    return _item(record, title(record.kind, offer.content), offer.content, [])
 
 
 def _item(
