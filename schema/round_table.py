@@ -7,7 +7,7 @@ them. Lists take ``first`` (1–100, default 20), and the query cost counts them
 page sizes (``schema.security.page_size``).
 
 It is over 400 lines because it holds the whole feature on the API, as one file per
-feature does: the types, the inputs and the six resolvers of rundbordsmøder.
+feature does: the types, the inputs and the resolvers of rundbordsmøder.
 """
 
 from __future__ import annotations
@@ -24,11 +24,17 @@ from hub.domain.consent import PROPOSED_START_EXTENSION, SECTOR_ROLE_SYSTEM
 from hub.domain.directory import Directory
 from hub.domain.identifiers import SOR_SYSTEM
 from hub.domain.round_table import (
+    ATTENDED_EXTENSION,
     GOAL_EXTENSION,
+    LOCATION,
+    MAX_RELATIVES,
+    RELATED_PERSON,
+    VIDEO_LINK_EXTENSION,
     RoundTableError,
     is_overdue,
     plan_of,
 )
+from hub.domain.safety_plan import SECTION_TITLES, safety_plan_of
 from hub.services.consent.read import Disclosure
 from hub.services.directory import current_directory
 from hub.services.intake import Rejected
@@ -37,12 +43,19 @@ from hub.services.round_table import (
     ConveneRequest,
     ParticipantRequest,
     PlanView,
+    RelativeRequest,
     RoundTableView,
+    SafetyPlanRequest,
+    cancel,
     convene,
+    mark_held,
+    move_to_proposal,
     record_plan,
+    record_safety_plan,
     reschedule,
     respond,
     round_tables,
+    set_place,
     update_action,
 )
 from schema.context import HubInfo
@@ -107,6 +120,12 @@ class RoundTableParticipantInput:
     )
 
 
+@strawberry.input(description="A relative of the patient taking part.")
+class RoundTableRelativeInput:
+    name: str
+    relation: str | None = strawberry.field(default=None, description="E.g. mor, far.")
+
+
 @strawberry.input(description="A rundbordsmøde to convene about one patient.")
 class ConveneRoundTableInput:
     cpr: str
@@ -117,6 +136,17 @@ class ConveneRoundTableInput:
     )
     duration_minutes: int | None = strawberry.field(default=None, description="Default 60.")
     role: str | None = strawberry.field(default=None, description="Your own role at it.")
+    place: str | None = strawberry.field(default=None, description="Where it is held.")
+    video_link: str | None = strawberry.field(
+        default=None, description="The video meeting's https:// link."
+    )
+    relatives: list[RoundTableRelativeInput] = strawberry.field(
+        default_factory=list,
+        description=(
+            "Relatives of the patient taking part; refused (`relatives-not-consented`) "
+            "unless the patient's consent names relatives for every invited organisation."
+        ),
+    )
 
 
 @strawberry.input(description="One action of the plan.")
@@ -124,6 +154,29 @@ class RoundTableActionInput:
     description: str
     responsible_org: str = strawberry.field(description="SOR code of a participant.")
     due: str | None = strawberry.field(default=None, description="ISO 8601 date or date-time.")
+
+
+@strawberry.input(
+    description=(
+        "A sikkerhedsplan (safety plan) for a self-harming young person: each list one "
+        "entry per line of the plan; blank entries are dropped."
+    )
+)
+class RoundTableSafetyPlanInput:
+    warning_signs: list[str] = strawberry.field(description="Advarselstegn (at least one).")
+    coping_steps: list[str] = strawberry.field(
+        description="What the young person can do alone (at least one)."
+    )
+    people_and_places: list[str] = strawberry.field(
+        default_factory=list, description="People and places that help or distract."
+    )
+    professional_contacts: list[str] = strawberry.field(
+        default_factory=list, description="Professionals to contact, with how to reach them."
+    )
+    tovholder: str = strawberry.field(description="SOR code of a participant.")
+    review_dates: list[str] = strawberry.field(
+        description="ISO 8601 dates of the reviews (at least one; none before today)."
+    )
 
 
 # --- outputs ------------------------------------------------------------------------------
@@ -145,6 +198,7 @@ class RoundTableParticipant:
     required: bool
     response: str = strawberry.field(description="needs-action, accepted, declined, tentative.")
     proposed_start: str | None = strawberry.field(description="The other time it proposed.")
+    attended: bool | None = strawberry.field(description="Once held: whether it took part.")
     consent_covers: bool | None = strawberry.field(
         description=(
             "Whether the patient's consent covers sharing the meeting with it, decided "
@@ -231,11 +285,59 @@ def _plan_history(root: RoundTablePlan, first: int | None = None) -> list[RoundT
     ]
 
 
+@strawberry.type(description="One section of a safety plan (CarePlan.activity.detail.code).")
+class RoundTablePlanSection:
+    code: str = strawberry.field(
+        description="advarselstegn, mestring, personer-og-steder or fagpersoner."
+    )
+    title: str = strawberry.field(description="Its Danish heading.")
+    entries: list[str]
+
+
+@strawberry.type(
+    description=(
+        "The meeting's sikkerhedsplan (safety plan), beside its plan: a FHIR CarePlan of "
+        "category sikkerhedsplan, shared exactly as the meeting is."
+    )
+)
+class RoundTableSafetyPlan:
+    id: strawberry.ID
+    version_id: int
+    kind: str = strawberry.field(description="The plan's kind: sikkerhedsplan.")
+    sections: list[RoundTablePlanSection] = strawberry.field(
+        description="Every section in order, empty ones included."
+    )
+    review_dates: list[str] = strawberry.field(description="ISO 8601 dates, earliest first.")
+    tovholder: RoundTableOrganisation
+    fhir: JSON
+
+    @classmethod
+    def from_disclosure(cls, disclosure: Disclosure, directory: Directory) -> RoundTableSafetyPlan:
+        plan = safety_plan_of(disclosure.content)
+        return cls(
+            id=strawberry.ID(disclosure.stored.id),
+            version_id=disclosure.stored.version_id,
+            kind="sikkerhedsplan",
+            sections=[
+                RoundTablePlanSection(code=code, title=SECTION_TITLES[code], entries=list(entries))
+                for code, entries in plan.sections()
+            ],
+            review_dates=list(plan.reviews),
+            tovholder=RoundTableOrganisation(
+                org=plan.tovholder,
+                sector=None,
+                name=_name(directory, plan.tovholder or None, plan.tovholder_name),
+            ),
+            fhir=JSON(disclosure.content),
+        )
+
+
 @strawberry.type(description="The plan the meeting agreed on (a FHIR CarePlan).")
 class RoundTablePlan:
     id: strawberry.ID
     version_id: int
     status: str | None
+    kind: str = strawberry.field(description="The plan's kind: rundbordsmoede.")
     goals: list[str]
     tovholder: RoundTableOrganisation
     fhir: JSON
@@ -264,6 +366,7 @@ class RoundTablePlan:
             id=strawberry.ID(view.care_plan.stored.id),
             version_id=view.care_plan.stored.version_id,
             status=content.get("status"),
+            kind="rundbordsmoede",
             goals=goals,
             tovholder=RoundTableOrganisation(
                 org=tovholder or "", sector=None, name=_name(directory, tovholder, name)
@@ -304,7 +407,18 @@ class RoundTable:
     cpr: str | None
     reason: str | None
     my_response: str | None = strawberry.field(description="Your organisation's answer.")
+    place: str | None = strawberry.field(description="Where it is held.")
+    video_link: str | None = strawberry.field(description="The video meeting's link.")
+    relatives: list[RoundTableRelative] = strawberry.field(
+        description="Relatives taking part, as far as the patient's consent shows them to you.",
+        metadata=page_size(MAX_RELATIVES, MAX_RELATIVES),
+    )
+    cancel_reason: str | None = strawberry.field(description="Why it was cancelled.")
+    referat: str | None = strawberry.field(description="Once held: the decisions.")
     plan: RoundTablePlan | None
+    safety_plan: RoundTableSafetyPlan | None = strawberry.field(
+        description="The meeting's sikkerhedsplan, if one is recorded (shown as the plan is)."
+    )
     fhir: JSON = strawberry.field(description="The Appointment, as far as you may see it.")
     all_participants: strawberry.Private[list[RoundTableParticipant]]
     show_missing: strawberry.Private[bool]
@@ -347,7 +461,31 @@ class RoundTable:
             cpr=view.cpr,
             reason=None if view.invitation_only else reason,
             my_response=mine.response if mine else None,
+            place=next(
+                (
+                    str(a["display"])
+                    for p in content.get("participant") or []
+                    if (a := p.get("actor") or {}).get("type") == LOCATION and a.get("display")
+                ),
+                None,
+            ),
+            video_link=next(
+                (
+                    str(e["valueUrl"])
+                    for e in content.get("extension") or []
+                    if e.get("url") == VIDEO_LINK_EXTENSION and e.get("valueUrl")
+                ),
+                None,
+            ),
+            relatives=_relatives(content),
+            cancel_reason=(content.get("cancelationReason") or {}).get("text"),
+            referat=content.get("comment"),
             plan=RoundTablePlan.from_view(view.plan, directory) if view.plan else None,
+            safety_plan=(
+                RoundTableSafetyPlan.from_disclosure(view.safety_plan, directory)
+                if view.safety_plan
+                else None
+            ),
             fhir=JSON(content),
             all_participants=participants,
             show_missing=view.coverage is not None,
@@ -391,8 +529,39 @@ def _participant(
         required=entry.get("required", "required") == "required",
         response=str(entry.get("status") or ""),
         proposed_start=proposed,
+        attended=_attended(entry),
         consent_covers=coverage.get(org) if coverage is not None else None,
     )
+
+
+def _attended(entry: dict[str, Any]) -> bool | None:
+    return next(
+        (
+            bool(e.get("valueBoolean"))
+            for e in entry.get("extension") or []
+            if e.get("url") == ATTENDED_EXTENSION
+        ),
+        None,
+    )
+
+
+@strawberry.type(description="A relative of the patient taking part.")
+class RoundTableRelative:
+    name: str
+    relation: str | None
+    attended: bool | None = strawberry.field(description="Once held: whether they took part.")
+
+
+def _relatives(content: dict[str, Any]) -> list[RoundTableRelative]:
+    return [
+        RoundTableRelative(
+            name=str(actor["display"]),
+            relation=((p.get("type") or [{}])[0]).get("text"),
+            attended=_attended(p),
+        )
+        for p in content.get("participant") or []
+        if (actor := p.get("actor") or {}).get("type") == RELATED_PERSON and actor.get("display")
+    ]
 
 
 # --- resolvers ----------------------------------------------------------------------------
@@ -420,6 +589,9 @@ async def resolve_convene(info: HubInfo, input: ConveneRoundTableInput) -> Round
         proposed_start=input.proposed_start,
         minutes=input.duration_minutes,
         role=input.role,
+        place=input.place,
+        video_link=input.video_link,
+        relatives=[RelativeRequest(r.name, r.relation) for r in input.relatives],
     )
     with refusals_as_errors(RoundTableError, Rejected):
         view = await convene(
@@ -462,6 +634,78 @@ async def resolve_reschedule(info: HubInfo, meeting_id: strawberry.ID, start: st
     return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
 
 
+async def resolve_move_to_proposal(
+    info: HubInfo, meeting_id: strawberry.ID, participant_org: str
+) -> RoundTable:
+    context = info.context
+    with refusals_as_errors(RoundTableError, Rejected):
+        view = await move_to_proposal(
+            context.engine,
+            context.intake,
+            context.viewer,
+            str(meeting_id),
+            participant_org,
+            policy=context.policy,
+        )
+    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
+
+
+async def resolve_cancel(info: HubInfo, meeting_id: strawberry.ID, reason: str) -> RoundTable:
+    context = info.context
+    with refusals_as_errors(RoundTableError, Rejected):
+        view = await cancel(
+            context.engine,
+            context.intake,
+            context.viewer,
+            str(meeting_id),
+            reason,
+            policy=context.policy,
+        )
+    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
+
+
+async def resolve_mark_held(
+    info: HubInfo,
+    meeting_id: strawberry.ID,
+    attended: list[str],
+    decisions: str,
+    relatives_attended: list[str] | None = None,
+) -> RoundTable:
+    context = info.context
+    with refusals_as_errors(RoundTableError, Rejected):
+        view = await mark_held(
+            context.engine,
+            context.intake,
+            context.viewer,
+            str(meeting_id),
+            attended,
+            decisions,
+            relatives_attended or [],
+            policy=context.policy,
+        )
+    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
+
+
+async def resolve_set_place(
+    info: HubInfo,
+    meeting_id: strawberry.ID,
+    place: str | None = None,
+    video_link: str | None = None,
+) -> RoundTable:
+    context = info.context
+    with refusals_as_errors(RoundTableError, Rejected):
+        view = await set_place(
+            context.engine,
+            context.intake,
+            context.viewer,
+            str(meeting_id),
+            place,
+            video_link,
+            policy=context.policy,
+        )
+    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
+
+
 async def resolve_record_plan(
     info: HubInfo,
     meeting_id: strawberry.ID,
@@ -479,6 +723,29 @@ async def resolve_record_plan(
             goals,
             [ActionRequest(a.description, a.responsible_org, a.due) for a in actions],
             tovholder,
+            policy=context.policy,
+        )
+    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
+
+
+async def resolve_record_safety_plan(
+    info: HubInfo, meeting_id: strawberry.ID, input: RoundTableSafetyPlanInput
+) -> RoundTable:
+    context = info.context
+    with refusals_as_errors(RoundTableError, Rejected):
+        view = await record_safety_plan(
+            context.engine,
+            context.intake,
+            context.viewer,
+            str(meeting_id),
+            SafetyPlanRequest(
+                warning_signs=input.warning_signs,
+                coping=input.coping_steps,
+                people_and_places=input.people_and_places,
+                contacts=input.professional_contacts,
+                tovholder=input.tovholder,
+                reviews=input.review_dates,
+            ),
             policy=context.policy,
         )
     return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
@@ -539,12 +806,48 @@ class RoundTableMutation:
         resolver=resolve_reschedule,
         description="The convener moves the meeting; participants are asked again.",
     )
+    move_round_table_to_proposal: RoundTable = strawberry.field(
+        resolver=resolve_move_to_proposal,
+        description=(
+            "The convener moves the meeting to the time a participant (`participantOrg`) "
+            "proposed, in one step; that participant has accepted it, the others are asked "
+            "again. Refused with `no-proposal` when it proposed none."
+        ),
+    )
+    cancel_round_table: RoundTable = strawberry.field(
+        resolver=resolve_cancel,
+        description="The convener cancels the meeting, with a reason the participants read.",
+    )
+    mark_round_table_held: RoundTable = strawberry.field(
+        resolver=resolve_mark_held,
+        description=(
+            "The convener records that the meeting was held: the organisations (SOR codes) "
+            "and relatives (names) that took part, and the decisions (`referat`)."
+        ),
+    )
+    set_round_table_place: RoundTable = strawberry.field(
+        resolver=resolve_set_place,
+        description=(
+            "The convener sets where the meeting is held and/or its video link (null: none); "
+            "participants are told."
+        ),
+    )
     record_round_table_plan: RoundTable = strawberry.field(
         resolver=resolve_record_plan,
         description=(
             "Record the meeting's plan (the convener, or the plan's tovholder): goals, one "
             "action per responsible organisation, a tovholder. Recording it again revises "
             "it; earlier versions stay in `plan.history`."
+        ),
+    )
+    record_round_table_safety_plan: RoundTable = strawberry.field(
+        resolver=resolve_record_safety_plan,
+        description=(
+            "Record the meeting's sikkerhedsplan (the convener, or the tovholder of its plan "
+            "or safety plan): warning signs, coping steps, people and places, professional "
+            "contacts, a tovholder and review dates. Recording it again revises it. "
+            "Refused with `not-planner`, `safety-plan-incomplete`, `review-date-missing`, "
+            "`review-date-in-past` or `bad-review-date`."
         ),
     )
     update_round_table_action: RoundTableAction = strawberry.field(

@@ -18,9 +18,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.config import OidcSettings
 from hub.domain.consent import Policy
+from hub.domain.costs import TariffTable
 from hub.services.auth import TokenVerifier
 from hub.services.intake import IntakeService
-from web import consent, indicators, oidc_sign_in, round_table, sign_in, worklist
+from web import (
+    consent,
+    indicator_cases,
+    indicators,
+    offers,
+    oidc_sign_in,
+    round_table,
+    sign_in,
+    worklist,
+)
 from web import patient as patient_pages
 from web.oidc import OidcClient
 from web.patient_ref import PatientRefs
@@ -129,6 +139,7 @@ def create_web_app(
     policy: Policy,
     verifier: TokenVerifier,
     oidc: OidcSettings | None = None,
+    tariffs: TariffTable | None = None,
 ) -> ASGIApp:
     patient = "/patient/{ref}"
     oidc_client = OidcClient(oidc) if oidc is not None else None
@@ -148,17 +159,31 @@ def create_web_app(
             Route(f"{patient}/rundbord", round_table.convene_meeting, methods=["POST"]),
             Route(f"{patient}/rundbord/{{meeting}}/svar", round_table.answer, methods=["POST"]),
             Route(f"{patient}/rundbord/{{meeting}}/plan", round_table.plan, methods=["POST"]),
+            Route(f"{patient}/rundbord/{{meeting}}/styr", round_table.manage, methods=["POST"]),
             Route(f"{patient}/handling/{{task}}", round_table.change_action, methods=["POST"]),
             Route("/rundbord", round_table.my_meetings, methods=["GET"]),
             Route("/rundbord/{meeting}/svar", round_table.answer_invitation, methods=["POST"]),
+            Route("/tilbud", offers.offers_page, methods=["GET"]),
+            Route("/tilbud/{id}/bekraeft", offers.confirm, methods=["POST"]),
             Route("/indikatorer", indicators.indicators_page, methods=["GET"]),
             Route("/indikatorer.csv", indicators.indicators_csv, methods=["GET"]),
             Route("/indikatorer-data.csv", indicators.indicators_data_csv, methods=["GET"]),
+            Route("/indikatorer/sager", indicator_cases.cases_page, methods=["GET"]),
+            Route("/indikatorer/sager.csv", indicator_cases.cases_csv, methods=["GET"]),
+            Route("/indikatorer/sager-data.csv", indicator_cases.cases_data_csv, methods=["GET"]),
+            Route("/indikatorer/sager.json", indicator_cases.cases_json, methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         exception_handlers={HTTPException: not_found, 500: server_error},
     )
     app.state.web = WebHub(
-        engine, intake, policy, verifier, PatientRefs(), templates(), oidc=oidc_client
+        engine,
+        intake,
+        policy,
+        verifier,
+        PatientRefs(),
+        templates(),
+        oidc=oidc_client,
+        tariffs=tariffs,
     )
     return SecurityHeaders(app)

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hub.domain.round_table import MAX_ACTIONS, MAX_GOALS, MAX_PARTICIPANTS, MAX_TEXT
+from hub.domain.round_table import (
+    MAX_ACTIONS,
+    MAX_GOALS,
+    MAX_PARTICIPANTS,
+    MAX_RELATIVES,
+    MAX_TEXT,
+)
+from hub.domain.safety_plan import MAX_ENTRIES, MAX_REVIEWS
 from hub.services.intake import Rejected
 
 ROUND_TABLE = {
@@ -36,7 +43,20 @@ ROUND_TABLE = {
     ),
     "no-such-meeting": "Mødet findes ikke, eller din organisation deltager ikke i det.",
     "meeting-closed": "Mødet er afholdt eller aflyst og kan ikke ændres.",
-    "not-convener": "Kun den, der har indkaldt, kan flytte mødet.",
+    "not-convener": "Kun den, der har indkaldt, kan flytte, aflyse eller afslutte mødet.",
+    "no-proposal": "{orgs} har ikke foreslået et andet tidspunkt.",
+    "cancel-reason-missing": "Skriv, hvorfor mødet aflyses.",
+    "decisions-missing": "Skriv, hvad der blev besluttet på mødet.",
+    "attendance-missing": "Markér, hvem der deltog i mødet.",
+    "meeting-without-time": "Mødet har intet tidspunkt og kan ikke være afholdt.",
+    "bad-video-link": "Videolinket skal være en https://-adresse.",
+    "relative-name-missing": "Hver pårørende skal have et navn.",
+    "too-many-relatives": f"Der kan højst deltage {MAX_RELATIVES} pårørende.",
+    "relative-twice": "Hver pårørende kan kun deltage én gang.",
+    "relatives-not-consented": (
+        "Patientens samtykke nævner ikke pårørende for {orgs}. Pårørende kan kun deltage, "
+        "når samtykket omfatter pårørende for alle inviterede organisationer."
+    ),
     "goal-missing": "Skriv mindst ét mål for planen.",
     "plan-too-large": f"En plan kan højst have {MAX_GOALS} mål og {MAX_ACTIONS} handlinger.",
     "action-description-missing": "Hver handling skal have en beskrivelse.",
@@ -56,6 +76,17 @@ ROUND_TABLE = {
     "unknown-sector": "Vælg sektoren for hver deltager.",
     "sector-missing": "Vælg sektoren for {orgs}: organisationsregistret angiver ingen.",
     "participant-org-missing": "Hver deltager skal have en SOR-kode.",
+    "safety-plan-incomplete": (
+        "Skriv mindst ét advarselstegn og én ting, den unge selv kan gøre, i sikkerhedsplanen."
+    ),
+    "safety-plan-too-large": (
+        f"Et afsnit af sikkerhedsplanen kan højst have {MAX_ENTRIES} punkter, og planen "
+        f"højst {MAX_REVIEWS} opfølgningsdatoer."
+    ),
+    "tovholder-missing": "Vælg en tovholder for planen.",
+    "review-date-missing": "Skriv mindst én dato for opfølgning på sikkerhedsplanen.",
+    "review-date-in-past": "En opfølgningsdato er overstået. Vælg i dag eller en senere dato.",
+    "bad-review-date": "Opfølgningsdatoen kunne ikke læses. Skriv en dato, fx 24.11.2026.",
 }
 
 CONSENT = {
@@ -86,6 +117,7 @@ INDICATORS = {
     "period-too-long": "Perioden må højst være 5 år.",
     "bad-date": "En dato kunne ikke læses. Skriv datoen som dd.mm.åååå.",
     "bad-first": "Der kan højst vises 500 ad gangen.",
+    "unknown-indicator": "Indikatoren findes ikke. Vælg den fra siden med indikatorer.",
 }
 
 GENERAL = "Ændringen kunne ikke gennemføres. Tjek det, du har skrevet, og prøv igen."

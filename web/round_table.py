@@ -1,12 +1,13 @@
-"""Rundbordsmøder on the page: convene, answer, record the plan, follow the actions.
+"""Rundbordsmøder on the page: convene, answer, move, cancel, hold, record the plan
+and the sikkerhedsplan (the same address, with ``slags=sikkerhedsplan``), follow the actions.
 
 Everything shown comes from ``hub.services.round_table`` (reads through the consent choke
 point, audited); every change goes through its service functions, which write
 through intake like any message and return once the change is stored.
 
 It is over 400 lines because it holds the rundbordsmøde pages of the page: the convene
-form, answers, the plan form and action updates, which share their form parsing and
-error display.
+form, answers, the convener's controls, the plan form and action updates, which share
+their form parsing and error display.
 """
 
 from __future__ import annotations
@@ -24,13 +25,27 @@ from starlette.responses import Response
 from hub import clock
 from hub.domain.consent import PROPOSED_START_EXTENSION, SECTOR_ROLE_SYSTEM
 from hub.domain.identifiers import SOR_SYSTEM
+from hub.domain.pathway_codes import SAFETY_PLAN
 from hub.domain.round_table import (
     ACTION_STATUSES,
+    ATTENDED_EXTENSION,
     CLOSED_MEETING,
     FINISHED_ACTION,
+    Meeting,
+    Relative,
     RoundTableError,
     is_overdue,
+    meeting_of,
     plan_of,
+)
+from hub.domain.safety_plan import (
+    CONTACTS,
+    COPING,
+    PEOPLE_AND_PLACES,
+    SECTION_TITLES,
+    SECTIONS,
+    WARNING_SIGNS,
+    safety_plan_of,
 )
 from hub.domain.summaries import danish_time
 from hub.services.consent.read import Disclosure
@@ -40,10 +55,16 @@ from hub.services.round_table import (
     ConveneRequest,
     ParticipantRequest,
     RoundTableView,
+    SafetyPlanRequest,
+    cancel,
     convene,
+    mark_held,
+    move_to_proposal,
     record_plan,
+    record_safety_plan,
     respond,
     round_tables,
+    set_place,
     update_action,
 )
 from web import labels, refusals
@@ -72,7 +93,12 @@ MESSAGES = {
     "indkaldt": "Rundbordsmødet er indkaldt. Deltagerne kan nu svare.",
     "svar": "Dit svar er registreret.",
     "plan": "Planen er registreret.",
+    "sikkerhedsplan": "Sikkerhedsplanen er registreret.",
     "handling": "Handlingen er opdateret.",
+    "flyttet": "Mødet er flyttet. Deltagerne er underrettet.",
+    "aflyst": "Mødet er aflyst. Deltagerne er underrettet.",
+    "afholdt": "Mødet er registreret som afholdt med referat. Deltagerne er underrettet.",
+    "sted": "Mødested og videolink er gemt. Deltagerne er underrettet.",
 }
 
 
@@ -86,6 +112,7 @@ class ParticipantLine:
     response: str
     proposed_start: str | None
     consent_covers: bool | None  # None: not for this viewer to know
+    attended: bool | None = None  # once held
 
 
 @dataclass(frozen=True)
@@ -116,6 +143,31 @@ class PlanBlock:
 
 
 @dataclass(frozen=True)
+class SafetyPlanBlock:
+    """The meeting's sikkerhedsplan: its sections (code, Danish heading, entries) in order."""
+
+    sections: list[tuple[str, str, list[str]]]
+    reviews: list[str]  # ISO dates
+    tovholder_org: str
+    tovholder_name: str | None
+    versions: int
+
+    def entries(self, code: str) -> list[str]:
+        return next((entries for c, _, entries in self.sections if c == code), [])
+
+
+def _safety_plan(disclosure: Disclosure, names: OrganisationNames) -> SafetyPlanBlock:
+    plan = safety_plan_of(disclosure.content)
+    return SafetyPlanBlock(
+        sections=[(code, SECTION_TITLES[code], list(e)) for code, e in plan.sections()],
+        reviews=list(plan.reviews),
+        tovholder_org=plan.tovholder,
+        tovholder_name=names.name(plan.tovholder, plan.tovholder_name),
+        versions=disclosure.stored.version_id,
+    )
+
+
+@dataclass(frozen=True)
 class MeetingBlock:
     id: str
     status: str
@@ -133,6 +185,17 @@ class MeetingBlock:
     closed: bool
     plan: PlanBlock | None
     cpr: str | None
+    place: str | None = None
+    video_link: str | None = None
+    relatives: tuple[Relative, ...] = ()
+    cancel_reason: str | None = None
+    referat: str | None = None
+    safety_plan: SafetyPlanBlock | None = None
+
+    @property
+    def safety_sections(self) -> tuple[tuple[str, str], ...]:
+        """The safety plan's text sections (code, Danish heading), for its form."""
+        return SECTIONS
 
 
 def _participant(
@@ -166,6 +229,14 @@ def _participant(
         response=str(entry.get("status") or "needs-action"),
         proposed_start=proposed,
         consent_covers=coverage.get(org) if coverage is not None else None,
+        attended=next(
+            (
+                bool(e.get("valueBoolean"))
+                for e in entry.get("extension") or []
+                if e.get("url") == ATTENDED_EXTENSION
+            ),
+            None,
+        ),
     )
 
 
@@ -234,8 +305,11 @@ def meeting_block(
             ],
             versions=len(view.plan.history),
         )
+    safety = _safety_plan(view.safety_plan, names) if view.safety_plan is not None else None
+    planners = {view.convener_org, tovholder, safety.tovholder_org if safety else None}
     status = str(content.get("status") or "")
     convener = next((p for p in participants if p.org == view.convener_org), None)
+    details = _details(content, view.cpr)
     return MeetingBlock(
         id=view.appointment.stored.id,
         status=status,
@@ -249,11 +323,28 @@ def meeting_block(
         participants=participants,
         mine=next((p for p in participants if p.org == viewer_org), None),
         is_convener=viewer_org == view.convener_org,
-        may_plan=not view.invitation_only and viewer_org in (view.convener_org, tovholder),
+        may_plan=not view.invitation_only and viewer_org in planners,
         closed=status in CLOSED_MEETING,
         plan=plan,
         cpr=view.cpr,
+        place=details.place if details else None,
+        video_link=details.video_link if details else None,
+        relatives=details.relatives if details else (),
+        cancel_reason=details.cancel_reason if details else None,
+        referat=details.referat if details else None,
+        safety_plan=safety,
     )
+
+
+def _details(content: dict[str, Any], cpr: str | None) -> Meeting | None:
+    """Place, link, relatives, cancel reason and referat, as far as the viewer is shown
+    them (an invitation shows none of them)."""
+    if cpr is None:
+        return None
+    try:
+        return meeting_of(content, cpr)
+    except RoundTableError:  # not convened through the hub
+        return None
 
 
 def local_time(value: str) -> str | None:
@@ -461,6 +552,8 @@ async def convene_meeting(request: Request, session: SignedIn) -> Response:
             proposed_start=local_time(form_text(form, "tidspunkt")),
             minutes=int(minutes_text),
             role=form_text(form, "min_rolle") or None,
+            place=form_text(form, "sted") or None,
+            video_link=form_text(form, "videolink") or None,
         )
     except RoundTableError as error:
         return await refused(danish_refusal(error, names))
@@ -524,6 +617,8 @@ async def plan(request: Request, session: SignedIn) -> Response:
     form = await request.form()
     kept = Kept.of(_path(request), form)
     hub = web_hub(request)
+    if form_text(form, "slags") == SAFETY_PLAN.code:
+        return await _safety_plan_form(request, session, cpr, form, kept)
     goals = [line for line in form_text(form, "maal").splitlines() if line.strip()]
     descriptions = form.getlist("handling")
     owners = form.getlist("ansvarlig")
@@ -560,6 +655,46 @@ async def plan(request: Request, session: SignedIn) -> Response:
             goals,
             actions,
             form_text(form, "tovholder"),
+            policy=hub.policy,
+        ),
+        kept,
+    )
+
+
+def _lines(form: FormData, name: str) -> list[str]:
+    return [line for line in form_text(form, name).splitlines() if line.strip()]
+
+
+async def _safety_plan_form(
+    request: Request, session: SignedIn, cpr: str, form: FormData, kept: Kept
+) -> Response:
+    """The safety-plan form, sent to the plan's address with ``slags=sikkerhedsplan``."""
+    hub = web_hub(request)
+    try:
+        reviews = [d.isoformat() for v in form.getlist("opfoelgning") if (d := form_date(str(v)))]
+    except ValueError:
+        error = RoundTableError("a review date is not a date", "bad-review-date")
+        return await _render(
+            request, session, cpr, status_code=422, error=danish_refusal(error), kept=kept
+        )
+    return await _carry_out(
+        request,
+        session,
+        cpr,
+        "sikkerhedsplan",
+        record_safety_plan(
+            hub.engine,
+            hub.intake,
+            session.principal,
+            request.path_params["meeting"],
+            SafetyPlanRequest(
+                warning_signs=_lines(form, WARNING_SIGNS),
+                coping=_lines(form, COPING),
+                people_and_places=_lines(form, PEOPLE_AND_PLACES),
+                contacts=_lines(form, CONTACTS),
+                tovholder=form_text(form, "tovholder"),
+                reviews=reviews,
+            ),
             policy=hub.policy,
         ),
         kept,
@@ -654,3 +789,62 @@ async def answer_invitation(request: Request, session: SignedIn) -> Response:
             request, session, error=danish_refusal(error), kept=Kept.of(_path(request), form)
         )
     return redirect(request, "/rundbord?besked=svar")
+
+
+MANAGED = ("flyttet", "aflyst", "afholdt", "sted")
+
+
+@page
+async def manage(request: Request, session: SignedIn) -> Response:
+    """The convener's controls: move to a proposed time, cancel, mark held, set the place.
+    ``handling`` names which; on a refusal the form is shown again as typed."""
+    cpr = patient_cpr(request)
+    if cpr is None:
+        return expired(request, session)
+    form = await request.form()
+    kept = Kept.of(_path(request), form)
+    hub = web_hub(request)
+    meeting = request.path_params["meeting"]
+    step = form_text(form, "handling")
+    change: Awaitable[Any]
+    if step == "flyttet":
+        change = move_to_proposal(
+            hub.engine,
+            hub.intake,
+            session.principal,
+            meeting,
+            form_text(form, "deltager"),
+            policy=hub.policy,
+        )
+    elif step == "aflyst":
+        change = cancel(
+            hub.engine,
+            hub.intake,
+            session.principal,
+            meeting,
+            form_text(form, "begrundelse"),
+            policy=hub.policy,
+        )
+    elif step == "afholdt":
+        change = mark_held(
+            hub.engine,
+            hub.intake,
+            session.principal,
+            meeting,
+            form_list(form, "deltog"),
+            form_text(form, "beslutninger"),
+            form_list(form, "paaroerende_deltog"),
+            policy=hub.policy,
+        )
+    else:
+        change = set_place(
+            hub.engine,
+            hub.intake,
+            session.principal,
+            meeting,
+            form_text(form, "sted") or None,
+            form_text(form, "videolink") or None,
+            policy=hub.policy,
+        )
+        step = "sted"
+    return await _carry_out(request, session, cpr, step, change, kept)

@@ -26,7 +26,8 @@ The rules, in order (the first that applies decides):
    A deferred referral is shown from the date it is deferred to.
 6. **Relatives.** A Patient's contacts (relatives) are shown outside their author's
    controller only under a permit that names relatives explicitly (class
-   ``RelatedPerson``); otherwise they are cut from the Patient shown.
+   ``RelatedPerson``); otherwise they are cut from the Patient shown, as relatives
+   taking part in a rundbordsmøde are cut from its Appointment.
 7. **Consent.** A permit provision matching the viewer (organisation by SOR code,
    or sector), the purpose, the data (resource types or named resources) and
    period, and in force now, shows the resource — if the permit may disclose it:
@@ -511,7 +512,30 @@ def shown(
         and not _relatives_permitted(viewer, item, consents, now)
     ):
         content = {k: v for k, v in content.items() if k != "contact"}
+    if (
+        item.resource_type == "Appointment"
+        and any(_is_relative(p) for p in content.get("participant") or [])
+        and not own_data(viewer, item)
+        and not viewer.override_reason
+        and not _relatives_permitted(viewer, item, consents, now)
+    ):
+        participants = [p for p in content["participant"] if not _is_relative(p)]
+        content = {**content, "participant": participants}
     return content
+
+
+def _is_relative(participant: Any) -> bool:
+    """A relative taking part in a rundbordsmøde (rule 6, as for a Patient's contacts)."""
+    return isinstance(participant, dict) and (participant.get("actor") or {}).get("type") == (
+        RELATIVES_CLASS
+    )
+
+
+def relatives_permitted(
+    viewer: Viewer, item: Item, consents: Sequence[PatientConsent], now: datetime
+) -> bool:
+    """Whether ``viewer`` may be shown the relatives ``item`` names (rule 6)."""
+    return own_data(viewer, item) or _relatives_permitted(viewer, item, consents, now)
 
 
 def _relatives_permitted(

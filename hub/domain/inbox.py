@@ -8,8 +8,9 @@ passage of time, gives the organisation something to do:
 - ``correspondence``: a Communication (CareCommunication, an OIOXML letter), to its
   recipients;
 - ``round-table-invitation``: a rundbordsmøde Appointment, to each newly invited
-  organisation; ``round-table-changed``: the meeting moved or cancelled, to its
-  participants; ``round-table-plan``: its plan written or changed, to its participants;
+  organisation; ``round-table-changed``: the meeting moved, given another place or
+  video link, cancelled or held (its referat), to its participants;
+  ``round-table-plan``: its plan written or changed, to its participants;
 - ``action-assigned``: a Task with a new owner (a plan action), to the owner;
   ``action-overdue`` (an alert): the action past its due date, to the owner;
 - ``reception-visit-due``: the discharge of a "Kom godt hjem" patient, and
@@ -18,6 +19,8 @@ passage of time, gives the organisation something to do:
 - ``faerdigbehandlet-waiting`` (an alert): to the residence kommune, which pays;
 - ``cohort-proposal``: the cohort rule proposes a rundbordsmøde, to the organisations
   whose stays met it and the residence kommune.
+- ``offer-unconfirmed``: an offer (HealthcareService) its owner has not confirmed for
+  the configured period, to the owner (``hub.services.offers``).
 
 (docs/events.md has the same as a table.)
 
@@ -70,6 +73,7 @@ class InboxKind(StrEnum):
     RECEPTION_VISIT_MISSING = "reception-visit-missing"
     FAERDIGBEHANDLET_WAITING = "faerdigbehandlet-waiting"
     COHORT_PROPOSAL = "cohort-proposal"
+    OFFER_UNCONFIRMED = "offer-unconfirmed"  # hub.domain.offers: to the owner
 
 
 ALERT_ITEMS: Mapping[str, InboxKind] = {
@@ -244,10 +248,27 @@ def _meeting(previous: FhirJson | None, current: FhirJson) -> list[Filing]:
         filed.append(Filing(InboxKind.ROUND_TABLE_INVITATION, now_invited - before))
     if previous is not None:
         moved = previous.get("start") != current.get("start")
-        cancelled = current.get("status") == "cancelled" != previous.get("status")
-        if (moved and current.get("status") not in _CLOSED_MEETING) or cancelled:
+        placed = _where(previous) != _where(current)
+        closed = current.get("status") in ("cancelled", "fulfilled")
+        closing = closed and current.get("status") != previous.get("status")
+        if ((moved or placed) and current.get("status") not in _CLOSED_MEETING) or closing:
             filed.append(Filing(InboxKind.ROUND_TABLE_CHANGED, now_invited & before))
     return filed
+
+
+def _where(content: FhirJson) -> tuple[Any, ...]:
+    """Where a meeting is held: its place (a Location participant) and video link."""
+    places = [
+        actor.get("display")
+        for p in content.get("participant") or []
+        if (actor := p.get("actor") or {}).get("type") == "Location"
+    ]
+    links = [
+        e.get("valueUrl")
+        for e in content.get("extension") or []
+        if e.get("url") == "urn:brobygger:extension:video-link"
+    ]
+    return tuple(places), tuple(links)
 
 
 def meeting_organisations(content: FhirJson) -> frozenset[str]:
@@ -297,6 +318,10 @@ def title(kind: str, content: FhirJson | None, *, alert_text: str | None = None)
     if kind == InboxKind.ROUND_TABLE_CHANGED:
         if resource.get("status") == "cancelled":
             return "Rundbordsmøde aflyst"
+        if resource.get("status") == "fulfilled":
+            return "Rundbordsmøde afholdt: referatet kan læses"
+        if any(e.get("valueCode") == "place" for e in resource.get("extension") or []):
+            return f"Rundbordsmøde {_when(resource.get('start'))}: nyt sted eller videolink"
         return f"Rundbordsmøde flyttet til {_when(resource.get('start'))}".rstrip()
     if kind == InboxKind.ROUND_TABLE_PLAN:
         return "Plan fra rundbordsmøde delt eller ændret"
@@ -304,6 +329,8 @@ def title(kind: str, content: FhirJson | None, *, alert_text: str | None = None)
         return f"Handling til jer: {resource.get('description') or 'uden beskrivelse'}"
     if kind == InboxKind.COHORT_PROPOSAL:
         return str(resource.get("description") or "Rundbordsmøde foreslået")
+    if kind == InboxKind.OFFER_UNCONFIRMED:
+        return f"Tilbud ikke bekræftet i lang tid: {resource.get('name') or 'uden navn'}"
     if kind == InboxKind.RECEPTION_VISIT_DUE:
         end = (resource.get("period") or {}).get("end")
         return f"Kom godt hjem: modtagebesøg inden 24 timer efter udskrivelsen {_when(end)}"

@@ -32,7 +32,8 @@ Where each code is carried (the element that says what a resource is):
 ``Task``               ``code``: outcomes recorded without a meeting (declined, unable)
 ``Flag``               ``code``: færdigbehandlet; ``period`` is the days it lasted
 ``Appointment``        ``serviceType``: a rundbordsmøde convened through the hub
-``CarePlan``           ``category``: the plan a rundbordsmøde agreed on
+``CarePlan``           ``category``: the plan a rundbordsmøde agreed on, or its
+                       sikkerhedsplan (safety plan)
 =====================  ==============================================================
 
 A resource counts while its status is not ``entered-in-error``, ``cancelled`` or
@@ -201,6 +202,11 @@ Carried in ``Appointment.serviceType`` (the meeting, its participants and their
 answers) and ``CarePlan.category`` (its plan, whose actions are Tasks); the shapes
 are in ``hub.domain.round_table``."""
 
+SAFETY_PLAN = PathwayCode(PATHWAY_EVENTS, "sikkerhedsplan", "Sikkerhedsplan")
+"""The safety plan of a self-harming young person, written at a rundbordsmøde before
+discharge. Carried in ``CarePlan.category`` (beside the meeting's generic plan); its
+sections and review dates are in ``hub.domain.safety_plan``."""
+
 PATHWAY_EVENT_CODES: tuple[PathwayCode, ...] = (
     OUTREACH_REFERRAL,
     OUTREACH_CONVERSATION_HELD,
@@ -217,6 +223,7 @@ PATHWAY_EVENT_CODES: tuple[PathwayCode, ...] = (
     ROUND_TABLE_MEETING,
     COHORT_MEMBER,
     ROUND_TABLE,
+    SAFETY_PLAN,
 )
 """Every code of ``PATHWAY_EVENTS``; a code of that system not listed here is refused."""
 

@@ -5,7 +5,16 @@ A round table is four kinds of FHIR resource about one patient:
 * **Appointment**: the meeting. ``serviceType`` carries the pathway code
   ``rundbordsmoede``; ``reasonCode[0].text`` the reason; one participant per
   organisation (by SOR code, with its sector as a ``type`` coding and its role as
-  ``type.text``) with its response as ``participant.status``, plus the patient.
+  ``type.text``) with its response as ``participant.status``, plus the patient, the
+  relatives taking part (``RelatedPerson`` actors by name; shown only under a consent
+  that names relatives, rule 6 of ``hub.domain.consent``) and the place (a
+  ``Location`` actor by name); the video link is ``VIDEO_LINK_EXTENSION``. Cancelled:
+  ``status`` cancelled with ``cancelationReason``. Held: ``status`` fulfilled, each
+  participant's ``ATTENDED_EXTENSION``, and the referat (the decisions) as ``comment``:
+  it belongs to the meeting and is shown exactly as the meeting is, never on an
+  invitation (a Communication to the participants would be a disclosure to each of
+  them, rule 5). ``LAST_CHANGE_EXTENSION`` says what the last change was, for the
+  participants' inbox items.
 * **CarePlan**: the plan the meeting agreed, ``category`` ``rundbordsmoede``,
   ``author`` the tovholder, the goals in ``description`` (one per line, and each as
   a ``GOAL_EXTENSION`` string: the fhir format takes no Goal resources), ``activity``
@@ -19,8 +28,9 @@ written as the organisation that convened it, whoever acts: a participant's
 response or an owner's status change is a new version of the convener's resource,
 made on that participant's behalf. Who did what stays in the resource (each
 participant's own ``status``; a Task note naming the organisation) and in the audit
-trail. Only a participant may answer for its own organisation; only an action's
-owner, the convener or the tovholder may change an action.
+trail. Only a participant may answer for its own organisation; only the convener
+moves, cancels, marks held or places the meeting; only an action's owner, the convener
+or the tovholder may change an action.
 
 Each resource is named by an identifier of the hub's own (``MEETING_SYSTEM`` …) and
 written with a PUT by that identifier, so every version lands on the same resource.
@@ -32,10 +42,11 @@ one is read beside the others.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from hub.domain.consent import PROPOSED_START_EXTENSION, SECTOR_ROLE_SYSTEM
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, resource_id
@@ -50,6 +61,11 @@ MEETING_SYSTEM = "urn:brobygger:round-table"
 PLAN_SYSTEM = "urn:brobygger:round-table-plan"
 ACTION_SYSTEM = "urn:brobygger:round-table-action"
 ROUND_TABLE_EXTENSION = "urn:brobygger:extension:round-table"
+VIDEO_LINK_EXTENSION = "urn:brobygger:extension:video-link"
+ATTENDED_EXTENSION = "urn:brobygger:extension:attended"
+LAST_CHANGE_EXTENSION = "urn:brobygger:extension:round-table-change"
+RELATED_PERSON = "RelatedPerson"
+LOCATION = "Location"
 GOAL_EXTENSION = "urn:brobygger:extension:round-table-goal"
 
 NEEDS_ACTION = "needs-action"
@@ -68,6 +84,14 @@ MAX_PARTICIPANTS = 30  # besides the convener
 MAX_TEXT = 2000  # characters of a reason, a goal, an action or a note
 MAX_GOALS = 30
 MAX_ACTIONS = 50
+MAX_RELATIVES = 10
+MAX_LINK = 500  # characters of a video-meeting link
+
+# What the last change to a meeting was (LAST_CHANGE_EXTENSION), for its participants' inboxes.
+MOVED = "moved"
+PLACE_CHANGED = "place"
+CANCELLED = "cancelled"
+HELD = "held"
 
 
 def bounded(text: str, what: str) -> str:
@@ -105,6 +129,16 @@ class Participant:
     required: bool = True
     response: str = NEEDS_ACTION
     proposed_start: str | None = None  # the other time it proposed (response tentative)
+    attended: bool | None = None  # once the meeting is held: whether it took part
+
+
+@dataclass(frozen=True)
+class Relative:
+    """A relative of the patient taking part (only under a consent that names relatives)."""
+
+    name: str
+    relation: str | None = None  # mor, far, ægtefælle …
+    attended: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +152,12 @@ class Meeting:
     start: str | None = None
     minutes: int = DEFAULT_MINUTES
     status: str = "proposed"
+    place: str | None = None  # where it is held (an address, a room)
+    video_link: str | None = None  # or the link to the video meeting
+    relatives: tuple[Relative, ...] = ()
+    cancel_reason: str | None = None
+    referat: str | None = None  # the decisions, once it is held
+    last_change: str | None = None  # MOVED, PLACE_CHANGED, CANCELLED or HELD
 
     @property
     def convener(self) -> Participant:
@@ -265,8 +305,128 @@ def rescheduled(meeting: Meeting, start: str) -> Meeting:
         )
         for index, p in enumerate(meeting.participants)
     )
-    changed = replace(meeting, start=start, participants=participants, status="proposed")
+    changed = replace(
+        meeting, start=start, participants=participants, status="proposed", last_change=MOVED
+    )
     return replace(changed, status=booking_status(changed))
+
+
+def may_manage(meeting: Meeting, org: str) -> bool:
+    """Only the convener's organisation moves, cancels, marks held or sets the place."""
+    return org == meeting.convener.org
+
+
+def still_open(meeting: Meeting) -> None:
+    """Refuse a change to a meeting that is cancelled or held."""
+    if meeting.status in CLOSED_MEETING:
+        raise RoundTableError(f"the meeting is {meeting.status}", "meeting-closed")
+
+
+def moved_to_proposal(meeting: Meeting, org: str) -> Meeting:
+    """``meeting`` moved to the time ``org`` proposed, in one step: ``org`` has in
+    effect accepted it, everyone else is asked again."""
+    proposer = meeting.participant(org)
+    if proposer is None or proposer.response != TENTATIVE or not proposer.proposed_start:
+        raise RoundTableError(f"{org} has proposed no other time", "no-proposal", orgs=[org])
+    return rescheduled(meeting, proposer.proposed_start)
+
+
+def checked_place(place: str | None, video_link: str | None) -> tuple[str | None, str | None]:
+    """(place, video link) as the meeting keeps them: the link an https address."""
+    checked = bounded(place or "", "the place") or None
+    link = (video_link or "").strip() or None
+    if link is not None:
+        parts = urlsplit(link)
+        if (
+            len(link) > MAX_LINK
+            or parts.scheme != "https"
+            or not parts.hostname
+            or any(c.isspace() for c in link)
+        ):
+            raise RoundTableError(
+                f"the video link must be an https:// address of at most {MAX_LINK} characters",
+                "bad-video-link",
+            )
+    return checked, link
+
+
+def placed(meeting: Meeting, place: str | None, video_link: str | None) -> Meeting:
+    """``meeting`` held at ``place`` and/or by ``video_link`` (None: neither)."""
+    checked, link = checked_place(place, video_link)
+    if (checked, link) == (meeting.place, meeting.video_link):
+        return meeting
+    return replace(meeting, place=checked, video_link=link, last_change=PLACE_CHANGED)
+
+
+def cancelled(meeting: Meeting, reason: str) -> Meeting:
+    """``meeting`` cancelled, for ``reason`` (``Appointment.cancelationReason``)."""
+    if not reason.strip():
+        raise RoundTableError("cancelling a meeting needs a reason", "cancel-reason-missing")
+    return replace(
+        meeting,
+        status="cancelled",
+        cancel_reason=bounded(reason, "the reason"),
+        last_change=CANCELLED,
+    )
+
+
+def held(
+    meeting: Meeting,
+    attended: Collection[str],
+    relatives_attended: Collection[str],
+    decisions: str,
+) -> Meeting:
+    """``meeting`` held: who took part (organisations by SOR code, relatives by name)
+    and what was decided (its referat)."""
+    if meeting.start is None:
+        raise RoundTableError("a meeting without a time cannot be held", "meeting-without-time")
+    decisions = bounded(decisions, "the decisions")
+    if not decisions:
+        raise RoundTableError("the referat needs the decisions", "decisions-missing")
+    if not attended:
+        raise RoundTableError("name the organisations that took part", "attendance-missing")
+    unknown = [org for org in attended if meeting.participant(org) is None]
+    unknown += [name for name in relatives_attended if name not in _relative_names(meeting)]
+    if unknown:
+        raise RoundTableError(
+            f"{', '.join(unknown)} does not take part in the meeting",
+            "not-participant",
+            orgs=unknown,
+        )
+    return replace(
+        meeting,
+        status="fulfilled",
+        participants=tuple(replace(p, attended=p.org in attended) for p in meeting.participants),
+        relatives=tuple(
+            replace(r, attended=r.name in relatives_attended) for r in meeting.relatives
+        ),
+        referat=decisions,
+        last_change=HELD,
+    )
+
+
+def _relative_names(meeting: Meeting) -> set[str]:
+    return {r.name for r in meeting.relatives}
+
+
+def checked_relatives(relatives: Sequence[Relative]) -> tuple[Relative, ...]:
+    """Relatives as invited: each named once, at most MAX_RELATIVES."""
+    checked = tuple(
+        Relative(
+            bounded(r.name, "a relative's name"),
+            bounded(r.relation or "", "a relation") or None,
+        )
+        for r in relatives
+    )
+    if any(not r.name for r in checked):
+        raise RoundTableError("every relative needs a name", "relative-name-missing")
+    if len(checked) > MAX_RELATIVES:
+        raise RoundTableError(
+            f"at most {MAX_RELATIVES} relatives may take part", "too-many-relatives"
+        )
+    if len({r.name for r in checked}) != len(checked):
+        raise RoundTableError("each relative takes part once", "relative-twice")
+    return checked
 
 
 def checked_start(value: str) -> str:
@@ -309,6 +469,10 @@ def new_meeting(
     invited: Sequence[Participant],
     start: str | None,
     minutes: int | None,
+    *,
+    place: str | None = None,
+    video_link: str | None = None,
+    relatives: Sequence[Relative] = (),
 ) -> Meeting:
     """A meeting as convened: the convener has accepted, everyone else is asked."""
     if not reason.strip():
@@ -341,7 +505,10 @@ def new_meeting(
         ),
         start=checked_start(start) if start is not None else None,
         minutes=minutes or DEFAULT_MINUTES,
+        relatives=checked_relatives(relatives),
     )
+    checked, link = checked_place(place, video_link)
+    meeting = replace(meeting, place=checked, video_link=link)
     return replace(meeting, status=booking_status(meeting))
 
 
@@ -412,12 +579,30 @@ def appointment(meeting: Meeting) -> FhirJson:
             "required": "required" if p.required else "optional",
             "status": p.response,
         }
+        extensions: list[FhirJson] = []
         if p.proposed_start:
-            entry["extension"] = [
-                {"url": PROPOSED_START_EXTENSION, "valueDateTime": p.proposed_start}
-            ]
+            extensions.append({"url": PROPOSED_START_EXTENSION, "valueDateTime": p.proposed_start})
+        if p.attended is not None:
+            extensions.append({"url": ATTENDED_EXTENSION, "valueBoolean": p.attended})
+        if extensions:
+            entry["extension"] = extensions
         participants.append(entry)
     participants.append({"actor": _patient(meeting.cpr), "status": ACCEPTED})
+    for relative in meeting.relatives:
+        entry = {
+            "actor": {"type": RELATED_PERSON, "display": relative.name},
+            "required": "optional",
+            "status": ACCEPTED,
+        }
+        if relative.relation:
+            entry["type"] = [{"text": relative.relation}]
+        if relative.attended is not None:
+            entry["extension"] = [{"url": ATTENDED_EXTENSION, "valueBoolean": relative.attended}]
+        participants.append(entry)
+    if meeting.place:
+        participants.append(
+            {"actor": {"type": LOCATION, "display": meeting.place}, "status": ACCEPTED}
+        )
     resource: FhirJson = {
         "resourceType": "Appointment",
         "identifier": [{"system": MEETING_SYSTEM, "value": meeting.key}],
@@ -426,6 +611,17 @@ def appointment(meeting: Meeting) -> FhirJson:
         "reasonCode": [{"text": meeting.reason}],
         "participant": participants,
     }
+    extensions = []
+    if meeting.video_link:
+        extensions.append({"url": VIDEO_LINK_EXTENSION, "valueUrl": meeting.video_link})
+    if meeting.last_change:
+        extensions.append({"url": LAST_CHANGE_EXTENSION, "valueCode": meeting.last_change})
+    if extensions:
+        resource["extension"] = extensions
+    if meeting.cancel_reason:
+        resource["cancelationReason"] = {"text": meeting.cancel_reason}
+    if meeting.referat:
+        resource["comment"] = meeting.referat
     if meeting.start is not None:
         start = datetime.fromisoformat(meeting.start)
         resource["start"] = meeting.start
@@ -473,6 +669,7 @@ def meeting_of(content: Mapping[str, Any], cpr: str) -> Meeting:
                 required=entry.get("required", "required") == "required",
                 response=str(entry.get("status") or NEEDS_ACTION),
                 proposed_start=_extension(entry, PROPOSED_START_EXTENSION, "valueDateTime"),
+                attended=_attended(entry),
             )
         )
     return Meeting(
@@ -483,7 +680,36 @@ def meeting_of(content: Mapping[str, Any], cpr: str) -> Meeting:
         start=content.get("start"),
         minutes=int(content.get("minutesDuration") or DEFAULT_MINUTES),
         status=str(content.get("status")),
+        place=next((str(a["display"]) for a in _actors(content, LOCATION)), None),
+        video_link=_extension(content, VIDEO_LINK_EXTENSION, "valueUrl"),
+        relatives=tuple(
+            Relative(
+                name=str(a["display"]),
+                relation=((entry.get("type") or [{}])[0]).get("text"),
+                attended=_attended(entry),
+            )
+            for entry in content.get("participant") or []
+            if (a := entry.get("actor") or {}).get("type") == RELATED_PERSON and a.get("display")
+        ),
+        cancel_reason=(content.get("cancelationReason") or {}).get("text"),
+        referat=content.get("comment"),
+        last_change=_extension(content, LAST_CHANGE_EXTENSION, "valueCode"),
     )
+
+
+def _actors(content: Mapping[str, Any], kind: str) -> list[Mapping[str, Any]]:
+    return [
+        actor
+        for entry in content.get("participant") or []
+        if (actor := entry.get("actor") or {}).get("type") == kind and actor.get("display")
+    ]
+
+
+def _attended(entry: Mapping[str, Any]) -> bool | None:
+    for extension in entry.get("extension") or []:
+        if extension.get("url") == ATTENDED_EXTENSION and "valueBoolean" in extension:
+            return bool(extension["valueBoolean"])
+    return None
 
 
 def care_plan(plan: Plan, meeting: Meeting, created: str) -> FhirJson:

@@ -19,7 +19,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM
-from hub.domain.pathway_codes import PATHWAY_EVENTS, READY_FOR_DISCHARGE, ROUND_TABLE
+from hub.domain.pathway_codes import (
+    PATHWAY_EVENTS,
+    READY_FOR_DISCHARGE,
+    ROUND_TABLE,
+    SAFETY_PLAN,
+)
 from hub.domain.timeline import fhir_instant
 from hub.domain.translation import FhirJson
 
@@ -279,6 +284,8 @@ def _service_request(resource: FhirJson) -> str:
 def _care_plan(resource: FhirJson) -> str:
     round_table = has_pathway_code(resource.get("category"), ROUND_TABLE_CODE)
     label = "Plan fra rundbordsmøde" if round_table else "Plan"
+    if has_pathway_code(resource.get("category"), SAFETY_PLAN.code):
+        label = "Sikkerhedsplan fra rundbordsmøde"
     title = plain(resource.get("title")) or plain(resource.get("description"))
     tovholder = party_display(resource.get("author"))
     period = resource.get("period") or {}

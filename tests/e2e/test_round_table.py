@@ -31,6 +31,7 @@ MEETING_FIELDS = """
   convener { org sector }
   participants(first: 10) { org sector role response consentCovers }
   missingConsent(first: 10) { org }
+  safetyPlan { kind }
   plan {
     id versionId status goals tovholder { org }
     actions(first: 10) { taskId description status overdue due responsible { org } notes }
@@ -65,6 +66,15 @@ UPDATE = """
 mutation Update($task: ID!, $status: RoundTableActionStatus!, $note: String) {
   updateRoundTableAction(taskId: $task, status: $status, note: $note) {
     taskId status overdue notes
+  }
+}
+"""
+SAFETY_PLAN = """
+mutation Safety($id: ID!, $input: RoundTableSafetyPlanInput!) {
+  recordRoundTableSafetyPlan(meetingId: $id, input: $input) {
+    safetyPlan {
+      kind versionId reviewDates tovholder { org } sections { code title entries }
+    }
   }
 }
 """
@@ -253,10 +263,34 @@ def test_a_round_table_from_convening_to_follow_up(deployment: Deployment) -> No
         MUNICIPALITY: "completed",
         HOSPITAL: "requested",
     }
+    # The convener writes the young person's sikkerhedsplan beside the plan; the GP,
+    # neither convener nor tovholder, may not.
+    safety_input = {
+        "warningSigns": ["Trækker sig fra vennerne"],
+        "copingSteps": ["Går en tur med hunden"],
+        "peopleAndPlaces": ["Mormor"],
+        "professionalContacts": ["Kommunens ungerådgiver"],
+        "tovholder": MUNICIPALITY,
+        "reviewDates": [clock.iso(clock.day_from_today(14))],
+    }
+    assert (
+        refused_code(deployment, SAFETY_PLAN, gp, id=meeting_id, input=safety_input)
+        == "not-planner"
+    )
+    safety = call(deployment, SAFETY_PLAN, hospital, id=meeting_id, input=safety_input)
+    safety = safety["safetyPlan"]
+    assert safety["kind"] == "sikkerhedsplan" and safety["tovholder"] == {"org": MUNICIPALITY}
+    assert safety["reviewDates"] == [clock.iso(clock.day_from_today(14))]
+    assert safety["sections"][1] == {
+        "code": "mestring",
+        "title": "Det kan jeg selv gøre",
+        "entries": ["Går en tur med hunden"],
+    }
     # Still only an invitation for the GP, now booked.
     (invitation,) = call(deployment, MINE, gp)
     assert_no_patient_data(invitation)
     assert invitation["status"] == "booked" and invitation["plan"] is None
+    assert invitation["safetyPlan"] is None
 
     # The patient withdraws the consent: from now on the municipality sees the invitation.
     revoked = call(deployment, REVOKE_CONSENT, hospital, cpr=CPR, identifier=consent["identifier"])
@@ -264,6 +298,7 @@ def test_a_round_table_from_convening_to_follow_up(deployment: Deployment) -> No
     (after,) = call(deployment, MINE, municipality)
     assert_no_patient_data(after)
     assert after["invitationOnly"] and after["plan"] is None and after["myResponse"] == "accepted"
+    assert after["safetyPlan"] is None
     (convener_view,) = call(deployment, OF_PATIENT, hospital, cpr=CPR)
     assert convener_view["missingConsent"] == [{"org": MUNICIPALITY}, {"org": GP}]
 
@@ -275,6 +310,150 @@ def test_a_round_table_from_convening_to_follow_up(deployment: Deployment) -> No
         "roundtable.update",
         "roundtable.read",
         "roundtable.plan.record",
+        "roundtable.safety-plan.record",
         "roundtable.action.update",
     ):
         assert action in audit.stdout, audit.stdout
+
+
+MEETING_DETAILS = f"""
+  {MEETING_FIELDS} place videoLink referat cancelReason relatives {{ name relation attended }}
+  attendance: participants(first: 10) {{ org attended }}
+"""
+CONVENE_DETAILED = f"""
+mutation Convene($input: ConveneRoundTableInput!) {{
+  conveneRoundTable(input: $input) {{ {MEETING_DETAILS} }}
+}}
+"""
+MOVE_TO_PROPOSAL = f"""
+mutation Move($id: ID!, $org: String!) {{
+  moveRoundTableToProposal(meetingId: $id, participantOrg: $org) {{ {MEETING_DETAILS} }}
+}}
+"""
+CANCEL = f"""
+mutation Cancel($id: ID!, $reason: String!) {{
+  cancelRoundTable(meetingId: $id, reason: $reason) {{ {MEETING_DETAILS} }}
+}}
+"""
+HELD = f"""
+mutation Held($id: ID!, $attended: [String!]!, $decisions: String!) {{
+  markRoundTableHeld(meetingId: $id, attended: $attended, decisions: $decisions) {{
+    {MEETING_DETAILS}
+  }}
+}}
+"""
+MINE_DETAILED = """
+query Mine {
+  roundTables(first: 10) { id status start invitationOnly cpr reason videoLink referat }
+}
+"""
+INBOX = "query Inbox { inbox(first: 50) { kind title } }"
+LINK = "https://video.example.dk/rundbord/7"
+
+
+def refused_code(deployment: Deployment, query: str, token: str, **variables: Any) -> str:
+    body = deployment.graphql(query, token, **variables)
+    assert body["data"] is None, body
+    code: str = body["errors"][0]["extensions"]["code"]
+    return code
+
+
+def test_a_meeting_moved_to_a_proposal_held_with_a_referat_and_another_cancelled(
+    deployment: Deployment,
+) -> None:
+    hospital = deployment.token("hospital", HOSPITAL, aliases=("hl7:RHR",))
+    municipality = deployment.token("municipality", MUNICIPALITY, kommune="730")
+    gp = deployment.token("gp", GP)
+    outsider = deployment.token("gp", "999999999")
+    admission = adt("A01", cpr=CPR, name=f"{SURNAME}^{GIVEN}", visit="RT2", kommune="730")
+    assert deployment.ingest(admission).status_code == 202
+    deployment.wait_for(lambda: deployment.pathway(CPR, hospital)["entries"] != [], "the stay")
+    call(
+        deployment,
+        RECORD_CONSENT,
+        hospital,
+        input={"cpr": CPR, "decision": "PERMIT", "organisations": [MUNICIPALITY]},
+    )
+    invite = {
+        "cpr": CPR,
+        "reason": REASON,
+        "proposedStart": MEETING,
+        "videoLink": LINK,
+        "participants": [
+            {"org": MUNICIPALITY, "sector": "municipality"},
+            {"org": GP, "sector": "gp"},
+        ],
+    }
+    # Relatives take part only under a consent that names relatives: nothing is written.
+    assert (
+        refused_code(
+            deployment,
+            CONVENE_DETAILED,
+            hospital,
+            input={**invite, "relatives": [{"name": "Anne Gormsen", "relation": "datter"}]},
+        )
+        == "relatives-not-consented"
+    )
+    meeting = call(deployment, CONVENE_DETAILED, hospital, input=invite)
+    meeting_id = meeting["id"]
+    assert meeting["videoLink"] == LINK and meeting["relatives"] == []
+
+    # The GP proposes another time; the convener moves the meeting there in one step.
+    call(deployment, RESPOND, gp, id=meeting_id, answer="PROPOSE_TIME", start=PROPOSED)
+    moved = call(deployment, MOVE_TO_PROPOSAL, hospital, id=meeting_id, org=GP)
+    assert moved["start"] == PROPOSED and moved["videoLink"] == LINK
+    assert {p["org"]: p["response"] for p in moved["participants"]}[GP] == "accepted"
+
+    # Neither a participant nor an outsider may cancel it, and their attempt changes nothing.
+    assert refused_code(deployment, CANCEL, municipality, id=meeting_id, reason="Nej") == (
+        "not-convener"
+    )
+    assert refused_code(deployment, CANCEL, outsider, id=meeting_id, reason="Nej") == (
+        "no-such-meeting"
+    )
+    assert refused_code(deployment, MOVE_TO_PROPOSAL, gp, id=meeting_id, org=GP) == ("not-convener")
+
+    # Held: who took part and the decisions, for the participants the consent covers.
+    decisions = "Kommunen bevilger bostøtte; egen læge følger op på medicinen"
+    done = call(
+        deployment,
+        HELD,
+        hospital,
+        id=meeting_id,
+        attended=[HOSPITAL, MUNICIPALITY],
+        decisions=decisions,
+    )
+    assert done["status"] == "fulfilled" and done["referat"] == decisions
+    assert {p["org"]: p["attended"] for p in done["attendance"]} == {
+        HOSPITAL: True,
+        MUNICIPALITY: True,
+        GP: False,
+    }
+    (seen,) = call(deployment, MINE_DETAILED, municipality)
+    assert seen["referat"] == decisions and seen["videoLink"] == LINK
+    (invitation,) = call(deployment, MINE_DETAILED, gp)  # not covered: the invitation only
+    assert_no_patient_data(invitation)
+    assert invitation["status"] == "fulfilled" and invitation["referat"] is None
+    assert invitation["videoLink"] is None
+
+    # Another meeting is cancelled, with a reason.
+    other = call(deployment, CONVENE_DETAILED, hospital, input={**invite, "videoLink": None})
+    off = call(deployment, CANCEL, hospital, id=other["id"], reason="Borgeren er indlagt")
+    assert off["status"] == "cancelled" and off["cancelReason"] == "Borgeren er indlagt"
+    assert (
+        refused_code(deployment, HELD, hospital, id=other["id"], attended=[HOSPITAL], decisions="x")
+        == "meeting-closed"
+    )
+
+    # Each change reached the participants' inboxes; the outsider sees nothing at all.
+    # (An item is titled by the meeting as it is now: the move reads as held by now.)
+    items = call(deployment, INBOX, municipality)
+    changes = [i["title"] for i in items if i["kind"] == "ROUND_TABLE_CHANGED"]
+    assert len(changes) == 3, items  # moved, held, cancelled
+    assert "Rundbordsmøde afholdt: referatet kan læses" in changes, items
+    assert "Rundbordsmøde aflyst" in changes, items
+    gp_titles = [i["title"] for i in call(deployment, INBOX, gp)]
+    assert "Rundbordsmøde aflyst" in gp_titles, gp_titles
+    assert call(deployment, MINE_DETAILED, outsider) == []
+    assert call(deployment, INBOX, outsider) == []
+    assert meeting_id not in str(deployment.pathway(CPR, outsider))

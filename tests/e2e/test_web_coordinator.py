@@ -373,6 +373,37 @@ def test_a_coordinators_day(hub: Deployment) -> None:
         page.get_by_role("link", name="Forløb og status").click()
         expect(status).to_contain_text(f"tovholder: SOR {COORDINATOR} (1 handling)")
 
+        # The GP proposes another time; the coordinator moves the meeting there in one step,
+        # gives the video link (kept as typed when it is refused) and records it as held.
+        later = clock.at_danish(8, 9)
+        proposed = hub.graphql(
+            "mutation($id: ID!, $s: String!) { respondToRoundTable("
+            "meetingId: $id, answer: PROPOSE_TIME, proposedStart: $s) { id } }",
+            hub.token("gp", GP),
+            id=meeting_id,
+            s=clock.iso(later),
+        )
+        assert "errors" not in proposed, proposed
+        page.get_by_role("link", name="Rundbordsmøder og plan").click()
+        page.get_by_role("button", name=re.compile("Flyt mødet til")).click()
+        expect(page.get_by_role("status")).to_have_text(re.compile("Mødet er flyttet"))
+        expect(page.locator("article.moede h3")).to_contain_text(clock.danish_date(later))
+        page.get_by_text("Mødested, afholdelse eller aflysning").click()
+        page.locator("#videolink-1").fill("http://video.example.dk/rundbord")
+        page.get_by_role("button", name="Gem mødested").click()
+        expect(page.get_by_role("alert")).to_contain_text("Videolinket skal være en https://")
+        expect(page.locator("#videolink-1")).to_have_value("http://video.example.dk/rundbord")
+        page.locator("#videolink-1").fill("https://video.example.dk/rundbord")
+        page.get_by_role("button", name="Gem mødested").click()
+        expect(page.get_by_role("status")).to_have_text(re.compile("Mødested og videolink"))
+        expect(page.get_by_role("link", name="https://video.example.dk/rundbord")).to_be_visible()
+        page.get_by_text("Mødested, afholdelse eller aflysning").click()
+        page.get_by_label("Beslutninger (referat)").fill("Bostøtte søges; lægen følger op")
+        page.get_by_role("button", name="Registrér mødet som afholdt").click()
+        expect(page.get_by_role("status")).to_have_text(re.compile("registreret som afholdt"))
+        expect(page.locator(".referat")).to_contain_text("Bostøtte søges; lægen følger op")
+        expect(page.get_by_role("button", name="Aflys mødet")).to_have_count(0)
+
         # The sign-in runs out while a form is being filled in: after signing in again,
         # the user is back on the form with what she had typed, and nothing was sent.
         page.get_by_role("link", name="Rundbordsmøder og plan").click()
@@ -419,7 +450,7 @@ def test_a_coordinators_day(hub: Deployment) -> None:
         assert excel.headers["content-type"].startswith("text/csv")
         text = excel.body().decode("utf-8")
         assert text.startswith("\ufeffFra;Til;Omfang;Indikator;Kommune;Værdi;Enhed;")
-        assert ";Egne tal;Rundbordsmøder indkaldt;;1;møde;nej\r\n" in text
+        assert ";Egne tal;Rundbordsmøder indkaldt;;1;møde;nej;\r\n" in text
         assert re.search(r"^\d\d\.\d\d\.\d{4};", text.splitlines()[1])
         data = page.request.get(linked(hub, page, "CSV til programmer"))
         assert data.text().lstrip("\ufeff").startswith("from,to,scope,name,title")

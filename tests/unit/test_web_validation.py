@@ -130,7 +130,14 @@ def codes_raised(path: str, error: str) -> set[str]:
     ("paths", "error", "words"),
     [
         (
-            ["hub/domain/round_table.py", "hub/services/round_table.py", "web/round_table.py"],
+            [
+                "hub/domain/round_table.py",
+                *(
+                    str(p.relative_to(ROOT))
+                    for p in sorted((ROOT / "hub/services/round_table").glob("*.py"))
+                ),
+                "web/round_table.py",
+            ],
             "RoundTableError",
             refusals.ROUND_TABLE,
         ),
