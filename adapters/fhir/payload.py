@@ -2,7 +2,8 @@
 transaction, batch or collection, in FHIR JSON or FHIR XML.
 
 * FHIR JSON is parsed with orjson; FHIR XML (a body starting with ``<``) is read by
-  ``adapters.fhirtools.read_fhir_xml``, which also validates it.
+  ``adapters.fhirtools.read_fhir_xml`` into the same FHIR JSON (refusing elements
+  FHIR does not define); either way each resource is validated when translated.
 * A Bundle of another type is refused at ``Bundle.type``: a ``message`` or
   ``document`` has its own standard (a MessageHeader or Composition first) and is not
   plain FHIR, and search results and responses are answers, not news.
