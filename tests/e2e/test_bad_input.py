@@ -9,15 +9,15 @@ from tests.e2e.conftest import Deployment
 from tests.support.hl7 import adt
 from tests.support.hub_process import run_hub
 
-ORU = (
-    b"MSH|^~\\&|LAB|RHR|HUB|HUB|20261101080000||ORU^R01|X1|P|2.5\r"
+SIU = (
+    b"MSH|^~\\&|BOOK|RHR|HUB|HUB|20261101080000||SIU^S12|X1|P|2.5\r"
     b"PID|1||0101709995^^^CPR^NNDNK||Nielsen^Bo\r"
 )
 
 BAD_MESSAGES = {
     "empty body": (b"", None),
     "not HL7": (b"Dear colleague, please admit Bo.", None),
-    "wrong message type": (ORU, "MSH-9"),
+    "wrong message type": (SIU, "MSH-9"),
     "missing PID-3": (adt("A01", pid3=""), "PID-3"),
     "bad admit timestamp": (adt("A01", admitted="20261341080000"), "PV1-44"),
     "discharge without a discharge time": (adt("A03", discharged=""), "PV1-45"),

@@ -309,7 +309,7 @@ def test_a_coordinators_day(hub: Deployment) -> None:
         )
 
         page.get_by_label("Mål (ét pr. linje)").fill("Stabil bolig\nKontakt til rusmiddelcenter")
-        page.get_by_label("Tovholder").select_option(COORDINATOR)
+        page.get_by_label("Tovholder", exact=True).select_option(COORDINATOR)
         page.locator("#handling-1-0").fill("Første samtale på rusmiddelcentret")
         page.locator("#ansvarlig-1-0").select_option(MUNICIPALITY)
         page.locator("#handling-1-1").fill("Boligansøgning sammen med borgeren")

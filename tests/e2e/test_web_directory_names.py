@@ -184,7 +184,7 @@ def test_the_page_names_organisations_and_the_convene_form_finds_them_by_name(
 
         # The plan: tovholder and action owner by name, in the choices and the table.
         page.get_by_label("Mål (ét pr. linje)").fill("Kontakt til rusmiddelcenter")
-        page.get_by_label("Tovholder").select_option(MUNICIPALITY)
+        page.get_by_label("Tovholder", exact=True).select_option(MUNICIPALITY)
         page.locator("#handling-1-0").fill("Første samtale")
         page.locator("#ansvarlig-1-0").select_option(MUNICIPALITY)
         page.locator("#frist-1-0").fill(clock.iso(clock.day_from_today(-2)))
