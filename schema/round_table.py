@@ -12,6 +12,7 @@ feature does: the types, the inputs and the resolvers of rundbordsmøder.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any
 
@@ -600,68 +601,44 @@ async def resolve_convene(info: HubInfo, input: ConveneRoundTableInput) -> Round
     return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
 
 
+async def _changed(
+    info: HubInfo, change: Callable[..., Awaitable[RoundTableView]], meeting_id: str, *args: Any
+) -> RoundTable:
+    """``change`` (a meeting service) applied by the caller to the meeting, as it reads now."""
+    context = info.context
+    with refusals_as_errors(RoundTableError, Rejected):
+        view = await change(
+            context.engine,
+            context.intake,
+            context.viewer,
+            str(meeting_id),
+            *args,
+            policy=context.policy,
+        )
+    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
+
+
 async def resolve_respond(
     info: HubInfo,
     meeting_id: strawberry.ID,
     answer: RoundTableAnswer,
     proposed_start: str | None = None,
 ) -> RoundTable:
-    context = info.context
-    with refusals_as_errors(RoundTableError, Rejected):
-        view = await respond(
-            context.engine,
-            context.intake,
-            context.viewer,
-            str(meeting_id),
-            answer.value,
-            proposed_start,
-            policy=context.policy,
-        )
-    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
+    return await _changed(info, respond, meeting_id, answer.value, proposed_start)
 
 
 async def resolve_reschedule(info: HubInfo, meeting_id: strawberry.ID, start: str) -> RoundTable:
-    context = info.context
-    with refusals_as_errors(RoundTableError, Rejected):
-        view = await reschedule(
-            context.engine,
-            context.intake,
-            context.viewer,
-            str(meeting_id),
-            start,
-            policy=context.policy,
-        )
-    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
+    return await _changed(info, reschedule, meeting_id, start)
 
 
 async def resolve_move_to_proposal(
     info: HubInfo, meeting_id: strawberry.ID, participant_org: str
 ) -> RoundTable:
-    context = info.context
-    with refusals_as_errors(RoundTableError, Rejected):
-        view = await move_to_proposal(
-            context.engine,
-            context.intake,
-            context.viewer,
-            str(meeting_id),
-            participant_org,
-            policy=context.policy,
-        )
-    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
+    return await _changed(info, move_to_proposal, meeting_id, participant_org)
 
 
 async def resolve_cancel(info: HubInfo, meeting_id: strawberry.ID, reason: str) -> RoundTable:
-    context = info.context
-    with refusals_as_errors(RoundTableError, Rejected):
-        view = await cancel(
-            context.engine,
-            context.intake,
-            context.viewer,
-            str(meeting_id),
-            reason,
-            policy=context.policy,
-        )
-    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
+    return await _changed(info, cancel, meeting_id, reason)
 
 
 async def resolve_mark_held(
@@ -671,19 +648,9 @@ async def resolve_mark_held(
     decisions: str,
     relatives_attended: list[str] | None = None,
 ) -> RoundTable:
-    context = info.context
-    with refusals_as_errors(RoundTableError, Rejected):
-        view = await mark_held(
-            context.engine,
-            context.intake,
-            context.viewer,
-            str(meeting_id),
-            attended,
-            decisions,
-            relatives_attended or [],
-            policy=context.policy,
-        )
-    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
+    return await _changed(
+        info, mark_held, meeting_id, attended, decisions, relatives_attended or []
+    )
 
 
 async def resolve_set_place(
@@ -692,18 +659,7 @@ async def resolve_set_place(
     place: str | None = None,
     video_link: str | None = None,
 ) -> RoundTable:
-    context = info.context
-    with refusals_as_errors(RoundTableError, Rejected):
-        view = await set_place(
-            context.engine,
-            context.intake,
-            context.viewer,
-            str(meeting_id),
-            place,
-            video_link,
-            policy=context.policy,
-        )
-    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
+    return await _changed(info, set_place, meeting_id, place, video_link)
 
 
 async def resolve_record_plan(
@@ -713,42 +669,32 @@ async def resolve_record_plan(
     actions: list[RoundTableActionInput],
     tovholder: str,
 ) -> RoundTable:
-    context = info.context
-    with refusals_as_errors(RoundTableError, Rejected):
-        view = await record_plan(
-            context.engine,
-            context.intake,
-            context.viewer,
-            str(meeting_id),
-            goals,
-            [ActionRequest(a.description, a.responsible_org, a.due) for a in actions],
-            tovholder,
-            policy=context.policy,
-        )
-    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
+    return await _changed(
+        info,
+        record_plan,
+        meeting_id,
+        goals,
+        [ActionRequest(a.description, a.responsible_org, a.due) for a in actions],
+        tovholder,
+    )
 
 
 async def resolve_record_safety_plan(
     info: HubInfo, meeting_id: strawberry.ID, input: RoundTableSafetyPlanInput
 ) -> RoundTable:
-    context = info.context
-    with refusals_as_errors(RoundTableError, Rejected):
-        view = await record_safety_plan(
-            context.engine,
-            context.intake,
-            context.viewer,
-            str(meeting_id),
-            SafetyPlanRequest(
-                warning_signs=input.warning_signs,
-                coping=input.coping_steps,
-                people_and_places=input.people_and_places,
-                contacts=input.professional_contacts,
-                tovholder=input.tovholder,
-                reviews=input.review_dates,
-            ),
-            policy=context.policy,
-        )
-    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
+    return await _changed(
+        info,
+        record_safety_plan,
+        meeting_id,
+        SafetyPlanRequest(
+            warning_signs=input.warning_signs,
+            coping=input.coping_steps,
+            people_and_places=input.people_and_places,
+            contacts=input.professional_contacts,
+            tovholder=input.tovholder,
+            reviews=input.review_dates,
+        ),
+    )
 
 
 async def resolve_update_action(

@@ -13,7 +13,7 @@ their form parsing and error display.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -806,45 +806,22 @@ async def manage(request: Request, session: SignedIn) -> Response:
     hub = web_hub(request)
     meeting = request.path_params["meeting"]
     step = form_text(form, "handling")
-    change: Awaitable[Any]
+    service: Callable[..., Awaitable[Any]]
+    args: tuple[Any, ...]
     if step == "flyttet":
-        change = move_to_proposal(
-            hub.engine,
-            hub.intake,
-            session.principal,
-            meeting,
-            form_text(form, "deltager"),
-            policy=hub.policy,
-        )
+        service, args = move_to_proposal, (form_text(form, "deltager"),)
     elif step == "aflyst":
-        change = cancel(
-            hub.engine,
-            hub.intake,
-            session.principal,
-            meeting,
-            form_text(form, "begrundelse"),
-            policy=hub.policy,
-        )
+        service, args = cancel, (form_text(form, "begrundelse"),)
     elif step == "afholdt":
-        change = mark_held(
-            hub.engine,
-            hub.intake,
-            session.principal,
-            meeting,
+        service = mark_held
+        args = (
             form_list(form, "deltog"),
             form_text(form, "beslutninger"),
             form_list(form, "paaroerende_deltog"),
-            policy=hub.policy,
         )
     else:
-        change = set_place(
-            hub.engine,
-            hub.intake,
-            session.principal,
-            meeting,
-            form_text(form, "sted") or None,
-            form_text(form, "videolink") or None,
-            policy=hub.policy,
-        )
+        service = set_place
+        args = (form_text(form, "sted") or None, form_text(form, "videolink") or None)
         step = "sted"
+    change = service(hub.engine, hub.intake, session.principal, meeting, *args, policy=hub.policy)
     return await _carry_out(request, session, cpr, step, change, kept)

@@ -12,7 +12,6 @@ from hub import clock
 from hub.domain.consent import DEFAULT_POLICY, Item, Policy, Viewer, relatives_permitted
 from hub.domain.identifiers import cpr_patient_key, normalise_cpr
 from hub.domain.round_table import (
-    CLOSED_MEETING,
     Meeting,
     Participant,
     Relative,
@@ -95,12 +94,7 @@ async def convene(
             await _check_relatives(uow, caller, cpr_patient_key(cpr), invited)
     await _send(intake, caller.as_sender(), [_put_meeting(meeting)])
     the_id = meeting_id(caller.org, key)
-    await _wait_for(
-        engine,
-        "Appointment",
-        the_id,
-        lambda s: meeting_of(s.content, cpr).normalised() == meeting.normalised(),
-    )
+    await _stored(engine, the_id, meeting)
     return await _read_back(engine, caller, the_id, "roundtable.create", policy)
 
 
@@ -119,19 +113,13 @@ async def respond(
         stored, meeting = await _meeting_for(engine, caller, the_id, policy)
         if not may_respond(meeting, caller.org):
             raise RoundTableError(NOT_FOUND.format(the_id), "no-such-meeting")
-        if meeting.status in CLOSED_MEETING:
-            raise RoundTableError(f"the meeting is {meeting.status}", "meeting-closed")
+        still_open(meeting)
         changed = responded(meeting, caller.org, response, proposed_start)
         proposed = changed.participant(caller.org)
         if proposed is not None and proposed.proposed_start is not None:
             not_past(proposed.proposed_start, clock.now(), "proposed-time-in-past")
         await _send(intake, _on_behalf(stored, caller), [_put_meeting(changed)])
-        await _wait_for(
-            engine,
-            "Appointment",
-            the_id,
-            lambda s: meeting_of(s.content, changed.cpr).normalised() == changed.normalised(),
-        )
+        await _stored(engine, the_id, changed)
     return await _read_back(engine, caller, the_id, "roundtable.update", policy)
 
 
@@ -144,24 +132,10 @@ async def reschedule(
     *,
     policy: Policy = DEFAULT_POLICY,
 ) -> RoundTableView:
-    """The convener moves the meeting (e.g. to a time a participant proposed)."""
-    async with _one_at_a_time(the_id):
-        _, meeting = await _meeting_for(engine, caller, the_id, policy)
-        if caller.org != meeting.convener.org:
-            raise RoundTableError("only the convener moves the meeting", "not-convener")
-        if meeting.status in CLOSED_MEETING:
-            raise RoundTableError(f"the meeting is {meeting.status}", "meeting-closed")
-        changed = rescheduled(meeting, start)
-        assert changed.start is not None
-        not_past(changed.start, clock.now())
-        await _send(intake, caller.as_sender(), [_put_meeting(changed)])
-        await _wait_for(
-            engine,
-            "Appointment",
-            the_id,
-            lambda s: meeting_of(s.content, changed.cpr).normalised() == changed.normalised(),
-        )
-    return await _read_back(engine, caller, the_id, "roundtable.update", policy)
+    """The convener moves the meeting to ``start``; participants are asked again."""
+    return await _convener_change(
+        engine, intake, caller, the_id, lambda m: rescheduled(m, start), policy
+    )
 
 
 async def move_to_proposal(
@@ -254,13 +228,18 @@ async def _convener_change(
             not_past(changed.start, clock.now())
         if changed != meeting:
             await _send(intake, caller.as_sender(), [_put_meeting(changed)])
-            await _wait_for(
-                engine,
-                "Appointment",
-                the_id,
-                lambda s: meeting_of(s.content, changed.cpr).normalised() == changed.normalised(),
-            )
+            await _stored(engine, the_id, changed)
     return await _read_back(engine, caller, the_id, "roundtable.update", policy)
+
+
+async def _stored(engine: AsyncEngine, the_id: str, meeting: Meeting) -> None:
+    """Wait until the store holds ``meeting`` as the Appointment ``the_id``."""
+    await _wait_for(
+        engine,
+        "Appointment",
+        the_id,
+        lambda s: meeting_of(s.content, meeting.cpr).normalised() == meeting.normalised(),
+    )
 
 
 async def _check_relatives(
