@@ -39,6 +39,7 @@ from hub.services.consent.read import load_policy
 from hub.services.costs import configured_tariffs
 from hub.services.directory import directory_cache
 from hub.services.intake import IntakeService
+from hub.services.offers import CONFIRMATION_FORMAT, OfferConfirmations
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
 
@@ -158,7 +159,12 @@ def build_hub(settings: Settings) -> Hub:
     engine = create_engine(settings.database_url)
     bus = build_bus(settings, engine)
     relay = OutboxRelay(engine, bus)
-    intake = IntakeService(engine, build_adapters(settings), on_accepted=relay.wake)
+    intake = IntakeService(
+        engine,
+        build_adapters(settings),
+        own={CONFIRMATION_FORMAT: OfferConfirmations()},
+        on_accepted=relay.wake,
+    )
     policy = load_policy(settings.consent_policy_file)
     tariffs = configured_tariffs(settings.cost_tariffs)  # checked now: a bad file stops the hub
     feed = PathwayEventFeed(engine, policy)

@@ -90,7 +90,9 @@ async def resolve_offer(info: HubInfo, id: strawberry.ID) -> Offer | None:
 
 async def resolve_confirm_offer(info: HubInfo, id: strawberry.ID) -> Offer:
     with refusals_as_errors(OfferError):
-        confirmed = await confirm_offer(info.context.engine, info.context.viewer, str(id))
+        confirmed = await confirm_offer(
+            info.context.engine, info.context.intake, info.context.viewer, str(id)
+        )
     return Offer.of(confirmed)
 
 

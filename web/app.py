@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hub.config import OidcSettings
 from hub.domain.consent import Policy
 from hub.domain.costs import TariffTable
+from hub.domain.offers import DEFAULT_CONFIRM_PERIOD
 from hub.services.auth import TokenVerifier
 from hub.services.intake import IntakeService
 from web import (
@@ -140,6 +142,7 @@ def create_web_app(
     verifier: TokenVerifier,
     oidc: OidcSettings | None = None,
     tariffs: TariffTable | None = None,
+    offer_confirm_period: timedelta = DEFAULT_CONFIRM_PERIOD,
 ) -> ASGIApp:
     patient = "/patient/{ref}"
     oidc_client = OidcClient(oidc) if oidc is not None else None
@@ -185,5 +188,6 @@ def create_web_app(
         templates(),
         oidc=oidc_client,
         tariffs=tariffs,
+        offer_confirm_period=offer_confirm_period,
     )
     return SecurityHeaders(app)

@@ -41,7 +41,8 @@ async def confirm(request: Request, session: SignedIn) -> Response:
     form = await request.form()
     search = {name: form_text(form, name)[:MAX_FIELD] for name in SEARCH_FIELDS}
     try:
-        await confirm_offer(web_hub(request).engine, session.principal, request.path_params["id"])
+        hub = web_hub(request)
+        await confirm_offer(hub.engine, hub.intake, session.principal, request.path_params["id"])
     except OfferError as error:
         return await _offers(request, session, refusal=REFUSALS.get(error.code, REFUSED), **search)
     query = urlencode({**{k: v for k, v in search.items() if v}, "besked": "bekraeftet"})
@@ -74,7 +75,7 @@ async def _offers(
         {
             "offer": offer,
             "confirmed": offer.last_confirmed.astimezone(DANISH_TIME).strftime("%d.%m.%Y"),
-            "stale": is_stale(offer, now),
+            "stale": is_stale(offer, now, web_hub(request).offer_confirm_period),
             "own": offer.owner == session.principal.org,
         }
         for offer in found

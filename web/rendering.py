@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +20,7 @@ from starlette.templating import Jinja2Templates
 
 from hub.domain.consent import Policy
 from hub.domain.costs import TariffTable
+from hub.domain.offers import DEFAULT_CONFIRM_PERIOD
 from hub.domain.summaries import danish_date, danish_time, span
 from hub.services.auth import Principal, TokenVerifier
 from hub.services.directory import current_directory
@@ -56,6 +58,7 @@ class WebHub:
     oidc: OidcClient | None = None  # production sign-in; None: a pasted token (development)
     forms: FormKeeper = field(default_factory=FormKeeper)
     tariffs: TariffTable | None = None  # the deployment's cost tariffs, if any
+    offer_confirm_period: timedelta = DEFAULT_CONFIRM_PERIOD  # HUB_OFFER_CONFIRM_DAYS
 
 
 def templates() -> Jinja2Templates:

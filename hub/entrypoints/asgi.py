@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -206,7 +207,13 @@ def create_app(settings: Settings, *, on_ready: OnReady | None = None) -> Starle
             Mount(
                 "/ui",
                 create_web_app(
-                    hub.engine, hub.intake, hub.policy, verifier, settings.oidc, hub.tariffs
+                    hub.engine,
+                    hub.intake,
+                    hub.policy,
+                    verifier,
+                    settings.oidc,
+                    hub.tariffs,
+                    offer_confirm_period=timedelta(days=settings.offer_confirm_days),
                 ),
             ),
             Route("/", lambda _request: RedirectResponse("/ui/"), methods=["GET"]),

@@ -83,11 +83,15 @@ class IntakeService:
         engine: AsyncEngine,
         adapters: AdapterRegistry,
         *,
+        own: AdapterRegistry | None = None,
         on_accepted: Callable[[], None] = lambda: None,
         topic: str = TOPIC_INBOUND,
     ) -> None:
         self._engine = engine
         self._adapters = adapters
+        # The hub's own formats (e.g. an offer's confirmation): sent only by the hub's
+        # services through ``accept_own``, never taken from a sender, but replayable.
+        self._own: AdapterRegistry = own or {}
         self._on_accepted = on_accepted
         self._topic = topic
         self._writer = IntakeWriter(engine)
@@ -99,8 +103,17 @@ class IntakeService:
 
     async def accept(self, format: str, raw: bytes, sender: Sender) -> Accepted:
         """Translate and durably accept ``raw``; raises Rejected or UnknownFormat."""
+        return await self._counted(format, raw, sender, self._adapters)
+
+    async def accept_own(self, format: str, raw: bytes, sender: Sender) -> Accepted:
+        """As ``accept``, for a message of one of the hub's own formats (``own``)."""
+        return await self._counted(format, raw, sender, self._own)
+
+    async def _counted(
+        self, format: str, raw: bytes, sender: Sender, adapters: AdapterRegistry
+    ) -> Accepted:
         try:
-            accepted = await self._accept(format, raw, sender)
+            accepted = await self._accept(format, raw, sender, adapters)
         except Rejected:
             self.counters.rejected[format] += 1
             raise
@@ -118,10 +131,12 @@ class IntakeService:
             )
         return earlier is not None
 
-    async def _accept(self, format: str, raw: bytes, sender: Sender) -> Accepted:
-        adapter = self._adapters.get(format)
+    async def _accept(
+        self, format: str, raw: bytes, sender: Sender, adapters: AdapterRegistry
+    ) -> Accepted:
+        adapter = adapters.get(format)
         if adapter is None:
-            raise UnknownFormat(format, list(self._adapters))
+            raise UnknownFormat(format, list(adapters))
         try:
             # Parsing and FHIR validation are CPU work: keep them off the event loop.
             translations = await asyncio.to_thread(_translate, adapter, raw, sender)
@@ -252,7 +267,7 @@ class IntakeService:
         if letter.stage == STAGE_CONSUMER:
             return await self._republish(letter)
         sender = _sender_of(letter)
-        adapter = self._adapters.get(letter.format)
+        adapter = self._adapters.get(letter.format) or self._own.get(letter.format)
         if adapter is None:
             raise UnknownFormat(letter.format, list(self._adapters))
         try:

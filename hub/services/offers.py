@@ -17,10 +17,11 @@ sender's ids, which the stored content no longer is. Sent back as FHIR, a confir
 offer would become a second offer, or a changed one. So a confirmation is a message of
 the hub's own format ``offer-confirmation`` (``OfferConfirmations``): the stored offer
 under its hub id, stamped as confirmed, sent as its owner. Only this module sends it,
-through an intake of its own that knows that format alone: the format is not in the
-hub's adapter registry, so no sender can submit it over HTTP and name ids of its
-choosing. Ownership is checked here before sending, again by intake (a resource
-another organisation owns is refused) and by the store (``NotOwner``).
+through ``IntakeService.accept_own``: the format is one of intake's own formats, not
+one a sender may use, so no sender can submit it over HTTP or ``hub ingest`` and name
+ids of its choosing; a confirmation that ends as a dead letter is replayed like any.
+Ownership is checked here before sending, again by intake (a resource another
+organisation owns is refused) and by the store (``NotOwner``).
 
 ``file_unconfirmed_offers`` is called by the alert scanner: an active offer whose
 current version is older than the confirmation period is filed once per version to its
@@ -180,6 +181,7 @@ class OfferConfirmations:
 
 async def confirm_offer(
     engine: AsyncEngine,
+    intake: IntakeService,
     caller: Principal,
     offer_id: str,
     *,
@@ -200,9 +202,8 @@ async def confirm_offer(
     message = {"resource": content, "confirmedAt": at.isoformat()}
     # The record stays its owner's: written as the owner, named after the caller.
     owner = Sender(Sector(stored.sector), stored.org, caller.sub, controller=stored.controller)
-    intake = IntakeService(engine, {CONFIRMATION_FORMAT: OfferConfirmations()})
     try:
-        await intake.accept(CONFIRMATION_FORMAT, orjson.dumps(message), owner)
+        await intake.accept_own(CONFIRMATION_FORMAT, orjson.dumps(message), owner)
     except Rejected as error:
         raise OfferError("not-accepted", f"the confirmation was not accepted: {error}") from None
     stamp = content["extension"][-1]

@@ -30,8 +30,14 @@ from hub.domain.translation import Sender
 from hub.runtime.alert_scanner import AlertScanner
 from hub.services.auth import Principal
 from hub.services.inbox.read import read_inbox
-from hub.services.intake import IntakeService
-from hub.services.offers import OfferError, confirm_offer, get_offer
+from hub.services.intake import IntakeService, UnknownFormat
+from hub.services.offers import (
+    CONFIRMATION_FORMAT,
+    OfferConfirmations,
+    OfferError,
+    confirm_offer,
+    get_offer,
+)
 from hub.store.offers import OfferStore
 from hub.store.tables import inbound_messages, outbox
 from hub.store.unit_of_work import UnitOfWork
@@ -95,8 +101,15 @@ async def drain(engine: AsyncEngine) -> list[InboundEvent]:
     return events
 
 
+def hub_intake(engine: AsyncEngine) -> IntakeService:
+    """Intake as the hub builds it: the fhir format, and the confirmation of its own."""
+    return IntakeService(
+        engine, {"fhir": FhirAdapter()}, own={CONFIRMATION_FORMAT: OfferConfirmations()}
+    )
+
+
 async def publish(engine: AsyncEngine, owner: Principal, *offers: dict[str, Any]) -> list[str]:
-    intake = IntakeService(engine, {"fhir": FhirAdapter()})
+    intake = hub_intake(engine)
     await intake.accept("fhir", published(*offers), owner.as_sender())
     [event] = await drain(engine)
     return [r["id"] for r in event.resources]
@@ -104,7 +117,9 @@ async def publish(engine: AsyncEngine, owner: Principal, *offers: dict[str, Any]
 
 async def confirmed_by(engine: AsyncEngine, caller: Principal, offer_id: str) -> Any:
     """``confirm_offer`` while the outbox is applied beside it."""
-    task = asyncio.create_task(confirm_offer(engine, caller, offer_id, wait_seconds=5))
+    task = asyncio.create_task(
+        confirm_offer(engine, hub_intake(engine), caller, offer_id, wait_seconds=5)
+    )
     while not task.done():
         await drain(engine)
         await asyncio.sleep(0.01)
@@ -133,7 +148,7 @@ async def test_the_store_reads_current_offers_and_those_confirmed_before_a_time(
         "intent": "order",
         "subject": {"identifier": {"system": "urn:oid:1.2.208.176.1.2", "value": "0303709995"}},
     }
-    intake = IntakeService(engine, {"fhir": FhirAdapter()})
+    intake = hub_intake(engine)
     await intake.accept("fhir", orjson.dumps(referral), hospital)
     await drain(engine)
 
@@ -175,7 +190,7 @@ async def test_the_owner_confirms_its_offer_through_intake_and_the_bus(
 async def test_a_late_copy_of_the_publication_does_not_undo_a_confirmation(
     engine: AsyncEngine, pinned: clock.FixedClock
 ) -> None:
-    intake = IntakeService(engine, {"fhir": FhirAdapter()})
+    intake = hub_intake(engine)
     raw = published(offer("a", "Ambulant alkoholbehandling", "rus"))
     await intake.accept("fhir", raw, NORDDJURS.as_sender())
     [event] = await drain(engine)
@@ -195,6 +210,15 @@ async def test_a_late_copy_of_the_publication_does_not_undo_a_confirmation(
     assert found.last_confirmed == START + timedelta(days=30)
 
 
+async def test_no_sender_can_send_a_confirmation_itself(engine: AsyncEngine) -> None:
+    [offer_id] = await publish(engine, NORDDJURS, offer("a", "Ambulant alkoholbehandling", "rus"))
+    intake = hub_intake(engine)
+    assert CONFIRMATION_FORMAT not in intake.formats  # not offered over HTTP or hub ingest
+    forged = {"resource": {"resourceType": "HealthcareService", "id": offer_id}}
+    with pytest.raises(UnknownFormat):
+        await intake.accept(CONFIRMATION_FORMAT, orjson.dumps(forged), RANDERS.as_sender())
+
+
 async def test_another_organisation_cannot_confirm_an_offer(
     engine: AsyncEngine, pinned: clock.FixedClock
 ) -> None:
@@ -204,7 +228,7 @@ async def test_another_organisation_cannot_confirm_an_offer(
     # The same kommune's sector, another organisation; a hospital; a made-up id.
     for adversary, the_id in ((RANDERS, offer_id), (HOSPITAL, offer_id), (NORDDJURS, "nope")):
         with pytest.raises(OfferError) as refused:
-            await confirm_offer(engine, adversary, the_id, wait_seconds=0)
+            await confirm_offer(engine, hub_intake(engine), adversary, the_id, wait_seconds=0)
         assert refused.value.code == "no-such-offer"
         assert "of yours" in str(refused.value)
     await drain(engine)
