@@ -50,6 +50,9 @@ MAX_CASES = 2000
 """The most cases one list gives (``truncated`` says when there were more)."""
 
 CASES_READ = "indicator-cases.read"
+PURPOSE = "HOPERAT"
+"""An audit list serves quality assurance (healthcare operations), not treatment: a
+consent limited to treatment does not open another controller's cases to it."""
 
 _SEEN_AS_NOTIFICATION = frozenset({HOSPITAL_STAY})
 """Facts whose resource may be seen cut to a hospital notification: the list shows only
@@ -133,10 +136,12 @@ async def read_indicator_cases(
         for case in cases:
             by_patient[case.patient_key].append(case)
         await record_access(
-            uow, viewer, action=CASES_READ, patient_key=None, disclosed=[], purpose="HOPERAT"
+            uow, viewer, action=CASES_READ, patient_key=None, disclosed=[], purpose=PURPOSE
         )
         for patient_key, of_patient in by_patient.items():
-            view = await consented_view(uow, viewer_of(viewer), patient_key, policy=policy)
+            view = await consented_view(
+                uow, viewer_of(viewer, purpose=PURPOSE), patient_key, policy=policy
+            )
             if view.patient is None:
                 continue  # a case of a patient the caller may not see is not listed
             lives_in = residence_kommune(view.patient.content)
@@ -160,7 +165,7 @@ async def read_indicator_cases(
                 action=CASES_READ,
                 patient_key=patient_key,
                 disclosed=list(disclosed.values()),
-                purpose="HOPERAT",
+                purpose=PURPOSE,
             )
             shown += [_shown(case, cpr_of(patient_key), lives_in) for case in allowed]
         await uow.commit()

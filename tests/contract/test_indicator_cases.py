@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.domain.identifiers import SOR_SYSTEM
 from hub.domain.sectors import Sector
 from hub.domain.translation import FhirJson, Sender
 from hub.services.auth import Principal
@@ -107,3 +108,46 @@ async def test_a_list_shows_the_callers_own_cases_with_both_stays_and_is_audited
         audit_events.c.patient_key.is_(None),
     )
     assert lists == 7
+
+
+def consent_for(org: str, *purposes: str) -> FhirJson:
+    """The patient's consent, recorded by the hospital that holds the data, naming ``org``."""
+    provision: FhirJson = {
+        "type": "permit",
+        "actor": [{"reference": {"identifier": {"system": SOR_SYSTEM, "value": org}}}],
+    }
+    if purposes:
+        provision["purpose"] = [{"code": purpose} for purpose in purposes]
+    return {
+        "resourceType": "Consent",
+        "id": "consent-1",
+        "status": "active",
+        "provision": provision,
+    }
+
+
+async def test_a_list_shows_another_controllers_case_under_a_consent_for_quality_work(
+    engine: AsyncEngine,
+) -> None:
+    """An audit list is quality work: a consent limited to treatment does not open another
+    controller's case to it; a consent for any purpose does."""
+    pipeline = Pipeline(engine)
+    resident = "0101851003"
+    await readmitted(pipeline, HOSPITAL, resident, "730")
+    kommune = "478941000016003"
+    analyst = Principal(
+        "analytiker",
+        Sector.MUNICIPALITY,
+        kommune,
+        kommune="730",
+        roles=frozenset({AGGREGATE_ROLE}),
+    )
+    later = datetime(2026, 11, 20, tzinfo=UTC)
+    await pipeline.send(HOSPITAL, resident, [consent_for(kommune, "TREAT")], later)
+    treatment_only = await read_indicator_cases(engine, analyst, "readmissions7d", FIRST, LAST)
+    assert treatment_only.cases == []
+
+    await pipeline.send(HOSPITAL, resident, [consent_for(kommune)], later + timedelta(hours=1))
+    (case,) = (await read_indicator_cases(engine, analyst, "readmissions7d", FIRST, LAST)).cases
+    assert case.cpr == resident
+    assert [r.role for r in case.resources] == ["stay", "readmission"]
