@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 
 from hub.domain.consent import DEFAULT_PURPOSE
+from hub.domain.identifiers import CPR_SYSTEM
 from hub.services.offers import referral_offers
 from hub.services.pathway import (
     MAX_PAGE_SIZE,
@@ -21,12 +22,22 @@ from schema.audit import ACCESS_LOG_DESCRIPTION, AccessLogEntry, resolve_access_
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
 from schema.organisations import OrganisationQuery
-from schema.types import Pathway, PathwayEntry
+from schema.types import Pathway, PathwayEntry, PatientIdentifierInput
 
 
 async def resolve_pathway(
     info: HubInfo,
-    cpr: str,
+    cpr: Annotated[
+        str | None,
+        strawberry.argument(description="The patient's CPR number; or give `patient`."),
+    ] = None,
+    patient: Annotated[
+        PatientIdentifierInput | None,
+        strawberry.argument(
+            description="The patient by identifier, e.g. a replacement number "
+            "(erstatningspersonnummer); instead of `cpr`."
+        ),
+    ] = None,
     first: int | None = None,
     purpose: str = DEFAULT_PURPOSE,
     emergency_override_reason: str | None = None,
@@ -58,7 +69,7 @@ async def resolve_pathway(
         view = await read_pathway(
             context.engine,
             context.viewer,
-            cpr,
+            _patient_named(cpr, patient),
             first,
             after=after,
             where=PathwayFilter.of(resource_types, sectors, period_from, period_to),
@@ -68,6 +79,20 @@ async def resolve_pathway(
         )
     offers = await referral_offers(context.engine, [e.content for e in view.entries])
     return Pathway.from_view(view, offers)
+
+
+def _patient_named(cpr: str | None, patient: PatientIdentifierInput | None) -> str:
+    """The patient as ``read_pathway`` takes them: a CPR number or ``<system>|<value>``."""
+    if (cpr is None) == (patient is None):
+        raise PathwayQueryError("give exactly one of cpr and patient")
+    if patient is None:
+        assert cpr is not None
+        return cpr
+    if patient.system == CPR_SYSTEM:
+        return patient.value
+    if "|" in patient.system or "|" in patient.value:
+        raise PathwayQueryError("a replacement number's system and value hold no '|'")
+    return f"{patient.system}|{patient.value}"
 
 
 async def resolve_resource(

@@ -65,9 +65,38 @@ class PageInfo:
     has_next_page: bool
 
 
+@strawberry.type(
+    description=(
+        "A replacement number (erstatningspersonnummer): how a patient without a CPR "
+        "number is identified."
+    )
+)
+class ReplacementNumber:
+    system: str = strawberry.field(description="Under urn:oid:1.2.208.176.1.6.1.")
+    value: str
+    label: str = strawberry.field(description='Always "erstatningspersonnummer".')
+
+
+@strawberry.input(
+    description=(
+        "A patient named by identifier: a replacement number (erstatningspersonnummer, "
+        "a system under urn:oid:1.2.208.176.1.6.1), or a CPR number under "
+        "urn:oid:1.2.208.176.1.2."
+    )
+)
+class PatientIdentifierInput:
+    system: str
+    value: str
+
+
 @strawberry.type(description="A patient's pathway as the caller may see it.")
 class Pathway:
-    cpr: str
+    cpr: str | None = strawberry.field(
+        description="Null for a patient known only by a replacement number."
+    )
+    replacement_number: ReplacementNumber | None = strawberry.field(
+        description="The replacement number the patient was looked up by, if not a CPR."
+    )
     patient: JSON | None = strawberry.field(
         description="The Patient resource, when the caller may see it."
     )
@@ -79,8 +108,18 @@ class Pathway:
 
     @classmethod
     def from_view(cls, view: PathwayView, offers: ReferralOffers | None = None) -> Pathway:
+        replacement = (
+            ReplacementNumber(
+                system=view.replacement[0],
+                value=view.replacement[1],
+                label="erstatningspersonnummer",
+            )
+            if view.replacement
+            else None
+        )
         return cls(
             cpr=view.cpr,
+            replacement_number=replacement,
             patient=JSON(view.patient.content) if view.patient else None,
             entries=[PathwayEntry.from_disclosure(e, offers) for e in view.entries],
             has_more=view.has_more,

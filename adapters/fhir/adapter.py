@@ -36,7 +36,13 @@ from adapters.fhir.payload import SINGLE, Entry, Payload, read_payload, url_path
 from adapters.fhir.references import PayloadIndex, ReferenceRewriter, Target
 from adapters.fhir.resources import finish
 from adapters.fhirtools import validated
-from hub.domain.identifiers import CPR_SYSTEM, cpr_patient_key, directory_key
+from hub.domain.identifiers import (
+    CPR_SYSTEM,
+    cpr_patient_key,
+    directory_key,
+    is_replacement_system,
+    replacement_patient_key,
+)
 from hub.domain.translation import (
     FhirJson,
     Sender,
@@ -163,6 +169,11 @@ def _check_conditional_patient(entry: Entry, patient_key: str) -> None:
     if system == CPR_SYSTEM and cpr_patient_key(value.replace("-", "")) != patient_key:
         raise TranslationError(
             "the CPR number searched for is not the CPR number of the Patient", where
+        )
+    if is_replacement_system(system) and replacement_patient_key(system, value) != patient_key:
+        raise TranslationError(
+            "the replacement number searched for is not the number the Patient is keyed by",
+            where,
         )
 
 

@@ -18,8 +18,10 @@ is, in order:
    Such a resource can never be updated by a later message (changed content is a new
    resource): senders should give resources an id.
 
-A Patient is the exception: it must carry a CPR number and its id is
-``patient_resource_id(cpr_patient_key(cpr))``, the one Patient all sectors share.
+A Patient is the exception: it must carry a CPR number, or lacking one a replacement
+number (erstatningspersonnummer, a system under ``urn:oid:1.2.208.176.1.6.1``; the
+national one when it carries several), and its id is ``patient_resource_id`` of that
+patient key, the one Patient all sectors share.
 """
 
 from __future__ import annotations
@@ -34,9 +36,14 @@ import orjson
 from adapters.fhir.payload import Entry, url_path
 from hub.domain.identifiers import (
     CPR_SYSTEM,
+    REPLACEMENT_SYSTEM_FAMILY,
     cpr_patient_key,
+    is_replacement_system,
+    is_replacement_value,
     normalise_cpr,
     patient_resource_id,
+    preferred_replacement,
+    replacement_patient_key,
     resource_id,
 )
 from hub.domain.translation import Sender, TranslationError
@@ -66,24 +73,59 @@ RESTFUL = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_histor
 
 
 def patient_key_of(entry: Entry) -> str:
-    """The patient key of a Patient entry, from its CPR identifier."""
+    """The patient key of a Patient entry: its CPR number, else its replacement number."""
     found: str | None = None
+    replacements: list[tuple[str, str]] = []
+    unknown: list[tuple[str, str]] = []  # (system, where)
     identifiers = entry.resource.get("identifier")
     for position, identifier in enumerate(identifiers if isinstance(identifiers, list) else ()):
-        if not isinstance(identifier, dict) or identifier.get("system") != CPR_SYSTEM:
+        if not isinstance(identifier, dict):
             continue
-        where = f"{entry.where}.identifier[{position}].value"
-        cpr = cpr_value(identifier.get("value"), where)
-        if found is not None and cpr != found:
-            raise TranslationError("the Patient carries two different CPR numbers", where)
-        found = cpr
-    if found is None:
+        system = identifier.get("system")
+        at = f"{entry.where}.identifier[{position}]"
+        if system == CPR_SYSTEM:
+            cpr = cpr_value(identifier.get("value"), f"{at}.value")
+            if found is not None and cpr != found:
+                raise TranslationError("the Patient carries two different CPR numbers", at)
+            found = cpr
+        elif isinstance(system, str) and is_replacement_system(system):
+            replacements.append((system, replacement_value(identifier.get("value"), f"{at}.value")))
+        else:
+            unknown.append((str(system), f"{at}.system"))
+    if found is not None:
+        return cpr_patient_key(found)
+    if replacements:
+        return replacement_patient_key(*preferred_replacement(replacements))
+    no_number = (
+        f"the Patient carries no CPR number (an identifier with system {CPR_SYSTEM}) and no "
+        f"replacement number (a system under {REPLACEMENT_SYSTEM_FAMILY}); the hub "
+        "identifies every patient by one of them"
+    )
+    if unknown:
+        systems = ", ".join(system for system, _ in unknown)
+        raise TranslationError(f"{no_number}; it carries only {systems}", unknown[0][1])
+    raise TranslationError(no_number, f"{entry.where}.identifier")
+
+
+def replacement_value(value: Any, where: str) -> str:
+    """The replacement number in ``value`` (never echoed: it identifies a person)."""
+    if not isinstance(value, str) or not is_replacement_value(value):
         raise TranslationError(
-            f"the Patient carries no CPR number (an identifier with system {CPR_SYSTEM}); "
-            "the hub identifies every patient by CPR",
-            f"{entry.where}.identifier",
+            "the replacement number (erstatningspersonnummer) has no value, or one that is "
+            "not 1-64 letters, digits, '.' and '-'",
+            where,
         )
-    return cpr_patient_key(found)
+    return value
+
+
+def patient_key_by_identifier(system: Any, value: Any, where: str) -> str | None:
+    """The patient key an identifier names, if it is a CPR or replacement number;
+    ``where`` is the value's location."""
+    if system == CPR_SYSTEM:
+        return cpr_patient_key(cpr_value(value, where))
+    if isinstance(system, str) and is_replacement_system(system):
+        return replacement_patient_key(system, replacement_value(value, where))
+    return None
 
 
 def cpr_value(value: Any, where: str) -> str:

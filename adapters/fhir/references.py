@@ -1,13 +1,15 @@
 """References rewritten from the sender's ids to the hub's.
 
 A reference to a patient resolves to ``Patient/<hub id>`` (derived from the CPR
-number) from any of:
+number, or for a person without one the replacement number, a system under
+``urn:oid:1.2.208.176.1.6.1``) from any of:
 
 * a literal reference to a Patient of the payload (``Patient/123``, or its
   ``fullUrl`` such as ``urn:uuid:…``);
 * a logical reference by CPR: ``{"identifier": {"system": "urn:oid:1.2.208.176.1.2",
-  "value": "…"}}`` (with ``type`` Patient or no ``type``);
-* a conditional reference ``Patient?identifier=urn:oid:1.2.208.176.1.2|…``.
+  "value": "…"}}`` (with ``type`` Patient or no ``type``), or by replacement number;
+* a conditional reference ``Patient?identifier=urn:oid:1.2.208.176.1.2|…`` (or a
+  replacement number's system and value).
 
 A reference to a patient that does not resolve to a CPR number (``Patient/123`` when
 the payload has no such Patient, a logical reference by a local identifier, an
@@ -38,12 +40,12 @@ from typing import Any
 
 from adapters.fhir.identity import (
     RESTFUL,
-    cpr_value,
     identified_id,
     identifier_search,
+    patient_key_by_identifier,
     referenced_id,
 )
-from hub.domain.identifiers import CPR_SYSTEM, cpr_patient_key, patient_resource_id
+from hub.domain.identifiers import CPR_SYSTEM, is_replacement_system, patient_resource_id
 from hub.domain.translation import Sender, TranslationError
 
 MAX_DEPTH = 48  # FHIR resources nest a dozen levels deep; more is not a resource
@@ -145,11 +147,18 @@ class ReferenceRewriter:
         rewritten["reference"] = reference
         if patient_key is not None:
             logical = node.get("identifier")
-            if isinstance(logical, dict) and logical.get("system") == CPR_SYSTEM:
-                cpr = cpr_value(logical.get("value"), f"{path}.identifier.value")
-                if cpr_patient_key(cpr) != patient_key:
+            named = (
+                patient_key_by_identifier(
+                    logical.get("system"), logical.get("value"), f"{path}.identifier.value"
+                )
+                if isinstance(logical, dict)
+                else None
+            )
+            if named is not None:
+                if named != patient_key:
                     raise TranslationError(
-                        f"the CPR number in the identifier is not that of {literal!r}",
+                        f"the CPR or replacement number in the identifier is not that of "
+                        f"{literal!r}",
                         f"{path}.identifier.value",
                     )
                 del rewritten["identifier"]
@@ -163,17 +172,22 @@ class ReferenceRewriter:
     ) -> dict[str, Any]:
         identifier = node["identifier"]
         declared_type = node.get("type")
-        is_cpr = identifier.get("system") == CPR_SYSTEM
-        if declared_type == "Patient" or (declared_type is None and is_cpr):
-            if not is_cpr:
+        system = identifier.get("system")
+        is_person = system == CPR_SYSTEM or (
+            isinstance(system, str) and is_replacement_system(system)
+        )
+        if declared_type == "Patient" or (declared_type is None and is_person):
+            patient_key = patient_key_by_identifier(
+                system, identifier.get("value"), f"{path}.identifier.value"
+            )
+            if patient_key is None:
                 raise TranslationError(
-                    f"a patient must be referenced by CPR (identifier system {CPR_SYSTEM}), a "
-                    "Patient of the payload or Patient?identifier=<CPR system>|<CPR>; "
-                    "this identifier cannot be resolved to a CPR number",
+                    f"a patient must be referenced by CPR (identifier system {CPR_SYSTEM}) or "
+                    "replacement number, a Patient of the payload or "
+                    "Patient?identifier=<CPR system>|<CPR>; this identifier cannot be resolved "
+                    "to a CPR number",
                     f"{path}.identifier",
                 )
-            cpr = cpr_value(identifier.get("value"), f"{path}.identifier.value")
-            patient_key = cpr_patient_key(cpr)
             rewritten = {key: value for key, value in node.items() if key != "identifier"}
             rewritten["reference"] = f"Patient/{patient_resource_id(patient_key)}"
             patients.append((patient_key, path))
@@ -224,13 +238,14 @@ class ReferenceRewriter:
             raise TranslationError(f"{literal!r} does not start with a resource type", where)
         system, value = identifier_search(query, where)
         if kind == "Patient":
-            if system != CPR_SYSTEM:
+            patient_key = patient_key_by_identifier(system, value, where)
+            if patient_key is None:
                 raise TranslationError(
                     f"patients are identified by CPR: expected Patient?identifier={CPR_SYSTEM}|"
-                    "<CPR number>; this identifier cannot be resolved to a CPR number",
+                    "<CPR number> (or a replacement number's system and value); this "
+                    "identifier cannot be resolved to a CPR number",
                     where,
                 )
-            patient_key = cpr_patient_key(cpr_value(value, where))
             return "Patient", f"Patient/{patient_resource_id(patient_key)}", patient_key, None
         targets = self._index.by_identifier.get((kind, system, value), [])
         if len(targets) > 1:
@@ -256,8 +271,9 @@ def _to(target: Target) -> tuple[str, str, str | None, None]:
 def _unknown_patient(literal: str, where: str) -> TranslationError:
     return TranslationError(
         f"the patient {literal!r} is not in the payload, so the hub cannot tell their CPR "
-        "number: include the Patient (with its CPR identifier), or reference the patient "
-        f"by CPR (identifier system {CPR_SYSTEM}, or Patient?identifier={CPR_SYSTEM}|<CPR>)",
+        "number: include the Patient (with its CPR or replacement number), or reference the "
+        f"patient by CPR (identifier system {CPR_SYSTEM}, or Patient?identifier={CPR_SYSTEM}|"
+        "<CPR>)",
         where,
     )
 

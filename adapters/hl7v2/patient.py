@@ -3,11 +3,18 @@
 Identity (PID-3, patient identifier list):
 
 * A repetition is a CPR number when its assigning authority (CX-4, any
-  subcomponent) mentions ``CPR`` (case-insensitive) or is the CPR OID
+  subcomponent) mentions ``CPR`` (case-insensitive; not ``ECPR`` or
+  ``ERSTATNING…``, which name replacement numbers) or is the CPR OID
   ``1.2.208.176.1.2``, or when its identifier type (CX-5) is ``NNDNK`` (table
   0203: national person identifier, Denmark). Its value must be a CPR number.
   The patient is then keyed by CPR.
-* Without a CPR, the first valued repetition keys the patient. Its system is
+* Without a CPR, a replacement number (erstatningspersonnummer) keys the patient: a
+  repetition whose system (below) is under ``urn:oid:1.2.208.176.1.6.1`` -- the
+  national one (``….1.1``) when there are several, else the first. A repetition that
+  claims to be a replacement number under any other system (an OID under
+  ``1.2.208.176.1.6`` outside that family, or an assigning authority named
+  ``ERSTATNING…``/``ECPR`` without such an OID) is refused at PID-3.
+* Without either, the first valued repetition keys the patient. Its system is
   ``urn:oid:<oid>`` when CX-4 carries an OID (CX-4.2 with CX-4.3 ``ISO``, or a
   bare OID in CX-4.1); else ``urn:brobygger:assigning-authority:<sender SOR
   code>:<CX-4.1>`` -- an authority *name* is only unique within the sender, so
@@ -39,14 +46,21 @@ from adapters.hl7v2.message import Repetition, Segment, V2Message
 from adapters.hl7v2.timestamps import parse_timestamp
 from hub.domain.identifiers import (
     CPR_SYSTEM,
+    REPLACEMENT_SYSTEM_FAMILY,
     cpr_patient_key,
+    is_replacement_system,
+    is_replacement_value,
     local_patient_key,
     normalise_cpr,
     patient_resource_id,
+    preferred_replacement,
+    replacement_patient_key,
 )
 from hub.domain.translation import Sender, TranslationError
 
 CPR_OID = CPR_SYSTEM.removeprefix("urn:oid:")
+PERSON_IDENTIFIER_ROOT = "urn:oid:1.2.208.176.1.6."
+REPLACEMENT_NAMES = ("ERSTATNING", "ECPR")
 IDENTIFIER_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
 BIRTH_TIME_URL = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
 OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
@@ -101,6 +115,7 @@ def _identity(pid: Segment, sender: Sender) -> tuple[str, list[dict[str, Any]]]:
     identifiers: list[dict[str, Any]] = []
     cpr: str | None = None
     first_local: tuple[str, str] | None = None
+    replacements: list[tuple[str, str]] = []
     for position, rep in enumerate(pid.field(3), start=1):
         value = rep.component(1)
         if not value:
@@ -115,6 +130,9 @@ def _identity(pid: Segment, sender: Sender) -> tuple[str, list[dict[str, Any]]]:
             system, value = CPR_SYSTEM, number
         else:
             system = local_identifier_system(rep, sender)
+            if _claims_replacement(rep, system):
+                _check_replacement(system, value, position)
+                replacements.append((system, value))
             first_local = first_local or (system, value)
         identifier: dict[str, Any] = {"system": system, "value": value}
         type_code = rep.component(5)
@@ -136,11 +154,40 @@ def _identity(pid: Segment, sender: Sender) -> tuple[str, list[dict[str, Any]]]:
             identifiers.insert(0, {"system": CPR_SYSTEM, "value": legacy})
     if cpr is not None:
         return cpr_patient_key(cpr), identifiers
+    if replacements:
+        return replacement_patient_key(*preferred_replacement(replacements)), identifiers
     if first_local is not None:
         return local_patient_key(*first_local), identifiers
     raise TranslationError(
         "no patient identifier: PID-3 (patient identifier list) is empty", "PID-3"
     )
+
+
+def _names_replacement(rep: Repetition) -> bool:
+    """Whether the assigning authority's name says it issues replacement numbers."""
+    return any(name in part.upper() for part in rep.subcomponents(4) for name in REPLACEMENT_NAMES)
+
+
+def _claims_replacement(rep: Repetition, system: str) -> bool:
+    """Whether a (non-CPR) repetition says it is a replacement number."""
+    return _names_replacement(rep) or system.startswith(PERSON_IDENTIFIER_ROOT)
+
+
+def _check_replacement(system: str, value: str, position: int) -> None:
+    if not is_replacement_system(system):
+        raise TranslationError(
+            f"repetition {position} is marked as a replacement number (erstatningspersonnummer) "
+            f"but its system {system} is not one of them (an OID under "
+            f"{REPLACEMENT_SYSTEM_FAMILY.removeprefix('urn:oid:')} in CX-4)",
+            "PID-3",
+        )
+    if not is_replacement_value(value):
+        # The value is not echoed: it identifies a person.
+        raise TranslationError(
+            f"repetition {position} is a replacement number but its value is not 1-64 "
+            "letters, digits, '.' and '-'",
+            "PID-3",
+        )
 
 
 def _legacy_cpr(pid: Segment, number: int) -> str | None:
@@ -166,6 +213,8 @@ def _cpr(value: str, subject: str, where: str) -> str:
 
 def _is_cpr(rep: Repetition) -> bool:
     authority = rep.subcomponents(4)
+    if _names_replacement(rep):
+        return False  # "ECPR", "ERSTATNINGSCPR": a replacement number, not a CPR number
     return (
         any("CPR" in part.upper() or part == CPR_OID for part in authority)
         or rep.component(5).upper() == "NNDNK"

@@ -47,8 +47,8 @@ from adapters.medcom.elements import (
 from adapters.medcom.episodes import encounter_reference, episode_identifiers, stay_identifier
 from adapters.medcom.header import Header
 from adapters.medcom.organisations import logical_reference, sor_code
-from adapters.medcom.patient import read_cpr
-from hub.domain.identifiers import cpr_patient_key, patient_resource_id, resource_id
+from adapters.medcom.patient import read_identity
+from hub.domain.identifiers import patient_resource_id, resource_id
 from hub.domain.translation import FhirJson, Sender, TranslationError
 
 MESSAGE_ID_SYSTEM = "urn:brobygger:medcom-message"
@@ -86,7 +86,7 @@ def read_care_communication(
     communication = bundle.focus("Communication", "CareCommunication")
     source = communication.resource
     patient = bundle.resolve(source.get("subject"), f"{communication.path}.subject", "Patient")
-    patient_key = cpr_patient_key(read_cpr(patient))
+    patient_key = read_identity(patient).key
     payloads, payload_ids = _payloads(bundle, communication)
     _check_payload_entities(header.provenance, payload_ids)
     resource: dict[str, Any] = {

@@ -40,9 +40,9 @@ from adapters.medcom.episodes import encounter_id, episode_identifiers, stay_ide
 from adapters.medcom.header import Header
 from adapters.medcom.notifications import FINISHED, ONLEAVE, Notification, Situation, derive
 from adapters.medcom.organisations import logical_reference, sor_code
-from adapters.medcom.patient import hub_patient, is_deceased, read_cpr
+from adapters.medcom.patient import hub_patient, is_deceased, read_identity
 from hub.domain.consent import NOTIFIED_EXTENSION
-from hub.domain.identifiers import SOR_SYSTEM, cpr_patient_key, patient_resource_id
+from hub.domain.identifiers import SOR_SYSTEM, patient_resource_id
 from hub.domain.translation import FhirJson, TranslationError
 
 LEAVE_PERIOD_EXTENSION = "leave-period-extension"  # MedCom's URL ends so (and is misspelt)
@@ -66,8 +66,8 @@ def read_hospital_notification(
     patient = bundle.resolve(
         encounter.resource.get("subject"), f"{encounter.path}.subject", "Patient"
     )
-    cpr = read_cpr(patient)
-    patient_key = cpr_patient_key(cpr)
+    identity = read_identity(patient)
+    patient_key = identity.key
     encounter_class = _class(encounter)
     status_where = f"{encounter.path}.status"
     status = required_text(encounter.resource.get("status"), status_where, "Encounter.status")
@@ -117,7 +117,7 @@ def read_hospital_notification(
         resource["extension"] = notified
     return HospitalNotification(
         patient_key,
-        validated(hub_patient(patient, cpr), at=patient.path),
+        validated(hub_patient(patient, identity), at=patient.path),
         validated(resource, at=encounter.path),
         notification,
     )

@@ -1,59 +1,104 @@
 """The MedCom Patient (MedComCorePatient) and the hub's Patient made from it.
 
-The hub identifies a patient by CPR number (identifier system
-``urn:oid:1.2.208.176.1.2``). MedCom also allows a replacement CPR
-(erstatningspersonnummer, systems under ``urn:oid:1.2.208.176.1.6``) for people
-without one; such a patient cannot be matched to anyone else's records, and the
-message is refused with the systems it did carry named.
+The hub keys a patient by CPR number (identifier system ``urn:oid:1.2.208.176.1.2``).
+MedCom also allows a replacement CPR (erstatningspersonnummer) for people without
+one, under the systems of the ``urn:oid:1.2.208.176.1.6.1`` family (the national
+``….1.1``, locally issued ``….1.3.<issuer>`` …). A patient with a CPR number is keyed
+by it whatever replacement numbers it also carries; without one, by a replacement
+number (``<system>|<value>``): the national one when present, else the first listed.
+A patient with neither -- an identifier under any other system -- is refused with
+the identifier named.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.medcom.bundle import Entry
 from adapters.medcom.elements import objects, optional_text
-from hub.domain.identifiers import CPR_SYSTEM, cpr_patient_key, normalise_cpr, patient_resource_id
+from hub.domain.identifiers import (
+    CPR_SYSTEM,
+    REPLACEMENT_SYSTEM_FAMILY,
+    cpr_patient_key,
+    is_replacement_system,
+    is_replacement_value,
+    normalise_cpr,
+    patient_resource_id,
+    preferred_replacement,
+    replacement_patient_key,
+)
 from hub.domain.translation import TranslationError
 
 
-def read_cpr(patient: Entry) -> str:
-    """The patient's 10-digit CPR number, or TranslationError naming what was found."""
+@dataclass(frozen=True)
+class PatientIdentity:
+    """The patient key and the identifier it was made of."""
+
+    key: str
+    system: str
+    value: str
+
+
+def read_identity(patient: Entry) -> PatientIdentity:
+    """The patient's CPR number or replacement number, or TranslationError naming
+    what was found."""
     where = f"{patient.path}.identifier"
     found: set[str] = set()
-    others: list[str] = []
+    replacements: list[tuple[str, str]] = []
+    unknown: list[tuple[str, str]] = []  # (system, where)
     for index, identifier in objects(patient.resource.get("identifier"), where):
-        system = optional_text(identifier.get("system"), f"{where}[{index}].system")
-        value = optional_text(identifier.get("value"), f"{where}[{index}].value")
-        if system != CPR_SYSTEM:
-            others.append(str(system))
-            continue
-        if value is None:
-            raise TranslationError("the CPR identifier has no value", f"{where}[{index}].value")
-        cpr = normalise_cpr(value)
-        if cpr is None:
-            raise TranslationError(
-                f"{value!r} is not a CPR number (DDMMYYSSSS)", f"{where}[{index}].value"
-            )
-        found.add(cpr)
-    if not found:
-        carried = f"; it carries only {', '.join(others)}" if others else ""
-        raise TranslationError(
-            f"the patient has no CPR number (identifier system {CPR_SYSTEM}){carried}. "
-            "The hub identifies patients by CPR",
-            where,
-        )
+        at = f"{where}[{index}]"
+        system = optional_text(identifier.get("system"), f"{at}.system")
+        value = optional_text(identifier.get("value"), f"{at}.value")
+        if system == CPR_SYSTEM:
+            if value is None:
+                raise TranslationError("the CPR identifier has no value", f"{at}.value")
+            cpr = normalise_cpr(value)
+            if cpr is None:
+                raise TranslationError(f"{value!r} is not a CPR number (DDMMYYSSSS)", f"{at}.value")
+            found.add(cpr)
+        elif system is not None and is_replacement_system(system):
+            if value is None or not is_replacement_value(value):
+                # The value is not echoed: it identifies a person.
+                raise TranslationError(
+                    "the replacement number (erstatningspersonnummer) has no value, or one "
+                    "that is not 1-64 letters, digits, '.' and '-'",
+                    f"{at}.value",
+                )
+            replacements.append((system, value))
+        else:
+            unknown.append((str(system), f"{at}.system"))
     if len(found) > 1:
         raise TranslationError(f"the patient carries {len(found)} different CPR numbers", where)
-    return found.pop()
+    if found:
+        cpr = found.pop()
+        return PatientIdentity(cpr_patient_key(cpr), CPR_SYSTEM, cpr)
+    if replacements:
+        system, value = preferred_replacement(replacements)
+        return PatientIdentity(replacement_patient_key(system, value), system, value)
+    if unknown:
+        system, at = unknown[0]
+        raise TranslationError(
+            f"the patient has no CPR number (identifier system {CPR_SYSTEM}) and no "
+            f"replacement number (a system under {REPLACEMENT_SYSTEM_FAMILY}); it carries "
+            f"only {', '.join(s for s, _ in unknown)}, which the hub cannot key a patient by",
+            at,
+        )
+    raise TranslationError(
+        f"the patient has no CPR number (identifier system {CPR_SYSTEM}) and no "
+        f"replacement number (a system under {REPLACEMENT_SYSTEM_FAMILY})",
+        where,
+    )
 
 
-def hub_patient(patient: Entry, cpr: str) -> dict[str, Any]:
-    """The hub's Patient: CPR, name and deceased as the message states them."""
+def hub_patient(patient: Entry, identity: PatientIdentity) -> dict[str, Any]:
+    """The hub's Patient: the identifier it is keyed by, name and deceased as the
+    message states them."""
     resource: dict[str, Any] = {
         "resourceType": "Patient",
-        "id": patient_resource_id(cpr_patient_key(cpr)),
-        "identifier": [{"system": CPR_SYSTEM, "value": cpr}],
+        "id": patient_resource_id(identity.key),
+        "identifier": [{"system": identity.system, "value": identity.value}],
     }
     if patient.resource.get("name") is not None:
         resource["name"] = patient.resource["name"]

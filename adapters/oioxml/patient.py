@@ -3,7 +3,10 @@
 Identity: ``CivilRegistrationNumber`` (CPR) keys the patient; without it a
 replacement number (``AlternativeIdentifier``, erstatnings-CPR) does, under the
 system ``urn:brobygger:alternative-identifier:<sender SOR code>`` because such
-numbers are issued locally. A block with both, or neither, is refused.
+numbers are issued locally and OIOXML names no system (the patient key is
+``<system>|<value>``, the same form as a FHIR or HL7 v2 replacement number's). A block
+with both, or neither, or a replacement number that is not 1-64 letters, digits,
+``.`` and ``-``, is refused.
 
 Also mapped when present: surname and given names, address (street, suburb,
 district as city, postcode), telephone numbers (``mobil``/``arbejde``/``fastnet``
@@ -19,10 +22,12 @@ from urllib.parse import quote
 from adapters.oioxml.document import Node
 from hub.domain.identifiers import (
     CPR_SYSTEM,
+    LOCAL_ALTERNATIVE_PREFIX,
     cpr_patient_key,
-    local_patient_key,
+    is_replacement_value,
     normalise_cpr,
     patient_resource_id,
+    replacement_patient_key,
 )
 from hub.domain.translation import Sender, TranslationError
 
@@ -30,7 +35,7 @@ _PHONE_USE = {"mobil": "mobile", "arbejde": "work", "fastnet": "home", "privat":
 
 
 def alternative_identifier_system(sender: Sender) -> str:
-    return f"urn:brobygger:alternative-identifier:{quote(sender.org, safe='')}"
+    return f"{LOCAL_ALTERNATIVE_PREFIX}{quote(sender.org, safe='')}"
 
 
 def build_patient(
@@ -84,8 +89,15 @@ def _identity(block: Node, sender: Sender) -> tuple[str, dict[str, str]]:
         value = alternative.text()
         if not value:
             raise TranslationError("the AlternativeIdentifier is empty", alternative.path)
+        if not is_replacement_value(value):
+            # The value is not echoed: it identifies a person.
+            raise TranslationError(
+                "the AlternativeIdentifier (replacement number) is not 1-64 letters, digits, "
+                "'.' and '-'",
+                alternative.path,
+            )
         system = alternative_identifier_system(sender)
-        return local_patient_key(system, value), {"system": system, "value": value}
+        return replacement_patient_key(system, value), {"system": system, "value": value}
     raise TranslationError(
         "the mandatory element CivilRegistrationNumber (or AlternativeIdentifier) is missing "
         "from Patient",

@@ -1,4 +1,10 @@
-"""National identifier systems and the hub's stable resource ids."""
+"""National identifier systems, the hub's patient keys and its stable resource ids.
+
+A patient is keyed by CPR number (``cpr:<CPR>``) or, without one, by the identifier
+the sender knows them by (``<system>|<value>``, ``local_patient_key``). The
+replacement numbers (erstatningspersonnumre) of people without a CPR number are
+such identifiers, under the systems of the ``urn:oid:1.2.208.176.1.6.1`` family.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,19 @@ GLN_SYSTEM = "urn:oid:1.3.88"  # the GLN system the hub writes (MedCom OIOXML pa
 
 GLN_SYSTEMS = frozenset({"https://www.gs1.org/gln", "http://www.gs1.org/gln", "urn:oid:1.3.88"})
 """The identifier systems GLN/EAN location numbers arrive under (all three are in use)."""
+
+REPLACEMENT_SYSTEM_FAMILY = "urn:oid:1.2.208.176.1.6.1"
+"""The replacement numbers' (erstatningspersonnumre) systems are the OIDs under this one."""
+
+NATIONAL_REPLACEMENT_SYSTEM = f"{REPLACEMENT_SYSTEM_FAMILY}.1"
+"""The nationally issued replacement number; the others (``….3.<issuer>`` …) are local."""
+
+LOCAL_ALTERNATIVE_PREFIX = "urn:brobygger:alternative-identifier:"
+"""OIOXML's AlternativeIdentifier (its replacement number) carries no system: the hub
+scopes it to the sending organisation under this prefix."""
+
+_OID_ARCS = re.compile(r"(\.(0|[1-9][0-9]{0,17}))+")
+_REPLACEMENT_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,63}")
 
 _CPR_SHAPE = re.compile(r"^(\d{6})-?(\d{4})$")
 
@@ -50,6 +69,59 @@ def cpr_patient_key(cpr: str) -> str:
 def local_patient_key(system: str, value: str) -> str:
     """The bus key of a patient known only by a non-national identifier."""
     return f"{system}|{value}"
+
+
+def is_replacement_system(system: str) -> bool:
+    """Whether ``system`` is a replacement-number system: an OID under
+    ``urn:oid:1.2.208.176.1.6.1``."""
+    if not system.startswith(REPLACEMENT_SYSTEM_FAMILY):
+        return False
+    return _OID_ARCS.fullmatch(system.removeprefix(REPLACEMENT_SYSTEM_FAMILY)) is not None
+
+
+def is_replacement_value(value: str) -> bool:
+    """Whether ``value`` can be a replacement number (1-64 letters, digits, ``.`` and
+    ``-``; never a ``|``, which would make the patient key ambiguous)."""
+    return _REPLACEMENT_VALUE.fullmatch(value) is not None
+
+
+def replacement_patient_key(system: str, value: str) -> str:
+    """The patient key of a person known only by a replacement number."""
+    return local_patient_key(system, value)
+
+
+def preferred_replacement(numbers: list[tuple[str, str]]) -> tuple[str, str]:
+    """The replacement number that keys a patient carrying several: the nationally
+    issued one, else the first listed. ``numbers`` is not empty."""
+    national = [number for number in numbers if number[0] == NATIONAL_REPLACEMENT_SYSTEM]
+    return (national or numbers)[0]
+
+
+def replacement_of(patient_key: str) -> tuple[str, str] | None:
+    """``(system, value)`` of the replacement number a patient key is made of, if it
+    is one (a family system, or OIOXML's sender-scoped AlternativeIdentifier)."""
+    if not is_patient_key(patient_key) or cpr_of(patient_key) is not None:
+        return None
+    system, bar, value = patient_key.partition("|")
+    if not bar or not value:
+        return None
+    if is_replacement_system(system) or system.startswith(LOCAL_ALTERNATIVE_PREFIX):
+        return system, value
+    return None
+
+
+def lookup_patient_key(text: str) -> str | None:
+    """The patient key a person or client names: a CPR number (``DDMMYYSSSS``,
+    ``DDMMYY-SSSS``) or a replacement number as ``<system>|<value>``; None when
+    ``text`` is neither."""
+    cpr = normalise_cpr(text)
+    if cpr is not None:
+        return cpr_patient_key(cpr)
+    system, bar, value = text.strip().partition("|")
+    if not bar or not is_replacement_value(value):
+        return None
+    key = replacement_patient_key(system, value)
+    return key if replacement_of(key) is not None else None
 
 
 def message_key(source_id: str) -> str:

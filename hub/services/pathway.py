@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.domain.consent import DEFAULT_POLICY, DEFAULT_PURPOSE, Policy
-from hub.domain.identifiers import cpr_patient_key, normalise_cpr
+from hub.domain.identifiers import cpr_of, lookup_patient_key, replacement_of
 from hub.domain.sectors import Sector
 from hub.domain.timeline import timeline_fields
 from hub.services.audit import record_access
@@ -45,6 +45,7 @@ PATHWAY_TYPES = (
     "Consent",
     "Flag",
     "CareTeam",
+    "Observation",
 )
 """The resource types a pathway shows (everything the hub keeps about a patient but
 the Patient itself)."""
@@ -140,11 +141,12 @@ class PathwayFilter:
 
 @dataclass(frozen=True)
 class PathwayView:
-    cpr: str
+    cpr: str | None  # None for a patient known only by a replacement number
     patient: Disclosure | None
     entries: list[Disclosure]
     has_more: bool  # more entries exist beyond the page; never silently cut off
     end_cursor: str | None = None  # where the next page starts (after the last entry)
+    replacement: tuple[str, str] | None = None  # (system, value) of a replacement number
 
 
 async def read_pathway(
@@ -164,15 +166,13 @@ async def read_pathway(
     Everything goes through ``hub.services.consent.read``: what is not shown is not counted in
     ``has_more`` either. ``after`` is the ``end_cursor`` of the page before; the
     order (time, then type and id) does not depend on when a resource was stored,
-    so a walk through the pages meets every entry once.
+    so a walk through the pages meets every entry once. ``cpr`` is a CPR number, or
+    the replacement number of a patient without one as ``<system>|<value>``.
     """
-    normalised = normalise_cpr(cpr)
-    if normalised is None:
-        raise PathwayQueryError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
+    patient_key = patient_key_of(cpr)
     if first is not None and not 1 <= first <= MAX_PAGE_SIZE:
         raise PathwayQueryError(f"first must be between 1 and {MAX_PAGE_SIZE}")
     position = _read_cursor(after) if after is not None else None
-    patient_key = cpr_patient_key(normalised)
     page_size = first or MAX_PAGE_SIZE
     async with UnitOfWork(engine) as uow:
         with override_refusal():
@@ -205,12 +205,27 @@ async def read_pathway(
         )
         await uow.commit()
     return PathwayView(
-        cpr=normalised,
+        cpr=cpr_of(patient_key),
         patient=view.patient,
         entries=entries,
         has_more=has_more,
         end_cursor=_cursor(entries[-1]) if entries else after,
+        replacement=replacement_of(patient_key),
     )
+
+
+def patient_key_of(cpr: str) -> str:
+    """The patient key of a CPR number, or of a replacement number (erstatningspersonnummer)
+    given as ``<system>|<value>``; PathwayQueryError when it is neither."""
+    patient_key = lookup_patient_key(cpr)
+    if patient_key is not None:
+        return patient_key
+    if "|" in cpr:
+        raise PathwayQueryError(
+            "a replacement number must be <system>|<value> with a system under "
+            "urn:oid:1.2.208.176.1.6.1 and a value of 1-64 letters, digits, '.' and '-'"
+        )
+    raise PathwayQueryError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
 
 
 # Sort key: entries with a time first, newest first; then type and id.

@@ -36,7 +36,6 @@ class Refusal:
     because: str  # a phrase the refusal's reason must contain
 
 
-_NO_CPR = Refusal("Bundle.entry[1].resource(Patient).identifier", "no CPR number")
 _UNKNOWN_PAYLOAD = Refusal(
     "Bundle.entry[7].resource(Provenance).entity[0].what.identifier.value",
     "no payload of the Communication has that identifier",
@@ -45,10 +44,6 @@ _UNKNOWN_PAYLOAD = Refusal(
 REFUSED: dict[str, Refusal] = {
     # MedCom's technical test without an event (no MessageHeader.eventCoding).
     "HospitalNotification_Ex_TEK_FCC.json": Refusal("MessageHeader.eventCoding", "eventCoding"),
-    # Patients known only by a replacement CPR (erstatningspersonnummer).
-    "Bundle-R-Tek-B-82875f08-4b9e-4a23-b81a-e23ec1251334.json": _NO_CPR,
-    "Bundle-R-Tek-H-3e047a9d-c86a-4828-b686-6a80403df5eb.xml": _NO_CPR,
-    "Bundle-S-Tek-CPR-3-77ff05d0-9eca-4a59-b436-fe1b97673817.json": _NO_CPR,
     # MedCom's negative duplicate: an inconsistent message, sent twice.
     "Bundle-R-Tek-M-dublicate-inv-260a3cc1-38eb-454a-a57b-9e32eabb54a3.json": _UNKNOWN_PAYLOAD,
     "Bundle-R-Tek-N-dublicate-inv-260f76f2-d986-4ba1-8049-2369b1b164ce.xml": _UNKNOWN_PAYLOAD,

@@ -413,3 +413,42 @@ def test_a_viewer_without_consent_learns_nothing_through_entries_or_summaries(
     assert not any(secret in stays_text for secret in HOSPITAL_SECRETS)
     assert len(own["entries"]) == TIMELINE_SIZE
     assert any("Boligtilbud" in e["summary"] for e in own["entries"])
+
+
+REPLACEMENT_QUERY = """
+query ByReplacement($system: String!, $value: String!) {
+  pathway(patient: {system: $system, value: $value}) {
+    cpr patient replacementNumber { system value label }
+    entries { resourceType sector status }
+  }
+}
+"""
+
+
+def test_a_patient_known_only_by_a_replacement_number_is_looked_up_by_it(
+    hub: Deployment,
+) -> None:
+    system, number = "urn:oid:1.2.208.176.1.6.1.1", "0209841RX7"
+    pid3 = f"{number}^^^&1.2.208.176.1.6.1.1&ISO^PN"
+    assert hub.ingest(adt("A01", pid3=pid3, visit="V-ERST")).status_code == 202
+
+    def pathway() -> dict[str, Any]:
+        body = hub.graphql(REPLACEMENT_QUERY, hospital(hub), system=system, value=number)
+        assert "errors" not in body, body
+        found: dict[str, Any] = body["data"]["pathway"]
+        return found
+
+    hub.wait_for(lambda: len(pathway()["entries"]) == 1, "the admission by replacement number")
+    found = pathway()
+    assert found["cpr"] is None
+    assert found["replacementNumber"] == {
+        "system": system,
+        "value": number,
+        "label": "erstatningspersonnummer",
+    }
+    assert found["entries"] == [
+        {"resourceType": "Encounter", "sector": "hospital", "status": "in-progress"}
+    ]
+    assert {"system": system, "value": number} in [
+        {"system": i["system"], "value": i["value"]} for i in found["patient"]["identifier"]
+    ]

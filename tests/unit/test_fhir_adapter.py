@@ -321,7 +321,7 @@ def test_adt_bundle_without_its_unaccepted_entries_has_no_cpr(path: Path) -> Non
         i for i, e in enumerate(document["entry"]) if e["resource"]["resourceType"] == "Patient"
     )
     error = refusal(document, HOSPITAL)
-    assert error.where == f"Bundle.entry[{position}].resource(Patient).identifier"
+    assert error.where == f"Bundle.entry[{position}].resource(Patient).identifier[0].system"
     assert "no CPR number" in error.what
 
 
@@ -349,6 +349,64 @@ def test_the_sample_adt_bundle_with_a_cpr_is_accepted() -> None:
     )
     assert encounter["subject"] == {"reference": patient_ref("0703481236")}
     assert encounter["period"] == {"start": "2024-03-11T08:55:00+01:00"}
+
+
+# --- replacement numbers (erstatningspersonnumre) -----------------------------------------
+
+NATIONAL_REPLACEMENT = "urn:oid:1.2.208.176.1.6.1.1"
+REPLACEMENT = "0703921VJ5"
+REPLACEMENT_KEY = f"{NATIONAL_REPLACEMENT}|{REPLACEMENT}"
+
+
+def replacement_patient(system: str = NATIONAL_REPLACEMENT, **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "identifier": [{"system": system, "value": REPLACEMENT}],
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        pytest.param({"reference": "Patient/p1"}, id="literal"),
+        pytest.param(
+            {
+                "type": "Patient",
+                "identifier": {"system": NATIONAL_REPLACEMENT, "value": REPLACEMENT},
+            },
+            id="logical",
+        ),
+        pytest.param(
+            {"reference": f"Patient?identifier={NATIONAL_REPLACEMENT}|{REPLACEMENT}"},
+            id="conditional",
+        ),
+    ],
+)
+def test_a_replacement_number_keys_a_patient_without_cpr(subject: dict[str, Any]) -> None:
+    translation = only(
+        translate(bundle(post(replacement_patient(id="p1")), post(encounter(subject, id="e1"))))
+    )
+    assert translation.patient_key == REPLACEMENT_KEY
+    person = f"Patient/{patient_resource_id(REPLACEMENT_KEY)}"
+    assert of_type(translation, "Encounter")["subject"]["reference"] == person
+    assert of_type(translation, "Patient")["identifier"] == [
+        {"system": NATIONAL_REPLACEMENT, "value": REPLACEMENT}
+    ]
+
+
+def test_a_replacement_number_of_an_unknown_system_is_refused_naming_it() -> None:
+    error = refusal(bundle(post(replacement_patient("urn:oid:1.2.208.176.1.6.7"))))
+    assert error.where == "Bundle.entry[0].resource(Patient).identifier[0].system"
+    assert "urn:oid:1.2.208.176.1.6.7" in error.what
+    assert REPLACEMENT not in error.what
+
+
+def test_a_conditional_update_must_name_the_patients_replacement_number() -> None:
+    error = refusal(
+        bundle(put(replacement_patient(), f"Patient?identifier={NATIONAL_REPLACEMENT}|0703921VJ9"))
+    )
+    assert error.where == "Bundle.entry[0].request.url"
 
 
 # --- reference forms ---------------------------------------------------------------------

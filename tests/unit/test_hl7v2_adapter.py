@@ -19,6 +19,7 @@ from adapters.hl7v2 import Hl7v2Adapter
 from hub.domain.identifiers import (
     CPR_SYSTEM,
     SOR_SYSTEM,
+    cpr_patient_key,
     local_patient_key,
     patient_resource_id,
     resource_id,
@@ -47,6 +48,7 @@ A08 = "hl7v2/adt-a08-opdatering.hl7"
 A01_ACUTE = "hl7v2/adt-a01-akut-indlaeggelse.hl7"
 A03_CARE_HOME = "hl7v2/adt-a03-udskrivning-plejebolig.hl7"
 ORU = "hl7v2/oru-r01-scorer.hl7"
+A01_REPLACEMENT = "hl7v2/adt-a01-erstatningspersonnummer.hl7"  # Mikkel Jensen, no CPR
 SAMPLE_CPR = "0703481236"
 ORG = "265161000016000"
 SENDER = Sender(sector=Sector.HOSPITAL, org=ORG, sub="opus")
@@ -321,7 +323,22 @@ def test_sample_a08_updates_the_patient_and_leaves_the_encounter_alone() -> None
     ]
 
 
-SAMPLE_MESSAGES = {A01: 1, A03: 1, A04_BATCH: 2, A08: 1, A01_ACUTE: 1, A03_CARE_HOME: 1, ORU: 1}
+SAMPLE_MESSAGES = {
+    A01: 1,
+    A03: 1,
+    A04_BATCH: 2,
+    A08: 1,
+    A01_ACUTE: 1,
+    A03_CARE_HOME: 1,
+    ORU: 1,
+    A01_REPLACEMENT: 1,
+}
+
+
+def test_the_replacement_number_sample_keys_its_patient_by_it() -> None:
+    translation, patient, _ = only(sample(A01_REPLACEMENT))
+    assert translation.patient_key == "urn:oid:1.2.208.176.1.6.1.1|0209841RX7"
+    assert patient["identifier"][0]["value"] == "0209841RX7"
 
 
 def test_every_sample_has_an_expectation() -> None:
@@ -862,6 +879,47 @@ def test_local_identifier_with_oid_authority() -> None:
     translation, patient, _ = only(adt(pid3="12345^^^&1.2.208.176.1.99&ISO^MR"))
     assert translation.patient_key == "urn:oid:1.2.208.176.1.99|12345"
     assert patient["identifier"][0]["system"] == "urn:oid:1.2.208.176.1.99"
+
+
+@pytest.mark.parametrize(
+    "pid3",
+    [
+        "0703921VJ5^^^&1.2.208.176.1.6.1.1&ISO^PN",
+        "0703921VJ5^^^1.2.208.176.1.6.1.1^PN",
+        # A hospital's own number listed first does not key a patient with a replacement number.
+        "H-77^^^RH^MR~0703921VJ5^^^&1.2.208.176.1.6.1.1&ISO^PN",
+        # The national replacement number wins over a locally issued one.
+        "1206550VK9^^^&1.2.208.176.1.6.1.3.177&ISO^PN~0703921VJ5^^^&1.2.208.176.1.6.1.1&ISO^PN",
+    ],
+)
+def test_a_replacement_number_keys_a_patient_without_cpr(pid3: str) -> None:
+    translation, patient, encounter = only(adt(pid3=pid3))
+    key = "urn:oid:1.2.208.176.1.6.1.1|0703921VJ5"
+    assert translation.patient_key == key
+    assert encounter["subject"] == {"reference": f"Patient/{patient_resource_id(key)}"}
+    assert {"system": "urn:oid:1.2.208.176.1.6.1.1", "value": "0703921VJ5"} in [
+        {"system": i["system"], "value": i["value"]} for i in patient["identifier"]
+    ]
+
+
+def test_a_cpr_number_keys_a_patient_who_also_has_a_replacement_number() -> None:
+    translation, _, _ = only(adt(pid3=f"0703921VJ5^^^&1.2.208.176.1.6.1.1&ISO^PN~{CPR_PID3}"))
+    assert translation.patient_key == cpr_patient_key(CPR)
+
+
+@pytest.mark.parametrize(
+    "pid3",
+    [
+        "0703921VJ5^^^&1.2.208.176.1.6.9&ISO^PN",
+        "0703921VJ5^^^ERSTATNINGSCPR^PN",
+        "07039#1VJ5^^^&1.2.208.176.1.6.1.1&ISO^PN",
+    ],
+)
+def test_a_replacement_number_of_an_unknown_system_is_refused(pid3: str) -> None:
+    error = refused(adt(pid3=pid3))
+    assert error.where == "PID-3"
+    assert "replacement number" in error.what
+    assert "0703921VJ5" not in error.what
 
 
 def test_local_sex_code_leaves_gender_out() -> None:

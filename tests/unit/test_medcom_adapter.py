@@ -204,6 +204,7 @@ SAMPLE_EVENTS = {
     CC_NEW: "care-communication",
     CC_REPLY: "care-communication",
     CC_FORWARD: "care-communication",
+    "medcom/carecommunication-erstatningspersonnummer.json": "care-communication",
     ACK_OK: "acknowledgement",
     ACK_ERROR: "acknowledgement",
 }
@@ -225,7 +226,6 @@ def test_sample_message(name: str) -> None:
 
 # --- every corpus message -----------------------------------------------------------
 
-NO_CPR = "Bundle.entry[1].resource(Patient).identifier"
 DUPLICATE_INVALID_M = "Bundle-R-Tek-M-dublicate-inv-260a3cc1-38eb-454a-a57b-9e32eabb54a3.json"
 DUPLICATE_INVALID_N = "Bundle-R-Tek-N-dublicate-inv-260f76f2-d986-4ba1-8049-2369b1b164ce.xml"
 PAYLOAD_ENTITY = "Bundle.entry[7].resource(Provenance).entity[0].what.identifier.value"
@@ -292,17 +292,15 @@ EXPECTED: dict[str, str | tuple[str, str]] = {
             "Flow3-CareCommunication_Ex_to_OIOXML.xml",
         )
     },
+    # Patients known only by a replacement CPR (erstatningspersonnummer).
     "medcom-carecommunication/Bundle-R-Tek-B-82875f08-4b9e-4a23-b81a-e23ec1251334.json": (
-        NO_CPR,
-        "only urn:oid:1.2.208.176.1.6.1.3.177",
+        "care-communication"
     ),
     "medcom-carecommunication/Bundle-R-Tek-H-3e047a9d-c86a-4828-b686-6a80403df5eb.xml": (
-        NO_CPR,
-        "only urn:oid:1.2.208.176.1.6.1.1",
+        "care-communication"
     ),
     "medcom-carecommunication/Bundle-S-Tek-CPR-3-77ff05d0-9eca-4a59-b436-fe1b97673817.json": (
-        NO_CPR,
-        "no CPR number",
+        "care-communication"
     ),
     f"medcom-carecommunication/{DUPLICATE_INVALID_M}": (
         PAYLOAD_ENTITY,
@@ -1267,8 +1265,10 @@ def test_occurred_time_without_timezone() -> None:
     ("identifiers", "what"),
     [
         ([], "no CPR number"),
-        ([{"system": "urn:oid:1.2.208.176.1.6.1.1", "value": "0703921VJ5"}], "only urn:oid"),
+        ([{"system": "urn:oid:1.2.208.176.1.6.2.1", "value": "0703921VJ5"}], "only urn:oid"),
+        ([{"system": "urn:oid:1.2.208.176.1.6.1", "value": "0703921VJ5"}], "no replacement"),
         ([{"system": CPR_SYSTEM, "value": "3213009999"}], "is not a CPR number"),
+        ([{"system": "urn:oid:1.2.208.176.1.6.1.1", "value": "07039|1VJ5"}], "replacement"),
     ],
 )
 def test_patient_without_cpr(identifiers: list[dict[str, str]], what: str) -> None:
@@ -1278,6 +1278,49 @@ def test_patient_without_cpr(identifiers: list[dict[str, str]], what: str) -> No
     assert error.where is not None
     assert error.where.startswith("Bundle.entry[1].resource(Patient).identifier")
     assert what in error.what
+
+
+def test_replacement_number_of_an_unknown_system_is_refused_naming_it() -> None:
+    bundle = load_sample(STIN)
+    resource(bundle, "Patient")["identifier"] = [
+        {"system": "urn:oid:1.2.208.176.1.6.9", "value": "0703921VJ5"}
+    ]
+    error = refusal(encode(bundle))
+    assert error.where == "Bundle.entry[1].resource(Patient).identifier[0].system"
+    assert "urn:oid:1.2.208.176.1.6.9" in error.what
+    assert "0703921VJ5" not in error.what
+
+
+@pytest.mark.parametrize(
+    "system", ["urn:oid:1.2.208.176.1.6.1.1", "urn:oid:1.2.208.176.1.6.1.3.177"]
+)
+def test_replacement_number_keys_a_patient_without_cpr(system: str) -> None:
+    bundle = load_sample(STIN)
+    resource(bundle, "Patient")["identifier"] = [{"system": system, "value": "0703921VJ5"}]
+    translation = translate(encode(bundle))
+    key = f"{system}|0703921VJ5"
+    assert translation.patient_key == key
+    patient = next(r for r in translation.resources if r["resourceType"] == "Patient")
+    assert patient["id"] == patient_resource_id(key)
+    assert patient["identifier"] == [{"system": system, "value": "0703921VJ5"}]
+
+
+def test_the_national_replacement_number_keys_a_patient_with_several() -> None:
+    bundle = load_sample(STIN)
+    resource(bundle, "Patient")["identifier"] = [
+        {"system": "urn:oid:1.2.208.176.1.6.1.3.177", "value": "1206550VK9"},
+        {"system": "urn:oid:1.2.208.176.1.6.1.1", "value": "0703921VJ5"},
+    ]
+    assert translate(encode(bundle)).patient_key == "urn:oid:1.2.208.176.1.6.1.1|0703921VJ5"
+
+
+def test_a_cpr_number_keys_a_patient_who_also_has_a_replacement_number() -> None:
+    bundle = load_sample(STIN)
+    resource(bundle, "Patient")["identifier"] = [
+        {"system": "urn:oid:1.2.208.176.1.6.1.1", "value": "0703921VJ5"},
+        {"system": CPR_SYSTEM, "value": CPR},
+    ]
+    assert translate(encode(bundle)).patient_key == cpr_patient_key(CPR)
 
 
 def test_cpr_with_hyphen_is_read() -> None:

@@ -49,6 +49,7 @@ DIS91 = "oioxml/xdis91-korrespondance.xml"
 REF01 = "oioxml/xref01-sygehushenvisning.xml"
 DIS01 = "oioxml/xdis01-udskrivningsepikrise.xml"
 DIS90 = "oioxml/xdis90-administrativ-email.xml"
+DIS91_REPLACEMENT = "oioxml/xdis91-erstatningspersonnummer.xml"  # Tomasz Novak, no CPR
 SAMPLE_FILES = sample_names("oioxml")
 HOSPITAL_GLN = "5790000503148"  # Testsygehus Nord, Medicinsk Afdeling
 GP_GLN = "5790000503131"  # Lægerne Søndergade
@@ -500,7 +501,12 @@ def test_every_sample_is_accepted_and_translates_identically_twice(name: str) ->
 
 
 def test_the_samples_are_what_these_tests_expect() -> None:
-    assert sorted([DIS01, DIS17, DIS20, DIS90, DIS91, REF01]) == SAMPLE_FILES
+    assert sorted([DIS01, DIS17, DIS20, DIS90, DIS91, DIS91_REPLACEMENT, REF01]) == SAMPLE_FILES
+
+
+def test_the_replacement_number_sample_keys_its_patient_by_the_senders_system() -> None:
+    translation = translate_one(sample(DIS91_REPLACEMENT))
+    assert translation.patient_key == f"urn:brobygger:alternative-identifier:{ORG}|1103901VK2"
 
 
 # --- corpus: DIS91 / REF01 --------------------------------------------------------------
@@ -875,6 +881,19 @@ def test_replacement_number_keys_a_patient_without_cpr() -> None:
     assert resource(translation, "Patient")["identifier"] == [
         {"system": system, "value": "1811RX0042"}
     ]
+
+
+def test_a_replacement_number_that_could_not_key_a_patient_is_refused() -> None:
+    raw = edited(
+        REF01,
+        (
+            f"<CivilRegistrationNumber>{REFERRED_CPR}</CivilRegistrationNumber>",
+            "<AlternativeIdentifier>1811|X0042</AlternativeIdentifier>",
+        ),
+    )
+    error = refusal(raw)
+    assert error.where is not None and error.where.endswith("/Patient/AlternativeIdentifier")
+    assert "1811" not in error.what
 
 
 def test_repeated_single_element() -> None:
