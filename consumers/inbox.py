@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hub import clock
+from hub.config import kom_godt_hjem_score
 from hub.domain.consent import DEFAULT_POLICY, SOR_IDENTITY, Policy
 from hub.domain.events import InboundEvent
-from hub.domain.inbox import filings, is_round_table_plan, meeting_organisations
-from hub.domain.indicators import VIRTUAL_MEETING
+from hub.domain.inbox import filings, is_meeting_plan, meeting_organisations
+from hub.domain.indicators import KOM_GODT_HJEM_SCREENING, VIRTUAL_MEETING
 from hub.domain.pathway_events import PathwayEventKind, derive_events
 from hub.domain.round_table import meeting_reference
+from hub.domain.scores import Screening, kom_godt_hjem_eligible, screening_during
 from hub.domain.timeline import fhir_instant
 from hub.services.inbox.filing import file_items, file_reception_visit_due, message_addressees
 from hub.store.notifications import PATHWAY_EVENTS_CHANNEL, notify_on_commit
@@ -52,7 +54,7 @@ class InboxFiler:
             filed = await self._reception_visit(previous, current, event, uow)
         else:
             participants: frozenset[str] = frozenset()
-            if current.resource_type == "CarePlan" and is_round_table_plan(current.content):
+            if current.resource_type == "CarePlan" and is_meeting_plan(current.content):
                 participants = await self._participants(current, uow)
             found = filings(
                 current.resource_type,
@@ -113,15 +115,35 @@ class InboxFiler:
 
 
 async def _kom_godt_hjem(stay: StoredResource, uow: UnitOfWork) -> bool:
-    """Whether a virtual discharge meeting was held during the stay ("Kom godt hjem")."""
+    """Whether the stay was "Kom godt hjem": a virtual discharge meeting was held during
+    it, or its latest follow-up screening score is over HUB_KOM_GODT_HJEM_SCORE."""
     assert stay.patient_key is not None
     period = stay.content.get("period") or {}
     start, end = period.get("start"), period.get("end")
     if not (isinstance(start, str) and isinstance(end, str)):
         return False
     began, ended = fhir_instant(start), fhir_instant(end)
-    meetings = await uow.facts.for_patient(stay.patient_key, (VIRTUAL_MEETING,))
-    return any(
-        m.at is not None and began is not None and ended is not None and began <= m.at <= ended
-        for m in meetings
+    facts = await uow.facts.for_patient(
+        stay.patient_key, (VIRTUAL_MEETING, KOM_GODT_HJEM_SCREENING)
     )
+    if any(
+        m.kind == VIRTUAL_MEETING
+        and m.at is not None
+        and began is not None
+        and ended is not None
+        and began <= m.at <= ended
+        for m in facts
+    ):
+        return True
+    # Or its latest follow-up screening score is over the threshold (hub.domain.scores).
+    latest = screening_during(
+        f"Encounter/{stay.id}",
+        began,
+        ended,
+        (
+            Screening(f.value, f.at, f.related, f.resource)
+            for f in facts
+            if f.kind == KOM_GODT_HJEM_SCREENING and f.value is not None
+        ),
+    )
+    return latest is not None and kom_godt_hjem_eligible(latest.value, kom_godt_hjem_score())

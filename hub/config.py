@@ -13,6 +13,7 @@ from limits import parse_many
 
 from hub.domain.alerts import AlertRules
 from hub.domain.cohort import CohortRule
+from hub.domain.scores import KOM_GODT_HJEM_SCORE, TOBS_ALERT_SCORE
 from hub.domain.webhook_policy import RetrySchedule
 from hub.domain.webhook_targets import WebhookTargetRules
 
@@ -248,6 +249,8 @@ class Settings:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     cohort: CohortRule = field(default_factory=CohortRule)
     alerts: AlertRules = field(default_factory=AlertRules)
+    # A follow-up screening score over this makes a stay "Kom godt hjem" (hub.domain.scores).
+    kom_godt_hjem_score: int = KOM_GODT_HJEM_SCORE
     alert_scan_seconds: float = 60.0  # how often the alert scanner looks for due alerts
     # An offer (HealthcareService) not confirmed for this many days goes to its owner's inbox.
     offer_confirm_days: int = 183
@@ -310,6 +313,7 @@ class Settings:
             webhooks=WebhookSettings.from_env(env, dev_mode=dev_mode),
             cohort=_cohort_rule(env),
             alerts=_alert_rules(env),
+            kom_godt_hjem_score=kom_godt_hjem_score(env),
             alert_scan_seconds=_seconds(env, "HUB_ALERT_SCAN_SECONDS", 60.0, minimum=0.01),
             offer_confirm_days=_positive(env, "HUB_OFFER_CONFIRM_DAYS", 183),
             oidc=OidcSettings.from_env(env),
@@ -369,7 +373,18 @@ def _alert_rules(env: Mapping[str, str]) -> AlertRules:
         reception_visit_hours=_positive(env, "HUB_ALERT_RECEPTION_VISIT_HOURS", 24),
         reception_lookback_days=_positive(env, "HUB_ALERT_RECEPTION_LOOKBACK_DAYS", 30),
         ready_for_discharge_days=_positive(env, "HUB_ALERT_READY_FOR_DISCHARGE_DAYS", 3),
+        tobs_score=_positive(env, "HUB_ALERT_TOBS_SCORE", TOBS_ALERT_SCORE),
     )
+
+
+def kom_godt_hjem_score(env: Mapping[str, str] | None = None) -> int:
+    """HUB_KOM_GODT_HJEM_SCORE: a follow-up screening score over it makes a stay "Kom godt
+    hjem". Read where it is used (status, inbox, indicators) as well as at start, where a
+    wrong value stops the hub."""
+    value = _int(os.environ if env is None else env, "HUB_KOM_GODT_HJEM_SCORE", KOM_GODT_HJEM_SCORE)
+    if value < 0:
+        raise ConfigError(f"HUB_KOM_GODT_HJEM_SCORE must be at least 0, got {value}")
+    return value
 
 
 def _processing_ids(value: str) -> frozenset[str]:

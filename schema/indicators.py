@@ -122,7 +122,8 @@ class CohortMember:
 class PathwayAlert:
     kind: str = strawberry.field(
         description=(
-            "`reception-visit-missing`, `faerdigbehandlet-waiting` or `round-table-action-overdue`."
+            "`reception-visit-missing`, `faerdigbehandlet-waiting`, `round-table-action-overdue` "
+            "or `tobs-high`."
         )
     )
     cpr: str | None

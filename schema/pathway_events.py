@@ -54,6 +54,10 @@ class PathwayEventKindValue(Enum):
         PathwayEventKind.ALERT_ROUND_TABLE_ACTION_OVERDUE.value,
         description="An action of a rundbordsmøde plan is past its due date.",
     )
+    ALERT_TOBS_HIGH = strawberry.enum_value(
+        PathwayEventKind.ALERT_TOBS_HIGH.value,
+        description="A TOBS score at or over the configured alert level.",
+    )
 
 
 @strawberry.type(description="One numbered event of a subscription.")

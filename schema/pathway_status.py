@@ -190,6 +190,31 @@ class RoundTableMeeting:
         )
 
 
+@strawberry.type(
+    description=(
+        'The stay is "Kom godt hjem": its latest follow-up screening score is over the '
+        "configured threshold (HUB_KOM_GODT_HJEM_SCORE, default 31). At discharge the "
+        "reception visit within 24 hours is due."
+    )
+)
+class KomGodtHjemEligibility:
+    score: float = strawberry.field(description="The follow-up screening score.")
+    observed_at: str | None = strawberry.field(
+        description="When the screening was made (FHIR dateTime as sent)."
+    )
+    observation_id: strawberry.ID = strawberry.field(description="The screening Observation.")
+    stay_id: strawberry.ID = strawberry.field(description="The stay (Encounter) it is of.")
+
+    @classmethod
+    def of(cls, eligible: domain.KomGodtHjem) -> KomGodtHjemEligibility:
+        return cls(
+            score=eligible.score,
+            observed_at=eligible.observed_at,
+            observation_id=strawberry.ID(eligible.observation_id),
+            stay_id=strawberry.ID(eligible.stay_id),
+        )
+
+
 def _open_referrals(root: PathwayStatus, first: First = None) -> list[OpenReferral]:
     return _first(root.all_referrals, first)
 
@@ -217,6 +242,12 @@ class PathwayStatus:
     active_plan_count: int
     overdue_action_count: int
     next_round_table: RoundTableMeeting | None
+    kom_godt_hjem_eligible: KomGodtHjemEligibility | None = strawberry.field(
+        description=(
+            'Set when the current (or last) stay is "Kom godt hjem" by a follow-up screening '
+            "score the caller may see; null otherwise."
+        )
+    )
     all_referrals: strawberry.Private[list[OpenReferral]]
     all_plans: strawberry.Private[list[ActivePlan]]
     all_overdue: strawberry.Private[list[PlanAction]]
@@ -248,6 +279,9 @@ class PathwayStatus:
                 if status.next_round_table
                 else None
             ),
+            kom_godt_hjem_eligible=(
+                KomGodtHjemEligibility.of(status.kom_godt_hjem) if status.kom_godt_hjem else None
+            ),
         )
 
 
@@ -276,8 +310,8 @@ class PathwayStatusQuery:
         resolver=resolve_pathway_status,
         description=(
             "Where the patient is now (admitted, on leave, at home, deceased), færdigbehandlet "
-            "since when, open referrals, active plans with their tovholder, overdue actions "
-            "and the next rundbordsmøde — derived only from what the caller may see under "
-            "the patient's consent; audited as `pathway.status`."
+            "since when, open referrals, active plans with their tovholder, overdue actions, "
+            "Kom godt hjem eligibility and the next rundbordsmøde — derived only from what "
+            "the caller may see under the patient's consent; audited as `pathway.status`."
         ),
     )

@@ -22,6 +22,7 @@ RESOURCE_TYPES = {
     "Consent": "Samtykke",
     "Flag": "Markering",
     "CareTeam": "Team",
+    "Observation": "Score",
 }
 
 WHEREABOUTS = {
@@ -150,8 +151,8 @@ DEFINITIONS = {
     ),
     "virtualDischargeMeetingsHeld": "Afholdte virtuelle udskrivningsmøder i perioden.",
     "komGodtHjemDischarges": (
-        "Udskrivninger i perioden efter et ophold med virtuelt udskrivningsmøde "
-        "(Kom godt hjem-patienterne)."
+        "Udskrivninger i perioden efter et ophold med virtuelt udskrivningsmøde eller en "
+        "opfølgningsscreening over tærsklen (Kom godt hjem-patienterne)."
     ),
     "receptionVisitsWithin24h": (
         "Heraf udskrivninger, der blev fulgt af et modtagebesøg inden 24 timer."

@@ -33,6 +33,7 @@ KINDS = {
     "reception-visit-missing": "Modtagebesøg mangler",
     "faerdigbehandlet-waiting": "Færdigbehandlet venter",
     "cohort-proposal": "Forslag om rundbordsmøde",
+    "tobs-high": "TOBS-score høj",
 }
 STATES = {"new": "Ny", "seen": "Set", "done": "Færdig", "declined": "Afvist"}
 MESSAGES = {

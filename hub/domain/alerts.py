@@ -1,6 +1,6 @@
 """Alerts: pathway facts that call for someone to act, as pure rules.
 
-Three alerts, each computed from the derived facts (``hub.domain.indicators``) and the
+Four alerts, each computed from the derived facts (``hub.domain.indicators``) and the
 current time, so the same function answers the ``alerts`` query and feeds the alert
 scanner (``hub.runtime.alert_scanner``), which delivers each alert once through the pathway
 event subscriptions:
@@ -14,6 +14,13 @@ event subscriptions:
 * **Round-table action overdue** — a Task based on a rundbordsmøde CarePlan whose due
   date (``restriction.period.end``) has passed and that is not completed, cancelled,
   failed, rejected or entered in error.
+* **TOBS high** — a TOBS score (``hub.domain.scores``) at or over ``tobs_score``
+  (HUB_ALERT_TOBS_SCORE, default 3: the domain text names no level, and 3 is where the
+  TOBS scheme first asks for more frequent observation and a nurse's assessment),
+  written by a hospital or psychiatry sender, observed within ``reception_lookback_days``.
+  Raised once per Observation: it is due at the observation time, so a corrected
+  version with the same time (a lower score, or a higher one) raises nothing new, and a
+  score first sent under the level and corrected to one at or over it raises it then.
 """
 
 from __future__ import annotations
@@ -29,15 +36,24 @@ from hub.domain.indicators import (
     RECEPTION_VISIT,
     ROUND_TABLE_ACTION,
     ROUND_TABLE_PLAN,
+    TOBS_SCORE,
     VIRTUAL_MEETING,
     FactRow,
 )
-from hub.domain.summaries import danish_time
+from hub.domain.scores import TOBS_ALERT_SCORE, tobs_alerts
+from hub.domain.sectors import Sector
+from hub.domain.summaries import danish_time, score_text
 
 RECEPTION_VISIT_MISSING = "reception-visit-missing"
 READY_FOR_DISCHARGE_WAITING = "faerdigbehandlet-waiting"
 ROUND_TABLE_ACTION_OVERDUE = "round-table-action-overdue"
-ALERT_KINDS = (RECEPTION_VISIT_MISSING, READY_FOR_DISCHARGE_WAITING, ROUND_TABLE_ACTION_OVERDUE)
+TOBS_HIGH = "tobs-high"
+ALERT_KINDS = (
+    RECEPTION_VISIT_MISSING,
+    READY_FOR_DISCHARGE_WAITING,
+    ROUND_TABLE_ACTION_OVERDUE,
+    TOBS_HIGH,
+)
 
 FACT_KINDS = frozenset(
     {
@@ -47,6 +63,7 @@ FACT_KINDS = frozenset(
         READY_FOR_DISCHARGE,
         ROUND_TABLE_ACTION,
         ROUND_TABLE_PLAN,
+        TOBS_SCORE,
     }
 )
 """The kinds of facts the alerts are computed from."""
@@ -74,6 +91,7 @@ class AlertRules:
     reception_visit_hours: int = 24
     reception_lookback_days: int = 30
     ready_for_discharge_days: int = 3
+    tobs_score: int = TOBS_ALERT_SCORE
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,7 @@ def alerts(facts: Iterable[FactRow], now: datetime, rules: AlertRules) -> list[A
         *_reception_visits_missing(by_kind, now, rules),
         *_still_waiting(by_kind[READY_FOR_DISCHARGE], now, rules),
         *_overdue_actions(by_kind[ROUND_TABLE_ACTION], by_kind[ROUND_TABLE_PLAN], now),
+        *_tobs_high(by_kind[TOBS_SCORE], now, rules),
     ]
     return sorted(raised, key=lambda alert: (alert.since, alert.kind, alert.evidence))
 
@@ -202,6 +221,33 @@ def _overdue_action(action: FactRow) -> Alert:
     )
 
 
+_SCORING_SECTORS = frozenset({Sector.HOSPITAL.value, Sector.PSYCHIATRY.value})
+
+
+def _tobs_high(scores: Sequence[FactRow], now: datetime, rules: AlertRules) -> Iterable[Alert]:
+    oldest = now - timedelta(days=rules.reception_lookback_days)
+    for score in scores:
+        if score.at is None or score.value is None or score.sector not in _SCORING_SECTORS:
+            continue
+        if not oldest <= score.at <= now or not tobs_alerts(score.value, rules.tobs_score):
+            continue
+        yield _tobs_alert(score)
+
+
+def _tobs_alert(score: FactRow) -> Alert:
+    assert score.at is not None
+    assert score.value is not None
+    return Alert(
+        TOBS_HIGH,
+        score.patient_key,
+        score.at,
+        f"TOBS {score_text(score.value)} målt {danish_time(score.at.isoformat())}: "
+        "tidlig opsporing af begyndende sygdom, vurder borgeren",
+        (score.resource,),
+        score.kommune,
+    )
+
+
 def alert_as_raised(
     kind: str, subject: str, facts: Iterable[FactRow], *, since: datetime, raised_at: datetime
 ) -> Alert | None:
@@ -234,6 +280,11 @@ def alert_as_raised(
         if action is None or action.at is None or action.related is None:
             return None
         return _overdue_action(action)
+    if kind == TOBS_HIGH:
+        score = fact(TOBS_SCORE)
+        if score is None or score.at is None or score.value is None:
+            return None
+        return _tobs_alert(score)
     return None
 
 

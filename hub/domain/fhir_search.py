@@ -242,6 +242,18 @@ PARAMETERS: dict[str, tuple[Parameter, ...]] = {
         _status("CareTeam"),
         _p("date", "date", "CareTeam.period", "clinical-date", _elements("period")),
     ),
+    "Observation": (
+        _patient("Observation", "subject"),
+        _subject("Observation"),
+        _status("Observation"),
+        _p(
+            "date",
+            "date",
+            "Observation.effective",
+            "clinical-date",
+            _elements("effectiveDateTime", "effectivePeriod"),
+        ),
+    ),
 }
 """The search parameters of every type the REST interface serves, ``_id`` and
 ``_lastUpdated`` aside (every type has those)."""

@@ -10,13 +10,16 @@ passage of time, gives the organisation something to do:
 - ``round-table-invitation``: a rundbordsmøde Appointment, to each newly invited
   organisation; ``round-table-changed``: the meeting moved, given another place or
   video link, cancelled or held (its referat), to its participants;
-  ``round-table-plan``: its plan written or changed, to its participants;
+  ``round-table-plan``: its plan or its safety plan (sikkerhedsplan) written or
+  changed, to its participants;
 - ``action-assigned``: a Task with a new owner (a plan action), to the owner;
   ``action-overdue`` (an alert): the action past its due date, to the owner;
 - ``reception-visit-due``: the discharge of a "Kom godt hjem" patient, and
   ``reception-visit-missing`` (an alert): no reception visit reported in time, to the
   home nursing the hospital notified, else the residence kommune;
 - ``faerdigbehandlet-waiting`` (an alert): to the residence kommune, which pays;
+- ``tobs-high`` (an alert): a TOBS score at or over the alert level, to the home
+  nursing the hospital notified of the stay the score names, else the residence kommune;
 - ``cohort-proposal``: the cohort rule proposes a rundbordsmøde, to the organisations
   whose stays met it and the residence kommune.
 - ``offer-unconfirmed``: an offer (HealthcareService) its owner has not confirmed for
@@ -48,9 +51,11 @@ from hub.domain.alerts import (
     READY_FOR_DISCHARGE_WAITING,
     RECEPTION_VISIT_MISSING,
     ROUND_TABLE_ACTION_OVERDUE,
+    TOBS_HIGH,
 )
 from hub.domain.identifiers import SOR_SYSTEM
 from hub.domain.pathway_codes import ROUND_TABLE
+from hub.domain.safety_plan import is_safety_plan
 from hub.domain.timeline import fhir_instant
 from hub.domain.translation import FhirJson
 
@@ -74,12 +79,14 @@ class InboxKind(StrEnum):
     FAERDIGBEHANDLET_WAITING = "faerdigbehandlet-waiting"
     COHORT_PROPOSAL = "cohort-proposal"
     OFFER_UNCONFIRMED = "offer-unconfirmed"  # hub.domain.offers: to the owner
+    TOBS_HIGH = "tobs-high"
 
 
 ALERT_ITEMS: Mapping[str, InboxKind] = {
     f"alert-{RECEPTION_VISIT_MISSING}": InboxKind.RECEPTION_VISIT_MISSING,
     f"alert-{READY_FOR_DISCHARGE_WAITING}": InboxKind.FAERDIGBEHANDLET_WAITING,
     f"alert-{ROUND_TABLE_ACTION_OVERDUE}": InboxKind.ACTION_OVERDUE,
+    f"alert-{TOBS_HIGH}": InboxKind.TOBS_HIGH,
 }
 """The alerts (pathway event kinds) that are also items, for the party that must act."""
 
@@ -179,7 +186,7 @@ def filings(
         filed = _task(previous, current, addressees_of)
     elif resource_type == "Appointment" and is_round_table_meeting(current):
         filed = _meeting(previous, current)
-    elif resource_type == "CarePlan" and is_round_table_plan(current):
+    elif resource_type == "CarePlan" and is_meeting_plan(current):
         filed = _plan(previous, current, meeting_participants)
     return [
         Filing(f.kind, f.addressees - {author}, f.due_at) for f in filed if f.addressees - {author}
@@ -238,6 +245,12 @@ def is_round_table_meeting(content: FhirJson) -> bool:
 
 def is_round_table_plan(content: FhirJson) -> bool:
     return any(_coded(concept, ROUND_TABLE.code) for concept in content.get("category") or [])
+
+
+def is_meeting_plan(content: FhirJson) -> bool:
+    """Whether a CarePlan is written at a rundbordsmøde for its participants: the generic
+    plan or the safety plan (both filed as ``round-table-plan``)."""
+    return is_round_table_plan(content) or is_safety_plan(content)
 
 
 def _meeting(previous: FhirJson | None, current: FhirJson) -> list[Filing]:
@@ -324,6 +337,8 @@ def title(kind: str, content: FhirJson | None, *, alert_text: str | None = None)
             return f"Rundbordsmøde {_when(resource.get('start'))}: nyt sted eller videolink"
         return f"Rundbordsmøde flyttet til {_when(resource.get('start'))}".rstrip()
     if kind == InboxKind.ROUND_TABLE_PLAN:
+        if is_safety_plan(resource):
+            return "Sikkerhedsplan fra rundbordsmøde delt eller ændret"
         return "Plan fra rundbordsmøde delt eller ændret"
     if kind == InboxKind.ACTION_ASSIGNED:
         return f"Handling til jer: {resource.get('description') or 'uden beskrivelse'}"

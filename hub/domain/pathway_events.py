@@ -34,6 +34,7 @@ from hub.domain.alerts import (
     READY_FOR_DISCHARGE_WAITING,
     RECEPTION_VISIT_MISSING,
     ROUND_TABLE_ACTION_OVERDUE,
+    TOBS_HIGH,
 )
 from hub.domain.consent import NOTIFIED_EXTENSION
 from hub.domain.sectors import Sector
@@ -54,6 +55,7 @@ class PathwayEventKind(StrEnum):
     ALERT_RECEPTION_VISIT_MISSING = f"alert-{RECEPTION_VISIT_MISSING}"
     ALERT_FAERDIGBEHANDLET_WAITING = f"alert-{READY_FOR_DISCHARGE_WAITING}"
     ALERT_ROUND_TABLE_ACTION_OVERDUE = f"alert-{ROUND_TABLE_ACTION_OVERDUE}"
+    ALERT_TOBS_HIGH = f"alert-{TOBS_HIGH}"
 
 
 DISCHARGE_KINDS = frozenset({PathwayEventKind.DISCHARGE})

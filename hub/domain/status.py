@@ -27,12 +27,17 @@ What each part reads:
 * **Overdue actions**: Tasks based on an active plan, not done, whose due date
   (``restriction.period.end``) has passed. A due date without a time lasts the whole
   Danish day.
+* **Kom godt hjem**: the stay the whereabouts tell of (the open one, else the last
+  finished one) is "Kom godt hjem" when its latest follow-up screening score is over the
+  threshold (``hub.domain.scores``); the score, when it was observed and the
+  Observation are told. A screening the viewer is not shown, or of a stay the viewer is
+  not shown, tells nothing.
 * **Next round-table**: the earliest Appointment with the round-table service type,
   proposed, pending or booked, that starts after now; one not yet given a time comes
   after those that have one.
 
 It is over 400 lines because each part of the status (whereabouts, færdigbehandlet,
-referrals, plans, actions, the next meeting) is a small rule set over the same
+referrals, plans, actions, the next meeting, Kom godt hjem) is a small rule set over the same
 disclosures, and they are read together as one answer.
 """
 
@@ -44,6 +49,14 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from hub.domain.observation_codes import FOLLOW_UP_SCREENING
+from hub.domain.scores import (
+    KOM_GODT_HJEM_SCORE,
+    Screening,
+    kom_godt_hjem_eligible,
+    score_of,
+    screening_during,
+)
 from hub.domain.summaries import (
     DANISH_TIME,
     READY_FOR_DISCHARGE_CODE,
@@ -154,6 +167,16 @@ class RoundTableMeeting:
 
 
 @dataclass(frozen=True)
+class KomGodtHjem:
+    """The follow-up screening that makes the current (or last) stay "Kom godt hjem"."""
+
+    score: float
+    observed_at: str | None  # FHIR dateTime as written
+    observation_id: str
+    stay_id: str
+
+
+@dataclass(frozen=True)
 class PathwayStatus:
     whereabouts: Whereabouts
     where: str | None  # the ward or hospital of the current (or last) stay
@@ -163,6 +186,7 @@ class PathwayStatus:
     active_plans: tuple[ActivePlan, ...]
     overdue_actions: tuple[PlanAction, ...]
     next_round_table: RoundTableMeeting | None
+    kom_godt_hjem: KomGodtHjem | None = None
     sources: frozenset[str] = field(default=frozenset())
     """``Type/id`` of every resource the status tells something of (for the audit)."""
 
@@ -173,11 +197,13 @@ def derive_status(
     *,
     now: datetime,
     closed_referrals: Iterable[str] = (),
+    kom_godt_hjem_score: float = KOM_GODT_HJEM_SCORE,
 ) -> PathwayStatus:
     """The pathway status from the Patient and the resources the viewer is shown.
 
     ``closed_referrals`` are the ids of referrals an addressee marked done or declined
-    in its inbox."""
+    in its inbox; a follow-up screening score over ``kom_godt_hjem_score`` makes a stay
+    "Kom godt hjem"."""
     by_type: dict[str, list[Shown]] = {}
     for item in shown:
         by_type.setdefault(item.resource_type, []).append(item)
@@ -233,6 +259,12 @@ def derive_status(
     if meeting is not None:
         sources.add(f"Appointment/{meeting.id}")
 
+    eligible = _kom_godt_hjem(
+        stay, by_type.get("Encounter", []), by_type.get("Observation", []), kom_godt_hjem_score
+    )
+    if eligible is not None:
+        sources.add(f"Observation/{eligible.observation_id}")
+
     return PathwayStatus(
         whereabouts=whereabouts,
         where=where,
@@ -242,6 +274,7 @@ def derive_status(
         active_plans=plans,
         overdue_actions=overdue,
         next_round_table=meeting,
+        kom_godt_hjem=eligible,
         sources=frozenset(sources),
     )
 
@@ -269,6 +302,40 @@ def _whereabouts(
         stay = max(finished, key=lambda e: _sort_instant(_period_end(e.content)))
         return Whereabouts.AT_HOME, None, _period_end(stay.content), stay.reference
     return Whereabouts.UNKNOWN, None, None, None
+
+
+def _kom_godt_hjem(
+    stay_reference: str | None,
+    encounters: Iterable[Shown],
+    observations: Iterable[Shown],
+    threshold: float,
+) -> KomGodtHjem | None:
+    """The screening that makes the stay "Kom godt hjem", if its latest one does."""
+    stay = next((e for e in encounters if e.reference == stay_reference), None)
+    if stay is None:
+        return None
+    shown = {o.reference: o for o in observations}
+    screenings = [
+        Screening(score.value, score.observed_at, score.encounter, reference)
+        for reference, item in shown.items()
+        if (score := score_of(item.content)) is not None and score.code == FOLLOW_UP_SCREENING
+    ]
+    end = _period_end(stay.content) if stay.content.get("status") == "finished" else None
+    latest = screening_during(
+        stay.reference,
+        _instant(_period_start(stay.content)),
+        _instant(end),
+        screenings,
+    )
+    if latest is None or not kom_godt_hjem_eligible(latest.value, threshold):
+        return None
+    observation = shown[latest.source]
+    return KomGodtHjem(
+        score=latest.value,
+        observed_at=_text(observation.content.get("effectiveDateTime")),
+        observation_id=observation.id,
+        stay_id=stay.id,
+    )
 
 
 def _is_deceased(patient: FhirJson) -> bool:

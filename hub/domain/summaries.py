@@ -8,6 +8,9 @@ its summary names the hospital, never the ward or the reason.
 
 Summaries are plain text (no markup, one line); dates are Danish (``22.11.2026``,
 ``kl. 10.00``) in Danish local time.
+
+It is over 400 lines because each resource type on a pathway has its own line and its
+own Danish status words, and they are kept together so every summary reads alike.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM
+from hub.domain.observation_codes import FOLLOW_UP_SCREENING, TOBS
 from hub.domain.pathway_codes import (
     PATHWAY_EVENTS,
     READY_FOR_DISCHARGE,
     ROUND_TABLE,
     SAFETY_PLAN,
 )
+from hub.domain.scores import observation_code
 from hub.domain.timeline import fhir_instant
 from hub.domain.translation import FhirJson
 
@@ -105,6 +110,13 @@ _STATUSES: dict[str, dict[str, str]] = {
         "not-done": "ikke sendt",
     },
     "Consent": {"active": "gældende", "proposed": "foreslået", "rejected": "afvist"},
+    "Observation": {
+        "registered": "registreret",
+        "preliminary": "foreløbig",
+        "final": "endelig",
+        "amended": "ændret",
+        "corrected": "rettet",
+    },
 }
 
 
@@ -382,6 +394,31 @@ def _flag(resource: FhirJson) -> str:
     )
 
 
+def score_text(value: float) -> str:
+    """A score as Danish staff write it: ``34``, ``4,5``."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}".replace(".", ",")
+
+
+def _observation(resource: FhirJson) -> str:
+    # "Opfølgningsscreening: 34 point", "TOBS: 5", then when it was observed.
+    code = observation_code(resource)
+    name = _SCORE_NAMES.get(code.code) if code else None
+    label = name or concept_text(resource.get("code")) or "Måling"
+    quantity = resource.get("valueQuantity")
+    value = quantity.get("value") if isinstance(quantity, Mapping) else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        shown = score_text(value)
+        if code is not None and code.code == FOLLOW_UP_SCREENING.code:
+            shown += " point"
+        label = f"{label}: {shown}"
+    elif plain(resource.get("valueString")):
+        label = f"{label}: {plain(resource.get('valueString'))}"
+    return _joined(label, danish_time(resource.get("effectiveDateTime")))
+
+
+_SCORE_NAMES = {FOLLOW_UP_SCREENING.code: "Opfølgningsscreening", TOBS.code: "TOBS"}
+
+
 def _care_team(resource: FhirJson) -> str:
     name = plain(resource.get("name"))
     return f"Team: {name}" if name else "Team"
@@ -397,6 +434,7 @@ _BUILDERS = {
     "Consent": _consent,
     "Flag": _flag,
     "CareTeam": _care_team,
+    "Observation": _observation,
 }
 _TYPE_NAMES = {
     "Patient": "Borger",

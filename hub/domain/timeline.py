@@ -47,6 +47,7 @@ def fhir_instant(value: str | None) -> datetime | None:
 _PERIODS = {
     "ServiceRequest": ("occurrencePeriod",),
     "Task": ("executionPeriod",),
+    "Observation": ("effectivePeriod",),
 }
 _INSTANTS = {
     "Patient": ("birthDate",),
@@ -55,6 +56,7 @@ _INSTANTS = {
     "Communication": ("sent", "received"),
     "Consent": ("dateTime",),
     "Appointment": ("start",),
+    "Observation": ("effectiveDateTime", "issued"),
 }
 
 

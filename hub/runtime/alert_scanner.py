@@ -10,8 +10,9 @@ Each scan looks only where an alert can have become due since the previous one:
 - the facts whose due time falls in the interval since the last scan, narrowed in SQL
   (``hub.services.indicators.patients_with_alerts_due``);
 - the patients whose alert facts this process's projection changed since (a
-  færdigbehandlet Flag sent days late is overdue the moment it is stored): the
-  scanner is also a projection observer that notes them after each commit.
+  færdigbehandlet Flag sent days late is overdue the moment it is stored; a TOBS score
+  at or over the alert level is due the moment it is stored): the scanner is also a
+  projection observer that notes them after each commit.
 
 The first scan after a start looks back ``HUB_ALERT_RECEPTION_LOOKBACK_DAYS``, so
 alerts that became due while no scanner ran are caught up. The rules then decide
@@ -62,7 +63,7 @@ log = logging.getLogger(__name__)
 _SCAN_LOCK_ID = 7_301_733
 """PostgreSQL advisory lock held by the one scan running across all hub processes."""
 
-ALERT_RESOURCE_TYPES = frozenset({"Encounter", "Flag", "Task", "CarePlan"})
+ALERT_RESOURCE_TYPES = frozenset({"Encounter", "Flag", "Task", "CarePlan", "Observation"})
 """The resource types whose facts the alerts are computed from."""
 
 

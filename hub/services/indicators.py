@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
+from hub.config import kom_godt_hjem_score
 from hub.domain.alerts import FACT_KINDS as ALERT_FACTS
 from hub.domain.alerts import Alert, AlertRules, alert_as_raised, alerts
 from hub.domain.cohort import criteria_of
@@ -50,6 +51,7 @@ from hub.domain.indicators import (
     COHORT_MEMBER,
     COUNTED_KINDS,
     HOSPITAL_STAY,
+    KOM_GODT_HJEM_SCREENING,
     NOT_COUNTING,
     READMISSION_WINDOWS,
     READY_FOR_DISCHARGE,
@@ -60,6 +62,7 @@ from hub.domain.indicators import (
     SOCIAL_SERVICES,
     SOCIAL_SERVICES_AFTER_DISCHARGE,
     SUBSTANCE_MARKERS,
+    TOBS_SCORE,
     VIRTUAL_MEETING,
     FactRow,
     FactsOfPeriod,
@@ -145,7 +148,13 @@ async def facts_of_period(uow: UnitOfWork, window: Window, scope: Scope) -> Fact
     stays = list({row.resource: row for row in (*started, *ended)}.values())
     admitted = [row.at for row in ended if row.at is not None]
     markers = await facts.select(
-        [*SUBSTANCE_MARKERS, SOCIAL_SERVICES, VIRTUAL_MEETING, RECEPTION_VISIT],
+        [
+            *SUBSTANCE_MARKERS,
+            SOCIAL_SERVICES,
+            VIRTUAL_MEETING,
+            RECEPTION_VISIT,
+            KOM_GODT_HJEM_SCREENING,
+        ],
         scope,
         at_from=min([window.start, *admitted]),
         at_to=window.end + SOCIAL_SERVICES_AFTER_DISCHARGE,
@@ -158,7 +167,16 @@ async def facts_of_period(uow: UnitOfWork, window: Window, scope: Scope) -> Fact
     care_home = await facts.select(
         [CARE_HOME_ADMISSION], scope, at_from=window.start, at_to=window.end
     )
-    return FactsOfPeriod(counts, stays, markers, ready, flags, meetings, care_home)
+    return FactsOfPeriod(
+        counts,
+        stays,
+        markers,
+        ready,
+        flags,
+        meetings,
+        care_home,
+        kom_godt_hjem_score=kom_godt_hjem_score(),
+    )
 
 
 async def read_indicators(
@@ -272,7 +290,8 @@ async def pending_alerts(
     ready = await facts.select([READY_FOR_DISCHARGE], scope, at_to=now, open_or_ending_after=now)
     actions = await facts.select([ROUND_TABLE_ACTION], scope, at_to=now)
     plans = await facts.select([ROUND_TABLE_PLAN], Scope(None))
-    return alerts([*stays, *around, *ready, *actions, *plans], now, rules)
+    scores = await facts.select([TOBS_SCORE], scope, at_from=since, at_to=now)
+    return alerts([*stays, *around, *ready, *actions, *plans, *scores], now, rules)
 
 
 async def patients_with_alerts_due(
@@ -302,7 +321,9 @@ async def patients_with_alerts_due(
         open_or_ending_after=now,
     )
     actions = await uow.facts.select([ROUND_TABLE_ACTION], everyone, at_from=since, at_to=now)
-    return {row.patient_key for row in (*stays, *ready, *actions)}
+    # A TOBS score is due when observed; one stored late is noted as changed by the scanner.
+    scores = await uow.facts.select([TOBS_SCORE], everyone, at_from=since, at_to=now)
+    return {row.patient_key for row in (*stays, *ready, *actions, *scores)}
 
 
 async def alerts_of_patients(

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
+from hub.config import kom_godt_hjem_score
 from hub.domain.consent import DEFAULT_POLICY, DEFAULT_PURPOSE, Policy
 from hub.domain.identifiers import cpr_patient_key, normalise_cpr
 from hub.domain.status import PathwayStatus, Shown, derive_status
@@ -38,12 +39,14 @@ async def read_pathway_status(
     override_reason: str | None = None,
     policy: Policy = DEFAULT_POLICY,
     now: datetime | None = None,
+    kom_godt_hjem_threshold: float | None = None,
 ) -> PathwayStatusView:
     """The patient's status from what ``viewer`` may see; the read is audited.
 
     The status is derived from the consented view only, so it tells nothing the
     viewer's own pathway would not. The audit record names the resources the status
-    tells something of.
+    tells something of. A follow-up screening score over ``kom_godt_hjem_threshold``
+    (default: HUB_KOM_GODT_HJEM_SCORE) makes a stay "Kom godt hjem".
     """
     normalised = normalise_cpr(cpr)
     if normalised is None:
@@ -72,6 +75,11 @@ async def read_pathway_status(
             [Shown(e.stored.sector, e.content) for e in view.entries],
             now=now,
             closed_referrals=await uow.inbox.closed_by_addressee("ServiceRequest", referrals),
+            kom_godt_hjem_score=(
+                kom_godt_hjem_score()
+                if kom_godt_hjem_threshold is None
+                else kom_godt_hjem_threshold
+            ),
         )
         told = [
             d.stored

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
@@ -35,6 +36,7 @@ query Pull($id: ID!) {
 }
 """
 CPR = "0303709995"
+DANISH = ZoneInfo("Europe/Copenhagen")
 WAIT_SECONDS = 30
 
 
@@ -125,3 +127,78 @@ async def test_a_due_alert_reaches_the_subscriber_that_asked_for_it(
     assert pulled["data"]["dischargeEventsAfter"] == [
         {k: alert[k] for k in ("eventNumber", "kind", "cpr", "message", "resource")}
     ]
+
+
+SCORED = "0808709995"
+HOME_NURSING = "730-sundhed"
+INBOX = "query Inbox { inbox(first: 50) { kind title cpr resource } }"
+KOM_GODT_HJEM = "query S($cpr: String!) { pathwayStatus(cpr: $cpr) { whereabouts komGodtHjemEligible { score observedAt stayId } } }"  # noqa: E501
+CONSENT = "mutation R($input: ConsentInput!) { recordConsent(input: $input) { effective } }"
+
+
+def hl7_time(moment: datetime) -> str:
+    return moment.astimezone(DANISH).strftime("%Y%m%d%H%M%S")
+
+
+def scores(observed: datetime, screening: int, tobs: int) -> bytes:
+    """An ORU^R01 from the hospital's EPJ with both scores of the patient's stay SC1."""
+    at = hl7_time(observed)
+    segments = [
+        f"MSH|^~\\&|EPJ|RHR|BROBYGGER|HUB|{at}||ORU^R01^ORU_R01|ORU-{at}|P|2.5",
+        f"PID|1||{SCORED}^^^CPR^NNDNK||Nielsen^Bo||19700101|M",
+        "PV1|1|I|MED3^^^RHR||||||||||||||||SC1",
+        "ORC|RE||SC-ORDER-1",
+        f"OBR|1||SC-ORDER-1|SCORER^Scorer ved udskrivelse^L|||{at}",
+        f"OBX|1|NM|KGH^Kom godt hjem opfølgningsscreening^L||{screening}|"
+        f"{{score}}^point^UCUM|||||F|||{at}",
+        f"OBX|2|NM|TOBS^TOBS-score^L||{tobs}|{{score}}^point^UCUM|||||F|||{at}",
+    ]
+    return "\r".join(segments).encode()
+
+
+def test_scores_make_the_stay_kom_godt_hjem_and_a_high_tobs_alerts_home_nursing(
+    deployment: Deployment,
+) -> None:
+    hospital = deployment.token(aliases=("hl7:RHR",))
+    randers = deployment.token("municipality", HOME_NURSING, kommune="730")
+    now = clock.now().replace(microsecond=0)
+    admitted, observed = hl7_time(now - timedelta(days=2)), now - timedelta(hours=3)
+    stay = {"visit": "SC1", "cpr": SCORED, "kommune": "730", "admitted": admitted}
+    assert deployment.ingest(adt("A01", **stay)).status_code == 202
+    assert deployment.ingest(scores(observed, 34, 5)).status_code == 202
+
+    def status() -> dict[str, Any]:
+        body = deployment.graphql(KOM_GODT_HJEM, hospital, cpr=SCORED)
+        assert "errors" not in body, body
+        found: dict[str, Any] = body["data"]["pathwayStatus"]
+        return found
+
+    deployment.wait_for(lambda: status()["komGodtHjemEligible"] is not None, "the screening")
+    eligible = status()["komGodtHjemEligible"]
+    assert eligible["score"] == 34
+    assert datetime.fromisoformat(eligible["observedAt"]) == observed
+
+    discharged = hl7_time(now - timedelta(hours=1))
+    assert deployment.ingest(adt("A03", discharged=discharged, **stay)).status_code == 202
+
+    def items() -> list[dict[str, Any]]:
+        body = deployment.graphql(INBOX, randers)
+        assert "errors" not in body, body
+        return [i for i in body["data"]["inbox"] if i["cpr"] == SCORED]
+
+    deployment.wait_for(
+        lambda: any(i["kind"] == "RECEPTION_VISIT_DUE" for i in items()), "the reception visit"
+    )
+    assert status()["whereabouts"] == "AT_HOME" and status()["komGodtHjemEligible"]
+    # The TOBS alert is filed to the kommune, but rests on the hospital's score: shown
+    # only once the patient's consent lets the kommune see it.
+    assert all(i["kind"] != "TOBS_HIGH" for i in items())
+    given = deployment.graphql(
+        CONSENT,
+        hospital,
+        input={"cpr": SCORED, "decision": "PERMIT", "organisations": [HOME_NURSING]},
+    )
+    assert "errors" not in given, given
+    deployment.wait_for(lambda: any(i["kind"] == "TOBS_HIGH" for i in items()), "the TOBS alert")
+    (alert,) = [i for i in items() if i["kind"] == "TOBS_HIGH"]
+    assert alert["title"].startswith("TOBS 5 målt") and alert["resource"].startswith("Observation/")

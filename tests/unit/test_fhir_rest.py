@@ -422,7 +422,7 @@ async def test_errors_are_operation_outcomes_with_their_status(hub: Hub) -> None
     assert valid(unauthenticated.json())["issue"][0]["code"] == "login"
     xml = await hub.get(f"/Encounter/{STAYS[0]}", hub.hospital, _format="xml")
     assert xml.status_code == 406
-    unknown = await hub.get("/Observation/x", hub.hospital)
+    unknown = await hub.get("/MedicationRequest/x", hub.hospital)
     assert (
         unknown.status_code == 404 and valid(unknown.json())["issue"][0]["code"] == "not-supported"
     )

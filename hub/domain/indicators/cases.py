@@ -25,6 +25,7 @@ from hub.domain.indicators.facts import (
     CARE_HOME_ADMISSION,
     COHORT_MEMBER,
     DANISH_TIME,
+    KOM_GODT_HJEM_SCREENING,
     NOT_COUNTING,
     READY_FOR_DISCHARGE,
     RECEPTION_VISIT,
@@ -34,6 +35,7 @@ from hub.domain.indicators.facts import (
     FactRow,
 )
 from hub.domain.indicators.period import FactsOfPeriod, Window
+from hub.domain.scores import Screening, kom_godt_hjem_eligible, screening_during
 
 STAY = "stay"
 READMISSION = "readmission"
@@ -155,9 +157,14 @@ def _stay_cases(window: Window, facts: FactsOfPeriod) -> dict[str, list[Case]]:
     out["receptionVisitsWithin24h"] = []
     for d in discharges:
         meetings = _between(markers, d.patient_key, {VIRTUAL_MEETING}, d.at, d.end_at)
-        if not meetings:
+        screened = _eligible_screening(markers, d, facts.kom_godt_hjem_score)
+        if not meetings and screened is None:
             continue
-        held = ((STAY, d), *((m.kind, m) for m in meetings))
+        held = (
+            (STAY, d),
+            *((m.kind, m) for m in meetings),
+            *(((screened.kind, screened),) if screened is not None else ()),
+        )
         out["komGodtHjemDischarges"].append(Case("komGodtHjemDischarges", d.patient_key, held))
         if d.end_at is None:
             continue
@@ -202,6 +209,26 @@ def _by_patient(rows: Iterable[FactRow]) -> dict[str, list[FactRow]]:
     for row in rows:
         grouped[row.patient_key].append(row)
     return grouped
+
+
+def _eligible_screening(
+    grouped: Mapping[str, Sequence[FactRow]], stay: FactRow, threshold: float
+) -> FactRow | None:
+    """The follow-up screening that makes ``stay`` "Kom godt hjem", if one does."""
+    rows = {
+        row.resource: row
+        for row in grouped.get(stay.patient_key, ())
+        if row.kind == KOM_GODT_HJEM_SCREENING and row.value is not None
+    }
+    latest = screening_during(
+        stay.resource,
+        stay.at,
+        stay.end_at,
+        (Screening(r.value or 0.0, r.at, r.related, r.resource) for r in rows.values()),
+    )
+    if latest is None or not kom_godt_hjem_eligible(latest.value, threshold):
+        return None
+    return rows[latest.source]
 
 
 def _between(

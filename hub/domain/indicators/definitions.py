@@ -137,7 +137,9 @@ DEFINITIONS: tuple[Definition, ...] = (
         "komGodtHjemDischarges",
         "discharges",
         "Discharges in the period from a stay during "
-        'which a virtual discharge meeting was held (the "Kom godt hjem" patients).',
+        "which a virtual discharge meeting was held, or whose latest follow-up screening "
+        "score (Observation kom-godt-hjem-screening) is over HUB_KOM_GODT_HJEM_SCORE, "
+        'default 31 (the "Kom godt hjem" patients).',
     ),
     Definition(
         "receptionVisitsWithin24h",

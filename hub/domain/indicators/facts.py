@@ -21,6 +21,9 @@ from zoneinfo import ZoneInfo
 from hub.domain import pathway_codes as codes
 from hub.domain.admission_type import admission_urgency
 from hub.domain.cohort import ROUND_TABLE_CODE
+from hub.domain.diagnoses import icd10_group
+from hub.domain.observation_codes import FOLLOW_UP_SCREENING
+from hub.domain.scores import score_of
 from hub.domain.sectors import Sector
 from hub.domain.timeline import fhir_instant
 from hub.domain.translation import FhirJson
@@ -59,15 +62,16 @@ ROUND_TABLE_ACTION = "round-table-action"
 COHORT_MEMBER = "cohort-member"
 HOSPITAL_STAY = "hospital-stay"
 CARE_HOME_ADMISSION = "care-home-admission"
+KOM_GODT_HJEM_SCREENING = "kom-godt-hjem-screening"
+"""A follow-up screening score (``hub.domain.scores``): value the score, related the stay."""
+TOBS_SCORE = "tobs-score"
+"""A TOBS score (``hub.domain.scores``): value the score, related the stay it names."""
 
 ADMIT_SOURCE_SYSTEM = "http://terminology.hl7.org/CodeSystem/admit-source"
 CARE_HOME_ADMIT_SOURCES = frozenset({"nursing"})
 """admit-source codes of a patient admitted from a care home (plejebolig, plejehjem) or a
 residential institution (botilbud): HL7's ``nursing``, "From nursing home"."""
 
-ICD10_SYSTEMS = frozenset({"http://hl7.org/fhir/sid/icd-10", "urn:oid:1.2.208.176.2.4"})
-"""ICD-10, and the Danish SKS classification whose diagnosis codes are ``D`` + ICD-10."""
-_SKS = "urn:oid:1.2.208.176.2.4"
 
 _BY_CODE: Mapping[str, str] = {
     codes.OUTREACH_REFERRAL.code: OUTREACH_REFERRAL,
@@ -203,6 +207,19 @@ def derive_facts(resource: FhirJson, sector: str, *, was_planned: bool = False) 
         action = _round_table_action(resource, status)
         if action is not None:
             facts.append(action)
+    elif kind == "Observation":
+        score = score_of(resource)
+        if score is not None:
+            scored = KOM_GODT_HJEM_SCREENING if score.code == FOLLOW_UP_SCREENING else TOBS_SCORE
+            facts.append(
+                Fact(
+                    scored,
+                    score.observed_at,
+                    value=score.value,
+                    status=status,
+                    related=score.encounter,
+                )
+            )
     return facts
 
 
@@ -302,24 +319,10 @@ def diagnosis_groups(resource: FhirJson) -> list[str]:
     groups: set[str] = set()
     for concept in concepts:
         for coding in (concept or {}).get("coding") or [] if isinstance(concept, dict) else []:
-            group = _icd10_group(coding)
+            group = icd10_group(coding)
             if group:
                 groups.add(group)
     return sorted(groups)
-
-
-def _icd10_group(coding: Any) -> str | None:
-    if not isinstance(coding, dict) or coding.get("system") not in ICD10_SYSTEMS:
-        return None
-    code = str(coding.get("code") or "").replace(".", "").upper()
-    if coding.get("system") == _SKS:
-        if not code.startswith("D"):
-            return None  # an SKS code that is no diagnosis (procedures, …)
-        code = code[1:]
-    group = code[:3]
-    if len(group) == 3 and group[0].isalpha() and group[1:].isdigit():
-        return group
-    return None
 
 
 def _round_table_action(resource: FhirJson, status: str | None) -> Fact | None:

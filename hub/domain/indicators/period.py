@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from hub.domain.indicators.facts import DANISH_TIME, FactRow
+from hub.domain.scores import KOM_GODT_HJEM_SCORE
 
 
 @dataclass(frozen=True)
@@ -44,3 +45,5 @@ class FactsOfPeriod:
     meetings: Sequence[FactRow]  # round-table meetings held after the window began
     care_home: Sequence[FactRow] = ()  # admissions from care homes starting in the window
     counted: Sequence[FactRow] = ()  # the rows behind ``counts`` (only for a case list)
+    # A follow-up screening score over this makes a stay "Kom godt hjem" (hub.domain.scores).
+    kom_godt_hjem_score: float = KOM_GODT_HJEM_SCORE

@@ -169,11 +169,15 @@ async def file_alert(uow: UnitOfWork, policy: Policy, event: PathwayEventRecord)
 async def _municipality_to_act(
     uow: UnitOfWork, policy: Policy, subject: StoredResource, patient_key: str, kind: InboxKind
 ) -> frozenset[str]:
-    """The municipal party that must act: for a reception visit the home nursing the
-    hospital notified of the stay, else (and for færdigbehandlet, which the residence
-    kommune pays for) the residence kommune."""
-    if kind in (InboxKind.RECEPTION_VISIT_DUE, InboxKind.RECEPTION_VISIT_MISSING):
-        notified = notified_organisations(subject.content)
+    """The municipal party that must act: for a reception visit (and a high TOBS score,
+    of the stay the Observation names) the home nursing the hospital notified of the
+    stay, else (and for færdigbehandlet, which the residence kommune pays for) the
+    residence kommune."""
+    stay: StoredResource | None = subject
+    if kind is InboxKind.TOBS_HIGH:
+        stay = await _named_stay(uow, subject, patient_key)
+    if stay is not None and kind in _TO_HOME_NURSING:
+        notified = notified_organisations(stay.content)
         if notified:
             return frozenset(f"{SOR_IDENTITY}:{org}" for org in notified)
     patients = await uow.resources.for_patient(
@@ -181,6 +185,22 @@ async def _municipality_to_act(
     )
     kommune = residence(patients, policy)
     return frozenset({kommune_identity(kommune)}) if kommune else frozenset()
+
+
+_TO_HOME_NURSING = frozenset(
+    {InboxKind.RECEPTION_VISIT_DUE, InboxKind.RECEPTION_VISIT_MISSING, InboxKind.TOBS_HIGH}
+)
+
+
+async def _named_stay(
+    uow: UnitOfWork, observation: StoredResource, patient_key: str
+) -> StoredResource | None:
+    """The stay (Encounter) an Observation names, when it is the same patient's."""
+    reference = (observation.content.get("encounter") or {}).get("reference")
+    if not isinstance(reference, str) or not reference.startswith("Encounter/"):
+        return None
+    stay = await uow.resources.get("Encounter", reference.removeprefix("Encounter/"))
+    return stay if stay is not None and stay.patient_key == patient_key else None
 
 
 async def file_reception_visit_due(
