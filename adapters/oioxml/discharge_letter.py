@@ -31,10 +31,10 @@ from adapters.oioxml.parties import organisation_reference
 from adapters.oioxml.patient import build_patient
 from adapters.oioxml.text import formatted_text
 from adapters.oioxml.timestamps import read_date_time
+from hub.domain.diagnoses import SKS_SYSTEM
 from hub.domain.identifiers import patient_resource_id, resource_id
 
 LOINC = "http://loinc.org"
-SKS = "urn:oid:1.2.208.176.2.4"
 DISCHARGE_SUMMARY = {
     "coding": [{"system": LOINC, "code": "18842-5", "display": "Discharge summary"}],
     "text": "Udskrivningsepikrise",
@@ -89,7 +89,7 @@ def _diagnoses(letter: LetterContext) -> list[dict[str, Any]]:
             code, text = entry.value("DiagnoseCode"), entry.value("DiagnoseText")
             concept: dict[str, Any] = {}
             if code:
-                concept["coding"] = [{"system": SKS, "code": code}]
+                concept["coding"] = [{"system": SKS_SYSTEM, "code": code}]
             if text:
                 concept["text"] = text
             if concept:

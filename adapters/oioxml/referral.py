@@ -28,10 +28,10 @@ from adapters.oioxml.letter import LetterContext, Mapped
 from adapters.oioxml.parties import organisation_reference
 from adapters.oioxml.patient import build_patient
 from adapters.oioxml.text import formatted_text
+from hub.domain.diagnoses import SKS_SYSTEM
 from hub.domain.identifiers import patient_resource_id, resource_id
 from hub.domain.translation import TranslationError
 
-SKS_SYSTEM = "urn:oid:1.2.208.176.2.4"
 ICPC2_SYSTEM = "http://hl7.org/fhir/sid/icpc-2"
 DIAGNOSIS_SYSTEMS: dict[str, str | None] = {
     "SKSdiagnosekode": SKS_SYSTEM,

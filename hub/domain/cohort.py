@@ -41,6 +41,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hub.domain.consent import MUNICIPALITY_SYSTEM
+from hub.domain.diagnoses import icd10_code
 from hub.domain.identifiers import SOR_SYSTEM, normalise_cpr, resource_id
 from hub.domain.pathway_codes import (
     ADDICTION_CENTRE_CONTACT,
@@ -73,12 +74,6 @@ SUBSTANCE = PathwayCode(PROBLEM_TYPES, "rusmiddel", "Rusmiddelproblemer")
 SOCIAL = PathwayCode(PROBLEM_TYPES, "social", "Sociale problemer")
 PROBLEM_TYPE_CODES: tuple[PathwayCode, ...] = (PHYSICAL, MENTAL, SUBSTANCE, SOCIAL)
 PROBLEM_TYPE_BY_CODE: Mapping[str, PathwayCode] = {c.code: c for c in PROBLEM_TYPE_CODES}
-
-ICD10_SYSTEMS = frozenset({"http://hl7.org/fhir/sid/icd-10", "urn:oid:2.16.840.1.113883.6.3"})
-"""ICD-10 as FHIR and HL7 name it (codes like ``F10.2``)."""
-
-SKS_SYSTEM = "urn:oid:1.2.208.176.2.4"
-"""The Danish SKS classification: its diagnosis codes are ICD-10 codes prefixed ``D``."""
 
 _SUBSTANCE_EVENTS = frozenset(
     code.code
@@ -148,8 +143,7 @@ def problem_types(resource: FhirJson, sector: str) -> frozenset[str]:
                 found.add(code)
             elif system == PATHWAY_EVENTS and code in _SUBSTANCE_EVENTS:
                 found.add(SUBSTANCE.code)
-            elif system in ICD10_SYSTEMS or (system == SKS_SYSTEM and code[:1] == "D"):
-                diagnosis = code[1:] if system == SKS_SYSTEM else code
+            elif (diagnosis := icd10_code(system, code)) is not None:
                 problem = icd10_problem_type(diagnosis)
                 if problem is not None:
                     found.add(problem.code)
