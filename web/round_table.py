@@ -35,6 +35,7 @@ from hub.domain.round_table import (
     Relative,
     RoundTableError,
     is_overdue,
+    may_plan,
     meeting_of,
     plan_of,
 )
@@ -181,7 +182,7 @@ class MeetingBlock:
     participants: list[ParticipantLine]
     mine: ParticipantLine | None
     is_convener: bool
-    may_plan: bool
+    may_plan: bool  # the meeting's plan: the convener, or its tovholder (``may_plan``)
     closed: bool
     plan: PlanBlock | None
     cpr: str | None
@@ -191,6 +192,7 @@ class MeetingBlock:
     cancel_reason: str | None = None
     referat: str | None = None
     safety_plan: SafetyPlanBlock | None = None
+    may_plan_safety: bool = False  # the convener, or the plan's or the safety plan's tovholder
 
     @property
     def safety_sections(self) -> tuple[tuple[str, str], ...]:
@@ -306,10 +308,13 @@ def meeting_block(
             versions=len(view.plan.history),
         )
     safety = _safety_plan(view.safety_plan, names) if view.safety_plan is not None else None
-    planners = {view.convener_org, tovholder, safety.tovholder_org if safety else None}
     status = str(content.get("status") or "")
     convener = next((p for p in participants if p.org == view.convener_org), None)
     details = _details(content, view.cpr)
+    # Each plan's form only to those the service lets write it; an invitation, or a
+    # meeting not convened through the hub, offers neither.
+    planned = None if view.invitation_only else details
+    safety_tovholders = (tovholder, safety.tovholder_org if safety else None)
     return MeetingBlock(
         id=view.appointment.stored.id,
         status=status,
@@ -323,7 +328,7 @@ def meeting_block(
         participants=participants,
         mine=next((p for p in participants if p.org == viewer_org), None),
         is_convener=viewer_org == view.convener_org,
-        may_plan=not view.invitation_only and viewer_org in planners,
+        may_plan=planned is not None and may_plan(planned, tovholder, viewer_org),
         closed=status in CLOSED_MEETING,
         plan=plan,
         cpr=view.cpr,
@@ -333,6 +338,8 @@ def meeting_block(
         cancel_reason=details.cancel_reason if details else None,
         referat=details.referat if details else None,
         safety_plan=safety,
+        may_plan_safety=planned is not None
+        and any(may_plan(planned, t, viewer_org) for t in safety_tovholders),
     )
 
 

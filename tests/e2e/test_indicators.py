@@ -6,6 +6,14 @@ shows it to the hospital; a "Kom godt hjem" discharge without a reception visit 
 alert; the figures are exact for the caller's own data controller's data and suppressed
 below five over every sector's. Two kommuner each count only their own facts; a region's
 two hospitals count each other's.
+
+The hub runs with the cohort rule limited to residents of kommune 730 and a tariff file:
+the region's acute stays flag a Randers resident (with the criteria met and the problem
+type the diagnosis tells of) and not a København resident, and the region's own costs
+price its stays by DRG group or bed-day, while a kommune's costs are its own services only.
+
+It is over 400 lines because each test runs several workflows over one hub per
+deployment (starting a hub costs seconds), and their scenarios read best whole.
 """
 
 from __future__ import annotations
@@ -13,13 +21,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from hub.domain.identifiers import CPR_SYSTEM
 from hub.domain.pathway_codes import HOME_CARE_GRANTED_SEL83, VIRTUAL_DISCHARGE_MEETING
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import Deployment, deployment_env, running_hub
 from tests.support import clock
 from tests.support.browser import WebSession
 from tests.support.hl7 import adt
@@ -51,7 +63,34 @@ query Cases($name: String!, $from: Date!, $to: Date!) {
 }
 """
 COHORT = "{ cohortMembers { cpr flaggedAt reason sector flag } }"
+COHORT_CRITERIA = "{ cohortMembers { cpr sector criteria problemTypes } }"
 ALERTS = "{ alerts { kind cpr since message resources } }"
+COSTS = """
+query Costs($from: Date!, $to: Date!, $scope: IndicatorScope, $kommune: String) {
+  costs(from: $from, to: $to, scope: $scope, kommune: $kommune) {
+    scope controller suppressed total patients unpriced cohortMembers
+    byCategory { category amount } sources { source year }
+  }
+}
+"""
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+TARIFFS = """type,code,amount,unit,source,year
+drg,04MA98,38520.00,indlæggelse,DRG-takst (testværdi),2000
+bed-day,,4250.00,sengedag,Sengedagstakst (testværdi),2000
+home-care-granted,,9800.00,bevilling,Hjemmehjælp § 83 (testværdi),2000
+"""
+
+
+@pytest.fixture(params=["embedded-sqlite", "kafka-postgresql"])
+def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deployment]:
+    """The e2e deployment, with the cohort rule limited to residents of kommune 730 (where
+    every patient of the first test lives) and a tariff file (which no indicator reads)."""
+    tariffs = tmp_path / "tariffs.csv"
+    tariffs.write_text(TARIFFS, encoding="utf-8")
+    env = deployment_env(request, request.param, tmp_path)
+    env |= {"HUB_COHORT_RESIDENCES": "730", "HUB_COST_TARIFFS": str(tariffs)}
+    with running_hub(request.param, env, tmp_path) as deployment:
+        yield deployment
 
 
 def hl7_time(moment: datetime) -> str:
@@ -279,23 +318,37 @@ def home_care(cpr: str, number: int, day: datetime) -> bytes:
     ).encode()
 
 
-def fhir_stay(cpr: str, number: int, admitted: datetime) -> bytes:
-    return json.dumps(
-        {
-            "resourceType": "Encounter",
-            "id": f"indlaeggelse-{number}",
-            "status": "finished",
-            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
-            "subject": {"identifier": {"system": CPR_SYSTEM, "value": cpr}},
-            "period": {
-                "start": admitted.isoformat(),
-                "end": (admitted + timedelta(days=2)).isoformat(),
-            },
-        }
-    ).encode()
+def fhir_stay(
+    cpr: str,
+    number: int,
+    admitted: datetime,
+    *,
+    days: int = 2,
+    klass: str = "IMP",
+    drg: str | None = None,
+    diagnosis: str | None = None,
+) -> bytes:
+    """A finished stay; ``klass`` EMER is an acute one, ``drg`` its DRG group, ``diagnosis``
+    an ICD-10 code."""
+    stay: dict[str, Any] = {
+        "resourceType": "Encounter",
+        "id": f"indlaeggelse-{number}",
+        "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": klass},
+        "subject": {"identifier": {"system": CPR_SYSTEM, "value": cpr}},
+        "period": {
+            "start": admitted.isoformat(),
+            "end": (admitted + timedelta(days=days)).isoformat(),
+        },
+    }
+    if drg:
+        stay["extension"] = [{"url": "urn:brobygger:extension:drg", "valueCoding": {"code": drg}}]
+    if diagnosis:
+        stay["reasonCode"] = [{"coding": [{"system": ICD10, "code": diagnosis}]}]
+    return json.dumps(stay).encode()
 
 
-def test_each_controller_counts_its_own_facts_exactly_and_the_aggregate_is_suppressed(
+def test_each_controller_counts_and_prices_its_own_facts_and_flags_configured_residents(
     deployment: Deployment,
 ) -> None:
     now = clock.now().astimezone(DANISH).replace(microsecond=0)
@@ -412,3 +465,59 @@ def test_each_controller_counts_its_own_facts_exactly_and_the_aggregate_is_suppr
         env=deployment.env,
     )
     assert refused.returncode == 2 and "own kommune" in refused.stderr
+
+    # The cohort rule over the region's acute stays (residences: kommune 730 only). Both
+    # residents are 41 and admitted acutely twice within 30 days; only Randers' is flagged,
+    # with the criteria met and the problem type its diagnosis (F10.2) tells of.
+    resident, outsider = "0103851234", "0203851234"  # born 1985
+    post(fhir_patient(resident, "730"), aarhus)
+    post(fhir_patient(outsider, "101"), aarhus)
+    first, second = now - timedelta(days=40), now - timedelta(days=25)
+    post(fhir_stay(resident, 11, first, klass="EMER", drg="04MA98", diagnosis="F10.2"), aarhus)
+    post(fhir_stay(resident, 12, second, days=3, klass="EMER"), aarhus)
+    post(fhir_stay(outsider, 13, first, days=1, klass="EMER"), aarhus)
+    post(fhir_stay(outsider, 14, second, days=1, klass="EMER"), aarhus)
+
+    costed = {"from": (now - timedelta(days=45)).date().isoformat(), "to": period["to"]}
+
+    def costs(bearer: str, **variables: Any) -> dict[str, Any]:
+        report: dict[str, Any] = data(deployment, COSTS, bearer, **costed, **variables)["costs"]
+        return report
+
+    # Every stay's fact, and with it every flag the rule set (the same transaction).
+    deployment.wait_for(lambda: costs(aarhus)["patients"] == 4, "the acute stays' costs")
+    deployment.wait_for(
+        lambda: data(deployment, COHORT_CRITERIA, aarhus)["cohortMembers"] != [], "the flag"
+    )
+    (member,) = data(deployment, COHORT_CRITERIA, randers_hospital)["cohortMembers"]
+    assert member == {
+        "cpr": resident,
+        "sector": "hospital",
+        "criteria": ["alder", "bopael", "akutte-indlaeggelser"],
+        "problemTypes": ["rusmiddel"],
+    }
+    flagged = data(deployment, INDICATORS, aarhus, **costed)["indicators"]
+    assert [i["value"] for i in flagged if i["name"] == "cohortMembersFlagged"] == [1]
+    assert data(deployment, COHORT_CRITERIA, randers)["cohortMembers"] == []  # no basis
+
+    # The region's own costs: the DRG group's tariff for the stay that has one, bed-days
+    # (4,250 kr.) for the rest: 38,520 + 3 x 4,250 + 2 x 4,250 + the earlier 2 x 2 x 4,250.
+    region_costs = costs(aarhus)
+    assert region_costs["scope"] == "OWN_CONTROLLER" and region_costs["controller"] == REGION
+    assert region_costs["total"] == 38520 + 12750 + 8500 + 17000
+    assert region_costs["byCategory"] == [{"category": "hospital", "amount": 76770}]
+    assert region_costs["cohortMembers"] == 1 and not region_costs["suppressed"]
+    assert {s["source"] for s in region_costs["sources"]} >= {"DRG-takst (testværdi)"}
+    # A kommune without a basis sees its own services only, never the region's stays, even
+    # for its own residents; every sector's costs need the aggregate role.
+    for variables in ({}, {"kommune": "730"}):
+        kommune_view = costs(randers, **variables)
+        assert (kommune_view["controller"], kommune_view["total"], kommune_view["patients"]) == (
+            "kommune:730",
+            19600,
+            2,
+        )
+        assert kommune_view["byCategory"] == [{"category": "municipal", "amount": 19600}]
+        assert kommune_view["cohortMembers"] == 0
+    denied = deployment.graphql(COSTS, randers, scope="ALL_SECTORS", **costed)
+    assert "indicators:aggregate" in denied["errors"][0]["message"]

@@ -21,6 +21,7 @@ from hub.domain.inbox import (
     title,
 )
 from hub.domain.pathway_codes import ROUND_TABLE
+from hub.domain.safety_plan import SafetyPlan, safety_care_plan
 
 AUTHOR = "sor:100000001"
 
@@ -171,6 +172,33 @@ def test_a_plan_goes_to_the_meetings_participants_when_it_changes() -> None:
     assert filed(
         "CarePlan", plan, {**plan, "description": "Bolig\nJob"}, meeting_participants=participants
     )
+
+
+def test_a_safety_plan_goes_to_the_meetings_participants_under_its_own_heading() -> None:
+    plan = SafetyPlan(
+        meeting_key="k1",
+        warning_signs=("Trækker sig fra vennerne",),
+        coping=("Går en tur med hunden",),
+        people_and_places=(),
+        contacts=("Psykiatriens akuttelefon",),
+        tovholder="730000001",
+        reviews=(),
+    )
+    written = safety_care_plan(plan, "0101091234", "2025-11-20")
+    participants = {"sor:730000001", "sor:751000001", AUTHOR}
+    expected = [Filing(InboxKind.ROUND_TABLE_PLAN, frozenset(participants - {AUTHOR}))]
+    assert filed("CarePlan", None, written, meeting_participants=participants) == expected
+    assert title("round-table-plan", written) == (
+        "Sikkerhedsplan fra rundbordsmøde delt eller ændret"
+    )
+    revised = {**written, "activity": [*written["activity"], *written["activity"][:1]]}
+    assert filed("CarePlan", written, revised, meeting_participants=participants) == expected
+    assert filed("CarePlan", written, {**written}, meeting_participants=participants) == []
+    withdrawn = {**written, "status": "entered-in-error"}
+    assert filed("CarePlan", written, withdrawn, meeting_participants=participants) == []
+    # Another CarePlan of the patient (not written at a meeting) files nothing.
+    other = {**written, "category": [{"coding": [{"system": "urn:x", "code": "pleje"}]}]}
+    assert filed("CarePlan", None, other, meeting_participants=participants) == []
 
 
 def test_an_item_moves_on_and_never_back() -> None:
