@@ -1,6 +1,7 @@
 """End-to-end benchmark: the hub on Kafka (tansu) and PostgreSQL on this machine.
 
-    .venv/bin/python bench/run.py [--quick] [--delivery-only | --reads-only] [--json]
+    .venv/bin/python bench/run.py [--quick] [--workers N]
+                                  [--delivery-only | --reads-only | --ingest-only] [--json]
 
 Starts PostgreSQL and tansu on loopback (as the tests do), runs ``hub serve`` and
 ``hub worker`` against them, and measures:
@@ -25,7 +26,9 @@ Starts PostgreSQL and tansu on loopback (as the tests do), runs ``hub serve`` an
 - ``peak_rss_mb``: the largest peak resident memory of the hub processes.
 
 ``--delivery-only`` runs the delivery measurements alone (a few minutes with --quick);
-``--reads-only`` the reads at scale alone.
+``--reads-only`` the reads at scale alone; ``--ingest-only`` the two ingest runs alone.
+``--workers N`` runs N ``hub worker`` processes in one consumer group (the topic gets
+at least N partitions) instead of one.
 
 It is over 400 lines because the phases' load generators sit here with the set-up of
 processes they share; the delivery phase's own is ``bench/delivery.py``.
@@ -417,6 +420,15 @@ def main() -> int:
         action="store_true",
         help="only the reads at scale: GraphQL pathway and FHIR REST, on the seeded store",
     )
+    parser.add_argument(
+        "--ingest-only", action="store_true", help="only the ingest runs (single and batched)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="hub worker processes in one consumer group (default 1)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON line of figures")
     args = parser.parse_args()
     scale = QUICK if args.quick else FULL
@@ -435,6 +447,8 @@ def main() -> int:
             work / "var",
             HUB_DATABASE_URL=database_url,
             HUB_KAFKA_BOOTSTRAP=broker.bootstrap,
+            # Each worker takes a share of the partitions; one beyond that would idle.
+            HUB_KAFKA_PARTITIONS=str(max(6, args.workers)),
             HUB_SERVE_CONSUMERS="false",
             HUB_TOKEN_SIGNING_KEY="bench-signing-key-" + uuid.uuid4().hex,
             HUB_DEV="false",
@@ -445,7 +459,11 @@ def main() -> int:
         base_url = f"http://127.0.0.1:{port}"
         logs = work / "logs"
         logs.mkdir()
-        worker = stack.enter_context(hub_process("worker", env=env, log=logs / "worker.log"))
+        workers = [
+            stack.enter_context(hub_process("worker", env=env, log=logs / f"worker-{n}.log"))
+            for n in range(1, args.workers + 1)
+        ]
+        figures["workers"] = args.workers
         peaks: list[float] = []
 
         def serving(shared: str) -> AbstractContextManager[Any]:
@@ -482,7 +500,8 @@ def main() -> int:
                 peaks.append(peak_rss_mb([serve.pid]))
 
         # The same runs with each way of serving live events, one after the other.
-        for mode, shared in DELIVERY_MODES.items() if not args.reads_only else ():
+        delivering = not (args.reads_only or args.ingest_only)
+        for mode, shared in DELIVERY_MODES.items() if delivering else ():
             with serving(shared) as serve:
                 delivery[mode] = delivery_figures(
                     base_url, database_url, (token, municipal_token), scale.delivery, tls
@@ -490,7 +509,7 @@ def main() -> int:
                 peaks.append(peak_rss_mb([serve.pid]))
         figures.update(delivery.get("shared", {}))
 
-        if not args.delivery_only:
+        if not (args.delivery_only or args.ingest_only):
             with serving("true") as serve:
                 asyncio.run(seed(database_url, scale))
                 per_patient = scale.resources_per_patient + 1  # and the Patient record
@@ -504,7 +523,8 @@ def main() -> int:
                     figures[f"fhir_{what}_p99_ms"] = round(p99(read), 1)
                     figures[f"fhir_{what}_median_ms"] = round(statistics.median(read), 1)
                 peaks.append(peak_rss_mb([serve.pid]))
-        figures["peak_rss_mb"] = round(max([*peaks, peak_rss_mb([worker.pid])]), 1)
+        worker_peak = peak_rss_mb([worker.pid for worker in workers])
+        figures["peak_rss_mb"] = round(max([*peaks, worker_peak]), 1)
     figures["machine"] = f"{os.cpu_count()} cores"
     if args.json:
         print(json.dumps({**figures, "delivery_modes": delivery}))

@@ -77,6 +77,21 @@ def test_compose_runs_kafka_postgres_serve_and_worker() -> None:
         assert env["HUB_DATABASE_URL"].startswith("postgresql+asyncpg://")
 
 
+def test_compose_runs_several_serve_and_worker_processes_behind_one_address() -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    services = compose["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}, "senders and browsers reach hub serve through the proxy"
+    assert services["hub"]["deploy"]["replicas"] >= 2
+    assert services["worker"]["deploy"]["replicas"] >= 2
+    (config,) = services["proxy"]["configs"]
+    proxy = compose["configs"][config["source"]]["content"]
+    assert "server hub:8000" in proxy and "proxy_pass http://hub" in proxy
+    assert "Upgrade" in proxy, "GraphQL subscriptions are websockets"
+    partitions = int(services["worker"]["environment"]["HUB_KAFKA_PARTITIONS"])
+    assert partitions >= services["worker"]["deploy"]["replicas"], "a worker beyond it idles"
+
+
 def test_compose_names_only_settings_the_code_reads() -> None:
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     named = {
