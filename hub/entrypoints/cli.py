@@ -16,6 +16,7 @@ from hub import clock
 from hub.config import ConfigError, Settings
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
+from hub.entrypoints.ingest_manifest import DEFAULT_SUB, ManifestError, ManifestRow, read_manifest
 from hub.entrypoints.logs import configure_logging
 from hub.services.auth import TokenError, TokenIssuer
 
@@ -51,12 +52,24 @@ def _parser() -> argparse.ArgumentParser:
         help="a year of events for one kommune and one hospital (docs/year-of-events.md)",
     )
 
-    ingest = commands.add_parser("ingest", help="accept message files through intake")
-    ingest.add_argument("format")
-    ingest.add_argument("files", nargs="+", type=Path)
-    ingest.add_argument("--sector", required=True, choices=[s.value for s in Sector])
-    ingest.add_argument("--org", required=True, help="SOR code of the sending organisation")
-    ingest.add_argument("--sub", default="hub-cli", help="name of the sending system")
+    ingest = commands.add_parser(
+        "ingest",
+        help="accept message files through intake",
+        usage=(
+            "hub ingest FORMAT FILE... --sector S --org O [--alias A]... [--sub NAME]\n"
+            "       hub ingest --manifest FILE"
+        ),
+    )
+    ingest.add_argument("format", nargs="?")
+    ingest.add_argument("files", nargs="*", type=Path)
+    ingest.add_argument("--sector", choices=[s.value for s in Sector])
+    ingest.add_argument("--org", help="SOR code of the sending organisation")
+    ingest.add_argument("--sub", default=DEFAULT_SUB, help="name of the sending system")
+    ingest.add_argument(
+        "--manifest",
+        type=Path,
+        help="a CSV naming each file's format and sender (docs/configuration.md)",
+    )
     ingest.add_argument(
         "--alias",
         action="append",
@@ -191,7 +204,29 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _ingest_rows(args: argparse.Namespace) -> list[ManifestRow] | None:
+    """The files ``hub ingest`` is given, each with its format and sender; None (and a
+    line on stderr) when the arguments do not say."""
+    if args.manifest is not None:
+        if args.format or args.files or args.sector or args.org or args.alias:
+            print("hub: --manifest names the files and senders itself", file=sys.stderr)
+            return None
+        try:
+            return read_manifest(args.manifest)
+        except ManifestError as error:
+            print(f"hub: {error}", file=sys.stderr)
+            return None
+    if not (args.format and args.files and args.sector and args.org):
+        print("hub: give FORMAT FILE... --sector --org, or --manifest", file=sys.stderr)
+        return None
+    sender = Sender(Sector(args.sector), args.org, args.sub, frozenset(args.alias))
+    return [ManifestRow(path, args.format, sender) for path in args.files]
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
+    rows = _ingest_rows(args) if args.command == "ingest" else []
+    if rows is None:
+        return 2
     from hub.entrypoints import commands  # the whole hub: only for the commands that use it
 
     if args.command == "serve":
@@ -203,8 +238,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
         return asyncio.run(run_year_demo(settings))
     if args.command == "ingest":
-        sender = Sender(Sector(args.sector), args.org, args.sub, frozenset(args.alias))
-        return asyncio.run(commands.ingest(settings, args.format, args.files, sender))
+        return asyncio.run(commands.ingest(settings, rows))
     if args.command == "deadletters":
         if args.action == "replay" and (args.id is None) == (not args.all):
             print("hub: give a dead letter id or --all", file=sys.stderr)

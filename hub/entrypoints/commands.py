@@ -10,14 +10,14 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 from hub.bootstrap import Hub, build_hub, freeze_startup_heap
 from hub.config import Settings
 from hub.domain.identifiers import normalise_cpr
 from hub.domain.sectors import Sector
-from hub.domain.translation import Sender
+from hub.entrypoints.ingest_manifest import ManifestRow
 from hub.services.audit import list_access_log
 from hub.services.auth import TokenIssuer
 from hub.services.directory import (
@@ -108,18 +108,23 @@ async def worker(settings: Settings) -> int:
     return 0
 
 
-async def ingest(settings: Settings, format: str, files: list[Path], sender: Sender) -> int:
+async def ingest(settings: Settings, rows: Sequence[ManifestRow]) -> int:
+    """Each row's file through intake as its sender, in order; one line per file."""
     hub = build_hub(settings)
     await upgrade(hub.engine)
     rejected = 0
+    controllers: dict[str, str | None] = {}
     try:
-        # As over HTTP for a token without a controller claim: the directory's controller.
-        known = await hub.controller_of(sender.org)
-        if known is not None:
-            sender = replace(sender, controller=known)
-        for path in files:
+        for row in rows:
+            path, sender = row.path, row.sender
+            # As over HTTP for a token without a controller claim: the directory's.
+            if sender.org not in controllers:
+                controllers[sender.org] = await hub.controller_of(sender.org)
+            known = controllers[sender.org]
+            if known is not None:
+                sender = replace(sender, controller=known)
             try:
-                accepted = await hub.intake.accept(format, path.read_bytes(), sender)
+                accepted = await hub.intake.accept(row.format, path.read_bytes(), sender)
             except OSError as error:
                 rejected += 1
                 print(f"rejected {path}: cannot read file ({error.strerror})")
