@@ -218,9 +218,11 @@ def test_every_kind_of_item_reaches_the_municipality_live_and_by_webhook(
     aarhus = deployment.token("municipality", AARHUS, kommune="751")
     receiver.answers["/randers/inbox"] = lambda _: 200
     registered = call(deployment, REGISTER, randers, input={"url": receiver.url("/randers/inbox")})
-    # Every kind, the owner's unconfirmed offers too (test_offers_... below).
+    # Every kind: the owner's unconfirmed offers too (test_offers_... below), and the TOBS
+    # alert (test_alert_delivery.py shows it reach home nursing under consent).
     assert registered["secret"] and {kind_of(k) for k in registered["kinds"]} == ALL_KINDS | {
-        "offer-unconfirmed"
+        "offer-unconfirmed",
+        "tobs-high",
     }
 
     seen: dict[str, dict[str, Any]] = {}

@@ -374,7 +374,7 @@ def test_a_page_over_500_and_a_foreign_cursor_are_errors(hub: Deployment) -> Non
         ({"first": 501}, "first must be between 1 and 500"),
         ({"first": 0}, "first must be between 1 and 500"),
         ({"after": "not-a-cursor"}, "after must be an endCursor"),
-        ({"types": ["Observation"]}, "resourceTypes: Observation"),
+        ({"types": ["MedicationRequest"]}, "resourceTypes: MedicationRequest"),
         ({"sectors": ["police"]}, "sectors: unknown sector police"),
         ({"from": "2026-11-10T00:00:00+01:00", "to": "2026-11-01T00:00:00+01:00"}, "to must not"),
     ):
