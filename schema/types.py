@@ -105,6 +105,13 @@ class Pathway:
     )
     has_more: bool = strawberry.field(description="More entries exist beyond `first`.")
     page_info: PageInfo
+    linked_replacement_numbers: list[ReplacementNumber] = strawberry.field(
+        default_factory=list,
+        description=(
+            "Replacement numbers linked to this CPR number (HL7 ADT A40/A47) whose "
+            "records are among `entries`; only those the caller is shown records of."
+        ),
+    )
 
     @classmethod
     def from_view(cls, view: PathwayView, offers: ReferralOffers | None = None) -> Pathway:
@@ -124,4 +131,8 @@ class Pathway:
             entries=[PathwayEntry.from_disclosure(e, offers) for e in view.entries],
             has_more=view.has_more,
             page_info=PageInfo(end_cursor=view.end_cursor, has_next_page=view.has_more),
+            linked_replacement_numbers=[
+                ReplacementNumber(system=system, value=value, label="erstatningspersonnummer")
+                for system, value in view.linked
+            ],
         )

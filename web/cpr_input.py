@@ -4,6 +4,8 @@ Accepts ``0101709995``, ``010170-9995`` and ``010170 9995`` (spaces and one hyph
 anywhere between the groups). A refusal names the real fault: letters, the number of
 digits, or a birth date that is no date. Whether the patient exists is never said here:
 an unknown patient and one the user may not see look the same (a consent rule).
+``parse_patient`` also takes a replacement number (erstatningspersonnummer) typed as
+``<system>|<value>``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from hub.domain.identifiers import normalise_cpr
+from hub.domain.identifiers import lookup_patient_key, normalise_cpr
 
 _SEPARATORS = re.compile(r"[\s\-]+")
 
@@ -21,6 +23,11 @@ FAULTS = {
     "characters": "Et CPR-nummer har kun cifre (og evt. bindestreg), fx 010170-9995.",
     "length": "Et CPR-nummer har 10 cifre, fx 010170-9995; der er {count}.",
     "date": "De første 6 cifre skal være en fødselsdato (ddmmåå); {birth} er ikke en dato.",
+    "replacement": (
+        "Et erstatningspersonnummer skrives system|nummer, fx "
+        "urn:oid:1.2.208.176.1.6.1.1|0703921VJ5 (systemet under "
+        "urn:oid:1.2.208.176.1.6.1; nummeret kun bogstaver, cifre, punktum og bindestreg)."
+    ),
 }
 
 
@@ -46,6 +53,18 @@ def parse_cpr(text: str) -> CprInput:
     if cpr is None:  # the same rules as the services; kept in step by the unit tests
         return _fault("date", birth=f"{cleaned[:2]}.{cleaned[2:4]}.{cleaned[4:6]}")
     return CprInput(cpr, None, None)
+
+
+def parse_patient(text: str) -> CprInput:
+    """A CPR number, or a replacement number (erstatningspersonnummer) typed as
+    ``<system>|<value>``; ``cpr`` then holds the ``<system>|<value>`` the services take."""
+    if "|" not in text:
+        return parse_cpr(text)
+    system, _, value = text.strip().partition("|")
+    number = f"{system.strip()}|{value.strip()}"
+    if lookup_patient_key(number) is None:
+        return _fault("replacement")
+    return CprInput(number, None, None)
 
 
 def _is_birth_date(birth: str) -> bool:

@@ -15,7 +15,7 @@ from hub.services.offers import ReferralOffers, referral_offers
 from hub.services.pathway import PATHWAY_TYPES, PathwayFilter, PathwayQueryError, read_pathway
 from hub.services.pathway_status import read_pathway_status
 from web import labels
-from web.cpr_input import parse_cpr
+from web.cpr_input import parse_patient
 from web.directory import OrganisationNames, organisation_names, organisations
 from web.rendering import form_text, page, redirect, render, web_hub
 from web.session import SignedIn
@@ -67,6 +67,13 @@ def format_cpr(cpr: str) -> str:
     return f"{cpr[:6]}-{cpr[6:]}"
 
 
+def number_shown(patient: str) -> tuple[str, str]:
+    """How the page names the patient's number: its label and the number itself."""
+    if "|" in patient:
+        return "erstatningspersonnummer", patient.partition("|")[2]
+    return "CPR", format_cpr(patient)
+
+
 @page
 async def home(request: Request, session: SignedIn) -> Response:
     message = worklist_messages.get(request.query_params.get("besked", ""))
@@ -79,7 +86,7 @@ async def search(request: Request, session: SignedIn) -> Response:
     form = await request.form()
     # Any valid number leads to the patient's page: an unknown patient and one the user
     # may not see look the same there (nothing to see), never "no such patient".
-    typed = parse_cpr(form_text(form, "cpr"))
+    typed = parse_patient(form_text(form, "cpr"))
     if typed.cpr is None:
         return render(
             request,
@@ -120,7 +127,7 @@ def _day(value: str, *, end: bool) -> datetime | None:
 
 @page
 async def patient(request: Request, session: SignedIn) -> Response:
-    cpr = patient_cpr(request)
+    cpr = web_hub(request).refs.patient(request.path_params["ref"])
     if cpr is None:
         return expired(request, session)
     hub = web_hub(request)
@@ -153,7 +160,12 @@ async def patient(request: Request, session: SignedIn) -> Response:
         view = await read_pathway(
             hub.engine, session.principal, cpr, PAGE_SIZE, where=where, policy=hub.policy
         )
-    status = await read_pathway_status(hub.engine, session.principal, cpr, policy=hub.policy)
+    status = (
+        await read_pathway_status(hub.engine, session.principal, cpr, policy=hub.policy)
+        if "|" not in cpr
+        else None
+    )
+    number_label, number = number_shown(cpr)
     names = await organisation_names(hub.engine, await organisations(hub.engine))
     offers = await referral_offers(hub.engine, [e.content for e in view.entries])
     filters = [("sektor", s) for s in chosen_sectors] + [("type", t) for t in chosen_types]
@@ -164,9 +176,10 @@ async def patient(request: Request, session: SignedIn) -> Response:
         session.principal,
         tab="forloeb",
         ref=request.path_params["ref"],
-        cpr=format_cpr(cpr),
+        cpr=number,
+        number_label=number_label,
         name=patient_name(view.patient),
-        status=status.status,
+        status=status.status if status is not None else None,
         entries=[timeline_entry(e, names, offers) for e in view.entries],
         names=names,
         has_more=view.has_more,

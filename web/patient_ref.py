@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from hub.domain.identifiers import normalise_cpr
+from hub.domain.identifiers import lookup_patient_key, normalise_cpr
 
 MAX_AGE_SECONDS = 12 * 3600
 
@@ -20,12 +20,29 @@ class PatientRefs:
         self._fernet = Fernet(Fernet.generate_key())
 
     def of(self, cpr: str) -> str:
+        """A reference to the patient with CPR number ``cpr``, or with the replacement
+        number (erstatningspersonnummer) ``<system>|<value>``."""
         return self._fernet.encrypt(cpr.encode()).decode()
 
+    def patient(self, reference: str) -> str | None:
+        """The CPR number, or replacement number as ``<system>|<value>``, a reference
+        names; None when it is not (or no longer) valid."""
+        raw = self._raw(reference)
+        if raw is None:
+            return None
+        cpr = normalise_cpr(raw)
+        if cpr is not None:
+            return cpr
+        return raw if lookup_patient_key(raw) is not None else None
+
     def cpr(self, reference: str) -> str | None:
-        """The CPR number a reference names, or None when it is not (or no longer) valid."""
+        """The CPR number a reference names, or None when it is not (or no longer) valid
+        or names a replacement number."""
+        raw = self._raw(reference)
+        return normalise_cpr(raw) if raw is not None else None
+
+    def _raw(self, reference: str) -> str | None:
         try:
-            raw = self._fernet.decrypt(reference.encode(), ttl=MAX_AGE_SECONDS).decode()
+            return self._fernet.decrypt(reference.encode(), ttl=MAX_AGE_SECONDS).decode()
         except (InvalidToken, UnicodeError, ValueError):
             return None
-        return normalise_cpr(raw)

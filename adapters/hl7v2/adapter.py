@@ -9,6 +9,7 @@ from adapters.fhirtools import validated
 from adapters.hl7v2.encounter import build_encounter
 from adapters.hl7v2.events import read_event
 from adapters.hl7v2.header import PROCESSING_IDS, Header, read_header
+from adapters.hl7v2.link import build_link
 from adapters.hl7v2.message import V2Message
 from adapters.hl7v2.observations import read_observations
 from adapters.hl7v2.parsing import parse_payload
@@ -26,7 +27,9 @@ class Hl7v2Adapter:
     """Translate HL7 v2 ADT and ORU^R01 messages (one, or a batch) into FHIR R4 resources.
 
     Each ADT message yields one Translation holding its Patient, then its Encounter
-    (A04 and A08 may carry the Patient only, see ``encounter``); an ORU^R01 one holding
+    (A04 and A08 may carry the Patient only, see ``encounter``; A40 and A47 carry the
+    replacement number's Patient record linking it to a CPR number, see ``link``); an
+    ORU^R01 one holding
     its Observations.
     ``local_timezone`` (an IANA zone name) is the zone of v2 times sent without a
     UTC offset; ``processing_ids`` the MSH-11 processing ids accepted (HL7 table
@@ -81,9 +84,16 @@ class Hl7v2Adapter:
         if message.msh.value(9, 1).upper() == "ORU":
             return self._results(message, sender, header)
         event = read_event(message)
-        patient_key, patient = build_patient(message, sender, self._zone)
-        encounter = build_encounter(
-            message, event, sender, patient_key, str(patient["id"]), self._zone
+        if event.links:
+            patient_key, patient = build_link(message, sender, self._zone)
+        else:
+            patient_key, patient = build_patient(message, sender, self._zone)
+        encounter = (
+            None
+            if event.links
+            else build_encounter(
+                message, event, sender, patient_key, str(patient["id"]), self._zone
+            )
         )
         resources: list[FhirJson] = [validated(patient, round_trip=False)]
         if encounter is not None:

@@ -15,7 +15,13 @@ A05   pre-admit a patient                planned (start from PV2-8 when valued)
 A08   update patient information         from the visit itself, see below
 A11   cancel admit/visit notification    cancelled (PV1-45 ignored)
 A13   cancel discharge/end visit         in-progress (PV1-45 ignored, no end)
+A40   merge patient - identifier list    no Encounter: links, see ``link``
+A47   change patient identifier list     no Encounter: links, see ``link``
 ====  =================================  ==========================================
+
+A40 and A47 are accepted only for what the hub does with them: a patient known by a
+replacement number (MRG-1) has become known by a CPR number (PID-3). They link the
+two (``adapters.hl7v2.link``); no records are moved or merged.
 
 A08 does not say what happened to the visit, so the concept map gives ``unknown``
 (its own comment: "the status value cannot be set correctly"). Stored resources
@@ -60,6 +66,7 @@ class AdtEvent:
     discharge: Discharge = Discharge.OPTIONAL
     start_from_expected_admit: bool = False
     may_omit_encounter: bool = False
+    links: bool = False  # A40/A47: links a replacement number to a CPR number
 
 
 SUPPORTED: Mapping[str, AdtEvent] = {
@@ -73,6 +80,8 @@ SUPPORTED: Mapping[str, AdtEvent] = {
         AdtEvent("A08", "update patient information", None, may_omit_encounter=True),
         AdtEvent("A11", "cancel admit/visit notification", "cancelled", Discharge.IGNORED),
         AdtEvent("A13", "cancel discharge/end visit", "in-progress", Discharge.IGNORED),
+        AdtEvent("A40", "merge patient - patient identifier list", None, links=True),
+        AdtEvent("A47", "change patient identifier list", None, links=True),
     )
 }
 
@@ -89,7 +98,6 @@ _KNOWN = {
     "A28": "add person information",
     "A31": "update person information",
     "A38": "cancel pre-admit",
-    "A40": "merge patient - patient identifier list",
 }
 
 

@@ -31,6 +31,7 @@ from hub.services.consent.read import (
     refuse_unless_clinician,
     viewer_of,
 )
+from hub.services.patient_links import LinkedView, linked_view
 from hub.store.unit_of_work import UnitOfWork
 
 MAX_PAGE_SIZE = 500
@@ -147,6 +148,9 @@ class PathwayView:
     has_more: bool  # more entries exist beyond the page; never silently cut off
     end_cursor: str | None = None  # where the next page starts (after the last entry)
     replacement: tuple[str, str] | None = None  # (system, value) of a replacement number
+    # Replacement numbers linked to the CPR number whose records the viewer is shown
+    # (hub.services.patient_links); their entries are among ``entries``.
+    linked: tuple[tuple[str, str], ...] = ()
 
 
 async def read_pathway(
@@ -167,7 +171,9 @@ async def read_pathway(
     ``has_more`` either. ``after`` is the ``end_cursor`` of the page before; the
     order (time, then type and id) does not depend on when a resource was stored,
     so a walk through the pages meets every entry once. ``cpr`` is a CPR number, or
-    the replacement number of a patient without one as ``<system>|<value>``.
+    the replacement number of a patient without one as ``<system>|<value>``. A CPR
+    number's pathway also lists the records of replacement numbers linked to it, each
+    as consent allows the viewer (``hub.services.patient_links``).
     """
     patient_key = patient_key_of(cpr)
     if first is not None and not 1 <= first <= MAX_PAGE_SIZE:
@@ -179,14 +185,18 @@ async def read_pathway(
             await refuse_unless_clinician(
                 uow, viewer, override_reason, action="pathway.read", patient_key=patient_key
             )
-        view = await consented_view(
-            uow,
-            viewer_of(viewer, purpose=purpose, override_reason=override_reason),
-            patient_key,
-            policy=policy,
+        reader = viewer_of(viewer, purpose=purpose, override_reason=override_reason)
+        view = await consented_view(uow, reader, patient_key, policy=policy)
+        number = cpr_of(patient_key)
+        linked = (
+            await linked_view(uow, reader, number, policy=policy)
+            if number is not None
+            else LinkedView((), [], [], 0)
         )
         admitted = where or PathwayFilter()
-        ordered = sorted((e for e in view.entries if admitted.admits(e)), key=_order)
+        ordered = sorted(
+            (e for e in [*view.entries, *linked.entries] if admitted.admits(e)), key=_order
+        )
         if position is not None:
             ordered = [e for e in ordered if _order(e) > position]
         entries = ordered[:page_size]
@@ -197,11 +207,15 @@ async def read_pathway(
             action="pathway.read",
             patient_key=patient_key,
             disclosed=[*view.person_sources, *(d.stored for d in entries)],
-            withheld=view.withheld,
+            withheld=view.withheld + linked.withheld,
             purpose=purpose,
             override_reason=override_reason,
             # Asked and shown nothing although there was something: a refusal.
-            outcome="denied" if view.withheld and not (view.patient or entries) else "success",
+            outcome=(
+                "denied"
+                if (view.withheld or linked.withheld) and not (view.patient or entries)
+                else "success"
+            ),
         )
         await uow.commit()
     return PathwayView(
@@ -211,6 +225,7 @@ async def read_pathway(
         has_more=has_more,
         end_cursor=_cursor(entries[-1]) if entries else after,
         replacement=replacement_of(patient_key),
+        linked=linked.numbers,
     )
 
 

@@ -1052,7 +1052,7 @@ def test_wrong_message_type() -> None:
     error = refused(adt(message_type="ORM^O01^ORM_O01"))
     assert error.where == "MSH-9"
     assert "ORM^O01 is not an ADT or ORU message" in error.what
-    assert "ADT^A13, ORU^R01" in error.what
+    assert "ADT^A47, ORU^R01" in error.what
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,92 @@
+"""A replacement number (erstatningspersonnummer) linked to a CPR number by an HL7 ADT
+A40/A47: the CPR's pathway lists the replacement number's records, each only as consent
+allows the viewer, and only a source that may say so can link (both databases)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.hl7v2 import Hl7v2Adapter
+from consumers.projection import ResourceProjection
+from hub import clock
+from hub.domain.events import InboundEvent
+from hub.domain.sectors import Sector
+from hub.domain.translation import Sender
+from hub.services.auth import Principal
+from hub.services.pathway import read_pathway
+from hub.store.unit_of_work import UnitOfWork
+from tests.support.hl7 import adt
+
+SYSTEM = "urn:oid:1.2.208.176.1.6.1.1"
+NUMBER = "0703921VJ5"
+KEY = f"{SYSTEM}|{NUMBER}"
+PID3 = f"{NUMBER}^^^&1.2.208.176.1.6.1.1&ISO^PN"
+CPR = "0703921234"
+OWNER = Sender(Sector.HOSPITAL, "100000001", "adt-feed", frozenset({"hl7:RHR"}))
+KOMMUNE = Sender(Sector.MUNICIPALITY, "400000004", "omsorg", frozenset({"hl7:RHR"}))
+
+
+def principal(sender: Sender) -> Principal:
+    return Principal(sender.sub, sender.sector, sender.org, controller=sender.org)
+
+
+def merge(trigger: str = "A40", prior: str = PID3) -> bytes:
+    """An ADT A40/A47 naming ``CPR`` in PID-3 and the replacement number in MRG-1."""
+    return adt(trigger, cpr=CPR, name="Hansen^Peter") + f"MRG|{prior}\r".encode()
+
+
+async def send(engine: AsyncEngine, sender: Sender, raw: bytes) -> None:
+    [translation] = Hl7v2Adapter().translate(raw, sender)
+    event = InboundEvent(
+        event_id=str(uuid.uuid4()),
+        message_id=str(uuid.uuid4()),
+        format="hl7v2",
+        trigger=translation.event,
+        received_at=clock.now(),
+        sender=sender,
+        patient_key=translation.patient_key,
+        resources=list(translation.resources),
+        occurred_at=clock.now(),
+    )
+    async with UnitOfWork(engine) as uow:
+        await ResourceProjection().handle(event, uow)
+        await uow.commit()
+
+
+async def test_the_cpr_pathway_lists_the_linked_replacement_numbers_records(
+    engine: AsyncEngine,
+) -> None:
+    await send(engine, OWNER, adt("A01", pid3=PID3, visit="V-ERST"))
+    await send(engine, OWNER, adt("A01", cpr=CPR, visit="V-CPR"))
+    before = await read_pathway(engine, principal(OWNER), CPR)
+    assert len(before.entries) == 1 and before.linked == ()
+
+    await send(engine, OWNER, merge("A40"))
+
+    view = await read_pathway(engine, principal(OWNER), CPR)
+    assert view.linked == ((SYSTEM, NUMBER),)
+    assert sorted(e.stored.patient_key or "" for e in view.entries) == sorted([f"cpr:{CPR}", KEY])
+    # Nothing moved: the replacement number's own pathway is as it was.
+    own = await read_pathway(engine, principal(OWNER), KEY)
+    assert [e.stored.patient_key for e in own.entries] == [KEY]
+
+
+async def test_a_viewer_without_a_basis_sees_none_of_the_linked_records(
+    engine: AsyncEngine,
+) -> None:
+    await send(engine, OWNER, adt("A01", pid3=PID3, visit="V-ERST"))
+    await send(engine, OWNER, merge("A47"))
+    stranger = Principal("laege", Sector.GP, "300000003", controller="300000003")
+    view = await read_pathway(engine, stranger, CPR)
+    assert view.entries == [] and view.linked == () and view.patient is None
+
+
+async def test_a_non_authoritative_sender_owning_nothing_there_cannot_link(
+    engine: AsyncEngine,
+) -> None:
+    await send(engine, OWNER, adt("A01", pid3=PID3, visit="V-ERST"))
+    await send(engine, KOMMUNE, merge("A40"))
+    view = await read_pathway(engine, principal(OWNER), CPR)
+    assert view.linked == () and view.entries == []
