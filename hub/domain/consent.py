@@ -273,6 +273,13 @@ class Verdicts:
     denied: bool
 
 
+def is_refused(
+    consents: Sequence[PatientConsent], viewer: Viewer, item: Item, now: datetime
+) -> bool:
+    """Whether a refusal among ``consents`` covers ``item`` for ``viewer`` now."""
+    return _verdicts(consents, viewer, item, now).denied
+
+
 def _verdicts(
     consents: Sequence[PatientConsent], viewer: Viewer, item: Item, now: datetime
 ) -> Verdicts:

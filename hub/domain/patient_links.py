@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hub.domain.consent import Item, PatientConsent, Policy, Viewer, _verdicts
+from hub.domain.consent import Item, PatientConsent, Policy, Viewer, is_refused
 from hub.domain.identifiers import (
     CPR_SYSTEM,
     cpr_patient_key,
@@ -120,4 +120,4 @@ def links_to(
 def refused(consents: Sequence[PatientConsent], viewer: Viewer, item: Item, now: datetime) -> bool:
     """Whether a refusal among ``consents`` (the patient's, recorded under the CPR number)
     covers ``item`` for ``viewer``: refusal wins across a link too."""
-    return _verdicts(consents, viewer, item, now).denied
+    return is_refused(consents, viewer, item, now)
