@@ -191,3 +191,12 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deplo
     env = deployment_env(request, request.param, tmp_path)
     with running_hub(request.param, env, tmp_path) as deployment:
         yield deployment
+
+
+@pytest.fixture(params=["embedded-sqlite", "kafka-postgresql"])
+def fresh_deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deployment]:
+    """A hub of the test's own, in a module whose other tests share one (``deployment``
+    overridden at module scope): for a test that asserts totals over the whole hub."""
+    env = deployment_env(request, request.param, tmp_path)
+    with running_hub(request.param, env, tmp_path) as deployment:
+        yield deployment

@@ -1,11 +1,16 @@
-"""Bad input over HTTP: a precise 4xx, the raw bytes kept as a dead letter, serving on."""
+"""Bad input over HTTP: a precise 4xx, the raw bytes kept as a dead letter, serving on.
+
+The tests share one hub, except the one that counts every open dead letter.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import Deployment, module_hub
 from tests.support.hl7 import adt
 from tests.support.hub_process import run_hub
 
@@ -25,9 +30,19 @@ BAD_MESSAGES = {
 
 
 # Input handling is the same whatever is behind intake; one deployment is enough.
-pytestmark = pytest.mark.parametrize("deployment", ["embedded-sqlite"], indirect=True)
+embedded = pytest.mark.parametrize("deployment", ["embedded-sqlite"], indirect=True)
 
 
+@pytest.fixture(scope="module")
+def deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    """One hub for the module: no test here asserts what the others sent it."""
+    with module_hub(request, tmp_path_factory.mktemp("bad-input")) as hub:
+        yield hub
+
+
+@embedded
 @pytest.mark.parametrize("case", list(BAD_MESSAGES))
 def test_bad_message_is_rejected_precisely_and_kept(deployment: Deployment, case: str) -> None:
     message, where = BAD_MESSAGES[case]
@@ -48,6 +63,7 @@ def test_bad_message_is_rejected_precisely_and_kept(deployment: Deployment, case
     assert deployment.ingest(adt("A01")).status_code == 202
 
 
+@embedded
 def test_oversize_body_is_refused(deployment: Deployment) -> None:
     limit = 5 * 1024 * 1024
     response = deployment.ingest(adt("A01") + b"Z" * limit)
@@ -55,6 +71,7 @@ def test_oversize_body_is_refused(deployment: Deployment) -> None:
     assert deployment.ingest(adt("A01")).status_code == 202
 
 
+@embedded
 def test_intake_needs_a_valid_token(deployment: Deployment) -> None:
     url = f"{deployment.base_url}/ingest/hl7v2"
     assert httpx.post(url, content=adt()).status_code == 401
@@ -68,6 +85,7 @@ def test_intake_needs_a_valid_token(deployment: Deployment) -> None:
     assert unknown_format.status_code == 404
 
 
+@embedded
 def test_dead_letters_can_be_listed_and_replayed_from_the_command_line(
     deployment: Deployment,
 ) -> None:
@@ -82,10 +100,12 @@ def test_dead_letters_can_be_listed_and_replayed_from_the_command_line(
     assert letter_id in run_hub("deadletters", "list", env=deployment.env).stdout
 
 
+@pytest.mark.parametrize("fresh_deployment", ["embedded-sqlite"], indirect=True)
 def test_a_fix_then_replay_all_accepts_every_open_dead_letter_once(
-    deployment: Deployment,
+    fresh_deployment: Deployment,
 ) -> None:
     """Training messages are refused until the operator allows them, then replayed."""
+    deployment = fresh_deployment  # it counts every open dead letter: none but its own
     training = [
         adt("A01", cpr=cpr, visit=f"T-{cpr}", control_id=f"TRAIN-{cpr}").replace(
             b"|P|2.5", b"|T|2.5"

@@ -1,26 +1,39 @@
 """Consent on the public API: notification basis, consent, refusal, revocation, override.
 
-A real ``hub serve`` on its embedded default; tokens as each sector's system holds
-them. What a viewer may not see must not appear anywhere in the response.
+A real ``hub serve`` on its embedded default, shared by the module's tests (each with
+a patient of its own); tokens as each sector's system holds them. What a viewer may not
+see must not appear anywhere in the response.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
 
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import Deployment, module_hub
 from tests.support.hl7 import adt
 from tests.support.hub_process import run_hub
 
 CPR = "0404709995"
+REVOKING_CPR = "0504709995"  # the patient of the revocation test
 HOSPITAL_ORG = "100000001"
 GP_ORG = "555555555"
 
 pytestmark = pytest.mark.parametrize("deployment", ["embedded-sqlite"], indirect=True)
+
+
+@pytest.fixture(scope="module")
+def deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    """One hub for the module: each test reads and audits its own patient only."""
+    with module_hub(request, tmp_path_factory.mktemp("consent")) as hub:
+        yield hub
+
 
 RECORD = """
 mutation Record($input: ConsentInput!) {
@@ -44,20 +57,21 @@ query Pathway($cpr: String!, $reason: String) {
 """
 
 
-def admitted_and_discharged(deployment: Deployment) -> str:
+def admitted_and_discharged(deployment: Deployment, cpr: str = CPR) -> str:
+    visit = f"C-{cpr}"
     for message in (
         adt(
             "A01",
-            cpr=CPR,
-            visit="C1",
+            cpr=cpr,
+            visit=visit,
             kommune="730",
             reason="alcohol withdrawal",
             recorded="20261101080000",
         ),
         adt(
             "A03",
-            cpr=CPR,
-            visit="C1",
+            cpr=cpr,
+            visit=visit,
             kommune="730",
             reason="alcohol withdrawal",
             discharged="20261104113000",
@@ -67,14 +81,18 @@ def admitted_and_discharged(deployment: Deployment) -> str:
         assert deployment.ingest(message).status_code == 202
     hospital = deployment.token("hospital", HOSPITAL_ORG, aliases=("hl7:RHR",))
     deployment.wait_for(
-        lambda: [e["status"] for e in read(deployment, hospital)["entries"]] == ["finished"],
+        lambda: (
+            [e["status"] for e in read(deployment, hospital, cpr=cpr)["entries"]] == ["finished"]
+        ),
         "the discharge",
     )
-    return str(read(deployment, hospital)["entries"][0]["id"])
+    return str(read(deployment, hospital, cpr=cpr)["entries"][0]["id"])
 
 
-def read(deployment: Deployment, token: str, reason: str | None = None) -> dict[str, Any]:
-    body = deployment.graphql(PATHWAY, token, cpr=CPR, reason=reason)
+def read(
+    deployment: Deployment, token: str, reason: str | None = None, *, cpr: str = CPR
+) -> dict[str, Any]:
+    body = deployment.graphql(PATHWAY, token, cpr=cpr, reason=reason)
     assert "errors" not in body, body
     pathway: dict[str, Any] = body["data"]["pathway"]
     return pathway
@@ -160,7 +178,8 @@ def test_consent_governs_what_each_sector_sees(deployment: Deployment) -> None:
 
 
 def test_only_the_recording_organisation_may_revoke(deployment: Deployment) -> None:
-    admitted_and_discharged(deployment)
+    cpr = REVOKING_CPR
+    admitted_and_discharged(deployment, cpr)
     hospital = deployment.token("hospital", HOSPITAL_ORG, aliases=("hl7:RHR",))
     other_hospital = deployment.token("hospital", "200000002")
     gp = deployment.token("gp", GP_ORG)
@@ -168,15 +187,17 @@ def test_only_the_recording_organisation_may_revoke(deployment: Deployment) -> N
         deployment,
         RECORD,
         hospital,
-        input={"cpr": CPR, "decision": "PERMIT", "organisations": [GP_ORG]},
+        input={"cpr": cpr, "decision": "PERMIT", "organisations": [GP_ORG]},
     )
     # Not the GP, and not another hospital of the same sector: nothing is written.
     for outsider in (gp, other_hospital):
-        body = deployment.graphql(REVOKE, outsider, cpr=CPR, identifier=consent["identifier"])
+        body = deployment.graphql(REVOKE, outsider, cpr=cpr, identifier=consent["identifier"])
         assert body["data"] is None and "no consent" in body["errors"][0]["message"]
-    assert any(e["resourceType"] == "Encounter" for e in read(deployment, gp)["entries"])
-    consents = [e for e in read(deployment, hospital)["entries"] if e["resourceType"] == "Consent"]
+    assert any(e["resourceType"] == "Encounter" for e in read(deployment, gp, cpr=cpr)["entries"])
+    consents = [
+        e for e in read(deployment, hospital, cpr=cpr)["entries"] if e["resourceType"] == "Consent"
+    ]
     assert [c["status"] for c in consents] == ["active"]
-    audit = run_hub("audit", "list", "--cpr", CPR, env=deployment.env).stdout
+    audit = run_hub("audit", "list", "--cpr", cpr, env=deployment.env).stdout
     assert re.search(r"consent\.revoke\s+denied", audit), audit
     assert "consent.record" in audit

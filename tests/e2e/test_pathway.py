@@ -1,5 +1,8 @@
 """The pathway over HTTP: an admission and a discharge read back on both deployments;
-the unified timeline's summaries, filters and pages on one shared hub."""
+the unified timeline's summaries, filters and pages on one shared hub.
+
+Each deployment is shared by the module's tests, each with a patient and visit of its
+own; the embedded one is the timeline's hub."""
 
 from __future__ import annotations
 
@@ -13,14 +16,29 @@ import pytest
 
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM
 from hub.domain.pathway_codes import PATHWAY_EVENTS
-from tests.e2e.conftest import Deployment, embedded_hub
+from tests.e2e.conftest import Deployment, embedded_hub, module_hub
 from tests.support.hl7 import adt
 
 CPR = "0101709995"
+UNSEEN_CPR = "0301709995"  # the patient of the test that another sector sees nothing
+RESENT_CPR = "0401709995"  # the patient of the resent message
 
 
-def encounters(deployment: Deployment, token: str | None = None) -> list[dict]:
-    pathway = deployment.pathway(CPR, token)
+@pytest.fixture(scope="module", params=["embedded-sqlite", "kafka-postgresql"])
+def deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    """One hub per deployment for the module; on the embedded one, the timeline's."""
+    if request.param == "embedded-sqlite":
+        hub: Deployment = request.getfixturevalue("hub")
+        yield hub
+        return
+    with module_hub(request, tmp_path_factory.mktemp(f"pathway-{request.param}")) as shared:
+        yield shared
+
+
+def encounters(deployment: Deployment, token: str | None = None, cpr: str = CPR) -> list[dict]:
+    pathway = deployment.pathway(cpr, token)
     return [e for e in pathway["entries"] if e["resourceType"] == "Encounter"]
 
 
@@ -54,11 +72,12 @@ def test_admission_then_discharge_shows_one_finished_encounter(deployment: Deplo
 
 
 def test_another_sector_sees_nothing_the_hospital_wrote(deployment: Deployment) -> None:
-    assert deployment.ingest(adt("A01", cpr=CPR)).status_code == 202
-    deployment.wait_for(lambda: len(encounters(deployment)) == 1, "the admission")
+    cpr = UNSEEN_CPR
+    assert deployment.ingest(adt("A01", cpr=cpr, visit="V78")).status_code == 202
+    deployment.wait_for(lambda: len(encounters(deployment, cpr=cpr)) == 1, "the admission")
     municipality = deployment.token("municipality", org="730-social", kommune="730")
-    assert deployment.pathway(CPR, municipality) == {
-        "cpr": CPR,
+    assert deployment.pathway(cpr, municipality) == {
+        "cpr": cpr,
         "patient": None,
         "hasMore": False,
         "entries": [],
@@ -66,7 +85,7 @@ def test_another_sector_sees_nothing_the_hospital_wrote(deployment: Deployment) 
 
 
 def test_a_resent_message_is_accepted_once(deployment: Deployment) -> None:
-    message = adt("A01", cpr=CPR, control_id="RESEND-1")
+    message = adt("A01", cpr=RESENT_CPR, visit="V79", control_id="RESEND-1")
     first = deployment.ingest(message)
     second = deployment.ingest(message)
     assert first.status_code == second.status_code == 202

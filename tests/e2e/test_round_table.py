@@ -5,17 +5,19 @@ it) and the GP (no consent). The GP only ever sees the invitation; the municipal
 sees the meeting and its plan until the patient's consent for it is revoked.
 
 It is over 400 lines because a meeting's life, from convening to follow-up, is one
-scenario over one running hub, and splitting it would start a hub per step.
+scenario over one running hub, and splitting it would start a hub per step. The module's
+tests share one hub per deployment, each with its own patient, municipality and GP.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
 
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import Deployment, module_hub
 from tests.support import clock
 from tests.support.hl7 import adt
 from tests.support.hub_process import run_hub
@@ -26,6 +28,10 @@ REASON = "Gentagne akutte indlaeggelser med alkoholabstinenser"
 HOSPITAL = "100000001"
 MUNICIPALITY = "730-sundhed"
 GP = "555555555"
+# The second test's patient and participants, apart from the first's on the shared hub.
+OTHER_CPR = "1607709994"
+OTHER_MUNICIPALITY = "730-hjemmepleje"
+OTHER_GP = "444444444"
 MEETING = clock.iso(clock.at_danish(7, 10))  # a week ahead, 10:00 Danish time
 PROPOSED = clock.iso(clock.at_danish(8, 9))  # the GP's proposal: the day after, 9:00
 
@@ -101,6 +107,16 @@ pytestmark = pytest.mark.parametrize(
 )
 
 
+@pytest.fixture(scope="module")
+def deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    """One hub per deployment for the module: no two tests share a patient or a
+    municipality or GP, whose lists and inboxes they read whole."""
+    with module_hub(request, tmp_path_factory.mktemp(f"round-table-{request.param}")) as hub:
+        yield hub
+
+
 def call(deployment: Deployment, query: str, token: str, **variables: Any) -> Any:
     body = deployment.graphql(query, token, **variables)
     assert "errors" not in body, body
@@ -114,9 +130,9 @@ def refused(deployment: Deployment, query: str, token: str, **variables: Any) ->
     return message
 
 
-def assert_no_patient_data(response: Any) -> None:
+def assert_no_patient_data(response: Any, cpr: str = CPR) -> None:
     text = orjson.dumps(response).decode()
-    for secret in (CPR, CPR[:6], SURNAME, GIVEN, REASON, "alkohol"):
+    for secret in (cpr, cpr[:6], SURNAME, GIVEN, REASON, "alkohol"):
         assert secret not in text, f"{secret!r} leaked in {text}"
 
 
@@ -378,26 +394,28 @@ def test_a_meeting_moved_to_a_proposal_held_with_a_referat_and_another_cancelled
     deployment: Deployment,
 ) -> None:
     hospital = deployment.token("hospital", HOSPITAL, aliases=("hl7:RHR",))
-    municipality = deployment.token("municipality", MUNICIPALITY, kommune="730")
-    gp = deployment.token("gp", GP)
+    municipality = deployment.token("municipality", OTHER_MUNICIPALITY, kommune="730")
+    gp = deployment.token("gp", OTHER_GP)
     outsider = deployment.token("gp", "999999999")
-    admission = adt("A01", cpr=CPR, name=f"{SURNAME}^{GIVEN}", visit="RT2", kommune="730")
+    admission = adt("A01", cpr=OTHER_CPR, name=f"{SURNAME}^{GIVEN}", visit="RT2", kommune="730")
     assert deployment.ingest(admission).status_code == 202
-    deployment.wait_for(lambda: deployment.pathway(CPR, hospital)["entries"] != [], "the stay")
+    deployment.wait_for(
+        lambda: deployment.pathway(OTHER_CPR, hospital)["entries"] != [], "the stay"
+    )
     call(
         deployment,
         RECORD_CONSENT,
         hospital,
-        input={"cpr": CPR, "decision": "PERMIT", "organisations": [MUNICIPALITY]},
+        input={"cpr": OTHER_CPR, "decision": "PERMIT", "organisations": [OTHER_MUNICIPALITY]},
     )
     invite = {
-        "cpr": CPR,
+        "cpr": OTHER_CPR,
         "reason": REASON,
         "proposedStart": MEETING,
         "videoLink": LINK,
         "participants": [
-            {"org": MUNICIPALITY, "sector": "municipality"},
-            {"org": GP, "sector": "gp"},
+            {"org": OTHER_MUNICIPALITY, "sector": "municipality"},
+            {"org": OTHER_GP, "sector": "gp"},
         ],
     }
     # Relatives take part only under a consent that names relatives: nothing is written.
@@ -416,9 +434,9 @@ def test_a_meeting_moved_to_a_proposal_held_with_a_referat_and_another_cancelled
 
     # The GP proposes another time; the convener moves the meeting there in one step.
     call(deployment, RESPOND, gp, id=meeting_id, answer="PROPOSE_TIME", start=PROPOSED)
-    moved = call(deployment, MOVE_TO_PROPOSAL, hospital, id=meeting_id, org=GP)
+    moved = call(deployment, MOVE_TO_PROPOSAL, hospital, id=meeting_id, org=OTHER_GP)
     assert moved["start"] == PROPOSED and moved["videoLink"] == LINK
-    assert {p["org"]: p["response"] for p in moved["participants"]}[GP] == "accepted"
+    assert {p["org"]: p["response"] for p in moved["participants"]}[OTHER_GP] == "accepted"
 
     # Neither a participant nor an outsider may cancel it, and their attempt changes nothing.
     assert refused_code(deployment, CANCEL, municipality, id=meeting_id, reason="Nej") == (
@@ -427,7 +445,9 @@ def test_a_meeting_moved_to_a_proposal_held_with_a_referat_and_another_cancelled
     assert refused_code(deployment, CANCEL, outsider, id=meeting_id, reason="Nej") == (
         "no-such-meeting"
     )
-    assert refused_code(deployment, MOVE_TO_PROPOSAL, gp, id=meeting_id, org=GP) == ("not-convener")
+    assert refused_code(deployment, MOVE_TO_PROPOSAL, gp, id=meeting_id, org=OTHER_GP) == (
+        "not-convener"
+    )
 
     # Held: who took part and the decisions, for the participants the consent covers.
     decisions = "Kommunen bevilger bostøtte; egen læge følger op på medicinen"
@@ -436,19 +456,19 @@ def test_a_meeting_moved_to_a_proposal_held_with_a_referat_and_another_cancelled
         HELD,
         hospital,
         id=meeting_id,
-        attended=[HOSPITAL, MUNICIPALITY],
+        attended=[HOSPITAL, OTHER_MUNICIPALITY],
         decisions=decisions,
     )
     assert done["status"] == "fulfilled" and done["referat"] == decisions
     assert {p["org"]: p["attended"] for p in done["attendance"]} == {
         HOSPITAL: True,
-        MUNICIPALITY: True,
-        GP: False,
+        OTHER_MUNICIPALITY: True,
+        OTHER_GP: False,
     }
     (seen,) = call(deployment, MINE_DETAILED, municipality)
     assert seen["referat"] == decisions and seen["videoLink"] == LINK
     (invitation,) = call(deployment, MINE_DETAILED, gp)  # not covered: the invitation only
-    assert_no_patient_data(invitation)
+    assert_no_patient_data(invitation, OTHER_CPR)
     assert invitation["status"] == "fulfilled" and invitation["referat"] is None
     assert invitation["videoLink"] is None
 
@@ -472,4 +492,4 @@ def test_a_meeting_moved_to_a_proposal_held_with_a_referat_and_another_cancelled
     assert "Rundbordsmøde aflyst" in gp_titles, gp_titles
     assert call(deployment, MINE_DETAILED, outsider) == []
     assert call(deployment, INBOX, outsider) == []
-    assert meeting_id not in str(deployment.pathway(CPR, outsider))
+    assert meeting_id not in str(deployment.pathway(OTHER_CPR, outsider))
