@@ -26,6 +26,9 @@ class AcknowledgementRecorder:
     async def prepare(self, events: Sequence[InboundEvent], uow: UnitOfWork) -> None:
         """Nothing to read ahead: each acknowledgement is one insert."""
 
+    async def finish(self, uow: UnitOfWork) -> None:
+        """Nothing kept back."""
+
     async def handle(self, event: InboundEvent, uow: UnitOfWork) -> None:
         by_reference = {
             f"{resource['resourceType']}/{resource.get('id')}": resource

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from consumers import read_ahead
 from hub import clock
 from hub.config import kom_godt_hjem_score
 from hub.domain.consent import DEFAULT_POLICY, SOR_IDENTITY, Policy
@@ -22,7 +23,7 @@ from hub.domain.round_table import meeting_reference
 from hub.domain.scores import Screening, kom_godt_hjem_eligible, screening_during
 from hub.domain.timeline import fhir_instant
 from hub.services.inbox.filing import file_items, file_reception_visit_due, message_addressees
-from hub.store.notifications import PATHWAY_EVENTS_CHANNEL, notify_on_commit
+from hub.store.notifications import PATHWAY_EVENTS_CHANNEL
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
 
@@ -76,7 +77,7 @@ class InboxFiler:
                 )
             )
         if filed:
-            await notify_on_commit(uow.connection, PATHWAY_EVENTS_CHANNEL)  # other processes
+            await read_ahead.notify_once_on_commit(uow, PATHWAY_EVENTS_CHANNEL)  # other processes
             if self._on_committed is not None:
                 uow.after_commit(self._on_committed)
 

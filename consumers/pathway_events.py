@@ -5,7 +5,11 @@ patient's pathway, the events it tells are appended to the durable log and numbe
 into the subscriptions that should receive them, in the projection's own transaction.
 So an event exists exactly when the version it comes from does, a replay of the bus
 (which stores no new version) derives nothing twice, and each patient's events are
-logged in the order the projection applied them.
+logged in the order the projection applied them. In a polled batch, an event no active
+subscription could want (the first look ``materialise`` takes, on the Patient records
+the batch read ahead) is kept back and logged with the batch's others in one statement
+before it commits, still in order; one a subscription may want is logged and numbered
+at once, as one event at a time is.
 
 Each event is logged with the state of its stay as of the event (the version it was
 derived from, ``hub.domain.pathway_events.event_state``): a delivery renders that, so
@@ -17,15 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import true
-
+from consumers import read_ahead
 from hub import clock
-from hub.domain.consent import DEFAULT_POLICY, Policy
+from hub.domain.consent import DEFAULT_POLICY, Policy, notified_organisations
 from hub.domain.events import InboundEvent
 from hub.domain.pathway_events import DERIVED_FROM, DerivedEvent, derive_events
-from hub.domain.person import has_died
+from hub.domain.person import has_died, residence
 from hub.services.pathway_events import materialise
-from hub.store.notifications import PATHWAY_EVENTS_CHANNEL, notify_on_commit
+from hub.store.notifications import PATHWAY_EVENTS_CHANNEL
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
 
@@ -61,6 +64,22 @@ class PathwayEventDeriver:
             derived = await self._deaths_to_tell(derived, current, uow)
         now = clock.now()
         for found in derived:
+            if read_ahead.in_batch(uow) and not await self._may_be_told(found, current, uow):
+                # Nobody to number it for: logged with the batch's others, in order.
+                uow.pathway_events.append_later(
+                    patient_key=current.patient_key,
+                    kind=found.kind.value,
+                    resource_type=current.resource_type,
+                    resource_id=current.id,
+                    version_id=current.version_id,
+                    at=found.at,
+                    recorded_at=now,
+                    sector=current.sector,
+                    org=current.org,
+                    event_id=event.event_id,
+                    state=found.state,
+                )
+                continue
             logged = await uow.pathway_events.append(
                 patient_key=current.patient_key,
                 kind=found.kind.value,
@@ -79,9 +98,23 @@ class PathwayEventDeriver:
             materialised = await materialise(uow, self._policy, logged, now=now)
             if not materialised:
                 continue
-            await notify_on_commit(uow.connection, PATHWAY_EVENTS_CHANNEL)  # other processes
+            await read_ahead.notify_once_on_commit(uow, PATHWAY_EVENTS_CHANNEL)  # other processes
             if self._on_committed is not None:
                 uow.after_commit(self._on_committed)  # this process
+
+    async def _may_be_told(
+        self, found: DerivedEvent, record: StoredResource, uow: UnitOfWork
+    ) -> bool:
+        """Whether any active subscription could want the event: the look ``materialise``
+        takes first, on the Patient records the batch read ahead."""
+        assert record.patient_key is not None
+        patients = await read_ahead.patient_records(uow, record.patient_key)
+        notified = (
+            notified_organisations(record.content) if record.resource_type == "Encounter" else ()
+        )
+        kommune = residence(patients, self._policy)
+        candidates = await uow.subscriptions.active_for(kommune=kommune, owner_orgs=notified)
+        return any(found.kind.value in subscription.kinds for subscription in candidates)
 
     async def _deaths_to_tell(
         self, derived: list[DerivedEvent], record: StoredResource, uow: UnitOfWork
@@ -91,8 +124,6 @@ class PathwayEventDeriver:
         if not self._policy.is_authoritative(record.sector, record.org):
             return []
         assert record.patient_key is not None
-        records = await uow.resources.for_patient(
-            record.patient_key, visible=true(), resource_types=("Patient",)
-        )
+        records = await read_ahead.patient_records(uow, record.patient_key)
         others = [r for r in records if r.id != record.id]
         return [] if has_died(others, self._policy) else derived

@@ -28,8 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import true
-
+from consumers import read_ahead
 from hub import clock
 from hub.config import TOPIC_INBOUND
 from hub.domain.cohort import PROBLEM_TYPE_CODES, CohortRule, cohort_resources, evaluate
@@ -235,8 +234,6 @@ async def _residence(
 ) -> tuple[str | None, str | None]:
     """The patient's residence municipality and the sector of the authoritative record
     that says so."""
-    records = await uow.resources.for_patient(
-        patient_key, visible=true(), resource_types=("Patient",)
-    )
+    records = await read_ahead.patient_records(uow, patient_key)
     kommune, record = residence_source(records, policy)
     return kommune, (record.sector if record is not None else None)

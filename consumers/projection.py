@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from consumers import read_ahead
 from hub.config import TOPIC_INBOUND
 from hub.domain.events import InboundEvent
 from hub.domain.identifiers import is_patient_key
@@ -57,13 +58,22 @@ class ResourceProjection:
         self._observed = frozenset().union(*(o.resource_types for o in self._observers))
 
     async def prepare(self, events: Sequence[InboundEvent], uow: UnitOfWork) -> None:
-        await uow.resources.prefetch(
-            {
-                (r["resourceType"], owned_record(r, event.patient_key, event.sender.org)["id"])
-                for event in events
-                for r in event.resources
-            }
-        )
+        keys = {
+            (r["resourceType"], owned_record(r, event.patient_key, event.sender.org)["id"])
+            for event in events
+            for r in event.resources
+        }
+        await uow.resources.prefetch(keys)
+        if self._observed:
+            # Where each patient lives, whether they died, and their facts: for the observers.
+            await read_ahead.read_ahead(
+                uow, {e.patient_key for e in events if is_patient_key(e.patient_key)}, keys
+            )
+
+    async def finish(self, uow: UnitOfWork) -> None:
+        """Write what the batch's observers kept back (its pathway events)."""
+        await uow.pathway_events.flush()
+        read_ahead.done(uow)
 
     async def handle(self, event: InboundEvent, uow: UnitOfWork) -> None:
         patient_key = event.patient_key if is_patient_key(event.patient_key) else None
@@ -98,7 +108,10 @@ class ResourceProjection:
                 controller=event.sender.controller,
                 event_id=event.event_id,
             )
-            if saved is None or not observed:
+            if saved is None:
+                continue
+            read_ahead.stored(uow, saved)
+            if not observed:
                 continue
             for observer in self._observers:
                 if saved.resource_type in observer.resource_types:

@@ -1,9 +1,10 @@
 """Runs a bus consumer: idempotent, in order, and never stopped by one bad record.
 
 A polled batch of records is applied in one database transaction together with the
-consumer's idempotency records; the bus offsets are committed only after that
-transaction commits. If anything in the batch fails, the batch is rolled back and
-its records are applied one by one, each in its own transaction, so a record the
+consumer's idempotency records (the handler reads ahead what the batch needs,
+``prepare``, and writes what it kept back, ``finish``); the bus offsets are committed
+only after that transaction commits. If anything in the batch fails, the batch is
+rolled back and its records are applied one by one, each in its own transaction, so a record the
 handler keeps failing on is kept as a dead letter and the stream moves on. A
 database or bus outage is waited out, never dead-lettered.
 """
@@ -52,6 +53,10 @@ class EventHandler(Protocol):
 
     async def prepare(self, events: Sequence[InboundEvent], uow: UnitOfWork) -> None:
         """Read ahead, in as few queries as possible, what handling ``events`` will read."""
+        ...
+
+    async def finish(self, uow: UnitOfWork) -> None:
+        """Write what handling a prepared batch kept back, before the runner commits."""
         ...
 
 
@@ -132,6 +137,7 @@ class ConsumerRunner:
                     await self.handler.handle(event, uow)
                     applied.append(event.event_id)
                     done.add(event.event_id)
+                await self.handler.finish(uow)
                 await uow.processed.record(self.handler.name, *applied)
                 await uow.commit()
         except Exception as error:

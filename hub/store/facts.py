@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import datetime
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import replace as with_changes
+from datetime import UTC, datetime
+from itertools import count
 from typing import Any
 
 from sqlalchemy import (
@@ -11,6 +13,7 @@ from sqlalchemy import (
     Executable,
     Result,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -65,6 +68,27 @@ def _row(row: Any) -> FactRow:
     )
 
 
+def _written(stored: StoredResource, fact: Fact, kommune: str | None) -> FactRow:
+    """The row ``replace`` writes for ``fact``, as the table gives it back."""
+    assert stored.patient_key is not None
+    return FactRow(
+        kind=fact.kind,
+        resource=f"{stored.resource_type}/{stored.id}",
+        patient_key=stored.patient_key,
+        sector=stored.sector,
+        org=stored.org,
+        controller=stored.controller or organisation_controller(stored.org),
+        kommune=kommune,
+        at=_utc(fact.at),
+        end_at=_utc(fact.end_at),
+        value=None if fact.value is None else float(fact.value),
+        acute=bool(fact.acute),
+        planned=bool(fact.planned),
+        status=fact.status,
+        related=fact.related,
+    )
+
+
 def in_scope(scope: Scope) -> ColumnElement[bool]:
     """The facts a figure of ``scope`` may rest on.
 
@@ -88,12 +112,80 @@ def in_scope(scope: Scope) -> ColumnElement[bool]:
     return and_(*conditions) if conditions else pathway_facts.c.id.is_not(None)
 
 
+_ResourceKey = tuple[str, str]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """As the table gives a time back (``UtcDateTime``)."""
+    return None if value is None else value.astimezone(UTC)
+
+
 class PathwayFacts:
+    """The facts, read and written inside one transaction.
+
+    Writes are kept back and written together (``flush``): the facts a resource's new
+    version gives (``replace``) and the residence a patient's facts move to
+    (``set_residence``), before the table is next read and before commit.
+
+    A consumer batch reads the facts of its patients and resources ahead in one query
+    (``read_ahead``); from then on, what this object has written is followed in memory,
+    and ``for_resource`` and ``for_patient`` answer for those from memory, exactly as
+    the table would (same rows, same order), without a round trip per event.
+    """
+
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
         self._pending: dict[
-            tuple[str, str], tuple[StoredResource, tuple[Fact, ...], str | None, str | None]
+            _ResourceKey, tuple[StoredResource, tuple[Fact, ...], str | None, str | None]
         ] = {}
+        self._residences: dict[str, tuple[str | None, str | None]] = {}
+        # Read ahead: the rows by id (ids of rows written here are taken from ``_ids``,
+        # beyond any the table has, in the order they are written), and which patients'
+        # and resources' rows are all here.
+        self._rows: dict[int, FactRow] = {}
+        self._of_patient: dict[str, dict[int, None]] = {}
+        self._of_resource: dict[_ResourceKey, dict[int, None]] = {}
+        self._known_patients: set[str] = set()
+        self._known_resources: set[_ResourceKey] = set()
+        self._ids = count(1 << 62)
+
+    async def read_ahead(
+        self, patient_keys: Collection[str], resource_keys: Collection[_ResourceKey]
+    ) -> None:
+        """Read every fact of ``patient_keys`` and of ``resource_keys`` (a batch's) at once."""
+        await self.flush()
+        patients = sorted(set(patient_keys) - self._known_patients)
+        resources = sorted(set(resource_keys) - self._known_resources)
+        id_column = pathway_facts.c.id
+        for first in range(0, max(len(patients), len(resources)), 500):
+            either = or_(
+                pathway_facts.c.patient_key.in_(patients[first : first + 500]),
+                tuple_(pathway_facts.c.resource_type, pathway_facts.c.resource_id).in_(
+                    resources[first : first + 500]
+                ),
+            )
+            result = await self._connection.execute(select(*_ROW, id_column).where(either))
+            for row in result.all():
+                self._remember(int(row.id), _row(row))
+        self._known_patients.update(patients)
+        self._known_resources.update(resources)
+
+    def _remember(self, id: int, row: FactRow) -> None:
+        if id in self._rows:
+            return
+        resource_type, _, resource_id = row.resource.partition("/")
+        self._rows[id] = row
+        self._of_patient.setdefault(row.patient_key, {})[id] = None
+        self._of_resource.setdefault((resource_type, resource_id), {})[id] = None
+
+    def _forget_resource(self, key: _ResourceKey) -> None:
+        for id in self._of_resource.pop(key, {}):
+            row = self._rows.pop(id)
+            self._of_patient.get(row.patient_key, {}).pop(id, None)
+
+    @property
+    def _following(self) -> bool:
+        return bool(self._known_patients or self._known_resources)
 
     async def replace(
         self,
@@ -108,14 +200,32 @@ class PathwayFacts:
         Kept back and written with the others of the transaction in two statements
         (``flush``), before the table is next read and before commit.
         """
-        self._pending[(stored.resource_type, stored.id)] = (
-            stored,
-            tuple(facts),
-            kommune,
-            kommune_sector,
-        )
+        key = (stored.resource_type, stored.id)
+        # Written in the order last replaced (the ids the table gives follow it).
+        self._pending.pop(key, None)
+        self._pending[key] = (stored, tuple(facts), kommune, kommune_sector)
+        if self._following:
+            self._forget_resource(key)
+            if stored.patient_key is not None:
+                for fact in facts:
+                    self._remember(next(self._ids), _written(stored, fact, kommune))
+
+    def _written_now(self, row: FactRow) -> None:
+        if self._following:
+            self._remember(next(self._ids), row)
 
     async def flush(self) -> None:
+        if self._residences:
+            residences, self._residences = self._residences, {}
+            await self._connection.execute(
+                update(pathway_facts)
+                .where(pathway_facts.c.patient_key == bindparam("of_patient"))
+                .values(kommune=bindparam("to_kommune"), kommune_sector=bindparam("to_sector")),
+                [
+                    {"of_patient": key, "to_kommune": kommune, "to_sector": kommune_sector}
+                    for key, (kommune, kommune_sector) in residences.items()
+                ],
+            )
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
@@ -174,6 +284,7 @@ class PathwayFacts:
         When the resource comes back through the projection, its stored version
         replaces this fact with the same one.
         """
+        controller = controller or organisation_controller(org)
         await self._execute(
             insert(pathway_facts).values(
                 kind=fact.kind,
@@ -185,7 +296,7 @@ class PathwayFacts:
                 kommune_sector=kommune_sector,
                 sector=sector,
                 org=org,
-                controller=controller or organisation_controller(org),
+                controller=controller,
                 at=fact.at,
                 end_at=fact.end_at,
                 value=fact.value,
@@ -195,10 +306,33 @@ class PathwayFacts:
                 related=fact.related,
             )
         )
+        self._written_now(
+            FactRow(
+                kind=fact.kind,
+                resource=f"{resource_type}/{resource_id}",
+                patient_key=patient_key,
+                sector=sector,
+                org=org,
+                controller=controller,
+                kommune=kommune,
+                at=_utc(fact.at),
+                end_at=_utc(fact.end_at),
+                value=None if fact.value is None else float(fact.value),
+                acute=bool(fact.acute),
+                planned=bool(fact.planned),
+                status=fact.status,
+                related=fact.related,
+            )
+        )
 
     async def for_resource(self, resource_type: str, resource_id: str) -> list[FactRow]:
-        # Only this resource's kept-back facts can change the answer.
-        if (resource_type, resource_id) in self._pending:
+        key = (resource_type, resource_id)
+        if key in self._known_resources:
+            # In no particular order, as the table's (here: as its unique index has them).
+            ids = self._of_resource.get(key, {})
+            return [self._rows[id] for id in sorted(ids, key=lambda id: (self._rows[id].kind, id))]
+        # Only this resource's kept-back facts, or a residence kept back, change the answer.
+        if key in self._pending or self._residences:
             await self.flush()
         result = await self._connection.execute(
             select(*_ROW).where(
@@ -209,7 +343,13 @@ class PathwayFacts:
         return [_row(row) for row in result.all()]
 
     async def for_patient(self, patient_key: str, kinds: Collection[str]) -> list[FactRow]:
-        if any(stored.patient_key == patient_key for stored, *_ in self._pending.values()):
+        if patient_key in self._known_patients:
+            return self._in_table_order(
+                id for id in self._of_patient.get(patient_key, {}) if self._rows[id].kind in kinds
+            )
+        if patient_key in self._residences or any(
+            stored.patient_key == patient_key for stored, *_ in self._pending.values()
+        ):
             await self.flush()
         result = await self._connection.execute(
             select(*_ROW)
@@ -238,18 +378,32 @@ class PathwayFacts:
                 found[row.patient_key].append(row)
         return found
 
+    def _in_table_order(self, ids: Iterable[int]) -> list[FactRow]:
+        """The rows as ``ORDER BY at, id`` gives them (NULL last on PostgreSQL, first on
+        SQLite)."""
+        nulls_last = self._connection.dialect.name == "postgresql"
+        floor = datetime.min.replace(tzinfo=UTC)
+
+        def order(id: int) -> tuple[bool, datetime, int]:
+            at = self._rows[id].at
+            return ((at is None) == nulls_last, at or floor, id)
+
+        return [self._rows[id] for id in sorted(ids, key=order)]
+
     async def set_residence(
         self, patient_key: str, kommune: str | None, kommune_sector: str | None
     ) -> None:
-        """The patient's residence changed: every fact of the patient moves with it."""
+        """The patient's residence changed: every fact of the patient moves with it.
+
+        Kept back and written with the others (``flush``): the facts in the table then
+        are those there now, since every write here flushes first.
+        """
         for key, (stored, facts, *_) in list(self._pending.items()):
             if stored.patient_key == patient_key:  # kept back: moved before it is written
                 self._pending[key] = (stored, facts, kommune, kommune_sector)
-        await self._connection.execute(
-            update(pathway_facts)
-            .where(pathway_facts.c.patient_key == patient_key)
-            .values(kommune=kommune, kommune_sector=kommune_sector)
-        )
+        self._residences[patient_key] = (kommune, kommune_sector)
+        for id in self._of_patient.get(patient_key, {}):
+            self._rows[id] = with_changes(self._rows[id], kommune=kommune)
 
     async def count_by_kind(
         self, kinds: Collection[str], start: datetime, end: datetime, scope: Scope

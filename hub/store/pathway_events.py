@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain.translation import FhirJson
@@ -37,9 +39,25 @@ def _record(row: Any) -> PathwayEventRecord:
     return PathwayEventRecord(**row._mapping)
 
 
+_UNIQUE = ["resource_type", "resource_id", "version_id", "kind"]
+
+
+def _key(values: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(values[name] for name in _UNIQUE)
+
+
 class PathwayEvents:
+    """The log, appended to inside one transaction.
+
+    Events no subscription is to be told of at once can be kept back (``append_later``)
+    and written together (``flush``): before any other append, before the log is read
+    here, and by whoever kept them back before it commits. So the log's order is the
+    order of the appends either way.
+    """
+
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+        self._pending: list[dict[str, Any]] = []
 
     async def append(
         self,
@@ -60,7 +78,8 @@ class PathwayEvents:
 
         The projection derives events only from a version it has just stored, so a
         replay cannot get here; the alert scanner of another process can, and then the
-        unique constraint answers, inside this one statement.
+        unique constraint answers, inside this one statement. Events kept back are
+        written first, in the same statement.
         """
         values: dict[str, Any] = {
             "patient_key": patient_key,
@@ -75,18 +94,80 @@ class PathwayEvents:
             "event_id": event_id,
             "state": state,
         }
+        key = (resource_type, resource_id, version_id, kind)
+        if self._pending and all(_key(row) != key for row in self._pending):
+            rows, self._pending = [*self._pending, values], []
+            result = await self._connection.execute(
+                self._insert()
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=_UNIQUE)
+                .returning(pathway_events.c.seq, *(pathway_events.c[name] for name in _UNIQUE))
+            )
+            seq = next((row[0] for row in result.all() if tuple(row[1:]) == key), None)
+            return None if seq is None else PathwayEventRecord(seq=int(seq), **values)
+        await self.flush()
         seq = await insert_unless_there(
             self._connection,
             pathway_events,
             values,
-            unique=["resource_type", "resource_id", "version_id", "kind"],
+            unique=_UNIQUE,
             returning=pathway_events.c.seq,
         )
         return None if seq is None else PathwayEventRecord(seq=int(seq), **values)
 
+    def append_later(
+        self,
+        *,
+        patient_key: str,
+        kind: str,
+        resource_type: str,
+        resource_id: str,
+        version_id: int,
+        at: datetime | None,
+        recorded_at: datetime,
+        sector: str,
+        org: str,
+        event_id: str,
+        state: FhirJson | None = None,
+    ) -> None:
+        """Append an event nobody is told of now, with the others kept back (``flush``).
+
+        As ``append``, an event this version already yielded is not logged twice.
+        """
+        self._pending.append(
+            {
+                "patient_key": patient_key,
+                "kind": kind,
+                "resource_type": resource_type,
+                "resource_id": resource_id,
+                "version_id": version_id,
+                "at": at,
+                "recorded_at": recorded_at,
+                "sector": sector,
+                "org": org,
+                "event_id": event_id,
+                "state": state,
+            }
+        )
+
+    async def flush(self) -> None:
+        """Write the events kept back, in the order they were appended, in one statement."""
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        await self._connection.execute(
+            self._insert().on_conflict_do_nothing(index_elements=_UNIQUE), rows
+        )
+
+    def _insert(self) -> Any:
+        if self._connection.dialect.name == "postgresql":
+            return postgresql_insert(pathway_events)
+        return sqlite_insert(pathway_events)
+
     async def get_many(self, seqs: Sequence[int]) -> dict[int, PathwayEventRecord]:
         if not seqs:
             return {}
+        await self.flush()
         result = await self._connection.execute(
             select(pathway_events).where(pathway_events.c.seq.in_(list(set(seqs))))
         )
@@ -94,6 +175,7 @@ class PathwayEvents:
 
     async def for_resource(self, resource_type: str, resource_id: str) -> list[PathwayEventRecord]:
         """The events of one resource, oldest first."""
+        await self.flush()
         result = await self._connection.execute(
             select(pathway_events)
             .where(
