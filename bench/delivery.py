@@ -93,6 +93,83 @@ def receiver_certificate(directory: Path) -> Path:
     return directory
 
 
+def webhook_receiver(
+    port: int, tls: Path, on_event: Callable[[dict[str, Any], float], None]
+) -> uvicorn.Server:
+    """An https receiver on loopback ``port`` (serve it as a task) that calls
+    ``on_event(event, arrived)`` for each pathway event a POST to ``/hook`` carries."""
+
+    async def hook(request: Request) -> Response:
+        arrived = time.perf_counter()
+        bundle = await request.json()
+        status = bundle["entry"][0]["resource"]
+        for parameter in status.get("parameter", []):
+            if parameter.get("name") == "pathway-event":
+                on_event(json.loads(parameter["valueString"]), arrived)
+        return Response(status_code=204)
+
+    return uvicorn.Server(
+        uvicorn.Config(
+            Starlette(routes=[Route("/hook", hook, methods=["POST"])]),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            ssl_certfile=str(tls / "cert.pem"),
+            ssl_keyfile=str(tls / "key.pem"),
+        )
+    )
+
+
+async def register_webhook(http: httpx.AsyncClient, base_url: str, token: str, url: str) -> str:
+    """Register ``url`` for kommune 730's discharges; the registration's id."""
+    response = await http.post(
+        f"{base_url}/graphql",
+        json={"query": REGISTER, "variables": {"input": {"kommune": "730", "url": url}}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    if "errors" in response.json():
+        raise RuntimeError(f"webhook registration failed: {response.text}")
+    return str(response.json()["data"]["registerDischargeWebhook"]["id"])
+
+
+async def unregister_webhook(
+    http: httpx.AsyncClient, base_url: str, token: str, webhook_id: str
+) -> None:
+    await http.post(
+        f"{base_url}/graphql",
+        json={"query": UNREGISTER, "variables": {"id": webhook_id}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+async def subscribe(
+    base_url: str,
+    token: str,
+    on_event: Callable[[dict[str, Any], float], None],
+    on_subscribed: Callable[[], None],
+) -> None:
+    """One graphql-transport-ws subscriber of kommune 730's discharges: calls
+    ``on_subscribed()`` once subscribed, then ``on_event(event, arrived)`` for each
+    event, until cancelled."""
+    url = base_url.replace("http", "ws", 1) + "/graphql"
+    async with websockets.connect(
+        url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")], max_queue=None
+    ) as ws:
+        auth = {"authorization": f"Bearer {token}"}
+        await ws.send(json.dumps({"type": "connection_init", "payload": auth}))
+        ack = json.loads(await ws.recv())
+        if ack["type"] != "connection_ack":
+            raise RuntimeError(f"websocket refused: {ack}")
+        message = {"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}
+        await ws.send(json.dumps(message))
+        on_subscribed()
+        async for raw in ws:
+            arrived = time.perf_counter()
+            frame = json.loads(raw)
+            if frame.get("type") == "next":
+                on_event(frame["payload"]["data"]["dischargeEvents"], arrived)
+
+
 @dataclass(frozen=True)
 class DeliveryLoad:
     subscribers: int
@@ -116,75 +193,36 @@ async def measure_delivery(
     posted = figures.posted  # cpr → when its discharge was posted
     headers = {"Authorization": f"Bearer {hospital_token}"}
 
-    async def hook(request: Request) -> Response:
-        arrived = time.perf_counter()
-        bundle = await request.json()
-        status = bundle["entry"][0]["resource"]
-        for parameter in status.get("parameter", []):
-            if parameter.get("name") == "pathway-event":
-                event = json.loads(parameter["valueString"])
-                sent = posted.get(event.get("cpr") or "")
-                if sent is not None:
-                    figures.webhook_ms.append((arrived - sent) * 1000)
-        return Response(status_code=204)
+    def webhook_event(event: dict[str, Any], arrived: float) -> None:
+        sent = posted.get(event.get("cpr") or "")
+        if sent is not None:
+            figures.webhook_ms.append((arrived - sent) * 1000)
 
-    receiver = uvicorn.Server(
-        uvicorn.Config(
-            Starlette(routes=[Route("/hook", hook, methods=["POST"])]),
-            host="127.0.0.1",
-            port=receiver_port,
-            log_level="warning",
-            ssl_certfile=str(tls / "cert.pem"),
-            ssl_keyfile=str(tls / "key.pem"),
-        )
-    )
+    receiver = webhook_receiver(receiver_port, tls, webhook_event)
     receiving = asyncio.create_task(receiver.serve())
     async with httpx.AsyncClient(timeout=30) as http:
-        response = await http.post(
-            f"{base_url}/graphql",
-            json={
-                "query": REGISTER,
-                "variables": {
-                    "input": {"kommune": "730", "url": f"https://127.0.0.1:{receiver_port}/hook"}
-                },
-            },
-            headers={"Authorization": f"Bearer {municipal_token}"},
-        )
-        if "errors" in response.json():
-            raise RuntimeError(f"webhook registration failed: {response.text}")
-        webhook_id = response.json()["data"]["registerDischargeWebhook"]["id"]
+        hook_url = f"https://127.0.0.1:{receiver_port}/hook"
+        webhook_id = await register_webhook(http, base_url, municipal_token, hook_url)
 
         ready = asyncio.Event()
         connected = 0
 
-        async def subscriber(n: int) -> None:
+        def subscribed() -> None:
             nonlocal connected
-            url = base_url.replace("http", "ws", 1) + "/graphql"
-            async with websockets.connect(
-                url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")], max_queue=None
-            ) as ws:
-                auth = {"authorization": f"Bearer {municipal_token}"}
-                await ws.send(json.dumps({"type": "connection_init", "payload": auth}))
-                ack = json.loads(await ws.recv())
-                if ack["type"] != "connection_ack":
-                    raise RuntimeError(f"websocket refused: {ack}")
-                message = {"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}
-                await ws.send(json.dumps(message))
-                connected += 1
-                if connected == load.subscribers:
-                    ready.set()
-                async for raw in ws:
-                    arrived = time.perf_counter()
-                    frame = json.loads(raw)
-                    if frame.get("type") != "next":
-                        continue
-                    event = frame["payload"]["data"]["dischargeEvents"]
-                    sent = posted.get(event.get("cpr") or "")
-                    if sent is not None:
-                        figures.websocket_ms.append((arrived - sent) * 1000)
-                        figures.arrivals.setdefault(event["cpr"], []).append(arrived)
+            connected += 1
+            if connected == load.subscribers:
+                ready.set()
 
-        listeners = [asyncio.create_task(subscriber(n)) for n in range(load.subscribers)]
+        def websocket_event(event: dict[str, Any], arrived: float) -> None:
+            sent = posted.get(event.get("cpr") or "")
+            if sent is not None:
+                figures.websocket_ms.append((arrived - sent) * 1000)
+                figures.arrivals.setdefault(event["cpr"], []).append(arrived)
+
+        listeners = [
+            asyncio.create_task(subscribe(base_url, municipal_token, websocket_event, subscribed))
+            for _ in range(load.subscribers)
+        ]
         await asyncio.wait_for(ready.wait(), 120)
         figures.subscribers = connected
         await asyncio.sleep(2)  # every subscription's feed is open
@@ -241,11 +279,8 @@ async def measure_delivery(
         for listener in listeners:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await listener
-        await http.post(  # its receiver stops: no retries to a closed port after the run
-            f"{base_url}/graphql",
-            json={"query": UNREGISTER, "variables": {"id": webhook_id}},
-            headers={"Authorization": f"Bearer {municipal_token}"},
-        )
+        # Its receiver stops: no retries to a closed port after the run.
+        await unregister_webhook(http, base_url, municipal_token, webhook_id)
     receiver.should_exit = True
     await receiving
     return figures

@@ -47,7 +47,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,7 @@ from bench.delivery import (  # noqa: E402
     receiver_certificate,
     summary,
 )
+from bench.soak import Minute, SoakLoad, row_line, soak, verdict, verdict_lines  # noqa: E402
 from hub.domain.controllers import organisation_controller  # noqa: E402
 from hub.domain.identifiers import cpr_patient_key, patient_resource_id, resource_id  # noqa: E402
 from hub.store.database import create_engine  # noqa: E402
@@ -306,9 +307,12 @@ async def seed(database_url: str, scale: Scale) -> None:
                         batch = []
             if batch:
                 await connection.execute(insert(resources), batch)
-        async with engine.connect() as connection:
-            # As after any bulk load: the planner learns the table's new size.
-            await connection.execute(text("ANALYZE resources"))
+        autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        async with autocommit.connect() as connection:
+            # As after any bulk load: the planner learns the table's new size, and the
+            # vacuum the load calls for is done now, not by autovacuum a minute later
+            # in the middle of the reads measured next (seen after the seed).
+            await connection.execute(text("VACUUM (ANALYZE) resources"))
     finally:
         await engine.dispose()
 
@@ -343,7 +347,8 @@ async def paced_latencies(scale: Scale, request: Request, what: str) -> list[flo
     return latencies
 
 
-async def pathway_latencies(base_url: str, token: str, scale: Scale) -> list[float]:
+def pathway_request(base_url: str, token: str) -> Request:
+    """A pathway query (through the consent policy) for seeded patient ``n``."""
     query = (
         "query($cpr: String!) "
         "{ pathway(cpr: $cpr, first: 50) { hasMore entries { id status start } } }"
@@ -355,7 +360,11 @@ async def pathway_latencies(base_url: str, token: str, scale: Scale) -> list[flo
         body = {"query": query, "variables": variables}
         return await http.post(f"{base_url}/graphql", json=body, headers=headers)
 
-    return await paced_latencies(scale, request, "pathway")
+    return request
+
+
+async def pathway_latencies(base_url: str, token: str, scale: Scale) -> list[float]:
+    return await paced_latencies(scale, pathway_request(base_url, token), "pathway")
 
 
 async def fhir_latencies(base_url: str, token: str, scale: Scale, what: str) -> list[float]:
@@ -407,6 +416,52 @@ def delivery_figures(
     return figures
 
 
+def run_soak(
+    minutes: int,
+    scale: Scale,
+    as_json: bool,
+    base_url: str,
+    database_url: str,
+    *,
+    tokens: tuple[str, str],
+    serving: AbstractContextManager[Any],
+    workers: list[Any],
+    tls: Path,
+) -> int:
+    """``bench/soak.py`` on the seeded store: a row a minute, then the verdict."""
+    asyncio.run(seed(database_url, scale))
+    load = SoakLoad(minutes=minutes, seed_patients=scale.seed_patients)
+
+    def report(row: Minute) -> None:
+        print(json.dumps(asdict(row)) if as_json else row_line(row), flush=True)
+
+    with serving as serve:
+        processes = {"serve": serve.pid}
+        processes.update({f"worker-{n}": w.pid for n, w in enumerate(workers, 1)})
+        request = pathway_request(base_url, tokens[0])
+        rows = asyncio.run(
+            soak(
+                base_url,
+                database_url,
+                tokens,
+                load,
+                processes,
+                adt,
+                cpr,
+                request,
+                free_port(),
+                tls,
+                report,
+            )
+        )
+    result = verdict(rows)
+    if as_json:
+        print(json.dumps({"verdict": result}))
+    else:
+        print("\n".join(verdict_lines(result)))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a reduced run, a few minutes")
@@ -429,7 +484,15 @@ def main() -> int:
         default=1,
         help="hub worker processes in one consumer group (default 1)",
     )
-    parser.add_argument("--json", action="store_true", help="one JSON line of figures")
+    parser.add_argument(
+        "--soak",
+        type=int,
+        metavar="MINUTES",
+        help="only a soak: 100 msgs/s, subscribers and queries, figures each minute",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="one JSON line of figures (--soak: one a minute)"
+    )
     args = parser.parse_args()
     scale = QUICK if args.quick else FULL
     work = Path(tempfile.mkdtemp(prefix="brobygger-bench-"))
@@ -483,6 +546,19 @@ def main() -> int:
             "token", "--sector", "municipality", "--org", "730-sundhed", "--kommune", "730", env=env
         ).stdout.strip()
 
+        if args.soak:
+            return run_soak(
+                args.soak,
+                scale,
+                args.json,
+                base_url,
+                database_url,
+                tokens=(token, municipal_token),
+                serving=serving("true"),
+                workers=workers,
+                tls=tls,
+            )
+
         if not (args.delivery_only or args.reads_only):
             with serving("true") as serve:
                 began = time.monotonic()
@@ -512,6 +588,9 @@ def main() -> int:
         if not (args.delivery_only or args.ingest_only):
             with serving("true") as serve:
                 asyncio.run(seed(database_url, scale))
+                # The worker's backlog from the delivery runs (and its alert scans of
+                # those patients) is not the reads' latency: measured after it is applied.
+                settle(database_url)
                 per_patient = scale.resources_per_patient + 1  # and the Patient record
                 figures["stored_resources"] = scale.seed_patients * per_patient
                 pathway = asyncio.run(pathway_latencies(base_url, token, scale))

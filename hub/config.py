@@ -252,6 +252,9 @@ class Settings:
     # A follow-up screening score over this makes a stay "Kom godt hjem" (hub.domain.scores).
     kom_godt_hjem_score: int = KOM_GODT_HJEM_SCORE
     alert_scan_seconds: float = 60.0  # how often the alert scanner looks for due alerts
+    # A scan looks at this many patients per transaction, pausing this long in between.
+    alert_scan_slice_patients: int = 50
+    alert_scan_slice_pause_seconds: float = 0.01
     # An offer (HealthcareService) not confirmed for this many days goes to its owner's inbox.
     offer_confirm_days: int = 183
     oidc: OidcSettings | None = None  # unset: the page takes a pasted token (development)
@@ -315,6 +318,8 @@ class Settings:
             alerts=_alert_rules(env),
             kom_godt_hjem_score=kom_godt_hjem_score(env),
             alert_scan_seconds=_seconds(env, "HUB_ALERT_SCAN_SECONDS", 60.0, minimum=0.01),
+            alert_scan_slice_patients=_positive(env, "HUB_ALERT_SCAN_SLICE_PATIENTS", 50),
+            alert_scan_slice_pause_seconds=_milliseconds(env, "HUB_ALERT_SCAN_SLICE_PAUSE_MS", 10),
             offer_confirm_days=_positive(env, "HUB_OFFER_CONFIRM_DAYS", 183),
             oidc=OidcSettings.from_env(env),
             websocket_shared_frames=_flag(env.get("HUB_WEBSOCKET_SHARED_FRAMES"), default=True),
@@ -332,6 +337,14 @@ def _metrics_token(env: Mapping[str, str], dev_mode: bool) -> str | None:
             "(generate one with: openssl rand -base64 48)"
         )
     return token
+
+
+def _milliseconds(env: Mapping[str, str], name: str, default: int) -> float:
+    """A whole number of milliseconds, 0 or more, as seconds."""
+    value = _int(env, name, default)
+    if value < 0:
+        raise ConfigError(f"{name} must be 0 or more milliseconds, got {value}")
+    return value / 1000
 
 
 def _positive(env: Mapping[str, str], name: str, default: int) -> int:

@@ -19,12 +19,17 @@ alerts that became due while no scanner ran are caught up. The rules then decide
 about those patients alone, and each alert raised is appended to ``pathway_events``
 as the event kind ``alert-<kind>`` resting on the resource the alert is about — once:
 an alert already logged for that resource, kind and due time is not logged again, by
-the next scan, after a restart, or by another process. Scans are serialised (the
-PostgreSQL advisory lock below; SQLite's single writer), and the log's unique
-constraint catches whatever slips past that. A logged alert is numbered into the
-subscriptions that asked for its kind (``hub.services.pathway_events.materialise``) and
-filed to the inbox of the party that must act on it (``hub.services.inbox.file_alert``)
-in the same transaction, and the websocket feed and webhook sender are woken. Each scan
+the next scan, after a restart, or by another process. A scan looks at its patients in
+slices of ``HUB_ALERT_SCAN_SLICE_PATIENTS``, one transaction each, pausing
+``HUB_ALERT_SCAN_SLICE_PAUSE_MS`` between them: a scan over many patients (those a
+backlog's messages changed) then neither holds a connection and the lock for long nor
+keeps the process's event loop, and the CPU, from the reads it serves. The slices are
+serialised across processes (the PostgreSQL advisory lock below; SQLite's single
+writer), and the log's unique constraint catches whatever slips past that. A logged
+alert is numbered into the subscriptions that asked for its kind
+(``hub.services.pathway_events.materialise``) and filed to the inbox of the party that
+must act on it (``hub.services.inbox.file_alert``) in the same transaction, and the
+websocket feed and webhook sender are woken. Each scan
 also announces the inbox items whose day has come (a referral deferred to today), and
 files the offers their owners have not confirmed for the configured period
 (``hub.services.offers.file_unconfirmed_offers``) to the owners' inboxes.
@@ -35,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -82,6 +88,8 @@ class AlertScanner:
         interval_seconds: float = 60.0,
         on_logged: Callable[[], None] | None = None,
         offers_unconfirmed_after: timedelta = DEFAULT_CONFIRM_PERIOD,
+        slice_patients: int = 50,
+        slice_pause_seconds: float = 0.01,
     ) -> None:
         self._engine = engine
         self._policy = policy
@@ -91,6 +99,11 @@ class AlertScanner:
         self._on_logged = on_logged
         # Offers unconfirmed this long go to their owner's inbox (hub.services.offers).
         self._offers_unconfirmed_after = offers_unconfirmed_after
+        # A scan looks at this many patients per transaction and pauses between them, so
+        # a large scan (a backlog's patients) neither holds a connection and the lock
+        # long nor keeps the event loop (and the CPU) from the process's other work.
+        self._slice_patients = max(1, slice_patients)
+        self._slice_pause = slice_pause_seconds
         self._scanned_until: datetime | None = None
         self._changed_patients: set[str] = set()
 
@@ -140,14 +153,30 @@ class AlertScanner:
     async def _scan(
         self, since: datetime, now: datetime, changed: set[str]
     ) -> list[PathwayEventRecord]:
+        async with UnitOfWork(self._engine) as uow:
+            due = await patients_with_alerts_due(uow, self._rules, since, now)
+        patients = sorted(due | changed)
+        logged: list[PathwayEventRecord] = []
+        began = time.perf_counter()
+        for first in range(0, len(patients), self._slice_patients):
+            if first:
+                await asyncio.sleep(self._slice_pause)  # whatever else the process serves
+            logged += await self._scan_slice(patients[first : first + self._slice_patients], now)
+        await self._file_due(now)
+        (log.info if patients else log.debug)(
+            "alert scan: %d patient(s) in slices of %d, %.0f ms",
+            len(patients),
+            self._slice_patients,
+            (time.perf_counter() - began) * 1000,
+        )
+        return logged
+
+    async def _scan_slice(self, patients: list[str], now: datetime) -> list[PathwayEventRecord]:
+        """Log the alerts of these patients in one transaction."""
         logged: list[PathwayEventRecord] = []
         async with UnitOfWork(self._engine) as uow:
-            if uow.connection.dialect.name == "postgresql":
-                await uow.connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SCAN_LOCK_ID}
-                )
-            patients = await patients_with_alerts_due(uow, self._rules, since, now)
-            raised = await alerts_of_patients(uow, self._rules, patients | changed, now)
+            await self._lock(uow)
+            raised = await alerts_of_patients(uow, self._rules, patients, now)
             numbered = False
             for alert in raised:
                 record = await self._log_once(uow, alert, now)
@@ -159,18 +188,37 @@ class AlertScanner:
                 # And to the inbox of the party that must act on it.
                 if await file_alert(uow, self._policy, record):
                     numbered = True
+            await self._wake_on_commit(uow, numbered)
+            await uow.commit()
+        return logged
+
+    async def _file_due(self, now: datetime) -> None:
+        """Announce the inbox items whose day has come and file unconfirmed offers."""
+        async with UnitOfWork(self._engine) as uow:
+            await self._lock(uow)
+            numbered = False
             # Items whose day has come (a deferred referral) go out now.
             if await announce_due(uow, now):
                 numbered = True
             # Offers their owners have not confirmed for long go to the owners' inboxes.
             if await file_unconfirmed_offers(uow, now, self._offers_unconfirmed_after):
                 numbered = True
-            if numbered:
-                await notify_on_commit(uow.connection, PATHWAY_EVENTS_CHANNEL)  # other processes
-                if self._on_logged is not None:
-                    uow.after_commit(self._on_logged)  # this process
+            await self._wake_on_commit(uow, numbered)
             await uow.commit()
-        return logged
+
+    @staticmethod
+    async def _lock(uow: UnitOfWork) -> None:
+        """Serialise with any other process's scan until this transaction ends."""
+        if uow.connection.dialect.name == "postgresql":
+            await uow.connection.execute(
+                text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SCAN_LOCK_ID}
+            )
+
+    async def _wake_on_commit(self, uow: UnitOfWork, numbered: bool) -> None:
+        if numbered:
+            await notify_on_commit(uow.connection, PATHWAY_EVENTS_CHANNEL)  # other processes
+            if self._on_logged is not None:
+                uow.after_commit(self._on_logged)  # this process
 
     async def _log_once(
         self, uow: UnitOfWork, alert: Alert, now: datetime
