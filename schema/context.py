@@ -12,6 +12,8 @@ from hub.domain.costs import TariffTable
 from hub.runtime.pathway_event_feed import PathwayEventFeed
 from hub.services.auth import Principal
 from hub.services.intake import IntakeService
+from hub.services.unit_of_work import UnitOfWorkFactory
+from hub.store.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class HubContext:
     viewer: Principal
     engine: AsyncEngine
     intake: IntakeService
+    units: UnitOfWorkFactory[UnitOfWork]  # opens a unit of work (hub.bootstrap.units_over)
     policy: Policy = DEFAULT_POLICY
     feed: PathwayEventFeed | None = None  # live pathway events (GraphQL subscriptions)
     tariffs: TariffTable | None = None  # the deployment's cost tariffs, if any

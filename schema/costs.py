@@ -86,7 +86,7 @@ async def resolve_costs(
     all_sectors = None if scope is None else scope is IndicatorScope.ALL_SECTORS
     with refusals_as_errors(IndicatorQueryError):
         report = await read_costs(
-            context.engine,
+            context.units,
             context.viewer,
             tariffs,
             from_,

@@ -189,7 +189,7 @@ async def resolve_indicator_cases(
     all_sectors = None if scope is None else scope is IndicatorScope.ALL_SECTORS
     with refusals_as_errors(IndicatorQueryError):
         listed = await read_indicator_cases(
-            context.engine,
+            context.units,
             context.viewer,
             name,
             from_,
@@ -249,7 +249,7 @@ async def resolve_indicators(
     all_sectors = None if scope is None else scope is IndicatorScope.ALL_SECTORS
     with refusals_as_errors(IndicatorQueryError):
         used, figures = await read_indicators(
-            context.engine, context.viewer, from_, to, kommune=kommune, all_sectors=all_sectors
+            context.units, context.viewer, from_, to, kommune=kommune, all_sectors=all_sectors
         )
     return [Indicator.of(figure, used) for figure in figures]
 
@@ -260,7 +260,7 @@ async def resolve_cohort_members(
     context = info.context
     with refusals_as_errors(IndicatorQueryError):
         members = await read_cohort_members(
-            context.engine, context.viewer, kommune=kommune, first=first, policy=context.policy
+            context.units, context.viewer, kommune=kommune, first=first, policy=context.policy
         )
     return [
         CohortMember(
@@ -280,7 +280,7 @@ async def resolve_alerts(info: HubInfo, kommune: str | None = None) -> list[Path
     context = info.context
     with refusals_as_errors(IndicatorQueryError):
         shown = await read_alerts(
-            context.engine, context.viewer, _alert_rules(), kommune=kommune, policy=context.policy
+            context.units, context.viewer, _alert_rules(), kommune=kommune, policy=context.policy
         )
     return [
         PathwayAlert(

@@ -23,6 +23,8 @@ from hub.domain.costs import TariffTable
 from hub.domain.offers import DEFAULT_CONFIRM_PERIOD
 from hub.services.auth import TokenVerifier
 from hub.services.intake import IntakeService
+from hub.services.unit_of_work import UnitOfWorkFactory
+from hub.store.unit_of_work import UnitOfWork
 from web import (
     consent,
     indicator_cases,
@@ -143,6 +145,8 @@ def create_web_app(
     oidc: OidcSettings | None = None,
     tariffs: TariffTable | None = None,
     offer_confirm_period: timedelta = DEFAULT_CONFIRM_PERIOD,
+    *,
+    units: UnitOfWorkFactory[UnitOfWork],
 ) -> ASGIApp:
     patient = "/patient/{ref}"
     oidc_client = OidcClient(oidc) if oidc is not None else None
@@ -189,5 +193,6 @@ def create_web_app(
         oidc=oidc_client,
         tariffs=tariffs,
         offer_confirm_period=offer_confirm_period,
+        units=units,
     )
     return SecurityHeaders(app)

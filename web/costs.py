@@ -69,7 +69,7 @@ async def cost_section(
     if tariffs is None:
         return None
     report = await read_costs(
-        web_hub(request).engine,
+        web_hub(request).units,
         who,
         tariffs,
         first,

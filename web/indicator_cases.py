@@ -57,7 +57,7 @@ async def _read(request: Request, session: SignedIn) -> CaseList:
     first, last = _period(request)
     params = request.query_params
     return await read_indicator_cases(
-        web_hub(request).engine,
+        web_hub(request).units,
         who,
         params.get("navn", ""),
         first,

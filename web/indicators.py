@@ -181,18 +181,18 @@ async def figures(request: Request, who: Principal) -> Figures:
     kommune = request.query_params.get("kommune") or None
     all_sectors = _all_sectors(request, who)
     scope, total = await read_indicators(
-        hub.engine, who, first, last, kommune=kommune, all_sectors=all_sectors
+        hub.units, who, first, last, kommune=kommune, all_sectors=all_sectors
     )
     buckets = []
     for bucket in buckets_of(first, last):
         _, of_bucket = await read_indicators(
-            hub.engine, who, bucket.first, bucket.last, kommune=kommune, all_sectors=all_sectors
+            hub.units, who, bucket.first, bucket.last, kommune=kommune, all_sectors=all_sectors
         )
         buckets.append((bucket, of_bucket))
     own: list[tuple[Bucket | None, list[OwnFigure]]] = []
     if scope.controller is not None and kommune is None:
         # The organisation's own rundbordsmøder: with its own figures only.
-        records: RoundTableRecords = await read_round_table_records(hub.engine, who)
+        records: RoundTableRecords = await read_round_table_records(hub.units, who)
         now = clock.now()
         own.append((None, own_figures(records, first, last, now)))
         own += [(b, own_figures(records, b.first, b.last, now)) for b, _ in buckets]

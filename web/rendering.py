@@ -25,6 +25,8 @@ from hub.domain.summaries import danish_date, danish_time, span
 from hub.services.auth import Principal, TokenVerifier
 from hub.services.directory import current_directory
 from hub.services.intake import IntakeService
+from hub.services.unit_of_work import UnitOfWorkFactory
+from hub.store.unit_of_work import UnitOfWork
 from web import labels
 from web.forms import NOTHING, FormKeeper, Kept, forget_kept
 from web.oidc import OidcClient
@@ -59,6 +61,8 @@ class WebHub:
     forms: FormKeeper = field(default_factory=FormKeeper)
     tariffs: TariffTable | None = None  # the deployment's cost tariffs, if any
     offer_confirm_period: timedelta = DEFAULT_CONFIRM_PERIOD  # HUB_OFFER_CONFIRM_DAYS
+    # Opens a unit of work (hub.bootstrap.units_over): what the services take.
+    units: UnitOfWorkFactory[UnitOfWork] = field(kw_only=True)
 
 
 def templates() -> Jinja2Templates:

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub import clock
 from hub.config import ConfigError
 from hub.domain.costs import (
@@ -39,7 +37,7 @@ from hub.domain.indicators import COHORT_MEMBER, Scope, Window
 from hub.services.audit import record_access
 from hub.services.auth import Principal
 from hub.services.indicators import scope_for, window_of
-from hub.store.unit_of_work import UnitOfWork
+from hub.services.unit_of_work import FactsUnitOfWork, FiguresUnits
 
 
 class TariffFileError(ConfigError):
@@ -74,7 +72,7 @@ class CostReport:
 
 
 async def compute_costs(
-    uow: UnitOfWork, tariffs: TariffTable, window: Window, scope: Scope, now: datetime
+    uow: FactsUnitOfWork, tariffs: TariffTable, window: Window, scope: Scope, now: datetime
 ) -> tuple[PeriodCosts, CohortCosts]:
     """The costs of ``window`` in ``scope`` (not audited), the facts narrowed in SQL."""
     facts = uow.facts
@@ -90,7 +88,7 @@ async def compute_costs(
 
 
 async def read_costs(
-    engine: AsyncEngine,
+    units: FiguresUnits,
     viewer: Principal,
     tariffs: TariffTable,
     first: date,
@@ -106,7 +104,7 @@ async def read_costs(
     the aggregate asked for without the role."""
     window = window_of(first, last)
     scope = scope_for(viewer, kommune, all_sectors)
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         period, cohort = await compute_costs(uow, tariffs, window, scope, now or clock.now())
         await record_access(
             uow, viewer, action="costs.read", patient_key=None, disclosed=[], purpose="HOPERAT"

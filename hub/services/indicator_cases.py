@@ -22,8 +22,6 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub import clock
 from hub.domain.consent import DEFAULT_POLICY, Policy, residence_kommune
 from hub.domain.identifiers import cpr_of
@@ -44,6 +42,7 @@ from hub.services.indicators import (
     scope_for,
     window_of,
 )
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.unit_of_work import UnitOfWork
 
 MAX_CASES = 2000
@@ -92,7 +91,7 @@ class CaseList:
 
 
 async def read_indicator_cases(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     viewer: Principal,
     name: str,
     first: date,
@@ -120,7 +119,7 @@ async def read_indicator_cases(
     listed = "careHomeAdmissions" if name == "careHomeAdmissionsByDiagnosisGroup" else name
     shown: list[ShownCase] = []
     truncated = False
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         facts = await facts_of_period(uow, window, scope)
         if listed in COUNTED_KINDS:
             rows = await uow.facts.select(

@@ -31,8 +31,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub import clock
 from hub.config import kom_godt_hjem_score
 from hub.domain.alerts import FACT_KINDS as ALERT_FACTS
@@ -75,6 +73,7 @@ from hub.domain.sectors import Sector
 from hub.services.audit import record_access
 from hub.services.auth import Principal
 from hub.services.consent.read import Disclosure, PatientView, consented_view, viewer_of
+from hub.services.unit_of_work import FactsUnitOfWork, FiguresUnits, UnitOfWorkFactory
 from hub.store.unit_of_work import UnitOfWork
 
 AGGREGATE_ROLE = "indicators:aggregate"
@@ -130,13 +129,13 @@ def window_of(first: date, last: date) -> Window:
 
 
 async def compute_indicators(
-    uow: UnitOfWork, window: Window, scope: Scope, now: datetime | None = None
+    uow: FactsUnitOfWork, window: Window, scope: Scope, now: datetime | None = None
 ) -> list[Indicator]:
     """The indicators of ``window`` over the facts of ``scope`` (not audited)."""
     return compute(window, scope, await facts_of_period(uow, window, scope), now or clock.now())
 
 
-async def facts_of_period(uow: UnitOfWork, window: Window, scope: Scope) -> FactsOfPeriod:
+async def facts_of_period(uow: FactsUnitOfWork, window: Window, scope: Scope) -> FactsOfPeriod:
     """The facts the indicators of ``window`` rest on, narrowed in SQL."""
     facts = uow.facts
     counts = await facts.count_by_kind(COUNTED_KINDS.values(), window.start, window.end, scope)
@@ -180,7 +179,7 @@ async def facts_of_period(uow: UnitOfWork, window: Window, scope: Scope) -> Fact
 
 
 async def read_indicators(
-    engine: AsyncEngine,
+    units: FiguresUnits,
     viewer: Principal,
     first: date,
     last: date,
@@ -191,7 +190,7 @@ async def read_indicators(
     """The indicators ``viewer`` may have for the period; the read is audited."""
     window = window_of(first, last)
     scope = scope_for(viewer, kommune, all_sectors)
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         indicators = await compute_indicators(uow, window, scope)
         await record_access(
             uow, viewer, action="indicators.read", patient_key=None, disclosed=[], purpose="HOPERAT"
@@ -216,7 +215,7 @@ class CohortMember:
 
 
 async def read_cohort_members(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     viewer: Principal,
     *,
     kommune: str | None = None,
@@ -228,7 +227,7 @@ async def read_cohort_members(
     if not 1 <= first <= MAX_MEMBERS:
         raise IndicatorQueryError(f"first must be between 1 and {MAX_MEMBERS}", "bad-first")
     members: list[CohortMember] = []
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         flags = await uow.facts.select([COHORT_MEMBER], Scope(None, kommune))
         by_patient = _grouped(f for f in flags if f.status not in NOT_COUNTING)
         newest_first = sorted(
@@ -275,7 +274,7 @@ def _member(patient_key: str, flag: Disclosure) -> CohortMember:
 
 
 async def pending_alerts(
-    uow: UnitOfWork, rules: AlertRules, now: datetime, kommune: str | None = None
+    uow: FactsUnitOfWork, rules: AlertRules, now: datetime, kommune: str | None = None
 ) -> list[Alert]:
     """Every alert raised at ``now`` (before any consent). Shown to a caller only through
     ``read_alerts``; delivered to subscriptions by ``hub.runtime.alert_scanner``."""
@@ -295,7 +294,7 @@ async def pending_alerts(
 
 
 async def patients_with_alerts_due(
-    uow: UnitOfWork, rules: AlertRules, since: datetime, now: datetime
+    uow: FactsUnitOfWork, rules: AlertRules, since: datetime, now: datetime
 ) -> set[str]:
     """The patients an alert can have become due for in (``since``, ``now``].
 
@@ -327,7 +326,7 @@ async def patients_with_alerts_due(
 
 
 async def alerts_of_patients(
-    uow: UnitOfWork, rules: AlertRules, patient_keys: Iterable[str], now: datetime
+    uow: FactsUnitOfWork, rules: AlertRules, patient_keys: Iterable[str], now: datetime
 ) -> list[Alert]:
     """Every alert raised at ``now`` about these patients, from each one's own facts."""
     raised: list[Alert] = []
@@ -338,7 +337,7 @@ async def alerts_of_patients(
 
 
 async def logged_alert(
-    uow: UnitOfWork,
+    uow: FactsUnitOfWork,
     kind: str,
     patient_key: str,
     subject: str,
@@ -367,7 +366,7 @@ class ShownAlert:
 
 
 async def read_alerts(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     viewer: Principal,
     rules: AlertRules,
     *,
@@ -379,7 +378,7 @@ async def read_alerts(
     _check_kommune(kommune)
     now = now or clock.now()
     shown: list[ShownAlert] = []
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         raised = await pending_alerts(uow, rules, now, kommune)
         by_patient: dict[str, list[Alert]] = defaultdict(list)
         for alert in raised:
@@ -500,7 +499,7 @@ def export_controller(
 
 
 async def export_indicators(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[FactsUnitOfWork],
     first: date,
     last: date,
     *,
@@ -521,7 +520,7 @@ async def export_indicators(
     _check_kommune(kommune)
     window = window_of(first, last)
     scope = Scope(controller, kommune)
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         indicators = await compute_indicators(uow, window, scope)
     scope_name = scope.name
     rows = [

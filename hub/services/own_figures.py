@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub.domain.own_figures import ActionRecord, RoundTableRecords
 from hub.domain.round_table import (
     MEETING_SYSTEM,
@@ -25,18 +23,21 @@ from hub.domain.round_table import (
 )
 from hub.services.audit import record_access
 from hub.services.auth import Principal
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.unit_of_work import UnitOfWork
 
 MAX_MEETINGS = 5000  # an organisation's meetings read for its figures
 
 
-async def read_round_table_records(engine: AsyncEngine, viewer: Principal) -> RoundTableRecords:
+async def read_round_table_records(
+    units: UnitOfWorkFactory[UnitOfWork], viewer: Principal
+) -> RoundTableRecords:
     """When ``viewer``'s organisation convened each of its meetings, recorded each plan,
     and what became of each action (the read is audited)."""
     convened: list[datetime] = []
     plans: list[datetime] = []
     actions: list[ActionRecord] = []
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         rows = await uow.round_tables.for_org(viewer.org)
         for row in rows[:MAX_MEETINGS]:
             history = await uow.resources.history("Appointment", row.appointment_id)

@@ -16,8 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub.domain.consent import DEFAULT_POLICY, DEFAULT_PURPOSE, Policy
 from hub.domain.identifiers import cpr_of, lookup_patient_key, replacement_of
 from hub.domain.sectors import Sector
@@ -32,7 +30,7 @@ from hub.services.consent.read import (
     viewer_of,
 )
 from hub.services.patient_links import LinkedView, linked_view
-from hub.store.unit_of_work import UnitOfWork
+from hub.services.unit_of_work import RecordsUnits
 
 MAX_PAGE_SIZE = 500
 
@@ -154,7 +152,7 @@ class PathwayView:
 
 
 async def read_pathway(
-    engine: AsyncEngine,
+    units: RecordsUnits,
     viewer: Principal,
     cpr: str,
     first: int | None = None,
@@ -180,7 +178,7 @@ async def read_pathway(
         raise PathwayQueryError(f"first must be between 1 and {MAX_PAGE_SIZE}")
     position = _read_cursor(after) if after is not None else None
     page_size = first or MAX_PAGE_SIZE
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         with override_refusal():
             await refuse_unless_clinician(
                 uow, viewer, override_reason, action="pathway.read", patient_key=patient_key

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import true
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub import clock
 from hub.domain.consent import (
     DEFAULT_POLICY,
@@ -38,12 +35,12 @@ from hub.services.consent.read import (
     viewer_of,
 )
 from hub.services.pathway import override_refusal
+from hub.services.unit_of_work import RecordsUnits, ResourcesUnitOfWork
 from hub.store.resources import StoredResource
-from hub.store.unit_of_work import UnitOfWork
 
 
 async def read_resource(
-    engine: AsyncEngine,
+    units: RecordsUnits,
     viewer: Principal,
     resource_type: str,
     resource_id: str,
@@ -65,7 +62,7 @@ async def read_resource(
     as a token's SMART patient scopes do.
     """
     found = await _read(
-        engine,
+        units,
         viewer,
         resource_type,
         resource_id,
@@ -80,7 +77,7 @@ async def read_resource(
 
 
 async def read_versions(
-    engine: AsyncEngine,
+    units: RecordsUnits,
     viewer: Principal,
     resource_type: str,
     resource_id: str,
@@ -97,7 +94,7 @@ async def read_versions(
     anew for each viewer and has one version: the one shown now.
     """
     return await _read(
-        engine,
+        units,
         viewer,
         resource_type,
         resource_id,
@@ -111,7 +108,7 @@ async def read_versions(
 
 
 async def _read(
-    engine: AsyncEngine,
+    units: RecordsUnits,
     viewer: Principal,
     resource_type: str,
     resource_id: str,
@@ -124,7 +121,7 @@ async def _read(
     versions: bool,
 ) -> list[Disclosure] | None:
     who = viewer_of(viewer, purpose=purpose, override_reason=override_reason)
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         with override_refusal():
             await refuse_unless_clinician(
                 uow, viewer, override_reason, action=action, patient_key=None
@@ -201,7 +198,12 @@ def _stand_in(resource_type: str, resource_id: str) -> StoredResource:
 
 
 async def _may_see(
-    uow: UnitOfWork, viewer: Viewer, asked: StoredResource, resource_id: str, *, policy: Policy
+    uow: ResourcesUnitOfWork,
+    viewer: Viewer,
+    asked: StoredResource,
+    resource_id: str,
+    *,
+    policy: Policy,
 ) -> bool:
     """Whether ``viewer`` may be shown anything of ``asked`` (asked for as ``resource_id``).
 
@@ -210,7 +212,7 @@ async def _may_see(
     holds; a yes is then read in full through ``consented_view``.
     """
     basis = await uow.resources.for_patient(
-        asked.patient_key or _STAND_IN_KEY, visible=true(), resource_types=("Consent", "Patient")
+        asked.patient_key or _STAND_IN_KEY, resource_types=("Consent", "Patient")
     )
     consents = consents_of(basis)
     patients = [s for s in basis if s.resource_type == "Patient"]
@@ -238,7 +240,12 @@ class _Found:
 
 
 async def _disclosed(
-    uow: UnitOfWork, viewer: Viewer, subject: StoredResource, resource_id: str, *, policy: Policy
+    uow: ResourcesUnitOfWork,
+    viewer: Viewer,
+    subject: StoredResource,
+    resource_id: str,
+    *,
+    policy: Policy,
 ) -> _Found | None:
     """``subject`` (asked for as ``resource_id``) as ``viewer`` is shown it, if at all."""
     assert subject.patient_key is not None

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, bindparam, cast, insert, or_, select, tuple_, update
+from sqlalchemy import String, bindparam, cast, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import clock
@@ -285,37 +285,37 @@ class Resources:
     ) -> list[StoredResource]:
         """The patient's resources that ``controller`` holds: its own data."""
         return await self.for_patient(
-            patient_key, visible=resources.c.controller == controller, resource_types=resource_types
+            patient_key, controller=controller, resource_types=resource_types
         )
 
     async def for_patient(
         self,
         patient_key: str,
         *,
-        visible: ColumnElement[bool],
+        controller: str | None = None,
         resource_types: tuple[str, ...] | None = None,
-        exclude_types: tuple[str, ...] = (),
         limit: int | None = None,
     ) -> list[StoredResource]:
-        """The patient's resources that ``visible`` admits, newest first.
+        """The patient's resources, newest first: latest start first (none last), then
+        latest stored first, then by id. With ``controller``, only those it holds.
 
-        ``visible`` is the viewer's filter from ``hub.services.consent.read``: it is applied in SQL,
-        so what a viewer may not see never leaves the database.
+        Nothing here decides what a viewer is shown: ``hub.services.consent.read`` decides
+        that, resource by resource, on what this returns.
         """
         await self.flush()
         query = (
             select(*_COLUMNS)
-            .where(resources.c.patient_key == patient_key, visible)
+            .where(resources.c.patient_key == patient_key)
             .order_by(
                 resources.c.period_start.desc().nulls_last(),
                 resources.c.last_updated.desc(),
                 resources.c.id,
             )
         )
+        if controller is not None:
+            query = query.where(resources.c.controller == controller)
         if resource_types is not None:
             query = query.where(resources.c.resource_type.in_(resource_types))
-        if exclude_types:
-            query = query.where(resources.c.resource_type.not_in(exclude_types))
         if limit is not None:
             query = query.limit(limit)
         result = await self._connection.execute(query)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import tzinfo
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
@@ -11,6 +12,8 @@ from starlette.requests import Request
 from hub.domain.consent import Policy
 from hub.domain.fhir_search import RESOURCE_TYPES
 from hub.services.auth import Principal, TokenError, TokenVerifier
+from hub.services.unit_of_work import UnitOfWorkFactory
+from hub.store.unit_of_work import UnitOfWork
 from schema.fhir.outcomes import unauthorized, unknown_type
 
 
@@ -21,6 +24,12 @@ class FhirContext:
     verifier: TokenVerifier
     zone: tzinfo  # the hub's local time zone: search dates without an offset are in it
     smart: bool  # /.well-known/smart-configuration is published
+
+    @property
+    def units(self) -> UnitOfWorkFactory[UnitOfWork]:
+        """Opens a unit of work on the store: what the services take (as
+        ``hub.bootstrap.units_over`` gives the other edges)."""
+        return partial(UnitOfWork, self.engine)
 
     async def principal(self, request: Request) -> Principal:
         try:

@@ -53,7 +53,7 @@ async def read(request: Request, context: FhirContext) -> Response:
     if not _ID.match(resource_id):
         raise not_found(resource_type, resource_id)
     found = await read_resource(
-        context.engine,
+        context.units,
         principal,
         resource_type,
         resource_id,
@@ -73,7 +73,7 @@ async def _versions(request: Request, context: FhirContext) -> list[Disclosure]:
     if not _ID.match(resource_id):
         raise not_found(resource_type, resource_id)
     versions = await read_versions(
-        context.engine,
+        context.units,
         principal,
         resource_type,
         resource_id,

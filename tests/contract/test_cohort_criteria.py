@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.bootstrap import units_over
 from hub.domain import pathway_codes as codes
 from hub.domain.cohort import PROBLEM_TYPES, CohortRule
 from hub.domain.sectors import Sector
@@ -89,7 +90,7 @@ async def test_a_hospital_flag_tells_only_the_hospital_s_own_problem_types(
     flag = published.resources[0]
     assert "problemtyper: fysiske problemer, rusmiddelproblemer" in flag["code"]["text"]
     nurse = Principal("nurse", Sector.HOSPITAL, SOMATIC.org, controller=REGION)
-    (member,) = await read_cohort_members(engine, nurse)
+    (member,) = await read_cohort_members(units_over(engine), nurse)
     assert member.problem_types == ("fysisk", "rusmiddel")
     assert member.criteria == ("alder", "akutte-indlaeggelser")
     assert "psykisk" not in str(member.flag.content) and "social" not in str(member.flag.content)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.bootstrap import units_over
 from hub.domain import pathway_codes as codes
 from hub.domain.costs import MONTH_DAYS, parse_tariffs
 from hub.domain.indicators.facts import DRG_EXTENSION
@@ -78,7 +79,7 @@ async def test_a_members_stays_and_services_cost_before_and_after_inclusion(
     await pipeline.send(RANDERS, person, [reached], moment(date(2025, 4, 10)))
 
     year = (date(2025, 1, 1), date(2025, 12, 31))
-    own = await read_costs(engine, HOSPITAL_VIEWER, TARIFFS, *year, now=LATER)
+    own = await read_costs(units_over(engine), HOSPITAL_VIEWER, TARIFFS, *year, now=LATER)
     assert own.scope.controller == HOSPITAL.controller
     assert own.period.total == Decimal("101180.00")  # 38.520 + 8.500 + 52.310 + 1.850
     assert own.period.patients == 1 and own.period.per_patient == Decimal("101180.00")
@@ -95,19 +96,21 @@ async def test_a_members_stays_and_services_cost_before_and_after_inclusion(
     assert cohort.after_per_member_month == Decimal("4513.33")
 
     # Before a year has passed, the months after end today.
-    early = await read_costs(engine, HOSPITAL_VIEWER, TARIFFS, *year, now=moment(date(2025, 5, 1)))
+    early = await read_costs(
+        units_over(engine), HOSPITAL_VIEWER, TARIFFS, *year, now=moment(date(2025, 5, 1))
+    )
     months = (moment(date(2025, 5, 1)) - included).total_seconds() / 86_400 / MONTH_DAYS
     assert early.cohort.after_member_months == round(months, 2)
 
     # The kommune's own figures: its own services only, and no cohort member of its own
     # (the flag is the hospital's): nothing of the hospital's stays.
-    theirs = await read_costs(engine, MUNICIPAL_VIEWER, TARIFFS, *year, now=LATER)
+    theirs = await read_costs(units_over(engine), MUNICIPAL_VIEWER, TARIFFS, *year, now=LATER)
     assert theirs.period.total == Decimal("10750.00")
     assert dict(theirs.period.by_category) == {"municipal": Decimal("10750.00")}
     assert theirs.cohort.members == 0 and theirs.cohort.before_total is None
 
     # Every sector's: one patient and one member are too few to show.
-    everyone = await read_costs(engine, ANALYST, TARIFFS, *year, now=LATER)
+    everyone = await read_costs(units_over(engine), ANALYST, TARIFFS, *year, now=LATER)
     assert everyone.period.suppressed and everyone.period.total is None
     assert everyone.cohort.suppressed and everyone.cohort.after_per_member_month is None
     assert await count(engine, audit_events, audit_events.c.action == "costs.read") == 4

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumers.pathway_facts import PathwayFactsObserver
 from consumers.projection import ResourceProjection
+from hub.bootstrap import units_over
 from hub.domain import pathway_codes as codes
 from hub.domain.alerts import (
     READY_FOR_DISCHARGE_WAITING,
@@ -330,14 +331,14 @@ async def test_the_cohort_flag_and_proposal_are_stored_once_and_shown_through_co
     hospital = Principal("nurse", Sector.HOSPITAL, HOSPITAL.org)
     other_hospital = Principal("nurse", Sector.HOSPITAL, "100000002")
     municipality = Principal("visitator", Sector.MUNICIPALITY, "478941000016003", kommune="730")
-    assert await read_cohort_members(engine, other_hospital) == []
-    (member,) = await read_cohort_members(engine, hospital)
+    assert await read_cohort_members(units_over(engine), other_hospital) == []
+    (member,) = await read_cohort_members(units_over(engine), hospital)
     assert member.cpr == person and "2 akutte indlæggelser inden for 30 dage" in (
         member.reason or ""
     )
     assert member.flag.stored.version_id == 1
-    assert await read_cohort_members(engine, municipality) == []
-    assert await read_cohort_members(engine, hospital, kommune="707") == []
+    assert await read_cohort_members(units_over(engine), municipality) == []
+    assert await read_cohort_members(units_over(engine), hospital, kommune="707") == []
     audited = await count(engine, audit_events, audit_events.c.action == "cohort.read")
     assert audited == 1  # the hospital's read, naming the flag; nothing shown, nothing logged
 
@@ -410,7 +411,7 @@ async def test_the_aggregate_needs_the_role_and_suppresses_small_counts(
     aggregate = Principal(
         "analyst", Sector.HOSPITAL, "100000001", roles=frozenset({"indicators:aggregate"})
     )
-    scope, own = await read_indicators(engine, hospital, YEAR.first, YEAR.last)
+    scope, own = await read_indicators(units_over(engine), hospital, YEAR.first, YEAR.last)
     shown = {i.name: i for i in own}
     assert scope.controller == "sor:100000001" == HOSPITAL.controller
     assert shown["outreachReferrals"].value == 6
@@ -418,7 +419,7 @@ async def test_the_aggregate_needs_the_role_and_suppresses_small_counts(
     assert shown["virtualDischargeMeetingsHeld"].value == 0
     assert not any(i.suppressed for i in own)
 
-    scope, every = await read_indicators(engine, aggregate, YEAR.first, YEAR.last)
+    scope, every = await read_indicators(units_over(engine), aggregate, YEAR.first, YEAR.last)
     shown = {i.name: i for i in every}
     assert scope.controller is None and scope.name == "all-sectors"
     assert shown["outreachReferrals"].value == 6
@@ -428,7 +429,9 @@ async def test_the_aggregate_needs_the_role_and_suppresses_small_counts(
     assert by_kommune["outreachConversationsHeld"].suppressed
 
     municipality = Principal("visitator", Sector.MUNICIPALITY, "478941000016003", kommune="730")
-    _, theirs = await read_indicators(engine, municipality, YEAR.first, YEAR.last, kommune="730")
+    _, theirs = await read_indicators(
+        units_over(engine), municipality, YEAR.first, YEAR.last, kommune="730"
+    )
     shown = {i.name: i for i in theirs}
     assert shown["outreachReferrals"].value == 0  # the hospital's referrals are not theirs
     audited = await count(engine, audit_events, audit_events.c.action == "indicators.read")
@@ -465,7 +468,9 @@ async def test_a_kommune_counts_its_own_facts_never_another_kommunes(
     koebenhavn = Principal("visitator", Sector.MUNICIPALITY, "101-sundhed", kommune="101")
 
     async def granted(viewer: Principal, kommune: str | None = None) -> Indicator:
-        scope, found = await read_indicators(engine, viewer, YEAR.first, YEAR.last, kommune=kommune)
+        scope, found = await read_indicators(
+            units_over(engine), viewer, YEAR.first, YEAR.last, kommune=kommune
+        )
         assert scope.controller == viewer.controller
         (figure,) = [i for i in found if i.name == "homeCareGranted"]
         assert not figure.suppressed  # a controller's own figures, however small
@@ -507,19 +512,21 @@ async def test_a_regions_hospitals_count_each_others_facts_exactly(engine: Async
         return Principal("nurse", Sector.HOSPITAL, org, controller=controller or "")
 
     for viewer in (in_region(AARHUS.org), in_region(RANDERS_HOSPITAL.org)):
-        scope, own = await read_indicators(engine, viewer, YEAR.first, YEAR.last)
+        scope, own = await read_indicators(units_over(engine), viewer, YEAR.first, YEAR.last)
         shown = {i.name: i for i in own}
         assert scope.name == f"own-controller:{REGION}"
         assert shown["discharges"].value == 3  # both hospitals' stays, not Odense's
         assert shown["meanLengthOfStay"].value == 2.0
         assert not any(i.suppressed for i in own)
     _, odense = await read_indicators(
-        engine, in_region(ODENSE.org, OTHER_REGION), YEAR.first, YEAR.last
+        units_over(engine), in_region(ODENSE.org, OTHER_REGION), YEAR.first, YEAR.last
     )
     assert {i.name: i for i in odense}["discharges"].value == 3
     # A hospital whose token names no controller is its own (nothing else known): the
     # region's facts are not its own.
-    _, alone = await read_indicators(engine, in_region(AARHUS.org, None), YEAR.first, YEAR.last)
+    _, alone = await read_indicators(
+        units_over(engine), in_region(AARHUS.org, None), YEAR.first, YEAR.last
+    )
     assert {i.name: i for i in alone}["discharges"].value == 0
     aggregate = await figures(engine, YEAR, Scope(None))
     assert aggregate["discharges"].value == 6
@@ -615,13 +622,13 @@ async def test_kom_godt_hjem_faerdigbehandlet_and_round_table_alerts(engine: Asy
     hospital = Principal("nurse", Sector.HOSPITAL, "100000001")
     municipality = Principal("visitator", Sector.MUNICIPALITY, "478941000016003", kommune="730")
     psychiatry = Principal("psyk", Sector.PSYCHIATRY, "566281000016007")
-    assert [s.alert.kind for s in await read_alerts(engine, hospital, rules, now=now)] == [
-        RECEPTION_VISIT_MISSING
-    ]
-    assert [s.alert.kind for s in await read_alerts(engine, psychiatry, rules, now=now)] == [
-        READY_FOR_DISCHARGE_WAITING
-    ]
-    shown = await read_alerts(engine, municipality, rules, now=now)
+    assert [
+        s.alert.kind for s in await read_alerts(units_over(engine), hospital, rules, now=now)
+    ] == [RECEPTION_VISIT_MISSING]
+    assert [
+        s.alert.kind for s in await read_alerts(units_over(engine), psychiatry, rules, now=now)
+    ] == [READY_FOR_DISCHARGE_WAITING]
+    shown = await read_alerts(units_over(engine), municipality, rules, now=now)
     assert [(s.alert.kind, s.cpr) for s in shown] == [(ROUND_TABLE_ACTION_OVERDUE, planned)]
     assert shown[0].alert.evidence == ("Task/action-in-progress", "CarePlan/plan-1")
     assert await count(engine, audit_events, audit_events.c.action == "alerts.read") == 3

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.bootstrap import units_over
 from hub.domain.identifiers import SOR_SYSTEM
 from hub.domain.sectors import Sector
 from hub.domain.translation import FhirJson, Sender
@@ -51,7 +52,7 @@ async def test_a_list_shows_the_callers_own_cases_with_both_stays_and_is_audited
     await readmitted(pipeline, OTHER_HOSPITAL, theirs, "101")
     hospital = Principal("nurse", Sector.HOSPITAL, HOSPITAL.org)
 
-    listed = await read_indicator_cases(engine, hospital, "readmissions7d", FIRST, LAST)
+    listed = await read_indicator_cases(units_over(engine), hospital, "readmissions7d", FIRST, LAST)
     (case,) = listed.cases
     assert case.cpr == ours
     assert [(r.role, r.reference) for r in case.resources] == [
@@ -62,17 +63,19 @@ async def test_a_list_shows_the_callers_own_cases_with_both_stays_and_is_audited
     assert listed.scope.controller == f"sor:{HOSPITAL.org}"
 
     (home,) = (
-        await read_indicator_cases(engine, hospital, "careHomeAdmissions", FIRST, LAST)
+        await read_indicator_cases(units_over(engine), hospital, "careHomeAdmissions", FIRST, LAST)
     ).cases
     assert (home.cpr, home.kommune, home.groups) == (ours, "730", ("J44",))
     by_group = await read_indicator_cases(
-        engine, hospital, "careHomeAdmissionsByDiagnosisGroup", FIRST, LAST, group="I50"
+        units_over(engine), hospital, "careHomeAdmissionsByDiagnosisGroup", FIRST, LAST, group="I50"
     )
     assert by_group.cases == []
 
     # Another controller's hospital lists its own case only, never ours.
     other = Principal("nurse", Sector.HOSPITAL, OTHER_HOSPITAL.org)
-    (their_case,) = (await read_indicator_cases(engine, other, "readmissions7d", FIRST, LAST)).cases
+    (their_case,) = (
+        await read_indicator_cases(units_over(engine), other, "readmissions7d", FIRST, LAST)
+    ).cases
     assert their_case.cpr == theirs
     # With the aggregate role, every controller's facts, but a case only where the caller
     # may see the patient and what the case rests on: without the patient's consent,
@@ -84,14 +87,20 @@ async def test_a_list_shows_the_callers_own_cases_with_both_stays_and_is_audited
         kommune="730",
         roles=frozenset({AGGREGATE_ROLE}),
     )
-    aggregate = await read_indicator_cases(engine, analyst, "readmissions7d", FIRST, LAST)
+    aggregate = await read_indicator_cases(
+        units_over(engine), analyst, "readmissions7d", FIRST, LAST
+    )
     assert aggregate.scope.controller is None
     assert aggregate.cases == []  # the hospital's Patient record is not shown to it
-    homes = await read_indicator_cases(engine, analyst, "careHomeAdmissions", FIRST, LAST)
+    homes = await read_indicator_cases(
+        units_over(engine), analyst, "careHomeAdmissions", FIRST, LAST
+    )
     assert homes.cases == []
     # Its own figures hold no hospital stay, so nothing to list.
     municipality = Principal("visitator", Sector.MUNICIPALITY, "478941000016003", kommune="730")
-    own = await read_indicator_cases(engine, municipality, "readmissions7d", FIRST, LAST)
+    own = await read_indicator_cases(
+        units_over(engine), municipality, "readmissions7d", FIRST, LAST
+    )
     assert own.cases == []
 
     shown = await count(
@@ -144,10 +153,14 @@ async def test_a_list_shows_another_controllers_case_under_a_consent_for_quality
     )
     later = datetime(2026, 11, 20, tzinfo=UTC)
     await pipeline.send(HOSPITAL, resident, [consent_for(kommune, "TREAT")], later)
-    treatment_only = await read_indicator_cases(engine, analyst, "readmissions7d", FIRST, LAST)
+    treatment_only = await read_indicator_cases(
+        units_over(engine), analyst, "readmissions7d", FIRST, LAST
+    )
     assert treatment_only.cases == []
 
     await pipeline.send(HOSPITAL, resident, [consent_for(kommune)], later + timedelta(hours=1))
-    (case,) = (await read_indicator_cases(engine, analyst, "readmissions7d", FIRST, LAST)).cases
+    (case,) = (
+        await read_indicator_cases(units_over(engine), analyst, "readmissions7d", FIRST, LAST)
+    ).cases
     assert case.cpr == resident
     assert [r.role for r in case.resources] == ["stay", "readmission"]

@@ -18,6 +18,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http.async_base_view import AsyncWebSocketAdapter
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
 
+from hub.bootstrap import units_over
 from hub.domain.consent import DEFAULT_POLICY
 from hub.entrypoints.shared_frames import SharedLiveFrames
 from hub.runtime.pathway_event_feed import PathwayEventFeed
@@ -73,7 +74,12 @@ class Connection:
         view = GraphQL(SCHEMA)
         self.socket = Socket(view)
         context = HubContext(
-            viewer=viewer, engine=engine, intake=cast(Any, None), policy=DEFAULT_POLICY, feed=feed
+            viewer=viewer,
+            engine=engine,
+            intake=cast(Any, None),
+            units=units_over(engine),
+            policy=DEFAULT_POLICY,
+            feed=feed,
         )
         self.handler = Counting(
             view, self.socket, context, None, SCHEMA, connection_init_wait_timeout=timedelta(1)

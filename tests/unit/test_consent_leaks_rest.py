@@ -21,6 +21,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.bootstrap import units_over
 from hub.domain.consent import Visibility
 from hub.services.auth import Principal
 from schema.fhir import create_fhir_app
@@ -130,7 +131,7 @@ async def rest_example(template: Path, scenario: Scenario) -> None:
     scenario = replace(scenario, override=None, purpose="TREAT")
 
     async def body(engine: AsyncEngine) -> None:
-        stored = await store(engine, scenario)
+        stored = await store(units_over(engine), scenario)
         full = await ask_pathway(engine, scenario)
         check(scenario, stored, full, await ask_pathway(engine, scenario, first=1), clock.now())
         await compare(engine, scenario, stored)

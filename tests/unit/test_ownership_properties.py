@@ -41,7 +41,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, true
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumers.pathway_events import PathwayEventDeriver
@@ -205,9 +205,7 @@ async def attack(world: World, move: Attack) -> None:
             await world.intake.accept("hl7v2", message, sender)
         elif move.kind == "fhir-id":  # the hospital's stored Encounter id, cancelled
             async with UnitOfWork(world.engine) as uow:
-                stays = await uow.resources.for_patient(
-                    world.key, visible=true(), resource_types=("Encounter",)
-                )
+                stays = await uow.resources.for_patient(world.key, resource_types=("Encounter",))
             for stay in stays:
                 cancelled = {**stay.content, "status": "entered-in-error"}
                 cancelled.pop("meta", None)
@@ -274,7 +272,7 @@ class Snapshot:
 
 async def snapshot(world: World) -> Snapshot:
     async with UnitOfWork(world.engine) as uow:
-        stored = await uow.resources.for_patient(world.key, visible=true())
+        stored = await uow.resources.for_patient(world.key)
         views = {}
         for org in EVERYONE:
             view = await consented_view(

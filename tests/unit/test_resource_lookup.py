@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import hub.services.consent.read as consent_read
 import hub.services.resource_read as resource_read
+from hub.bootstrap import units_over
 from hub.domain.identifiers import (
     cpr_patient_key,
     owned_patient_id,
@@ -122,7 +123,9 @@ def counted(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wo
 async def look_up(
     engine: AsyncEngine, viewer: Principal, resource_type: str, resource_id: str
 ) -> str:
-    context = HubContext(viewer=viewer, engine=engine, intake=IntakeService(engine, {}))
+    context = HubContext(
+        viewer=viewer, engine=engine, intake=IntakeService(engine, {}), units=units_over(engine)
+    )
     result = await SCHEMA.execute(
         LOOKUP, variable_values={"type": resource_type, "id": resource_id}, context_value=context
     )

@@ -21,8 +21,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import true
-
 from hub import clock
 from hub.config import ConfigError
 from hub.domain.consent import (
@@ -43,8 +41,8 @@ from hub.domain.timeline import timeline_fields
 from hub.domain.translation import FhirJson
 from hub.services.audit import DENIED, record_access
 from hub.services.auth import Principal
+from hub.services.unit_of_work import AuditedUnitOfWork, ResourcesUnitOfWork
 from hub.store.resources import StoredResource
-from hub.store.unit_of_work import UnitOfWork
 
 
 class PolicyFileError(ConfigError):
@@ -89,7 +87,7 @@ def may_override(principal: Principal) -> bool:
 
 
 async def refuse_unless_clinician(
-    uow: UnitOfWork,
+    uow: AuditedUnitOfWork,
     principal: Principal,
     override_reason: str | None,
     *,
@@ -158,7 +156,7 @@ def consents_of(stored: Iterable[StoredResource]) -> list[PatientConsent]:
 
 
 async def consented_view(
-    uow: UnitOfWork,
+    uow: ResourcesUnitOfWork,
     viewer: Viewer,
     patient_key: str,
     *,
@@ -174,7 +172,7 @@ async def consented_view(
     Only the listing of the caller's own meetings, which shows no CPR, asks for them.
     """
     now = now or clock.now()
-    stored = await uow.resources.for_patient(patient_key, visible=true())
+    stored = await uow.resources.for_patient(patient_key)
     consents = consents_of(stored)
     patients = [s for s in stored if s.resource_type == "Patient"]
     kommune = residence(patients, policy)
@@ -225,7 +223,7 @@ def _person(
 
 
 async def consented_versions(
-    uow: UnitOfWork,
+    uow: ResourcesUnitOfWork,
     viewer: Viewer,
     versions: list[StoredResource],
     *,
@@ -241,7 +239,7 @@ async def consented_versions(
     if not versions or versions[-1].patient_key is None:
         return []
     now = now or clock.now()
-    stored = await uow.resources.for_patient(versions[-1].patient_key, visible=true())
+    stored = await uow.resources.for_patient(versions[-1].patient_key)
     consents = consents_of(stored)
     patients = [s for s in stored if s.resource_type == "Patient"]
     kommune = residence(patients, policy)
@@ -264,7 +262,7 @@ async def consented_versions(
 
 
 async def visibility_for(
-    uow: UnitOfWork,
+    uow: ResourcesUnitOfWork,
     viewers: list[Viewer],
     resource: StoredResource,
     *,
@@ -277,7 +275,7 @@ async def visibility_for(
         return [Visibility.HIDDEN for _ in viewers]
     now = now or clock.now()
     stored = await uow.resources.for_patient(
-        resource.patient_key, visible=true(), resource_types=("Consent", "Patient")
+        resource.patient_key, resource_types=("Consent", "Patient")
     )
     consents = consents_of(stored)
     patients = [s for s in stored if s.resource_type == "Patient"]
