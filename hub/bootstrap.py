@@ -8,6 +8,7 @@ import gc
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,6 +20,7 @@ from consumers.acknowledgements import AcknowledgementRecorder
 from consumers.inbox import InboxFiler
 from consumers.pathway_events import PathwayEventDeriver
 from consumers.pathway_facts import PathwayFactsObserver
+from consumers.patient_link_index import PatientLinkIndexer
 from consumers.projection import ProjectionObserver, ResourceProjection
 from consumers.round_table_index import RoundTableIndexer
 from hub import clock
@@ -40,8 +42,11 @@ from hub.services.costs import configured_tariffs
 from hub.services.directory import directory_cache
 from hub.services.intake import IntakeService
 from hub.services.offers import CONFIRMATION_FORMAT, OfferConfirmations
+from hub.services.patient_link_record import LINK_FORMAT, PatientLinkRecords
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
+from hub.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +61,13 @@ def build_adapters(settings: Settings) -> AdapterRegistry:
         FhirAdapter(),
     ]
     return {adapter.format: adapter for adapter in adapters}
+
+
+def units_over(engine: AsyncEngine) -> UnitOfWorkFactory[UnitOfWork]:
+    """The factory the services open their units of work with: the store's, on ``engine``."""
+    # The edges pass it to services that ask only for the ports (``FiguresUnits``):
+    # mypy checks there that the store's unit of work conforms.
+    return partial(UnitOfWork, engine)
 
 
 def build_bus(settings: Settings, engine: AsyncEngine) -> Bus:
@@ -86,6 +98,11 @@ class Hub:
     tariffs: TariffTable | None = None  # the deployment's cost tariffs (HUB_COST_TARIFFS)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def units(self) -> UnitOfWorkFactory[UnitOfWork]:
+        """Opens a unit of work on the hub's store (what the services take)."""
+        return units_over(self.engine)
 
     async def open(self) -> None:
         """Bring the schema up to date and connect to the bus."""
@@ -162,7 +179,7 @@ def build_hub(settings: Settings) -> Hub:
     intake = IntakeService(
         engine,
         build_adapters(settings),
-        own={CONFIRMATION_FORMAT: OfferConfirmations()},
+        own={CONFIRMATION_FORMAT: OfferConfirmations(), LINK_FORMAT: PatientLinkRecords()},
         on_accepted=relay.wake,
     )
     policy = load_policy(settings.consent_policy_file)
@@ -182,9 +199,12 @@ def build_hub(settings: Settings) -> Hub:
         interval_seconds=settings.alert_scan_seconds,
         on_logged=materialised,
         offers_unconfirmed_after=timedelta(days=settings.offer_confirm_days),
+        slice_patients=settings.alert_scan_slice_patients,
+        slice_pause_seconds=settings.alert_scan_slice_pause_seconds,
     )
     observers: list[ProjectionObserver] = [
         RoundTableIndexer(),
+        PatientLinkIndexer(),
         PathwayFactsObserver(settings.cohort, policy=policy, on_published=relay.wake),
         PathwayEventDeriver(policy, on_committed=materialised),
         InboxFiler(policy, on_committed=materialised),

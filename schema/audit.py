@@ -14,6 +14,7 @@ from hub.services.audit import (
 )
 from hub.store.audit import AuditRecord
 from schema.context import HubInfo
+from schema.patients import CprArgument, PatientArgument, PatientArgumentError, patient_named
 
 
 @strawberry.type(description="One recorded access to a patient's data.")
@@ -57,7 +58,9 @@ class AccessLogEntry:
         )
 
 
-async def resolve_access_log(info: HubInfo, cpr: str) -> list[AccessLogEntry]:
+async def resolve_access_log(
+    info: HubInfo, cpr: CprArgument = None, patient: PatientArgument = None
+) -> list[AccessLogEntry]:
     """Who accessed the patient's data, newest first (at most ``ACCESS_LOG_LIMIT``).
 
     For a token with the ``auditor`` role, or the patient's own token (``cpr``
@@ -65,8 +68,8 @@ async def resolve_access_log(info: HubInfo, cpr: str) -> list[AccessLogEntry]:
     """
     context = info.context
     try:
-        records = await read_access_log(context.engine, context.viewer, cpr)
-    except AccessLogQueryError as error:
+        records = await read_access_log(context.engine, context.viewer, patient_named(cpr, patient))
+    except (AccessLogQueryError, PatientArgumentError) as error:
         raise GraphQLError(str(error)) from None
     except AccessLogRefused:
         raise GraphQLError("not allowed") from None
@@ -75,6 +78,7 @@ async def resolve_access_log(info: HubInfo, cpr: str) -> list[AccessLogEntry]:
 
 ACCESS_LOG_DESCRIPTION = (
     "Who accessed the patient's data, newest first (at most "
-    f"{ACCESS_LOG_LIMIT} entries): for auditors, and for the patient themself."
+    f"{ACCESS_LOG_LIMIT} entries): for auditors, and for the patient themself. The "
+    "patient is named by `cpr` or, e.g. by a replacement number, by `patient`."
 )
 """The description to give the ``accessLog`` field where it is mounted."""

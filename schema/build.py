@@ -26,6 +26,7 @@ from schema.offers import OfferMutation, OfferQuery
 from schema.pathway_event_webhooks import WebhookMutation
 from schema.pathway_events import DischargeMutation, DischargeQuery, DischargeSubscription
 from schema.pathway_status import PathwayStatusQuery
+from schema.patient_links import PatientLinkMutation
 from schema.queries import CoreQuery
 from schema.round_table import RoundTableMutation, RoundTableQuery
 from schema.security import DepthLimiter, HideSuggestions, QueryCostLimiter, masked_errors
@@ -58,6 +59,7 @@ MUTATIONS: tuple[type, ...] = (
     RoundTableMutation,
     InboxMutation,
     OfferMutation,
+    PatientLinkMutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (DischargeSubscription, InboxSubscription)
 

@@ -29,6 +29,7 @@ from hub.services.pathway_events import PathwayEventMessage
 from hub.store.pathway_event_subscriptions import SubscriptionRecord
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
+from schema.patients import PatientIdentifier
 
 # The domain's own enums, so that a kind added there is at once a value here.
 strawberry.enum(
@@ -49,7 +50,18 @@ class InboxItemType:
     state_reason: str | None = strawberry.field(description="Why it was declined.")
     state_at: datetime | None
     title: str = strawberry.field(description="The item in a line, in Danish.")
-    cpr: str | None
+    cpr: str | None = strawberry.field(
+        description=(
+            "Null when you may not see whose it is, and for a patient known only by a "
+            "replacement number."
+        )
+    )
+    patient: PatientIdentifier | None = strawberry.field(
+        description=(
+            "The patient's CPR number or replacement number (erstatningspersonnummer), "
+            "as an identifier; null wherever cpr is withheld."
+        )
+    )
     resource: str = strawberry.field(description="What the item is about, as Type/id.")
     content: JSON | None = strawberry.field(
         description="That resource as FHIR R4 JSON, as you may see it (null for an alert)."
@@ -66,6 +78,7 @@ class InboxItemType:
             state_at=item.state_at,
             title=item.title,
             cpr=item.cpr,
+            patient=PatientIdentifier.of(item.patient_key),
             resource=item.resource,
             content=JSON(item.content) if item.content is not None else None,
             created_at=item.created_at,
@@ -97,6 +110,7 @@ class InboxEvent:
                 state_at=None,
                 title=str(data["title"]),
                 cpr=data.get("cpr"),
+                patient=_identifier(data.get("patient")),
                 resource=str(data["resource"]),
                 content=JSON(data["content"]) if data.get("content") is not None else None,
                 created_at=datetime.fromisoformat(str(data["createdAt"])),
@@ -108,6 +122,13 @@ class InboxEvent:
             withheld=message.withheld,
             item=item,
         )
+
+
+def _identifier(shown: object) -> PatientIdentifier | None:
+    """The ``patient`` of an item's JSON (``InboxItem.to_json``) as the output type."""
+    if not isinstance(shown, dict):
+        return None
+    return PatientIdentifier(system=str(shown["system"]), value=str(shown["value"]))
 
 
 @strawberry.input(description="A webhook the hub POSTs each new inbox item to.")

@@ -16,6 +16,14 @@ from hub.services.consent.record import (
 from hub.services.intake import Rejected
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
+from schema.patients import (
+    PATIENT_FIELD_DESCRIPTION,
+    CprArgument,
+    PatientArgument,
+    PatientArgumentError,
+    patient_named,
+)
+from schema.types import PatientIdentifierInput
 
 
 @strawberry.enum(description="What the patient said.")
@@ -32,7 +40,12 @@ class PeriodInput:
 
 @strawberry.input(description="The patient's consent or refusal, as staff recorded it.")
 class ConsentInput:
-    cpr: str
+    cpr: str | None = strawberry.field(
+        default=None, description="The patient's CPR number; or give `patient`."
+    )
+    patient: PatientIdentifierInput | None = strawberry.field(
+        default=None, description=PATIENT_FIELD_DESCRIPTION
+    )
     decision: ConsentDecision
     organisations: list[str] = strawberry.field(
         default_factory=list, description="SOR codes of the organisations it concerns."
@@ -79,8 +92,10 @@ class ConsentRecord:
 
 async def resolve_record_consent(info: HubInfo, input: ConsentInput) -> ConsentRecord:
     context = info.context
+    with refusals_as_errors(PatientArgumentError):
+        named = patient_named(input.cpr, input.patient)
     request = ConsentRequest(
-        cpr=input.cpr,
+        cpr=named,
         decision=input.decision.value,
         organisations=input.organisations,
         sectors=input.sectors,
@@ -98,13 +113,19 @@ async def resolve_record_consent(info: HubInfo, input: ConsentInput) -> ConsentR
     return ConsentRecord.from_recorded(recorded)
 
 
-async def resolve_revoke_consent(info: HubInfo, cpr: str, identifier: str) -> ConsentRecord:
+async def resolve_revoke_consent(
+    info: HubInfo,
+    identifier: str,
+    cpr: CprArgument = None,
+    patient: PatientArgument = None,
+) -> ConsentRecord:
     context = info.context
     system, _, key = identifier.partition("|")
-    with refusals_as_errors(ConsentError, Rejected):
+    with refusals_as_errors(ConsentError, Rejected, PatientArgumentError):
+        named = patient_named(cpr, patient)
         if not key or system != "urn:brobygger:consent":
             raise ConsentError("identifier must be the one recordConsent returned")
-        recorded = await revoke_consent(context.engine, context.intake, context.viewer, cpr, key)
+        recorded = await revoke_consent(context.engine, context.intake, context.viewer, named, key)
     return ConsentRecord.from_recorded(recorded)
 
 
@@ -114,7 +135,8 @@ class CoreMutation:
         resolver=resolve_record_consent,
         description=(
             "Record the patient's consent or refusal (Sundhedsloven §§ 41–43). It is "
-            "stored as a FHIR Consent and governs reads as soon as the call returns."
+            "stored as a FHIR Consent and governs reads as soon as the call returns. "
+            "The patient is named by `cpr` or, e.g. by a replacement number, by `patient`."
         ),
     )
     revoke_consent: ConsentRecord = strawberry.field(

@@ -31,6 +31,7 @@ from hub.services.pathway_events import (
 from hub.store.pathway_event_subscriptions import SubscriptionRecord
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
+from schema.patients import PatientIdentifier
 
 
 @strawberry.enum(name="PathwayEventKind", description="What happened on the pathway.")
@@ -73,7 +74,15 @@ class PathwayEvent:
             "so you see no gap, but nothing about the patient is told."
         )
     )
-    cpr: str | None
+    cpr: str | None = strawberry.field(
+        description="Null when withheld, and for a patient known only by a replacement number."
+    )
+    patient: PatientIdentifier | None = strawberry.field(
+        description=(
+            "The patient's CPR number or replacement number (erstatningspersonnummer), "
+            "as an identifier; null when withheld."
+        )
+    )
     encounter_id: strawberry.ID | None
     at: datetime | None = strawberry.field(
         description="When it happened, by the hospital; for an alert, when it became due."
@@ -112,6 +121,7 @@ class PathwayEvent:
             kind=PathwayEventKindValue(message.kind),
             withheld=message.withheld,
             cpr=message.cpr,
+            patient=None if message.withheld else PatientIdentifier.of(message.patient_key),
             encounter_id=strawberry.ID(message.encounter_id) if message.encounter_id else None,
             at=message.at,
             status=encounter.get("status"),

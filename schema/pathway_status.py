@@ -21,6 +21,13 @@ from hub.services.pathway import MAX_PAGE_SIZE, PathwayQueryError
 from hub.services.pathway_status import read_pathway_status
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
+from schema.patients import (
+    CprArgument,
+    PatientArgument,
+    PatientArgumentError,
+    PatientIdentifier,
+    patient_named,
+)
 
 T = TypeVar("T")
 
@@ -229,7 +236,12 @@ def _overdue_actions(root: PathwayStatus, first: First = None) -> list[PlanActio
 
 @strawberry.type(description="Where the patient's pathway stands now, as the caller may see it.")
 class PathwayStatus:
-    cpr: str
+    cpr: str | None = strawberry.field(
+        description="Null for a patient known only by a replacement number."
+    )
+    patient: PatientIdentifier | None = strawberry.field(
+        description="The patient's CPR number or replacement number, as an identifier."
+    )
     whereabouts: Whereabouts
     where: str | None = strawberry.field(description="Ward or hospital while admitted or on leave.")
     since: str | None = strawberry.field(
@@ -261,9 +273,16 @@ class PathwayStatus:
     )
 
     @classmethod
-    def of(cls, cpr: str, status: domain.PathwayStatus, directory: Directory) -> PathwayStatus:
+    def of(
+        cls,
+        cpr: str | None,
+        status: domain.PathwayStatus,
+        directory: Directory,
+        patient_key: str | None = None,
+    ) -> PathwayStatus:
         return cls(
             cpr=cpr,
+            patient=PatientIdentifier.of(patient_key),
             whereabouts=Whereabouts(status.whereabouts.value),
             where=status.where,
             since=status.since,
@@ -287,21 +306,23 @@ class PathwayStatus:
 
 async def resolve_pathway_status(
     info: HubInfo,
-    cpr: str,
+    cpr: CprArgument = None,
+    patient: PatientArgument = None,
     purpose: str = DEFAULT_PURPOSE,
     emergency_override_reason: str | None = None,
 ) -> PathwayStatus:
     context = info.context
-    with refusals_as_errors(PathwayQueryError):
+    with refusals_as_errors(PathwayQueryError, PatientArgumentError):
         view = await read_pathway_status(
             context.engine,
             context.viewer,
-            cpr,
+            patient_named(cpr, patient),
             purpose=purpose,
             override_reason=emergency_override_reason,
             policy=context.policy,
         )
-    return PathwayStatus.of(view.cpr, view.status, await current_directory(context.engine))
+    directory = await current_directory(context.engine)
+    return PathwayStatus.of(view.cpr, view.status, directory, view.patient_key)
 
 
 @strawberry.type
@@ -312,6 +333,7 @@ class PathwayStatusQuery:
             "Where the patient is now (admitted, on leave, at home, deceased), færdigbehandlet "
             "since when, open referrals, active plans with their tovholder, overdue actions, "
             "Kom godt hjem eligibility and the next rundbordsmøde — derived only from what "
-            "the caller may see under the patient's consent; audited as `pathway.status`."
+            "the caller may see under the patient's consent; audited as `pathway.status`. "
+            "The patient is named by `cpr` or, e.g. by a replacement number, by `patient`."
         ),
     )

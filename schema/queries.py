@@ -8,7 +8,6 @@ from typing import Annotated
 import strawberry
 
 from hub.domain.consent import DEFAULT_PURPOSE
-from hub.domain.identifiers import CPR_SYSTEM
 from hub.services.offers import referral_offers
 from hub.services.pathway import (
     MAX_PAGE_SIZE,
@@ -22,22 +21,14 @@ from schema.audit import ACCESS_LOG_DESCRIPTION, AccessLogEntry, resolve_access_
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
 from schema.organisations import OrganisationQuery
-from schema.types import Pathway, PathwayEntry, PatientIdentifierInput
+from schema.patients import CprArgument, PatientArgument, PatientArgumentError, patient_named
+from schema.types import Pathway, PathwayEntry
 
 
 async def resolve_pathway(
     info: HubInfo,
-    cpr: Annotated[
-        str | None,
-        strawberry.argument(description="The patient's CPR number; or give `patient`."),
-    ] = None,
-    patient: Annotated[
-        PatientIdentifierInput | None,
-        strawberry.argument(
-            description="The patient by identifier, e.g. a replacement number "
-            "(erstatningspersonnummer); instead of `cpr`."
-        ),
-    ] = None,
+    cpr: CprArgument = None,
+    patient: PatientArgument = None,
     first: int | None = None,
     purpose: str = DEFAULT_PURPOSE,
     emergency_override_reason: str | None = None,
@@ -65,11 +56,11 @@ async def resolve_pathway(
     ] = None,
 ) -> Pathway:
     context = info.context
-    with refusals_as_errors(PathwayQueryError):
+    with refusals_as_errors(PathwayQueryError, PatientArgumentError):
         view = await read_pathway(
-            context.engine,
+            context.units,
             context.viewer,
-            _patient_named(cpr, patient),
+            patient_named(cpr, patient),
             first,
             after=after,
             where=PathwayFilter.of(resource_types, sectors, period_from, period_to),
@@ -79,20 +70,6 @@ async def resolve_pathway(
         )
     offers = await referral_offers(context.engine, [e.content for e in view.entries])
     return Pathway.from_view(view, offers)
-
-
-def _patient_named(cpr: str | None, patient: PatientIdentifierInput | None) -> str:
-    """The patient as ``read_pathway`` takes them: a CPR number or ``<system>|<value>``."""
-    if (cpr is None) == (patient is None):
-        raise PathwayQueryError("give exactly one of cpr and patient")
-    if patient is None:
-        assert cpr is not None
-        return cpr
-    if patient.system == CPR_SYSTEM:
-        return patient.value
-    if "|" in patient.system or "|" in patient.value:
-        raise PathwayQueryError("a replacement number's system and value hold no '|'")
-    return f"{patient.system}|{patient.value}"
 
 
 async def resolve_resource(
@@ -105,7 +82,7 @@ async def resolve_resource(
     context = info.context
     with refusals_as_errors(PathwayQueryError):
         found = await read_resource(
-            context.engine,
+            context.units,
             context.viewer,
             resource_type,
             str(id),

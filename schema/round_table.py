@@ -61,7 +61,16 @@ from hub.services.round_table import (
 )
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
+from schema.patients import (
+    PATIENT_FIELD_DESCRIPTION,
+    CprArgument,
+    PatientArgument,
+    PatientArgumentError,
+    PatientIdentifier,
+    patient_named,
+)
 from schema.security import page_size
+from schema.types import PatientIdentifierInput
 
 MAX_FIRST = 100
 DEFAULT_FIRST = 20
@@ -129,7 +138,6 @@ class RoundTableRelativeInput:
 
 @strawberry.input(description="A rundbordsmøde to convene about one patient.")
 class ConveneRoundTableInput:
-    cpr: str
     reason: str
     participants: list[RoundTableParticipantInput]
     proposed_start: str | None = strawberry.field(
@@ -147,6 +155,12 @@ class ConveneRoundTableInput:
             "Relatives of the patient taking part; refused (`relatives-not-consented`) "
             "unless the patient's consent names relatives for every invited organisation."
         ),
+    )
+    cpr: str | None = strawberry.field(
+        default=None, description="The patient's CPR number; or give `patient`."
+    )
+    patient: PatientIdentifierInput | None = strawberry.field(
+        default=None, description=PATIENT_FIELD_DESCRIPTION
     )
 
 
@@ -406,6 +420,12 @@ class RoundTable:
     convener: RoundTableOrganisation
     invitation_only: bool
     cpr: str | None
+    patient: PatientIdentifier | None = strawberry.field(
+        description=(
+            "The patient's CPR number or replacement number (erstatningspersonnummer), "
+            "as an identifier; null where `cpr` is (an invitation only)."
+        )
+    )
     reason: str | None
     my_response: str | None = strawberry.field(description="Your organisation's answer.")
     place: str | None = strawberry.field(description="Where it is held.")
@@ -460,6 +480,7 @@ class RoundTable:
             ),
             invitation_only=view.invitation_only,
             cpr=view.cpr,
+            patient=PatientIdentifier.of(view.patient_key),
             reason=None if view.invitation_only else reason,
             my_response=mine.response if mine else None,
             place=next(
@@ -569,19 +590,25 @@ def _relatives(content: dict[str, Any]) -> list[RoundTableRelative]:
 
 
 async def resolve_round_tables(
-    info: HubInfo, cpr: str | None = None, first: int | None = None
+    info: HubInfo,
+    cpr: CprArgument = None,
+    first: int | None = None,
+    patient: PatientArgument = None,
 ) -> list[RoundTable]:
     context = info.context
-    with refusals_as_errors(RoundTableError):
-        views = await round_tables(context.engine, context.viewer, cpr, policy=context.policy)
+    with refusals_as_errors(RoundTableError, PatientArgumentError):
+        named = None if cpr is None and patient is None else patient_named(cpr, patient)
+        views = await round_tables(context.engine, context.viewer, named, policy=context.policy)
     directory = await current_directory(context.engine)
     return [RoundTable.from_view(v, context.viewer.org, directory) for v in _page(views, first)]
 
 
 async def resolve_convene(info: HubInfo, input: ConveneRoundTableInput) -> RoundTable:
     context = info.context
+    with refusals_as_errors(PatientArgumentError):
+        named = patient_named(input.cpr, input.patient)
     request = ConveneRequest(
-        cpr=input.cpr,
+        cpr=named,
         reason=input.reason,
         participants=[
             ParticipantRequest(p.org, p.sector, p.role, p.name, p.required)
@@ -722,8 +749,9 @@ class RoundTableQuery:
     round_tables: list[RoundTable] = strawberry.field(
         resolver=resolve_round_tables,
         description=(
-            "Rundbordsmøder you may see, earliest first: the patient's (`cpr`), or without "
-            "`cpr` those your organisation convened or is invited to, across patients; "
+            "Rundbordsmøder you may see, earliest first: the patient's (`cpr`, or `patient` "
+            "e.g. by a replacement number), or without either those your organisation "
+            "convened or is invited to, across patients; "
             f"at most `first` (1–{MAX_FIRST}, default {DEFAULT_FIRST})."
         ),
         metadata=PAGED,

@@ -40,7 +40,7 @@ from web.directory import (
     unknown_organisations,
 )
 from web.forms import Kept
-from web.patient import expired, format_cpr, patient_cpr
+from web.patient import expired, number_shown, patient_cpr
 from web.rendering import form_list, form_text, page, redirect, render, web_hub
 from web.session import SignedIn
 
@@ -163,7 +163,7 @@ async def _render(
 ) -> Response:
     hub = web_hub(request)
     view = await read_pathway(
-        hub.engine,
+        hub.units,
         session.principal,
         cpr,
         where=PathwayFilter.of(resource_types=["Consent"]),
@@ -179,7 +179,8 @@ async def _render(
         status_code=status_code,
         tab="samtykke",
         ref=request.path_params["ref"],
-        cpr=format_cpr(cpr),
+        cpr=number_shown(cpr)[1],
+        number_label=number_shown(cpr)[0],
         consents=sorted(lines, key=lambda c: (not c.active, c.recorded or ""), reverse=False),
         directory=directory,
         sectors=labels.SECTORS,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
 from hub.domain.consent import Policy, Viewer
-from hub.domain.identifiers import cpr_patient_key
+from hub.domain.identifiers import lookup_patient_key
 from hub.domain.pathway_codes import PATHWAY_EVENTS
 from hub.domain.round_table import ROUND_TABLE_CODE
 from hub.domain.sectors import Sector
@@ -63,7 +63,9 @@ async def meeting_coverage(
     known = [c for c in candidates if c.sector in {s.value for s in Sector}]
     if not known:
         return {}
-    patient_key = cpr_patient_key(cpr)
+    patient_key = lookup_patient_key(cpr)  # a CPR number or <system>|<value>
+    if patient_key is None:
+        return {}
     viewers = [Viewer(sector=Sector(c.sector), org=c.sor) for c in known]
     async with UnitOfWork(engine) as uow:
         if not await holds_data(uow, caller, patient_key):

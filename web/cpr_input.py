@@ -4,8 +4,9 @@ Accepts ``0101709995``, ``010170-9995`` and ``010170 9995`` (spaces and one hyph
 anywhere between the groups). A refusal names the real fault: letters, the number of
 digits, or a birth date that is no date. Whether the patient exists is never said here:
 an unknown patient and one the user may not see look the same (a consent rule).
-``parse_patient`` also takes a replacement number (erstatningspersonnummer) typed as
-``<system>|<value>``.
+``parse_patient`` also takes a replacement number (erstatningspersonnummer): the kind
+of number chosen beside the field (``NUMBER_KINDS``) names its system, so only the
+number is typed; under "another replacement number" it is typed as ``<system>|<value>``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,27 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from hub.domain.identifiers import lookup_patient_key, normalise_cpr
+from hub.domain.identifiers import (
+    NATIONAL_REPLACEMENT_SYSTEM,
+    is_replacement_value,
+    lookup_patient_key,
+    normalise_cpr,
+    replacement_patient_key,
+)
 
 _SEPARATORS = re.compile(r"[\s\-]+")
+
+CPR_KIND = "cpr"
+OTHER_REPLACEMENT_KIND = "erstatning"
+NUMBER_KINDS: tuple[tuple[str, str], ...] = (
+    (CPR_KIND, "CPR-nummer"),
+    (NATIONAL_REPLACEMENT_SYSTEM, "Erstatningspersonnummer (CPR-administrationen)"),
+    (OTHER_REPLACEMENT_KIND, "Andet erstatningspersonnummer (system|nummer)"),
+)
+"""The kinds of number the search field takes, as the page offers them: the value sent
+(a replacement number's system, or a word) and its Danish label. The national
+replacement numbers are the only ones with a system of their own here; locally issued
+ones (``…6.1.3.<issuer>`` and the like) are typed with their system."""
 
 FAULTS = {
     "empty": "Skriv patientens CPR-nummer, fx 010170-9995.",
@@ -28,6 +47,12 @@ FAULTS = {
         "urn:oid:1.2.208.176.1.6.1.1|0703921VJ5 (systemet under "
         "urn:oid:1.2.208.176.1.6.1; nummeret kun bogstaver, cifre, punktum og bindestreg)."
     ),
+    "replacement-empty": "Skriv patientens erstatningspersonnummer, fx 0703921VJ5.",
+    "replacement-number": (
+        "Et erstatningspersonnummer har 1-64 bogstaver, cifre, punktum og bindestreg, "
+        "fx 0703921VJ5."
+    ),
+    "kind": "Vælg, hvilken slags nummer du søger på.",
 }
 
 
@@ -55,16 +80,27 @@ def parse_cpr(text: str) -> CprInput:
     return CprInput(cpr, None, None)
 
 
-def parse_patient(text: str) -> CprInput:
-    """A CPR number, or a replacement number (erstatningspersonnummer) typed as
-    ``<system>|<value>``; ``cpr`` then holds the ``<system>|<value>`` the services take."""
-    if "|" not in text:
+def parse_patient(text: str, kind: str = "") -> CprInput:
+    """A CPR number, or a replacement number (erstatningspersonnummer): the number alone
+    under a replacement system chosen as ``kind`` (``NUMBER_KINDS``), else typed as
+    ``<system>|<value>``; ``cpr`` then holds the ``<system>|<value>`` the services take.
+    No ``kind`` (a form without the choice) is a CPR number or ``<system>|<value>``."""
+    if kind not in ("", *dict(NUMBER_KINDS)):
+        return _fault("kind")
+    if "|" in text or kind == OTHER_REPLACEMENT_KIND:
+        system, _, value = text.strip().partition("|")
+        number = f"{system.strip()}|{value.strip()}"
+        if lookup_patient_key(number) is None:
+            return _fault("replacement")
+        return CprInput(number, None, None)
+    if kind in ("", CPR_KIND):
         return parse_cpr(text)
-    system, _, value = text.strip().partition("|")
-    number = f"{system.strip()}|{value.strip()}"
-    if lookup_patient_key(number) is None:
-        return _fault("replacement")
-    return CprInput(number, None, None)
+    value = text.strip()
+    if not value:
+        return _fault("replacement-empty")
+    if not is_replacement_value(value):
+        return _fault("replacement-number")
+    return CprInput(replacement_patient_key(kind, value), None, None)
 
 
 def _is_birth_date(birth: str) -> bool:

@@ -86,7 +86,7 @@ async def search(request: Request, session: SignedIn) -> Response:
     form = await request.form()
     # Any valid number leads to the patient's page: an unknown patient and one the user
     # may not see look the same there (nothing to see), never "no such patient".
-    typed = parse_patient(form_text(form, "cpr"))
+    typed = parse_patient(form_text(form, "cpr"), form_text(form, "nummertype"))
     if typed.cpr is None:
         return render(
             request,
@@ -95,13 +95,16 @@ async def search(request: Request, session: SignedIn) -> Response:
             status_code=422,
             error=typed.message,
             cpr_value=form_text(form, "cpr"),
+            kind_value=form_text(form, "nummertype"),
             rows=await worklist(request, session.principal),
         )
     return redirect(request, f"/patient/{web_hub(request).refs.of(typed.cpr)}")
 
 
 def patient_cpr(request: Request) -> str | None:
-    return web_hub(request).refs.cpr(request.path_params["ref"])
+    """The patient the address's reference names: a CPR number, or a replacement number
+    (erstatningspersonnummer) as ``<system>|<value>``; None when it is no longer valid."""
+    return web_hub(request).refs.patient(request.path_params["ref"])
 
 
 def expired(request: Request, session: SignedIn) -> Response:
@@ -148,7 +151,7 @@ async def patient(request: Request, session: SignedIn) -> Response:
     after = params.get("efter") or None
     try:
         view = await read_pathway(
-            hub.engine,
+            hub.units,
             session.principal,
             cpr,
             PAGE_SIZE,
@@ -158,13 +161,9 @@ async def patient(request: Request, session: SignedIn) -> Response:
         )
     except PathwayQueryError:
         view = await read_pathway(
-            hub.engine, session.principal, cpr, PAGE_SIZE, where=where, policy=hub.policy
+            hub.units, session.principal, cpr, PAGE_SIZE, where=where, policy=hub.policy
         )
-    status = (
-        await read_pathway_status(hub.engine, session.principal, cpr, policy=hub.policy)
-        if "|" not in cpr
-        else None
-    )
+    status = await read_pathway_status(hub.engine, session.principal, cpr, policy=hub.policy)
     number_label, number = number_shown(cpr)
     names = await organisation_names(hub.engine, await organisations(hub.engine))
     offers = await referral_offers(hub.engine, [e.content for e in view.entries])
@@ -179,7 +178,7 @@ async def patient(request: Request, session: SignedIn) -> Response:
         cpr=number,
         number_label=number_label,
         name=patient_name(view.patient),
-        status=status.status if status is not None else None,
+        status=status.status,
         entries=[timeline_entry(e, names, offers) for e in view.entries],
         names=names,
         has_more=view.has_more,

@@ -51,6 +51,7 @@ from hub.domain.safety_plan import (
 from hub.domain.summaries import danish_time
 from hub.services.consent.read import Disclosure
 from hub.services.intake import Rejected
+from hub.services.patient_keys import named_of
 from hub.services.round_table import (
     ActionRequest,
     ConveneRequest,
@@ -80,7 +81,7 @@ from web.directory import (
     unknown_organisations,
 )
 from web.forms import Kept
-from web.patient import expired, format_cpr, patient_cpr
+from web.patient import expired, number_shown, patient_cpr
 from web.rendering import form_list, form_text, page, redirect, render, web_hub
 from web.session import SignedIn
 
@@ -310,7 +311,7 @@ def meeting_block(
     safety = _safety_plan(view.safety_plan, names) if view.safety_plan is not None else None
     status = str(content.get("status") or "")
     convener = next((p for p in participants if p.org == view.convener_org), None)
-    details = _details(content, view.cpr)
+    details = _details(content, named_of(view.patient_key) if view.patient_key else None)
     # Each plan's form only to those the service lets write it; an invitation, or a
     # meeting not convened through the hub, offers neither.
     planned = None if view.invitation_only else details
@@ -420,7 +421,8 @@ async def _render(
         status_code=status_code,
         tab="rundbord",
         ref=request.path_params["ref"],
-        cpr=format_cpr(cpr),
+        cpr=number_shown(cpr)[1],
+        number_label=number_shown(cpr)[0],
         meetings=sorted(meetings, key=lambda m: (m.closed, m.start or "")),
         directory=directory,
         search_text=search_text,
@@ -754,8 +756,8 @@ async def _my_meetings(
     meetings = [
         (
             meeting_block(v, session.principal.org, now, names),
-            hub.refs.of(v.cpr) if v.cpr else None,
-            format_cpr(v.cpr) if v.cpr else None,
+            hub.refs.of(named_of(v.patient_key)) if v.patient_key else None,
+            " ".join(number_shown(named_of(v.patient_key))) if v.patient_key else None,
         )
         for v in views
     ]

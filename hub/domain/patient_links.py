@@ -94,6 +94,12 @@ def linked_cpr(patient: FhirJson) -> str | None:
     return None
 
 
+NOT_OWNERSHIP = frozenset({"Patient", "Consent", "AuditEvent"})
+"""Records that do not make their writer an owner of a replacement number's data: a
+Patient record (the link itself), a consent or refusal anyone may record, an audit
+entry."""
+
+
 @dataclass(frozen=True)
 class LinkRecord:
     """A Patient record under a replacement number, with who wrote it."""
@@ -109,7 +115,7 @@ def links_to(
     """Whether a record among ``records`` (the Patient records under one replacement
     number) links it to ``cpr`` and was written by someone who may: an authoritative
     source, or an organisation in ``owners`` (those holding records under the
-    replacement number besides their Patient record)."""
+    replacement number other than those in ``NOT_OWNERSHIP``)."""
     return any(
         linked_cpr(record.content) == cpr
         and (policy.is_authoritative(record.sector, record.org) or record.org in owners)

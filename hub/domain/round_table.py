@@ -146,7 +146,7 @@ class Meeting:
     """A round table as the convener's Appointment says. The convener comes first."""
 
     key: str  # the value of its MEETING_SYSTEM identifier
-    cpr: str
+    cpr: str  # the patient: a CPR number, or a replacement number as <system>|<value>
     reason: str
     participants: tuple[Participant, ...]
     start: str | None = None
@@ -562,8 +562,16 @@ def _organisation(org: str, name: str | None) -> FhirJson:
     return {"identifier": {"system": SOR_SYSTEM, "value": org}, "display": name or f"SOR {org}"}
 
 
-def _patient(cpr: str) -> FhirJson:
+def patient_reference(cpr: str) -> FhirJson:
+    """The reference to the patient named by ``cpr``: a CPR number, or a replacement
+    number (erstatningspersonnummer) as ``<system>|<value>``."""
+    system, bar, value = cpr.partition("|")
+    if bar:
+        return {"identifier": {"system": system, "value": value}}
     return {"identifier": {"system": CPR_SYSTEM, "value": cpr}}
+
+
+_patient = patient_reference
 
 
 def appointment(meeting: Meeting) -> FhirJson:

@@ -35,7 +35,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM
+from hub.domain.identifiers import SOR_SYSTEM
 from hub.domain.pathway_codes import PATHWAY_EVENTS, SAFETY_PLAN
 from hub.domain.round_table import (
     MAX_GOALS,
@@ -44,6 +44,7 @@ from hub.domain.round_table import (
     RoundTableError,
     bounded,
     hub_id,
+    patient_reference,
 )
 from hub.domain.translation import FhirJson
 
@@ -216,7 +217,7 @@ def safety_care_plan(plan: SafetyPlan, cpr: str, created: str) -> FhirJson:
         "intent": "plan",
         "category": [{"coding": [SAFETY_PLAN.coding()]}],
         "title": "Sikkerhedsplan",
-        "subject": {"identifier": {"system": CPR_SYSTEM, "value": cpr}},
+        "subject": patient_reference(cpr),
         "created": created,
         "author": author,
         "activity": activities,

@@ -94,7 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="who accessed a patient's data")
     audit_commands = audit.add_subparsers(dest="action", required=True)
     audit_list = audit_commands.add_parser("list", help="one line per access, newest first")
-    audit_list.add_argument("--cpr", required=True, help="the patient's CPR number")
+    audit_list.add_argument(
+        "--cpr",
+        required=True,
+        help="the patient's CPR number, or their replacement number as SYSTEM|VALUE",
+    )
     audit_list.add_argument("--limit", type=int, default=100)
 
     indicators = commands.add_parser(

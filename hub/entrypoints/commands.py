@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from hub.bootstrap import Hub, build_hub, freeze_startup_heap
 from hub.config import Settings
-from hub.domain.identifiers import normalise_cpr
+from hub.domain.identifiers import lookup_patient_key
 from hub.domain.sectors import Sector
 from hub.entrypoints.ingest_manifest import ManifestRow
 from hub.services.audit import list_access_log
@@ -290,7 +290,7 @@ def indicators(settings: Settings, args: argparse.Namespace) -> int:
                     sector, args.org, kommune=args.kommune, claimed=args.controller, known=known
                 )
             return await export_indicators(
-                hub.engine,
+                hub.units,
                 first,
                 last,
                 kommune=args.kommune,
@@ -311,8 +311,12 @@ def indicators(settings: Settings, args: argparse.Namespace) -> int:
 
 def audit_list(settings: Settings, cpr: str, limit: int) -> int:
     # Checked before the database is opened: a typo should not create a hub.db.
-    if normalise_cpr(cpr) is None:
-        print("hub: --cpr must be a CPR number: 10 digits, DDMMYYSSSS", file=sys.stderr)
+    if lookup_patient_key(cpr) is None:
+        print(
+            "hub: --cpr must be a CPR number (10 digits, DDMMYYSSSS) or a replacement "
+            "number as SYSTEM|VALUE (a system under urn:oid:1.2.208.176.1.6.1)",
+            file=sys.stderr,
+        )
         return 2
     if limit < 1:
         print("hub: --limit must be at least 1", file=sys.stderr)

@@ -33,8 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub import clock
 from hub.domain.consent import PURPOSE_SYSTEM
 from hub.domain.consent import SECTOR_ROLE_SYSTEM as SECTOR_SYSTEM
-from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_of, cpr_patient_key, normalise_cpr
+from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_of, cpr_patient_key
 from hub.services.auth import Principal
+from hub.services.patient_keys import is_own, patient_key_named
+from hub.services.unit_of_work import AuditedUnitOfWork
 from hub.store.audit import AuditRecord
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
@@ -111,7 +113,7 @@ class AccessLogQueryError(ValueError):
 
 
 async def record_access(
-    uow: UnitOfWork,
+    uow: AuditedUnitOfWork,
     viewer: Principal,
     *,
     action: str,
@@ -367,13 +369,11 @@ async def read_access_log(
     """The patient's recorded accesses, newest first, if ``viewer`` may read them.
 
     The read is recorded (``audit.read``, naming each entry shown); so is a refused
-    attempt (outcome ``denied``), before :class:`AccessLogRefused` is raised.
+    attempt (outcome ``denied``), before :class:`AccessLogRefused` is raised. ``cpr``
+    names the patient: a CPR number, or a replacement number as ``<system>|<value>``.
     """
-    normalised = normalise_cpr(cpr)
-    if normalised is None:
-        raise AccessLogQueryError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
-    patient_key = cpr_patient_key(normalised)
-    own = viewer.cpr == normalised
+    patient_key = access_log_key(cpr)
+    own = is_own(viewer.cpr, patient_key)
     purpose = "PATRQT" if own else "HCOMPL"
     async with UnitOfWork(engine) as uow:
         if not (own or AUDITOR_ROLE in viewer.roles):
@@ -408,8 +408,12 @@ async def list_access_log(engine: AsyncEngine, cpr: str, limit: int) -> list[Aud
     Not itself recorded: it runs with the database's own credentials, outside any
     token, and whoever runs it can read the table directly anyway.
     """
-    normalised = normalise_cpr(cpr)
-    if normalised is None:
-        raise AccessLogQueryError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
+    patient_key = access_log_key(cpr)
     async with UnitOfWork(engine) as uow:
-        return await uow.audit.for_patient(cpr_patient_key(normalised), limit=limit)
+        return await uow.audit.for_patient(patient_key, limit=limit)
+
+
+def access_log_key(named: str) -> str:
+    """The patient key of the patient whose access log is asked for (a CPR number or
+    ``<system>|<value>``); AccessLogQueryError when it names none."""
+    return patient_key_named(named, lambda message, _code: AccessLogQueryError(message))

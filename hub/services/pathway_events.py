@@ -39,7 +39,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -54,7 +53,7 @@ from hub.domain.consent import (
     decide,
     notified_organisations,
 )
-from hub.domain.identifiers import cpr_of
+from hub.domain.identifiers import CPR_SYSTEM, cpr_of, is_patient_key
 from hub.domain.pathway_events import (
     DISCHARGE_KINDS,
     STATE_FIELDS,
@@ -123,12 +122,23 @@ class PathwayEventMessage:
     patient_key: str | None = field(default=None, repr=False)
     disclosed: tuple[str, ...] = field(default=(), repr=False)
 
+    def told_patient(self) -> dict[str, str] | None:
+        """The patient as the event tells them (``patient_identifier``): never when
+        withheld; for an inbox item, as the item does (its CPR's rule)."""
+        if self.withheld:
+            return None
+        if self.item is not None:
+            shown = self.item.get("patient")
+            return dict(shown) if isinstance(shown, dict) else None
+        return patient_identifier(self.patient_key)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "subscriptionId": self.subscription_id,
             "eventNumber": self.event_number,
             "kind": self.kind,
             "cpr": self.cpr,
+            "patient": self.told_patient(),
             "encounterId": self.encounter_id,
             "at": self.at.isoformat() if self.at else None,
             "withheld": self.withheld,
@@ -137,6 +147,19 @@ class PathwayEventMessage:
             "resource": self.resource,
             **({"item": self.item} if self.item is not None else {}),
         }
+
+
+def patient_identifier(patient_key: str | None) -> dict[str, str] | None:
+    """The identifier a payload names a patient by, ``{"system", "value"}``: the CPR
+    number under the CPR system, else the replacement number (or other identifier) the
+    key is made of; None for no key or one that names no patient."""
+    if not patient_key or not is_patient_key(patient_key):
+        return None
+    cpr = cpr_of(patient_key)
+    if cpr is not None:
+        return {"system": CPR_SYSTEM, "value": cpr}
+    system, bar, value = patient_key.partition("|")
+    return {"system": system, "value": value} if bar and system and value else None
 
 
 @dataclass(frozen=True)
@@ -380,9 +403,7 @@ async def materialise(
         return []
     # An alert rests on a resource of its own type (a Flag, a Task) as well.
     resource_types = tuple(dict.fromkeys(("Patient", "Consent", "Encounter", event.resource_type)))
-    stored = await uow.resources.for_patient(
-        event.patient_key, visible=true(), resource_types=resource_types
-    )
+    stored = await uow.resources.for_patient(event.patient_key, resource_types=resource_types)
     consents = consents_of(stored)
     kommune = residence([s for s in stored if s.resource_type == "Patient"], policy)
     subject = next(
@@ -442,9 +463,7 @@ async def _may_have_subscribers(uow: UnitOfWork, policy: Policy, event: PathwayE
     subject = await uow.resources.get(event.resource_type, event.resource_id)
     if subject is None:
         return True  # not where the hub keeps it: let the full look decide
-    patients = await uow.resources.for_patient(
-        event.patient_key, visible=true(), resource_types=("Patient",)
-    )
+    patients = await uow.resources.for_patient(event.patient_key, resource_types=("Patient",))
     notified = (
         notified_organisations(subject.content) if subject.resource_type == "Encounter" else ()
     )

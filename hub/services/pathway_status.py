@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub import clock
 from hub.config import kom_godt_hjem_score
 from hub.domain.consent import DEFAULT_POLICY, DEFAULT_PURPOSE, Policy
-from hub.domain.identifiers import cpr_patient_key, normalise_cpr
+from hub.domain.identifiers import cpr_of
 from hub.domain.status import PathwayStatus, Shown, derive_status
 from hub.services.audit import record_access
 from hub.services.auth import Principal
@@ -21,13 +21,23 @@ from hub.services.consent.read import (
     viewer_of,
 )
 from hub.services.pathway import PathwayQueryError
+from hub.services.patient_keys import patient_key_named
 from hub.store.unit_of_work import UnitOfWork
+
+
+class PatientNotNamed(PathwayQueryError):
+    """The request names no patient: neither a CPR number nor a replacement number."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
 class PathwayStatusView:
-    cpr: str
+    cpr: str | None  # None for a patient known only by a replacement number
     status: PathwayStatus
+    patient_key: str = ""  # cpr:<CPR> or <system>|<value>
 
 
 async def read_pathway_status(
@@ -46,12 +56,10 @@ async def read_pathway_status(
     The status is derived from the consented view only, so it tells nothing the
     viewer's own pathway would not. The audit record names the resources the status
     tells something of. A follow-up screening score over ``kom_godt_hjem_threshold``
-    (default: HUB_KOM_GODT_HJEM_SCORE) makes a stay "Kom godt hjem".
+    (default: HUB_KOM_GODT_HJEM_SCORE) makes a stay "Kom godt hjem". ``cpr`` names
+    the patient: a CPR number, or a replacement number as ``<system>|<value>``.
     """
-    normalised = normalise_cpr(cpr)
-    if normalised is None:
-        raise PathwayQueryError("cpr must be a CPR number: 10 digits, DDMMYYSSSS")
-    patient_key = cpr_patient_key(normalised)
+    patient_key = patient_key_named(cpr, PatientNotNamed)
     now = now or clock.now()
     async with UnitOfWork(engine) as uow:
         try:
@@ -99,4 +107,4 @@ async def read_pathway_status(
             outcome="denied" if view.withheld and not (view.patient or view.entries) else "success",
         )
         await uow.commit()
-    return PathwayStatusView(normalised, status)
+    return PathwayStatusView(cpr_of(patient_key), status, patient_key)

@@ -13,15 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import true
-
 from hub import clock
 from hub.domain.consent import PatientConsent, Policy, Viewer
 from hub.domain.identifiers import cpr_patient_key, replacement_of
-from hub.domain.patient_links import LinkRecord, links_to, person_reference, refused
+from hub.domain.patient_links import NOT_OWNERSHIP, LinkRecord, links_to, refused
 from hub.services.consent.read import Disclosure, consented_view, consents_of, item_of
+from hub.services.unit_of_work import LinkedRecordsUnitOfWork
 from hub.store.resources import StoredResource
-from hub.store.unit_of_work import UnitOfWork
 
 MAX_LINKED = 20
 """Replacement numbers read per CPR number: a person has very few."""
@@ -37,27 +35,25 @@ class LinkedView:
     withheld: int
 
 
-async def linked_keys(uow: UnitOfWork, cpr: str, policy: Policy) -> list[str]:
+async def linked_keys(uow: LinkedRecordsUnitOfWork, cpr: str, policy: Policy) -> list[str]:
     """The patient keys of the replacement numbers validly linked to ``cpr``."""
-    candidates = await uow.resources.patients_mentioning(
-        "Patient", (person_reference(cpr),), limit=MAX_LINKED
-    )
+    candidates = await uow.patient_links.replacement_keys(cpr, limit=MAX_LINKED)
     keys: list[str] = []
     for key in candidates:
         if replacement_of(key) is None:
             continue
-        stored = await uow.resources.for_patient(key, visible=true())
+        stored = await uow.resources.for_patient(key)
         records = [
             LinkRecord(s.sector, s.org, s.content) for s in stored if s.resource_type == "Patient"
         ]
-        owners = {s.org for s in stored if s.resource_type != "Patient"}
+        owners = {s.org for s in stored if s.resource_type not in NOT_OWNERSHIP}
         if links_to(cpr, records, owners, policy):
             keys.append(key)
     return keys
 
 
 async def linked_view(
-    uow: UnitOfWork,
+    uow: LinkedRecordsUnitOfWork,
     viewer: Viewer,
     cpr: str,
     *,
@@ -70,9 +66,7 @@ async def linked_view(
     if not keys:
         return LinkedView((), [], [], 0)
     cpr_consents = consents_of(
-        await uow.resources.for_patient(
-            cpr_patient_key(cpr), visible=true(), resource_types=("Consent",)
-        )
+        await uow.resources.for_patient(cpr_patient_key(cpr), resource_types=("Consent",))
     )
     numbers: list[tuple[str, str]] = []
     entries: list[Disclosure] = []

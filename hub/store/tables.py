@@ -308,6 +308,20 @@ round_table_participants = Table(
     Index(None, "org"),
 )
 
+# Which replacement numbers' Patient records link to which CPR number (hub.domain.
+# patient_links), kept by consumers/patient_link_index.py in the projection's
+# transaction: a CPR number's pathway finds its linked numbers by index, never by a
+# scan of every Patient record. Whether a link counts is still decided on the records.
+patient_links = Table(
+    "patient_links",
+    metadata,
+    Column("patient_id", String(64), primary_key=True),  # the linking Patient record's id
+    Column("replacement_key", String(200), nullable=False),
+    Column("cpr", String(10), nullable=False),
+    Column("version_id", Integer, nullable=False),  # the Patient version it is from
+    Index(None, "cpr"),
+)
+
 # Countable facts derived from stored resource versions (hub.domain.indicators), kept by
 # consumers/pathway_facts.py in the projection's transaction: the indicators, the cohort
 # rule and the alerts are SQL over this table, never a scan of the resources.

@@ -16,6 +16,7 @@ from hub.store.inbox import Inbox
 from hub.store.messages import InboundMessages, Outbox
 from hub.store.pathway_event_subscriptions import Subscriptions
 from hub.store.pathway_events import PathwayEvents
+from hub.store.patient_links import PatientLinkIndex
 from hub.store.resources import Resources
 from hub.store.round_table import RoundTableIndex
 
@@ -36,6 +37,7 @@ class UnitOfWork:
     audit: AuditLog
     acknowledgements: Acknowledgements
     round_tables: RoundTableIndex
+    patient_links: PatientLinkIndex
     pathway_events: PathwayEvents
     subscriptions: Subscriptions
     facts: PathwayFacts
@@ -55,6 +57,7 @@ class UnitOfWork:
         self.audit = AuditLog(self.connection)
         self.acknowledgements = Acknowledgements(self.connection)
         self.round_tables = RoundTableIndex(self.connection)
+        self.patient_links = PatientLinkIndex(self.connection)
         self.pathway_events = PathwayEvents(self.connection)
         self.subscriptions = Subscriptions(self.connection)
         self.facts = PathwayFacts(self.connection)

@@ -43,6 +43,7 @@ from tests.conftest import hub_settings
 CPR = "2512489996"
 PATIENT = cpr_patient_key(CPR)
 OTHER_CPR = "0108589995"
+REPLACEMENT = "urn:oid:1.2.208.176.1.6.1.1|0703921VJ5"
 NURSE = Principal("sygeplejerske-7", Sector.HOSPITAL, "100000001")
 HOME_CARE = Principal("randers-omsorg", Sector.MUNICIPALITY, "478941000016003", kommune="730")
 AUDITOR = Principal("revisor-1", Sector.COORDINATOR, "999999", roles=frozenset({"auditor"}))
@@ -509,6 +510,9 @@ def test_hub_audit_list_prints_one_line_per_access_newest_first(
                     disclosed=[],
                     outcome="denied",
                 )
+                await record_access(
+                    uow, HOME_CARE, action="inbox.read", patient_key=REPLACEMENT, disclosed=[]
+                )
                 await uow.commit()
         finally:
             await engine.dispose()
@@ -528,6 +532,10 @@ def test_hub_audit_list_prints_one_line_per_access_newest_first(
     assert len(capsys.readouterr().out.splitlines()) == 1
     assert main(["audit", "list", "--cpr", "1111111111"]) == 0
     assert capsys.readouterr().out.strip() == "no accesses recorded"
+    # A patient known only by a replacement number, named as SYSTEM|VALUE.
+    assert main(["audit", "list", "--cpr", REPLACEMENT]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert "inbox.read" in line and "randers-omsorg" in line
 
 
 def test_hub_audit_list_refuses_a_malformed_cpr(
@@ -536,4 +544,7 @@ def test_hub_audit_list_refuses_a_malformed_cpr(
     monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
     assert main(["audit", "list", "--cpr", "not-a-cpr"]) == 2
     assert "CPR number" in capsys.readouterr().err
+    # An identifier that is no replacement number is refused the same way.
+    assert main(["audit", "list", "--cpr", "urn:example:mrn|12345"]) == 2
+    assert "replacement number" in capsys.readouterr().err
     assert not (tmp_path / "var" / "hub.db").exists()

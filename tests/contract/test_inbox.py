@@ -29,9 +29,10 @@ from hub.domain.alerts import AlertRules
 from hub.domain.cohort import CohortRule
 from hub.domain.consent import DEFAULT_POLICY, MUNICIPALITY_SYSTEM
 from hub.domain.events import InboundEvent
-from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_patient_key
+from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_patient_key, patient_resource_id
 from hub.domain.sectors import Sector
 from hub.domain.translation import FhirJson, Sender
+from hub.domain.webhook_payload import event_of, notification_bundle
 from hub.domain.webhook_targets import WebhookTargetRules
 from hub.runtime.alert_scanner import AlertScanner
 from hub.services import webhook_targets
@@ -39,10 +40,11 @@ from hub.services.auth import Principal
 from hub.services.consent.record import ConsentRequest, consent_resource
 from hub.services.inbox.feed import open_inbox_feed, register_inbox_webhook
 from hub.services.inbox.read import InboxError, InboxItem, read_inbox, set_state
-from hub.services.pathway_events import render_deliveries
+from hub.services.pathway_events import PathwayEventMessage, render_deliveries
 from hub.services.pathway_status import read_pathway_status
 from hub.store.tables import audit_events
 from hub.store.unit_of_work import UnitOfWork
+from schema.inbox import InboxEvent, InboxItemType
 from tests.contract.test_facts_store import at, patient, subject
 
 START = datetime(2026, 3, 2, 8, tzinfo=UTC)
@@ -67,7 +69,12 @@ def pinned() -> Iterator[clock.FixedClock]:
 
 
 async def send(
-    engine: AsyncEngine, sender: Sender, resources: Sequence[FhirJson], scanner: AlertScanner
+    engine: AsyncEngine,
+    sender: Sender,
+    resources: Sequence[FhirJson],
+    scanner: AlertScanner,
+    *,
+    patient_key: str = cpr_patient_key(CPR),
 ) -> None:
     observers = [
         RoundTableIndexer(),
@@ -83,7 +90,7 @@ async def send(
         trigger="fhir:transaction",
         received_at=clock.now(),
         sender=sender,
-        patient_key=cpr_patient_key(CPR),
+        patient_key=patient_key,
         resources=list(resources),
         occurred_at=clock.now(),
     )
@@ -410,3 +417,93 @@ async def test_an_organisation_invited_without_consent_learns_of_the_meeting_onl
         assert CPR[:6] not in str(item.to_json())
     # The plan was filed to the GP too, but the patient's consent does not cover it.
     assert await inbox(engine, GP, kinds=["round-table-plan"]) == []
+
+
+# --- a patient known only by a replacement number --------------------------------------
+
+REPLACEMENT_SYSTEM = "urn:oid:1.2.208.176.1.6.1.1"
+REPLACEMENT_NUMBER = "0703921VJ5"
+REPLACEMENT_KEY = f"{REPLACEMENT_SYSTEM}|{REPLACEMENT_NUMBER}"
+
+
+def replacement_patient() -> FhirJson:
+    return {
+        "resourceType": "Patient",
+        "id": patient_resource_id(REPLACEMENT_KEY),
+        "identifier": [{"system": REPLACEMENT_SYSTEM, "value": REPLACEMENT_NUMBER}],
+        "address": [{"use": "home", "district": "730"}],
+    }
+
+
+def about_replacement_patient(resource: FhirJson) -> FhirJson:
+    """``resource`` about the replacement-number patient instead of ``CPR``."""
+    reference = {"reference": f"Patient/{patient_resource_id(REPLACEMENT_KEY)}"}
+    shown: FhirJson = {
+        key: reference if key in ("subject", "for") else value for key, value in resource.items()
+    }
+    for participant in shown.get("participant", []):
+        if participant["actor"].get("identifier", {}).get("system") == CPR_SYSTEM:
+            participant["actor"] = {
+                "identifier": {"system": REPLACEMENT_SYSTEM, "value": REPLACEMENT_NUMBER}
+            }
+    return shown
+
+
+async def told(engine: AsyncEngine, reader: Principal, feed_id: str) -> list[PathwayEventMessage]:
+    """What ``reader``'s inbox feed sends."""
+    async with UnitOfWork(engine) as uow:
+        deliveries = await uow.subscriptions.deliveries_after(feed_id, 0, 100)
+        subscription = await uow.subscriptions.get(feed_id)
+        assert subscription is not None
+        messages = await render_deliveries(
+            uow, DEFAULT_POLICY, subscription, deliveries, readers=[reader]
+        )
+        await uow.commit()
+    return messages
+
+
+async def test_a_replacement_number_is_told_where_a_cpr_would_be_and_hidden_with_it(
+    engine: AsyncEngine, pinned: clock.FixedClock
+) -> None:
+    """The letter's addressee is told the patient's replacement number (no CPR); the GP
+    invited to the meeting without the patient's consent is told neither, by read, by
+    GraphQL and by its feed."""
+    scanner = AlertScanner(engine, DEFAULT_POLICY, AlertRules())
+    randers_feed = await open_inbox_feed(engine, RANDERS, None)
+    gp_feed = await open_inbox_feed(engine, GP, None)
+    when = START + timedelta(days=7)
+    resources = [replacement_patient(), letter(RANDERS.org), meeting(when, GP.org)]
+    await send(
+        engine,
+        HOSPITAL,
+        [about_replacement_patient(r) for r in resources],
+        scanner,
+        patient_key=REPLACEMENT_KEY,
+    )
+    identifier = {"system": REPLACEMENT_SYSTEM, "value": REPLACEMENT_NUMBER}
+
+    (letter_item,) = await inbox(engine, RANDERS, kinds=["correspondence"])
+    assert letter_item.cpr is None
+    assert letter_item.to_json()["patient"] == identifier
+    shown = InboxItemType.from_item(letter_item).patient
+    assert shown is not None and (shown.system, shown.value) == tuple(identifier.values())
+    (message,) = [m for m in await told(engine, RANDERS, randers_feed.id) if m.item]
+    sent = message.to_json()
+    assert sent["patient"] == identifier and sent["cpr"] is None
+    assert sent["item"]["patient"] == identifier
+    assert event_of(notification_bundle(sent, sent_at=clock.now()))["patient"] == identifier
+    live = InboxEvent.from_message(message).item
+    assert live is not None and live.patient == shown
+
+    (invitation,) = await inbox(engine, GP)
+    assert invitation.kind == "round-table-invitation"
+    assert invitation.cpr is None and invitation.patient_key is None
+    assert InboxItemType.from_item(invitation).patient is None
+    (gp_message,) = await told(engine, GP, gp_feed.id)
+    assert gp_message.kind == "round-table-invitation" and not gp_message.withheld
+    gp_sent = gp_message.to_json()
+    assert gp_sent["patient"] is None and gp_sent["cpr"] is None
+    assert gp_sent["item"]["patient"] is None
+    assert REPLACEMENT_NUMBER not in str(notification_bundle(gp_sent, sent_at=clock.now()))
+    gp_live = InboxEvent.from_message(gp_message).item
+    assert gp_live is not None and gp_live.patient is None and gp_live.cpr is None

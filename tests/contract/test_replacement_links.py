@@ -9,8 +9,10 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.hl7v2 import Hl7v2Adapter
+from consumers.patient_link_index import PatientLinkIndexer
 from consumers.projection import ResourceProjection
 from hub import clock
+from hub.bootstrap import units_over
 from hub.domain.events import InboundEvent
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
@@ -51,7 +53,7 @@ async def send(engine: AsyncEngine, sender: Sender, raw: bytes) -> None:
         occurred_at=clock.now(),
     )
     async with UnitOfWork(engine) as uow:
-        await ResourceProjection().handle(event, uow)
+        await ResourceProjection(observers=[PatientLinkIndexer()]).handle(event, uow)
         await uow.commit()
 
 
@@ -60,16 +62,16 @@ async def test_the_cpr_pathway_lists_the_linked_replacement_numbers_records(
 ) -> None:
     await send(engine, OWNER, adt("A01", pid3=PID3, visit="V-ERST"))
     await send(engine, OWNER, adt("A01", cpr=CPR, visit="V-CPR"))
-    before = await read_pathway(engine, principal(OWNER), CPR)
+    before = await read_pathway(units_over(engine), principal(OWNER), CPR)
     assert len(before.entries) == 1 and before.linked == ()
 
     await send(engine, OWNER, merge("A40"))
 
-    view = await read_pathway(engine, principal(OWNER), CPR)
+    view = await read_pathway(units_over(engine), principal(OWNER), CPR)
     assert view.linked == ((SYSTEM, NUMBER),)
     assert sorted(e.stored.patient_key or "" for e in view.entries) == sorted([f"cpr:{CPR}", KEY])
     # Nothing moved: the replacement number's own pathway is as it was.
-    own = await read_pathway(engine, principal(OWNER), KEY)
+    own = await read_pathway(units_over(engine), principal(OWNER), KEY)
     assert [e.stored.patient_key for e in own.entries] == [KEY]
 
 
@@ -79,7 +81,7 @@ async def test_a_viewer_without_a_basis_sees_none_of_the_linked_records(
     await send(engine, OWNER, adt("A01", pid3=PID3, visit="V-ERST"))
     await send(engine, OWNER, merge("A47"))
     stranger = Principal("laege", Sector.GP, "300000003", controller="300000003")
-    view = await read_pathway(engine, stranger, CPR)
+    view = await read_pathway(units_over(engine), stranger, CPR)
     assert view.entries == [] and view.linked == () and view.patient is None
 
 
@@ -88,5 +90,5 @@ async def test_a_non_authoritative_sender_owning_nothing_there_cannot_link(
 ) -> None:
     await send(engine, OWNER, adt("A01", pid3=PID3, visit="V-ERST"))
     await send(engine, KOMMUNE, merge("A40"))
-    view = await read_pathway(engine, principal(OWNER), CPR)
+    view = await read_pathway(units_over(engine), principal(OWNER), CPR)
     assert view.linked == () and view.entries == []

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.hl7v2 import Hl7v2Adapter
 from consumers.projection import ResourceProjection
 from hub import clock
+from hub.bootstrap import units_over
 from hub.domain.events import InboundEvent
 from hub.domain.identifiers import owned_patient_id
 from hub.domain.sectors import Sector
@@ -64,13 +65,13 @@ async def test_another_sender_can_neither_overwrite_nor_see_the_owners_records(
     assert owners is not None and owners.org == OWNER.org
     assert owners.content["name"][0]["family"] == "Hansen"
 
-    own = await read_pathway(engine, principal(OWNER), KEY)
+    own = await read_pathway(units_over(engine), principal(OWNER), KEY)
     assert own.cpr is None and own.replacement == (SYSTEM, NUMBER)
     assert [e.stored.org for e in own.entries] == [OWNER.org]
     assert own.patient is not None and own.patient.content["name"][0]["family"] == "Hansen"
 
     # The adversary sees its own writing only: not the owner's stay, not its name.
-    seen = await read_pathway(engine, principal(ADVERSARY), KEY)
+    seen = await read_pathway(units_over(engine), principal(ADVERSARY), KEY)
     assert [e.stored.org for e in seen.entries] == [ADVERSARY.org]
     assert seen.patient is not None
     assert seen.patient.content["name"][0]["family"] == "Falsk"
@@ -79,5 +80,5 @@ async def test_another_sender_can_neither_overwrite_nor_see_the_owners_records(
 async def test_a_viewer_with_no_records_is_shown_nothing(engine: AsyncEngine) -> None:
     await send(engine, OWNER, adt("A01", pid3=PID3, name="Hansen^Peter"))
     stranger = Principal("laege", Sector.GP, "300000003", controller="300000003")
-    view = await read_pathway(engine, stranger, KEY)
+    view = await read_pathway(units_over(engine), stranger, KEY)
     assert view.patient is None and view.entries == []

@@ -22,7 +22,7 @@ from hub.services.consent.record import ConsentError, ConsentRequest, check_peri
 from hub.services.indicators import IndicatorQueryError
 from web import refusals
 from web.app import server_error
-from web.cpr_input import parse_cpr
+from web.cpr_input import NUMBER_KINDS, parse_cpr, parse_patient
 from web.dates import form_date, form_time
 from web.forms import FormKeeper, Kept
 from web.patient_ref import PatientRefs
@@ -244,9 +244,57 @@ def test_an_error_of_the_hub_is_a_danish_page_in_the_layout() -> None:
 
     app = Starlette(routes=[Route("/", fails)], exception_handlers={500: server_error})
     none = cast(Any, None)
-    app.state.web = WebHub(none, none, none, none, PatientRefs(), templates())
+    app.state.web = WebHub(none, none, none, none, PatientRefs(), templates(), units=none)
     answer = asyncio.run(_get(app))
     assert answer.status_code == 500
     assert '<html lang="da">' in answer.text and "Spring til indhold" in answer.text
     assert "Der skete en fejl i Brobygger" in answer.text
     assert "SELECT" not in answer.text and "RuntimeError" not in answer.text
+
+
+NATIONAL = "urn:oid:1.2.208.176.1.6.1.1"
+
+
+def test_a_replacement_number_is_found_by_its_kind_and_the_number_alone() -> None:
+    assert parse_patient(" 0703921VJ5 ", NATIONAL).cpr == f"{NATIONAL}|0703921VJ5"
+    assert parse_patient(f"{NATIONAL}|0703921VJ5", NATIONAL).cpr == f"{NATIONAL}|0703921VJ5"
+    local = "urn:oid:1.2.208.176.1.6.1.3.177|A-17"
+    assert parse_patient(local, "erstatning").cpr == local
+    assert parse_patient("010170-9995", "cpr").cpr == "0101709995"
+    assert parse_patient("010170-9995").cpr == "0101709995"  # a form without the choice
+
+
+@pytest.mark.parametrize(
+    ("typed", "kind", "fault", "words"),
+    [
+        ("", NATIONAL, "replacement-empty", "Skriv patientens erstatningspersonnummer"),
+        ("0703 921VJ5", NATIONAL, "replacement-number", "bogstaver, cifre"),
+        ("0703921VJ5", "erstatning", "replacement", "system|nummer"),
+        ("0703921VJ5", "urn:oid:1.2.3", "kind", "Vælg, hvilken slags nummer"),
+        ("0703921VJ5", "cpr", "characters", "kun cifre"),
+    ],
+)
+def test_a_wrong_number_of_the_chosen_kind_is_refused_in_danish(
+    typed: str, kind: str, fault: str, words: str
+) -> None:
+    result = parse_patient(typed, kind)
+    assert (result.cpr, result.fault) == (None, fault)
+    assert result.message is not None and words in result.message
+
+
+def forside(**context: Any) -> str:
+    template = templates().env.get_template("forside.html")
+    return template.render(href=lambda path: path, csrf_field="csrf", csrf="x", rows=[], **context)
+
+
+def test_the_search_form_offers_each_kind_of_number_and_lets_letters_be_typed() -> None:
+    page = forside()
+    offered = re.findall(r'<option value="([^"]+)"( selected)?>([^<]+)</option>', page)
+    assert [(value, label) for value, _, label in offered] == list(NUMBER_KINDS)
+    assert [value for value, chosen, _ in offered if chosen] == ["cpr"]  # the default
+    field = re.search(r'<input id="cpr"[^>]*>', page, re.DOTALL)
+    assert field is not None and 'inputmode="numeric"' not in field.group(0)
+    assert 'inputmode="text"' in field.group(0)
+    again = forside(kind_value=NATIONAL, cpr_value="0703 921VJ5", error="Forkert")
+    chosen = re.findall(r'<option value="([^"]+)" selected>', again)
+    assert chosen == [NATIONAL] and 'value="0703 921VJ5"' in again

@@ -13,6 +13,8 @@ import pytest
 
 from adapters.fhirtools.validation import validated
 from hub.config import ConfigError, Settings
+from hub.domain.identifiers import CPR_SYSTEM, cpr_of
+from hub.domain.translation import FhirJson
 from hub.domain.webhook_payload import event_of, notification_bundle
 from hub.domain.webhook_policy import (
     RetrySchedule,
@@ -21,6 +23,7 @@ from hub.domain.webhook_policy import (
     signature,
     verify_signature,
 )
+from hub.services.pathway_events import PathwayEventMessage
 
 CREATED = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 DAY = RetrySchedule(base=1, cap=3600, give_up=86_400)
@@ -154,6 +157,35 @@ def test_a_withheld_event_keeps_its_number_and_tells_nothing_about_the_patient()
     ]
     assert [p["name"] for p in notification["part"]] == ["event-number"]
     assert event_of(bundle)["eventNumber"] == 7
+
+
+def test_the_body_names_a_replacement_number_patient_by_identifier_unless_withheld() -> None:
+    replacement = ("urn:oid:1.2.208.176.1.6.1.1", "0703921VJ5")
+
+    def sent(patient_key: str, *, withheld: bool = False) -> FhirJson:
+        message = PathwayEventMessage(
+            subscription_id="6f1c2d9e-0000-4000-8000-000000000001",
+            event_number=7,
+            kind="discharge",
+            cpr=None if withheld else cpr_of(patient_key),
+            encounter_id=None if withheld else "enc-1",
+            at=None if withheld else CREATED,
+            withheld=withheld,
+            encounter=None if withheld else ENCOUNTER,
+            patient_key=patient_key,
+        )
+        return notification_bundle(message.to_json(), sent_at=CREATED)
+
+    told = event_of(validated(sent("|".join(replacement))))
+    assert told["cpr"] is None
+    assert told["patient"] == {"system": replacement[0], "value": replacement[1]}
+    assert event_of(sent("cpr:0101709995"))["patient"] == {
+        "system": CPR_SYSTEM,
+        "value": "0101709995",
+    }
+    withheld = sent("|".join(replacement), withheld=True)
+    assert event_of(withheld)["patient"] is None
+    assert replacement[1] not in str(withheld)
 
 
 def test_webhook_settings_come_from_the_environment(tmp_path: Path) -> None:

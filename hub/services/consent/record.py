@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import orjson
-from sqlalchemy import true
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
@@ -29,7 +28,7 @@ from hub.domain.consent import (
     SECTOR_ROLE_SYSTEM,
 )
 from hub.domain.controllers import PATIENT
-from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_patient_key, normalise_cpr
+from hub.domain.identifiers import SOR_SYSTEM, lookup_patient_key
 from hub.domain.sectors import Sector
 from hub.domain.sensitivity import ACT_CODE_SYSTEM, is_psychiatric
 from hub.domain.summaries import DANISH_TIME
@@ -37,6 +36,7 @@ from hub.domain.translation import FhirJson, Sender
 from hub.services.audit import record_access
 from hub.services.auth import Principal
 from hub.services.intake import IntakeService
+from hub.services.patient_keys import identifier_of, is_own, patient_key_named
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
 
@@ -61,7 +61,7 @@ PSYCHIATRY_RECORDER = "psychiatry-recorder"  # psychiatry data, not recorded by 
 
 @dataclass(frozen=True)
 class ConsentRequest:
-    cpr: str
+    cpr: str  # the patient: a CPR number, or a replacement number as <system>|<value>
     decision: str  # permit or deny
     organisations: Sequence[str] = ()  # SOR codes
     sectors: Sequence[str] = ()
@@ -87,9 +87,7 @@ class RecordedConsent:
 def consent_resource(
     request: ConsentRequest, recorder: Principal, key: str, status: str
 ) -> FhirJson:
-    cpr = normalise_cpr(request.cpr)
-    if cpr is None:
-        raise ConsentError("cpr must be a CPR number: 10 digits, DDMMYYSSSS", "bad-cpr")
+    patient_key = consent_patient_key(request.cpr)
     if request.decision not in ("permit", "deny"):
         raise ConsentError("decision must be permit or deny", "unknown-decision")
     for sector in request.sectors:
@@ -142,7 +140,7 @@ def consent_resource(
             ]
         },
         "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-        "patient": {"identifier": {"system": CPR_SYSTEM, "value": cpr}},
+        "patient": {"identifier": identifier_of(patient_key)},
         "dateTime": clock.now().isoformat(timespec="seconds"),
         "organization": [{"identifier": {"system": SOR_SYSTEM, "value": recorder.org}}],
         # Sundhedsloven §§ 41–43: disclosure of health information with the patient's consent.
@@ -150,6 +148,12 @@ def consent_resource(
         "provision": provision,
     }
     return consent
+
+
+def consent_patient_key(named: str) -> str:
+    """The patient key of the patient a consent request names (CPR or replacement
+    number); ConsentError when it names none."""
+    return patient_key_named(named, ConsentError)
 
 
 def check_periods(request: ConsentRequest, today: date) -> None:
@@ -220,28 +224,27 @@ async def record_consent(
     key = str(uuid.uuid4())
     consent = consent_resource(request, recorder, key, "active")
     check_periods(request, clock.now().astimezone(DANISH_TIME).date())
-    cpr = normalise_cpr(request.cpr)
-    assert cpr is not None  # consent_resource checked it
-    if recorder.cpr == cpr:
+    patient_key = consent_patient_key(request.cpr)  # consent_resource checked it
+    if is_own(recorder.cpr, patient_key):
         writer = Sender(recorder.sector, recorder.org, recorder.sub, controller=PATIENT)
         return await _submit(
-            engine, intake, recorder, request.cpr, consent, key, wait_seconds, writer
+            engine, intake, recorder, patient_key, consent, key, wait_seconds, writer
         )
     if request.decision == "permit":
-        refusal = await _why_not_custodian(engine, recorder, cpr, request)
+        refusal = await _why_not_custodian(engine, recorder, patient_key, request)
         # What the recorder sent a moment ago may still be on its way to the store.
         deadline = time.monotonic() + min(wait_seconds, HELD_DATA_WAIT_SECONDS)
         while refusal is not None and refusal.code == NOT_CUSTODIAN and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
-            refusal = await _why_not_custodian(engine, recorder, cpr, request)
+            refusal = await _why_not_custodian(engine, recorder, patient_key, request)
         if refusal is not None:
-            await _audit(engine, recorder, "consent.record", cpr, outcome="denied")
+            await _audit(engine, recorder, "consent.record", patient_key, outcome="denied")
             raise refusal
-    return await _submit(engine, intake, recorder, request.cpr, consent, key, wait_seconds)
+    return await _submit(engine, intake, recorder, patient_key, consent, key, wait_seconds)
 
 
 async def _why_not_custodian(
-    engine: AsyncEngine, recorder: Principal, cpr: str, request: ConsentRequest
+    engine: AsyncEngine, recorder: Principal, patient_key: str, request: ConsentRequest
 ) -> ConsentError | None:
     """Why ``recorder`` may not record this permit (None when it may): an organisation
     discloses only what its own controller holds about the patient."""
@@ -253,7 +256,7 @@ async def _why_not_custodian(
         )
     async with UnitOfWork(engine) as uow:
         held = await uow.resources.held_by(
-            cpr_patient_key(cpr), recorder.controller, tuple(request.resource_types) or None
+            patient_key, recorder.controller, tuple(request.resource_types) or None
         )
     held = [r for r in held if r.resource_type not in ("Consent", "AuditEvent")]
     if request.psychiatry:
@@ -280,14 +283,13 @@ async def revoke_consent(
 ) -> RecordedConsent:
     """Make a recorded consent inactive: an owner act. Only the organisation that
     recorded it may, or the patient with their own token; to anyone else the consent
-    is as if it did not exist, and nothing is written."""
-    normalised = normalise_cpr(cpr)
-    if normalised is None:
-        raise ConsentError("cpr must be a CPR number: 10 digits, DDMMYYSSSS", "bad-cpr")
-    patient_acts = revoker.cpr == normalised
-    stored = await find_consent(engine, cpr, key, org=None if patient_acts else revoker.org)
+    is as if it did not exist, and nothing is written. ``cpr`` names the patient: a CPR
+    number or a replacement number as ``<system>|<value>``."""
+    patient_key = consent_patient_key(cpr)
+    patient_acts = is_own(revoker.cpr, patient_key)
+    stored = await find_consent(engine, patient_key, key, org=None if patient_acts else revoker.org)
     if stored is None:
-        await _audit(engine, revoker, "consent.revoke", normalised, outcome="denied")
+        await _audit(engine, revoker, "consent.revoke", patient_key, outcome="denied")
         # The same answer whether it does not exist or is not the caller's to end.
         raise ConsentError(
             f"no consent {CONSENT_IDENTIFIER_SYSTEM}|{key} recorded by your organisation",
@@ -295,17 +297,17 @@ async def revoke_consent(
         )
     consent = {k: v for k, v in stored.content.items() if k not in ("id", "meta")}
     consent["status"] = "inactive"
-    consent["patient"] = {"identifier": {"system": CPR_SYSTEM, "value": normalised}}
+    consent["patient"] = {"identifier": identifier_of(patient_key)}
     # The record stays its owner's: the patient's revocation is written on its behalf.
     owner = Sender(Sector(stored.sector), stored.org, revoker.sub, controller=stored.controller)
-    return await _submit(engine, intake, revoker, cpr, consent, key, wait_seconds, owner)
+    return await _submit(engine, intake, revoker, patient_key, consent, key, wait_seconds, owner)
 
 
 async def _submit(
     engine: AsyncEngine,
     intake: IntakeService,
     sender: Principal,
-    cpr: str,
+    patient_key: str,
     consent: FhirJson,
     key: str,
     wait_seconds: float,
@@ -315,10 +317,10 @@ async def _submit(
     written_as = writer or sender.as_sender()
     await intake.accept(FORMAT, _transaction(consent, key), written_as)
     action = "consent.record" if status == "active" else "consent.revoke"
-    stored = await _wait_until_stored(engine, cpr, key, status, wait_seconds, written_as.org)
-    normalised = normalise_cpr(cpr)
-    assert normalised is not None  # consent_resource and revoke_consent checked it
-    await _audit(engine, sender, action, normalised, outcome="success")
+    stored = await _wait_until_stored(
+        engine, patient_key, key, status, wait_seconds, written_as.org
+    )
+    await _audit(engine, sender, action, patient_key, outcome="success")
     return RecordedConsent(
         id=stored or "",
         identifier=f"{CONSENT_IDENTIFIER_SYSTEM}|{key}",
@@ -328,15 +330,14 @@ async def _submit(
 
 
 async def find_consent(
-    engine: AsyncEngine, cpr: str, key: str, *, org: str | None = None
+    engine: AsyncEngine, patient_key: str, key: str, *, org: str | None = None
 ) -> StoredResource | None:
-    """The consent recorded under ``key`` (by ``org``, when given)."""
-    normalised = normalise_cpr(cpr)
-    if normalised is None:
-        return None
+    """The consent of the patient ``patient_key`` (or a CPR number) recorded under
+    ``key`` (by ``org``, when given)."""
     async with UnitOfWork(engine) as uow:
         consents = await uow.resources.for_patient(
-            cpr_patient_key(normalised), visible=true(), resource_types=("Consent",)
+            lookup_patient_key(patient_key) or patient_key,
+            resource_types=("Consent",),
         )
     for stored in consents:
         if org is not None and stored.org != org:
@@ -348,11 +349,11 @@ async def find_consent(
 
 
 async def _wait_until_stored(
-    engine: AsyncEngine, cpr: str, key: str, status: str, wait_seconds: float, org: str
+    engine: AsyncEngine, patient_key: str, key: str, status: str, wait_seconds: float, org: str
 ) -> str | None:
     deadline = time.monotonic() + wait_seconds
     while True:
-        found = await find_consent(engine, cpr, key, org=org)
+        found = await find_consent(engine, patient_key, key, org=org)
         if found is not None and found.content.get("status") == status:
             return found.id
         if time.monotonic() >= deadline:
@@ -361,14 +362,14 @@ async def _wait_until_stored(
 
 
 async def _audit(
-    engine: AsyncEngine, who: Principal, action: str, cpr: str, *, outcome: str
+    engine: AsyncEngine, who: Principal, action: str, patient_key: str, *, outcome: str
 ) -> None:
     async with UnitOfWork(engine) as uow:
         await record_access(
             uow,
             who,
             action=action,
-            patient_key=cpr_patient_key(cpr),
+            patient_key=patient_key,
             disclosed=[],
             outcome=outcome,
         )

@@ -6,8 +6,6 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import true
-
 from hub import clock
 from hub.domain.consent import (
     SOR_IDENTITY,
@@ -180,9 +178,7 @@ async def _municipality_to_act(
         notified = notified_organisations(stay.content)
         if notified:
             return frozenset(f"{SOR_IDENTITY}:{org}" for org in notified)
-    patients = await uow.resources.for_patient(
-        patient_key, visible=true(), resource_types=("Patient",)
-    )
+    patients = await uow.resources.for_patient(patient_key, resource_types=("Patient",))
     kommune = residence(patients, policy)
     return frozenset({kommune_identity(kommune)}) if kommune else frozenset()
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub import clock
 from hub.domain.alerts import Alert
 from hub.domain.consent import Policy, Viewer, Visibility
-from hub.domain.identifiers import cpr_of
+from hub.domain.identifiers import cpr_of, is_patient_key
 from hub.domain.inbox import ALERT_ITEMS, InboxKind, InboxState, InboxStateError, next_state, title
 from hub.domain.translation import FhirJson
 from hub.services.audit import record_access
@@ -20,6 +20,7 @@ from hub.services.auth import Principal
 from hub.services.consent.read import Disclosure, PatientView, consented_view, viewer_of
 from hub.services.inbox.filing import identities_of
 from hub.services.indicators import alert_evidence, logged_alert
+from hub.services.pathway_events import patient_identifier
 from hub.store.inbox import InboxItemRecord
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
@@ -53,6 +54,9 @@ class InboxItem:
     created_at: datetime
     due_at: datetime
     cpr: str | None
+    # The patient's key (``cpr:<CPR>`` or a replacement number's ``<system>|<value>``);
+    # None exactly where ``cpr`` is withheld too.
+    patient_key: str | None
     resource: str  # "Type/id"
     title: str  # Danish
     content: FhirJson | None  # the resource as the reader may see it (None for an alert)
@@ -67,6 +71,7 @@ class InboxItem:
             "stateReason": self.state_reason,
             "title": self.title,
             "cpr": self.cpr,
+            "patient": patient_identifier(self.patient_key),
             "resource": self.resource,
             "content": self.content,
             "createdAt": self.created_at.isoformat(),
@@ -175,7 +180,7 @@ async def render_item(
         if record.kind not in INVITATION_ITEMS:
             return None
         item = _item(record, title(record.kind, entry.content), entry.content, [entry])
-        return replace(item, cpr=None)
+        return replace(item, cpr=None, patient_key=None)
     return _item(record, title(record.kind, entry.content), entry.content, [entry])
 
 
@@ -202,6 +207,7 @@ def _item(
         created_at=record.created_at,
         due_at=record.due_at,
         cpr=cpr_of(record.patient_key),
+        patient_key=record.patient_key if is_patient_key(record.patient_key) else None,
         resource=f"{record.resource_type}/{record.resource_id}",
         title=heading,
         content=content,

@@ -7,7 +7,6 @@ from dataclasses import replace
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.domain.consent import DEFAULT_POLICY, Policy
-from hub.domain.identifiers import cpr_patient_key
 from hub.domain.round_table import (
     ACTION_STATUSES,
     ACTION_SYSTEM,
@@ -31,6 +30,7 @@ from hub.services.consent.read import (
     visibility_for,
 )
 from hub.services.intake import IntakeService
+from hub.services.patient_keys import patient_key_named
 from hub.services.round_table.shared import (
     _audit_denied,
     _meeting_for,
@@ -116,7 +116,7 @@ async def update_action(
             ),
         )
     async with UnitOfWork(engine) as uow:
-        patient_key = cpr_patient_key(meeting.cpr)
+        patient_key = patient_key_named(meeting.cpr, RoundTableError)
         view = await consented_view(uow, viewer_of(caller), patient_key, policy=policy)
         found = next(
             (d for d in view.entries if (d.stored.resource_type, d.stored.id) == ("Task", task_id)),

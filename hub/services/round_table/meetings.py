@@ -5,12 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Collection
 
-from sqlalchemy import true
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
 from hub.domain.consent import DEFAULT_POLICY, Item, Policy, Viewer, relatives_permitted
-from hub.domain.identifiers import cpr_patient_key, normalise_cpr
 from hub.domain.round_table import (
     Meeting,
     Participant,
@@ -33,6 +31,7 @@ from hub.domain.round_table import (
 from hub.services.auth import Principal
 from hub.services.consent.read import consents_of
 from hub.services.intake import IntakeService
+from hub.services.patient_keys import named_of, patient_key_named
 from hub.services.round_table.read import _read_back
 from hub.services.round_table.shared import (
     NO_BASIS,
@@ -66,15 +65,13 @@ async def convene(
     patient (a coordinator's controller is its employer). Otherwise nothing is written
     and the refusal is audited, so convening cannot probe whose consent covers whom.
     """
-    cpr = normalise_cpr(request.cpr)
-    if cpr is None:
-        raise RoundTableError("cpr must be a CPR number: 10 digits, DDMMYYSSSS", "bad-cpr")
+    patient_key = patient_key_named(request.cpr, RoundTableError)
     invited = [_participant(p) for p in request.participants]
     convener = Participant(caller.org, caller.sector, role=request.role)
     key = str(uuid.uuid4())
     meeting = new_meeting(
         key,
-        cpr,
+        named_of(patient_key),
         request.reason,
         convener,
         invited,
@@ -87,11 +84,11 @@ async def convene(
     if meeting.start is not None:
         not_past(meeting.start, clock.now())
     async with UnitOfWork(engine) as uow:
-        if not await holds_data(uow, caller, cpr_patient_key(cpr)):
-            await _audit_denied(uow, caller, "roundtable.create", cpr_patient_key(cpr))
+        if not await holds_data(uow, caller, patient_key):
+            await _audit_denied(uow, caller, "roundtable.create", patient_key)
             raise RoundTableError(NO_BASIS, "no-basis")
         if meeting.relatives:
-            await _check_relatives(uow, caller, cpr_patient_key(cpr), invited)
+            await _check_relatives(uow, caller, patient_key, invited)
     await _send(intake, caller.as_sender(), [_put_meeting(meeting)])
     the_id = meeting_id(caller.org, key)
     await _stored(engine, the_id, meeting)
@@ -248,9 +245,7 @@ async def _check_relatives(
     """Relatives take part only when the patient's consent names relatives for every
     invited organisation outside the convener's data controller (rule 6 of
     ``hub.domain.consent``): otherwise nothing is written."""
-    stored = await uow.resources.for_patient(
-        patient_key, visible=true(), resource_types=("Consent",)
-    )
+    stored = await uow.resources.for_patient(patient_key, resource_types=("Consent",))
     consents = consents_of(stored)
     meeting = Item(
         "Appointment", "-", caller.sector.value, caller.org, {}, controller=caller.controller

@@ -7,7 +7,7 @@ from collections import defaultdict
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.domain.consent import DEFAULT_POLICY, Policy, Visibility
-from hub.domain.identifiers import cpr_of, cpr_patient_key, normalise_cpr
+from hub.domain.identifiers import cpr_of
 from hub.domain.round_table import (
     RoundTableError,
     is_round_table,
@@ -24,6 +24,7 @@ from hub.services.consent.read import (
     viewer_of,
     visibility_for,
 )
+from hub.services.patient_keys import named_of, patient_key_named
 from hub.services.round_table.shared import (
     NOT_FOUND,
     PlanView,
@@ -47,10 +48,8 @@ async def round_tables(
     views: list[RoundTableView] = []
     async with UnitOfWork(engine) as uow:
         if cpr is not None:
-            normalised = normalise_cpr(cpr)
-            if normalised is None:
-                raise RoundTableError("cpr must be a CPR number: 10 digits, DDMMYYSSSS", "bad-cpr")
-            views += await _patient_meetings(uow, caller, cpr_patient_key(normalised), None, policy)
+            patient_key = patient_key_named(cpr, RoundTableError)
+            views += await _patient_meetings(uow, caller, patient_key, None, policy)
         else:
             wanted: dict[str, set[str]] = defaultdict(set)
             for row in await uow.round_tables.for_org(caller.org):
@@ -122,6 +121,7 @@ async def _patient_meetings(
                 convener_org=meeting.stored.org,
                 convener_sector=meeting.stored.sector,
                 cpr=cpr_of(patient_key) if full else None,
+                patient_key=patient_key if full else None,
                 coverage=await _coverage(uow, caller, meeting, policy) if full else None,
                 plan=plan_view,
                 safety_plan=safety_plan,
@@ -149,9 +149,10 @@ async def _coverage(
         return None
     if not await holds_data(uow, caller, meeting.stored.patient_key):
         return None
-    cpr = cpr_of(meeting.stored.patient_key or "") or ""
     try:
-        participants = meeting_of(meeting.stored.content, cpr).participants
+        participants = meeting_of(
+            meeting.stored.content, named_of(meeting.stored.patient_key)
+        ).participants
     except RoundTableError:  # not convened through the hub: no sectors to decide by
         return None
     seen = await visibility_for(

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
 from hub.domain.consent import Policy, Viewer, Visibility
-from hub.domain.identifiers import cpr_of
 from hub.domain.round_table import (
     MEETING_SYSTEM,
     Action,
@@ -35,6 +34,7 @@ from hub.services.consent.read import (
     visibility_for,
 )
 from hub.services.intake import IntakeService
+from hub.services.patient_keys import named_of
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
 
@@ -95,12 +95,14 @@ class RoundTableView:
     appointment: Disclosure
     convener_org: str
     convener_sector: str
-    cpr: str | None  # None when the caller sees only the invitation
+    cpr: str | None  # None when the caller sees only the invitation, or has no CPR number
     # SOR code → whether the patient's consent covers sharing the meeting with it, now.
     # Only for the convener's sector: whom the patient consented to is not for everyone.
     coverage: dict[str, bool] | None
     plan: PlanView | None
     safety_plan: Disclosure | None = None  # the meeting's sikkerhedsplan, if any
+    # cpr:<CPR> or <system>|<value>; None when the caller sees only the invitation.
+    patient_key: str | None = None
 
     @property
     def invitation_only(self) -> bool:
@@ -138,10 +140,9 @@ async def _meeting_for(
     least its invitation; else the same error as for a meeting that does not exist."""
     async with UnitOfWork(engine) as uow:
         stored = await uow.resources.get("Appointment", the_id)
-        cpr = cpr_of(stored.patient_key or "") if stored else None
-        if stored is None or cpr is None or not is_round_table(stored.content):
+        if stored is None or not stored.patient_key or not is_round_table(stored.content):
             raise RoundTableError(NOT_FOUND.format(the_id), "no-such-meeting")
-        meeting = meeting_of(stored.content, cpr)
+        meeting = meeting_of(stored.content, named_of(stored.patient_key))
         (seen,) = await visibility_for(uow, [viewer_of(caller)], stored, policy=policy)
         if (participant and meeting.participant(caller.org) is None) or seen is Visibility.HIDDEN:
             await _audit_denied(uow, caller, "roundtable.update", stored.patient_key)
