@@ -1,4 +1,10 @@
-"""Derived pathway facts (hub.domain.indicators): kept per resource, queried per period."""
+"""Derived pathway facts (hub.domain.indicators): kept per resource, queried per period.
+
+It runs over 400 lines because the repository keeps, beside the table, the consumer batch's
+read-ahead copy of its patients' facts (``read_ahead``), which must answer exactly as
+the table does and track every write of the batch; splitting the two would put one
+table's ordering and write rules in two places.
+"""
 
 from __future__ import annotations
 
