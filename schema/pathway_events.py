@@ -121,7 +121,7 @@ class PathwayEvent:
             kind=PathwayEventKindValue(message.kind),
             withheld=message.withheld,
             cpr=message.cpr,
-            patient=None if message.withheld else PatientIdentifier.of(message.patient_key),
+            patient=PatientIdentifier.told(message.told_patient()),
             encounter_id=strawberry.ID(message.encounter_id) if message.encounter_id else None,
             at=message.at,
             status=encounter.get("status"),

@@ -74,3 +74,11 @@ class PatientIdentifier:
             return cls(system=CPR_SYSTEM, value=cpr)
         system, bar, value = patient_key.partition("|")
         return cls(system=system, value=value) if bar and value else None
+
+    @classmethod
+    def told(cls, identifier: dict[str, str] | None) -> PatientIdentifier | None:
+        """The identifier an event tells (``PathwayEventMessage.told_patient``: none when
+        withheld, an inbox item's only as the item shows it)."""
+        if identifier is None:
+            return None
+        return cls(system=identifier["system"], value=identifier["value"])
