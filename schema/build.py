@@ -30,6 +30,7 @@ from schema.patient_links import PatientLinkMutation
 from schema.queries import CoreQuery
 from schema.round_table import RoundTableMutation, RoundTableQuery
 from schema.security import DepthLimiter, HideSuggestions, QueryCostLimiter, masked_errors
+from schema.validation_cache import CachedValidation
 
 # Every operation, introspection included: the introspection query GraphiQL (and
 # graphql-core's get_introspection_query) sends is 14 deep, unwrapping types nine times.
@@ -68,17 +69,25 @@ def build_schema(*, allow_introspection: bool) -> strawberry.Schema:
     """The hub's schema; introspection only where the GraphQL IDE is offered (dev)."""
     # Factories, not instances: strawberry then builds each extension afresh per
     # request, so concurrent requests never share an extension's execution context.
+    # The validation rules are created once, so that every request adds the same rule
+    # classes and an operation is validated once per distinct document
+    # (schema.validation_cache); the cost rule, bound to each request's variables,
+    # runs every time.
+    rules = [
+        *DepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+    ]
+    if not allow_introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Callable[[], SchemaExtension]] = [
-        partial(DepthLimiter, max_depth=MAX_DEPTH),
-        partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+        partial(AddValidationRules, rules),
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         # Every list in this schema returns at most one page, MAX_PAGE_SIZE items.
         partial(QueryCostLimiter, max_cost=MAX_COST, list_size=MAX_PAGE_SIZE),
+        CachedValidation,
         HideSuggestions,
         masked_errors,
     ]
-    if not allow_introspection:
-        extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
     # Errors are logged by schema.error_log: a refusal in one line, a fault with its traceback.
     return LoggedErrorsSchema(
         query=merge_types("Query", QUERIES),

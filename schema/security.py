@@ -220,6 +220,8 @@ def cost_rule(
     """A validation rule refusing every operation of the document over ``max_cost``."""
 
     class QueryCostRule(ValidationRule):
+        per_request = True  # bound to this request's variables (schema.validation_cache)
+
         def enter_document(self, node: DocumentNode, *_args: Any) -> None:
             for definition in node.definitions:
                 if not isinstance(definition, OperationDefinitionNode):

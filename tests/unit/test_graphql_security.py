@@ -23,6 +23,7 @@ from hub.entrypoints.asgi import create_app
 from hub.services.auth import TokenIssuer, dev_signing_key
 from schema.build import MAX_DEPTH
 from schema.security import QueryCostLimiter, masked_errors
+from schema.validation_cache import validated
 from tests.conftest import hub_settings
 from tests.support import clock
 
@@ -129,6 +130,31 @@ async def test_first_given_as_a_variable_counts(
     body = await production.graphql(query, cpr=CPR, first=first)
     assert any("exceeds the maximum 5000" in m for m in messages(body)) is refused
     assert (body["data"] is None) is refused
+
+
+async def test_a_document_is_validated_once_and_each_request_keeps_its_own_cost(
+    production: RunningHub,
+) -> None:
+    """The same document asked again is not validated again by the rules every request
+    shares (depth, aliases, graphql-core's own), yet the cost, which reads each
+    request's variables, is decided for each request, and a refusal's message is the
+    same every time."""
+    query = (
+        "query Cached($cpr: String!, $first: Int) {"
+        f" a: pathway(cpr: $cpr, first: $first) {{ {FULL_PATHWAY} }}"
+        f" b: pathway(cpr: $cpr, first: $first) {{ {FULL_PATHWAY} }} }}"
+    )
+    before = validated.cache_info()
+    for first, refused in [(20, False), (500, True), (20, False), (500, True)]:
+        body = await production.graphql(query, cpr=CPR, first=first)
+        assert any("exceeds the maximum 5000" in m for m in messages(body)) is refused
+    after = validated.cache_info()
+    assert after.misses - before.misses == 1 and after.hits - before.hits == 3
+
+    misspelt = f'{{ pathway(cpr: "{CPR}") {{ entrys {{ id }} }} }}'
+    first_answer = messages(await production.graphql(misspelt))
+    assert first_answer and messages(await production.graphql(misspelt)) == first_answer
+    assert all("Did you mean" not in m for m in first_answer)
 
 
 async def test_a_first_beyond_the_page_size_gets_the_resolvers_answer(
