@@ -68,7 +68,7 @@ async def resolve_access_log(
     """
     context = info.context
     try:
-        records = await read_access_log(context.engine, context.viewer, patient_named(cpr, patient))
+        records = await read_access_log(context.units, context.viewer, patient_named(cpr, patient))
     except (AccessLogQueryError, PatientArgumentError) as error:
         raise GraphQLError(str(error)) from None
     except AccessLogRefused:

@@ -109,7 +109,7 @@ async def resolve_record_consent(info: HubInfo, input: ConsentInput) -> ConsentR
         end=input.period.end if input.period else None,
     )
     with refusals_as_errors(ConsentError, Rejected):
-        recorded = await record_consent(context.engine, context.intake, context.viewer, request)
+        recorded = await record_consent(context.units, context.intake, context.viewer, request)
     return ConsentRecord.from_recorded(recorded)
 
 
@@ -125,7 +125,7 @@ async def resolve_revoke_consent(
         named = patient_named(cpr, patient)
         if not key or system != "urn:brobygger:consent":
             raise ConsentError("identifier must be the one recordConsent returned")
-        recorded = await revoke_consent(context.engine, context.intake, context.viewer, named, key)
+        recorded = await revoke_consent(context.units, context.intake, context.viewer, named, key)
     return ConsentRecord.from_recorded(recorded)
 
 

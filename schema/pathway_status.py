@@ -314,7 +314,7 @@ async def resolve_pathway_status(
     context = info.context
     with refusals_as_errors(PathwayQueryError, PatientArgumentError):
         view = await read_pathway_status(
-            context.engine,
+            context.units,
             context.viewer,
             patient_named(cpr, patient),
             purpose=purpose,

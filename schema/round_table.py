@@ -598,7 +598,7 @@ async def resolve_round_tables(
     context = info.context
     with refusals_as_errors(RoundTableError, PatientArgumentError):
         named = None if cpr is None and patient is None else patient_named(cpr, patient)
-        views = await round_tables(context.engine, context.viewer, named, policy=context.policy)
+        views = await round_tables(context.units, context.viewer, named, policy=context.policy)
     directory = await current_directory(context.engine)
     return [RoundTable.from_view(v, context.viewer.org, directory) for v in _page(views, first)]
 
@@ -623,7 +623,7 @@ async def resolve_convene(info: HubInfo, input: ConveneRoundTableInput) -> Round
     )
     with refusals_as_errors(RoundTableError, Rejected):
         view = await convene(
-            context.engine, context.intake, context.viewer, request, policy=context.policy
+            context.units, context.intake, context.viewer, request, policy=context.policy
         )
     return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
 
@@ -635,7 +635,7 @@ async def _changed(
     context = info.context
     with refusals_as_errors(RoundTableError, Rejected):
         view = await change(
-            context.engine,
+            context.units,
             context.intake,
             context.viewer,
             str(meeting_id),
@@ -733,7 +733,7 @@ async def resolve_update_action(
     context = info.context
     with refusals_as_errors(RoundTableError, Rejected):
         disclosure = await update_action(
-            context.engine,
+            context.units,
             context.intake,
             context.viewer,
             str(task_id),

@@ -248,7 +248,7 @@ async def record(request: Request, session: SignedIn) -> Response:
         end=end.isoformat() if end else None,
     )
     try:
-        await record_consent(hub.engine, hub.intake, session.principal, request_)
+        await record_consent(hub.units, hub.intake, session.principal, request_)
     except (ConsentError, Rejected) as error:
         what = "Frabedelsen" if decision == "deny" else "Samtykket"
         return await refused(
@@ -270,7 +270,7 @@ async def revoke(request: Request, session: SignedIn) -> Response:
     hub = web_hub(request)
     try:
         await revoke_consent(
-            hub.engine, hub.intake, session.principal, cpr, form_text(form, "noegle")
+            hub.units, hub.intake, session.principal, cpr, form_text(form, "noegle")
         )
     except (ConsentError, Rejected) as error:
         return await _render(

@@ -163,7 +163,7 @@ async def patient(request: Request, session: SignedIn) -> Response:
         view = await read_pathway(
             hub.units, session.principal, cpr, PAGE_SIZE, where=where, policy=hub.policy
         )
-    status = await read_pathway_status(hub.engine, session.principal, cpr, policy=hub.policy)
+    status = await read_pathway_status(hub.units, session.principal, cpr, policy=hub.policy)
     number_label, number = number_shown(cpr)
     names = await organisation_names(hub.engine, await organisations(hub.engine))
     offers = await referral_offers(hub.engine, [e.content for e in view.entries])

@@ -395,7 +395,7 @@ async def _render(
     convene_form: ConveneForm | None = None,
 ) -> Response:
     hub = web_hub(request)
-    views = await round_tables(hub.engine, session.principal, cpr, policy=hub.policy)
+    views = await round_tables(hub.units, session.principal, cpr, policy=hub.policy)
     now = clock.now()
     candidates = await organisations(hub.engine)
     names = await organisation_names(hub.engine, candidates)
@@ -578,7 +578,7 @@ async def convene_meeting(request: Request, session: SignedIn) -> Response:
         session,
         cpr,
         "indkaldt",
-        convene(hub.engine, hub.intake, session.principal, the_request, policy=hub.policy),
+        convene(hub.units, hub.intake, session.principal, the_request, policy=hub.policy),
         kept,
     )
 
@@ -606,7 +606,7 @@ async def answer(request: Request, session: SignedIn) -> Response:
         cpr,
         "svar",
         respond(
-            hub.engine,
+            hub.units,
             hub.intake,
             session.principal,
             request.path_params["meeting"],
@@ -657,7 +657,7 @@ async def plan(request: Request, session: SignedIn) -> Response:
         cpr,
         "plan",
         record_plan(
-            hub.engine,
+            hub.units,
             hub.intake,
             session.principal,
             request.path_params["meeting"],
@@ -692,7 +692,7 @@ async def _safety_plan_form(
         cpr,
         "sikkerhedsplan",
         record_safety_plan(
-            hub.engine,
+            hub.units,
             hub.intake,
             session.principal,
             request.path_params["meeting"],
@@ -723,7 +723,7 @@ async def change_action(request: Request, session: SignedIn) -> Response:
         cpr,
         "handling",
         update_action(
-            hub.engine,
+            hub.units,
             hub.intake,
             session.principal,
             request.path_params["task"],
@@ -750,7 +750,7 @@ async def _my_meetings(
     kept: Kept | None = None,
 ) -> Response:
     hub = web_hub(request)
-    views = await round_tables(hub.engine, session.principal, policy=hub.policy)
+    views = await round_tables(hub.units, session.principal, policy=hub.policy)
     now = clock.now()
     names = await organisation_names(hub.engine, await organisations(hub.engine))
     meetings = [
@@ -785,7 +785,7 @@ async def answer_invitation(request: Request, session: SignedIn) -> Response:
             local_time(form_text(form, "andet_tidspunkt")) if response == "tentative" else None
         )
         await respond(
-            hub.engine,
+            hub.units,
             hub.intake,
             session.principal,
             request.path_params["meeting"],
@@ -832,5 +832,5 @@ async def manage(request: Request, session: SignedIn) -> Response:
         service = set_place
         args = (form_text(form, "sted") or None, form_text(form, "videolink") or None)
         step = "sted"
-    change = service(hub.engine, hub.intake, session.principal, meeting, *args, policy=hub.policy)
+    change = service(hub.units, hub.intake, session.principal, meeting, *args, policy=hub.policy)
     return await _carry_out(request, session, cpr, step, change, kept)

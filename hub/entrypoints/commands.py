@@ -328,7 +328,7 @@ async def print_access_log(settings: Settings, cpr: str, limit: int) -> int:
     hub = build_hub(settings)
     await upgrade(hub.engine)
     try:
-        records = await list_access_log(hub.engine, cpr, limit)
+        records = await list_access_log(hub.units, cpr, limit)
     finally:
         await hub.engine.dispose()
     for record in records:

@@ -28,15 +28,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub import clock
 from hub.domain.consent import PURPOSE_SYSTEM
 from hub.domain.consent import SECTOR_ROLE_SYSTEM as SECTOR_SYSTEM
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_of, cpr_patient_key
 from hub.services.auth import Principal
 from hub.services.patient_keys import is_own, patient_key_named
-from hub.services.unit_of_work import AuditedUnitOfWork
+from hub.services.unit_of_work import AuditedUnitOfWork, UnitOfWorkFactory
 from hub.store.audit import AuditRecord
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
@@ -364,7 +362,10 @@ def _concept(system: str, code: str, display: str | None = None) -> dict[str, An
 
 
 async def read_access_log(
-    engine: AsyncEngine, viewer: Principal, cpr: str, limit: int = ACCESS_LOG_LIMIT
+    units: UnitOfWorkFactory[UnitOfWork],
+    viewer: Principal,
+    cpr: str,
+    limit: int = ACCESS_LOG_LIMIT,
 ) -> list[AuditRecord]:
     """The patient's recorded accesses, newest first, if ``viewer`` may read them.
 
@@ -375,7 +376,7 @@ async def read_access_log(
     patient_key = access_log_key(cpr)
     own = is_own(viewer.cpr, patient_key)
     purpose = "PATRQT" if own else "HCOMPL"
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         if not (own or AUDITOR_ROLE in viewer.roles):
             await record_access(
                 uow,
@@ -402,14 +403,16 @@ async def read_access_log(
     return entries
 
 
-async def list_access_log(engine: AsyncEngine, cpr: str, limit: int) -> list[AuditRecord]:
+async def list_access_log(
+    units: UnitOfWorkFactory[UnitOfWork], cpr: str, limit: int
+) -> list[AuditRecord]:
     """The patient's recorded accesses, newest first, for the operator's command line.
 
     Not itself recorded: it runs with the database's own credentials, outside any
     token, and whoever runs it can read the table directly anyway.
     """
     patient_key = access_log_key(cpr)
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         return await uow.audit.for_patient(patient_key, limit=limit)
 
 

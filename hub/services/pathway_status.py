@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub import clock
 from hub.config import kom_godt_hjem_score
 from hub.domain.consent import DEFAULT_POLICY, DEFAULT_PURPOSE, Policy
@@ -22,6 +20,7 @@ from hub.services.consent.read import (
 )
 from hub.services.pathway import PathwayQueryError
 from hub.services.patient_keys import patient_key_named
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.unit_of_work import UnitOfWork
 
 
@@ -41,7 +40,7 @@ class PathwayStatusView:
 
 
 async def read_pathway_status(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     viewer: Principal,
     cpr: str,
     *,
@@ -61,7 +60,7 @@ async def read_pathway_status(
     """
     patient_key = patient_key_named(cpr, PatientNotNamed)
     now = now or clock.now()
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         try:
             await refuse_unless_clinician(
                 uow, viewer, override_reason, action="pathway.status", patient_key=patient_key

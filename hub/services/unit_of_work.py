@@ -208,6 +208,14 @@ class ResourcesUnitOfWork(Protocol):
     def resources(self) -> ResourcesRepository: ...
 
 
+class AuditedResourcesUnitOfWork(ResourcesUnitOfWork, AuditedUnitOfWork, Protocol):
+    """A unit of work that reads and writes the stored resources and records accesses."""
+
+
+AuditedResourcesUnits: TypeAlias = UnitOfWorkFactory[AuditedResourcesUnitOfWork]
+"""The factory the consent recording takes."""
+
+
 class PatientLinksReader(Protocol):
     """The index of replacement numbers linked to a CPR number (``hub.store.patient_links``)."""
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.bootstrap import units_over
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_patient_key
 from hub.domain.sectors import Sector
 from hub.entrypoints.cli import main
@@ -32,6 +33,7 @@ from hub.services.audit import (
     record_disclosure,
 )
 from hub.services.auth import Principal, TokenError, TokenIssuer, TokenVerifier
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.database import create_engine
 from hub.store.migrate import alembic_config, upgrade
 from hub.store.resources import StoredResource
@@ -331,6 +333,10 @@ class AuditContext:
     viewer: Principal
     engine: AsyncEngine
 
+    @property
+    def units(self) -> UnitOfWorkFactory[UnitOfWork]:
+        return units_over(self.engine)
+
 
 async def access_log(engine: AsyncEngine, viewer: Principal, cpr: str = CPR) -> Any:
     return await ACCESS_LOG_SCHEMA.execute(
@@ -436,7 +442,7 @@ async def test_a_malformed_cpr_is_an_error_not_an_access(engine: AsyncEngine) ->
 
 async def test_read_access_log_raises_for_a_refused_viewer(engine: AsyncEngine) -> None:
     with pytest.raises(AccessLogRefused):
-        await read_access_log(engine, HOME_CARE, CPR)
+        await read_access_log(units_over(engine), HOME_CARE, CPR)
 
 
 # --- tokens: roles and the patient's own CPR ----------------------------------------------

@@ -24,6 +24,7 @@ from consumers.pathway_facts import PathwayFactsObserver
 from consumers.projection import ResourceProjection
 from consumers.round_table_index import RoundTableIndexer
 from hub import clock
+from hub.bootstrap import units_over
 from hub.domain import pathway_codes as codes
 from hub.domain.alerts import AlertRules
 from hub.domain.cohort import CohortRule
@@ -356,7 +357,7 @@ async def test_an_organisation_moves_its_items_on_and_nobody_else_can(
     seen = await set_state(engine, RANDERS, item.id, "seen", None, policy=DEFAULT_POLICY)
     assert seen.state == "seen"
     hospital = Principal("nurse", Sector.HOSPITAL, HOSPITAL.org)
-    status = await read_pathway_status(engine, hospital, CPR)
+    status = await read_pathway_status(units_over(engine), hospital, CPR)
     assert [r.id for r in status.status.open_referrals] == ["ref-1"]
     declined = await set_state(
         engine, RANDERS, item.id, "declined", "Borgeren er flyttet", policy=DEFAULT_POLICY
@@ -366,7 +367,7 @@ async def test_an_organisation_moves_its_items_on_and_nobody_else_can(
         await set_state(engine, RANDERS, item.id, "done", None, policy=DEFAULT_POLICY)
     assert refused.value.code == "item-closed"
     # Declined by the one it was sent to: no longer open on the pathway.
-    status = await read_pathway_status(engine, hospital, CPR)
+    status = await read_pathway_status(units_over(engine), hospital, CPR)
     assert status.status.open_referrals == ()
     assert [i.state for i in await inbox(engine, RANDERS, states=["declined"])] == ["declined"]
     assert await inbox(engine, RANDERS, states=["new"]) == []

@@ -47,7 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from consumers.pathway_events import PathwayEventDeriver
 from consumers.pathway_facts import PathwayFactsObserver
 from consumers.projection import ResourceProjection
-from hub.bootstrap import build_adapters
+from hub.bootstrap import build_adapters, units_over
 from hub.config import Settings
 from hub.domain.cohort import CohortRule
 from hub.domain.consent import DEFAULT_POLICY
@@ -216,7 +216,12 @@ async def attack(world: World, move: Attack) -> None:
             cpr, identifier = world.cpr, world.consent_identifier.split("|", 1)[1]
             with pytest.raises(ConsentError):
                 await revoke_consent(
-                    world.engine, world.intake, move.by.principal, cpr, identifier, wait_seconds=0
+                    units_over(world.engine),
+                    world.intake,
+                    move.by.principal,
+                    cpr,
+                    identifier,
+                    wait_seconds=0,
                 )
     except Rejected:
         pass  # refused at the door: kept as a dead letter, nothing written
@@ -254,7 +259,7 @@ async def honest_world(engine: AsyncEngine) -> World:
     await apply(world)  # the hospital holds the stays before it records a consent for them
     request = ConsentRequest(cpr=world.cpr, decision="permit", organisations=["555555551"])
     recorded = await record_consent(
-        engine, world.intake, ADT_HOSPITAL.principal, request, wait_seconds=0
+        units_over(engine), world.intake, ADT_HOSPITAL.principal, request, wait_seconds=0
     )
     world.consent_identifier = recorded.identifier
     await apply(world)
@@ -339,7 +344,7 @@ async def play(template: Path, moves: Sequence[Attack]) -> None:
                 await attack(world, move)
             check(before, await snapshot(world), moves)
             consent = await find_consent(
-                engine, world.cpr, world.consent_identifier.split("|", 1)[1]
+                units_over(engine), world.cpr, world.consent_identifier.split("|", 1)[1]
             )
             assert consent is not None and consent.content["status"] == "active"
             assert consent.org == ADT_HOSPITAL.sor

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.bootstrap import units_over
 from hub.domain.directory import Directory
 from hub.domain.round_table import ACTION_STATUSES
 from hub.domain.safety_plan import SAFETY_PLAN_SYSTEM, new_safety_plan, safety_care_plan
@@ -40,7 +41,7 @@ SAFETY_FORM = "Revidér sikkerhedsplanen"
 
 async def meeting_page(engine: AsyncEngine, staff: Principal) -> str:
     """The meeting as ``staff`` is shown it on the patient's round-table page."""
-    (view,) = await round_tables(engine, staff, CPR)
+    (view,) = await round_tables(units_over(engine), staff, CPR)
     block = meeting_block(view, staff.org, clock.now(), OrganisationNames(Directory()))
     return (
         templates()

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.fhir import FhirAdapter
 from consumers.projection import ResourceProjection
 from consumers.round_table_index import RoundTableIndexer
+from hub.bootstrap import units_over
 from hub.domain.events import InboundEvent
 from hub.domain.pathway_codes import PATHWAY_EVENT_BY_CODE, SAFETY_PLAN
 from hub.domain.round_table import RoundTableError, is_round_table, meeting_id
@@ -165,7 +166,7 @@ async def test_the_convener_records_it_and_a_covered_participant_reads_it(
     the_id = meeting_id(HOSPITAL, "k1")
 
     view = await record_safety_plan(
-        engine, cast(IntakeService, intake), HOSPITAL_STAFF, the_id, request()
+        units_over(engine), cast(IntakeService, intake), HOSPITAL_STAFF, the_id, request()
     )
     assert view.safety_plan is not None
     written = safety_plan_of(view.safety_plan.content, "k1")
@@ -179,10 +180,10 @@ async def test_the_convener_records_it_and_a_covered_participant_reads_it(
     assert view.plan is not None and view.plan.care_plan.content["description"] == "Stabil bolig"
 
     # The municipality, covered by the consent and the tovholder, sees and revises it.
-    (seen,) = await round_tables(engine, MUNICIPAL_STAFF, CPR)
+    (seen,) = await round_tables(units_over(engine), MUNICIPAL_STAFF, CPR)
     assert seen.safety_plan is not None
     revised = await record_safety_plan(
-        engine,
+        units_over(engine),
         cast(IntakeService, intake),
         MUNICIPAL_STAFF,
         the_id,
@@ -193,7 +194,7 @@ async def test_the_convener_records_it_and_a_covered_participant_reads_it(
     assert revised.safety_plan.stored.version_id == 2
 
     # The GP takes part but is not covered: it sees the invitation and no safety plan.
-    (gp_view,) = await round_tables(engine, GP_STAFF)
+    (gp_view,) = await round_tables(units_over(engine), GP_STAFF)
     assert gp_view.invitation_only and gp_view.safety_plan is None
 
 
@@ -213,7 +214,7 @@ async def test_a_participant_who_is_neither_convener_nor_tovholder_is_refused(
     # The GP sees the meeting in full, but neither convened it nor holds its plan.
     with pytest.raises(RoundTableError) as refused:
         await record_safety_plan(
-            engine, cast(IntakeService, intake), GP_STAFF, the_id, request(tovholder=GP)
+            units_over(engine), cast(IntakeService, intake), GP_STAFF, the_id, request(tovholder=GP)
         )
     assert refused.value.code == "not-planner"
     assert intake.sent == 0

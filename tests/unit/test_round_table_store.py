@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.fhir import FhirAdapter
 from consumers.projection import ResourceProjection
 from consumers.round_table_index import RoundTableIndexer
+from hub.bootstrap import units_over
 from hub.domain.events import InboundEvent
 from hub.domain.round_table import (
     Action,
@@ -123,11 +124,11 @@ async def test_the_index_follows_the_meeting_and_every_listing_goes_through_cons
 
     # No consent yet: the invited see the invitation, and nothing of the plan.
     for staff in (GP_STAFF, MUNICIPAL_STAFF):
-        (invitation,) = await round_tables(engine, staff)
+        (invitation,) = await round_tables(units_over(engine), staff)
         assert invitation.invitation_only and invitation.cpr is None and invitation.plan is None
         assert REASON not in orjson.dumps(invitation.appointment.content).decode()
         assert CPR not in orjson.dumps(invitation.appointment.content).decode()
-    (convener_view,) = await round_tables(engine, HOSPITAL_STAFF)
+    (convener_view,) = await round_tables(units_over(engine), HOSPITAL_STAFF)
     assert convener_view.coverage == {HOSPITAL: True, MUNICIPALITY: False, GP: False}
     assert convener_view.plan is not None and convener_view.cpr == CPR
 
@@ -139,23 +140,23 @@ async def test_the_index_follows_the_meeting_and_every_listing_goes_through_cons
         "active",
     )
     await apply(engine, put(consent, "urn:brobygger:consent", "c1"))
-    (full,) = await round_tables(engine, MUNICIPAL_STAFF, CPR)
+    (full,) = await round_tables(units_over(engine), MUNICIPAL_STAFF, CPR)
     assert not full.invitation_only and full.cpr == CPR and full.coverage is None
     assert full.plan is not None and [a.content["description"] for a in full.plan.actions] == [
         "Bostøtte"
     ]
     # The GP still has only the invitation, and only in its own list: asked by CPR
     # number, nothing answers, so trying numbers cannot tell whose meeting it is.
-    (gp_view,) = await round_tables(engine, GP_STAFF)
+    (gp_view,) = await round_tables(units_over(engine), GP_STAFF)
     assert gp_view.invitation_only
-    assert await round_tables(engine, GP_STAFF, CPR) == []
+    assert await round_tables(units_over(engine), GP_STAFF, CPR) == []
 
     # The GP is dropped from the meeting: the index and its listing forget it; the same
     # version applied again changes nothing.
     revised = replace(convened, participants=convened.participants[:2])
     for _ in range(2):
         await apply(engine, put(appointment(revised), "urn:brobygger:round-table", "k1"))
-    assert await round_tables(engine, GP_STAFF) == []
+    assert await round_tables(units_over(engine), GP_STAFF) == []
     async with UnitOfWork(engine) as uow:
         assert await uow.round_tables.for_org(GP) == []
         assert len(await uow.round_tables.for_org(MUNICIPALITY)) == 1

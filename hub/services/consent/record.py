@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
 from hub.domain.consent import (
@@ -37,8 +36,8 @@ from hub.services.audit import record_access
 from hub.services.auth import Principal
 from hub.services.intake import IntakeService
 from hub.services.patient_keys import identifier_of, is_own, patient_key_named
+from hub.services.unit_of_work import AuditedResourcesUnits
 from hub.store.resources import StoredResource
-from hub.store.unit_of_work import UnitOfWork
 
 CONSENT_IDENTIFIER_SYSTEM = "urn:brobygger:consent"
 FORMAT = "fhir"
@@ -206,7 +205,7 @@ def _transaction(consent: FhirJson, key: str) -> bytes:
 
 
 async def record_consent(
-    engine: AsyncEngine,
+    units: AuditedResourcesUnits,
     intake: IntakeService,
     recorder: Principal,
     request: ConsentRequest,
@@ -228,23 +227,23 @@ async def record_consent(
     if is_own(recorder.cpr, patient_key):
         writer = Sender(recorder.sector, recorder.org, recorder.sub, controller=PATIENT)
         return await _submit(
-            engine, intake, recorder, patient_key, consent, key, wait_seconds, writer
+            units, intake, recorder, patient_key, consent, key, wait_seconds, writer
         )
     if request.decision == "permit":
-        refusal = await _why_not_custodian(engine, recorder, patient_key, request)
+        refusal = await _why_not_custodian(units, recorder, patient_key, request)
         # What the recorder sent a moment ago may still be on its way to the store.
         deadline = time.monotonic() + min(wait_seconds, HELD_DATA_WAIT_SECONDS)
         while refusal is not None and refusal.code == NOT_CUSTODIAN and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
-            refusal = await _why_not_custodian(engine, recorder, patient_key, request)
+            refusal = await _why_not_custodian(units, recorder, patient_key, request)
         if refusal is not None:
-            await _audit(engine, recorder, "consent.record", patient_key, outcome="denied")
+            await _audit(units, recorder, "consent.record", patient_key, outcome="denied")
             raise refusal
-    return await _submit(engine, intake, recorder, patient_key, consent, key, wait_seconds)
+    return await _submit(units, intake, recorder, patient_key, consent, key, wait_seconds)
 
 
 async def _why_not_custodian(
-    engine: AsyncEngine, recorder: Principal, patient_key: str, request: ConsentRequest
+    units: AuditedResourcesUnits, recorder: Principal, patient_key: str, request: ConsentRequest
 ) -> ConsentError | None:
     """Why ``recorder`` may not record this permit (None when it may): an organisation
     discloses only what its own controller holds about the patient."""
@@ -254,7 +253,7 @@ async def _why_not_custodian(
             "that names psychiatry data (psychiatry: true)",
             PSYCHIATRY_RECORDER,
         )
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         held = await uow.resources.held_by(
             patient_key, recorder.controller, tuple(request.resource_types) or None
         )
@@ -273,7 +272,7 @@ async def _why_not_custodian(
 
 
 async def revoke_consent(
-    engine: AsyncEngine,
+    units: AuditedResourcesUnits,
     intake: IntakeService,
     revoker: Principal,
     cpr: str,
@@ -287,9 +286,9 @@ async def revoke_consent(
     number or a replacement number as ``<system>|<value>``."""
     patient_key = consent_patient_key(cpr)
     patient_acts = is_own(revoker.cpr, patient_key)
-    stored = await find_consent(engine, patient_key, key, org=None if patient_acts else revoker.org)
+    stored = await find_consent(units, patient_key, key, org=None if patient_acts else revoker.org)
     if stored is None:
-        await _audit(engine, revoker, "consent.revoke", patient_key, outcome="denied")
+        await _audit(units, revoker, "consent.revoke", patient_key, outcome="denied")
         # The same answer whether it does not exist or is not the caller's to end.
         raise ConsentError(
             f"no consent {CONSENT_IDENTIFIER_SYSTEM}|{key} recorded by your organisation",
@@ -300,11 +299,11 @@ async def revoke_consent(
     consent["patient"] = {"identifier": identifier_of(patient_key)}
     # The record stays its owner's: the patient's revocation is written on its behalf.
     owner = Sender(Sector(stored.sector), stored.org, revoker.sub, controller=stored.controller)
-    return await _submit(engine, intake, revoker, patient_key, consent, key, wait_seconds, owner)
+    return await _submit(units, intake, revoker, patient_key, consent, key, wait_seconds, owner)
 
 
 async def _submit(
-    engine: AsyncEngine,
+    units: AuditedResourcesUnits,
     intake: IntakeService,
     sender: Principal,
     patient_key: str,
@@ -317,10 +316,8 @@ async def _submit(
     written_as = writer or sender.as_sender()
     await intake.accept(FORMAT, _transaction(consent, key), written_as)
     action = "consent.record" if status == "active" else "consent.revoke"
-    stored = await _wait_until_stored(
-        engine, patient_key, key, status, wait_seconds, written_as.org
-    )
-    await _audit(engine, sender, action, patient_key, outcome="success")
+    stored = await _wait_until_stored(units, patient_key, key, status, wait_seconds, written_as.org)
+    await _audit(units, sender, action, patient_key, outcome="success")
     return RecordedConsent(
         id=stored or "",
         identifier=f"{CONSENT_IDENTIFIER_SYSTEM}|{key}",
@@ -330,11 +327,11 @@ async def _submit(
 
 
 async def find_consent(
-    engine: AsyncEngine, patient_key: str, key: str, *, org: str | None = None
+    units: AuditedResourcesUnits, patient_key: str, key: str, *, org: str | None = None
 ) -> StoredResource | None:
     """The consent of the patient ``patient_key`` (or a CPR number) recorded under
     ``key`` (by ``org``, when given)."""
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         consents = await uow.resources.for_patient(
             lookup_patient_key(patient_key) or patient_key,
             resource_types=("Consent",),
@@ -349,11 +346,16 @@ async def find_consent(
 
 
 async def _wait_until_stored(
-    engine: AsyncEngine, patient_key: str, key: str, status: str, wait_seconds: float, org: str
+    units: AuditedResourcesUnits,
+    patient_key: str,
+    key: str,
+    status: str,
+    wait_seconds: float,
+    org: str,
 ) -> str | None:
     deadline = time.monotonic() + wait_seconds
     while True:
-        found = await find_consent(engine, patient_key, key, org=org)
+        found = await find_consent(units, patient_key, key, org=org)
         if found is not None and found.content.get("status") == status:
             return found.id
         if time.monotonic() >= deadline:
@@ -362,9 +364,9 @@ async def _wait_until_stored(
 
 
 async def _audit(
-    engine: AsyncEngine, who: Principal, action: str, patient_key: str, *, outcome: str
+    units: AuditedResourcesUnits, who: Principal, action: str, patient_key: str, *, outcome: str
 ) -> None:
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         await record_access(
             uow,
             who,

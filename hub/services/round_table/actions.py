@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub.domain.consent import DEFAULT_POLICY, Policy
 from hub.domain.round_table import (
     ACTION_STATUSES,
@@ -42,11 +40,12 @@ from hub.services.round_table.shared import (
     _split,
     _wait_for,
 )
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.unit_of_work import UnitOfWork
 
 
 async def update_action(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     intake: IntakeService,
     caller: Principal,
     task_id: str,
@@ -63,7 +62,7 @@ async def update_action(
     if note is not None:
         note = bounded(note, "the note")
     missing = f"no round-table action {task_id} that you may see"
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         stored_task = await uow.resources.get("Task", task_id)
         plan_ref = plan_reference(stored_task.content) if stored_task else None
         plan = await uow.resources.get(*_split(plan_ref)) if plan_ref else None
@@ -76,8 +75,8 @@ async def update_action(
             raise RoundTableError(missing, "no-such-action")
     the_id = _split(meeting_ref)[1]
     async with _one_at_a_time(the_id):
-        stored, meeting = await _meeting_for(engine, caller, the_id, policy, participant=False)
-        async with UnitOfWork(engine) as uow:
+        stored, meeting = await _meeting_for(units, caller, the_id, policy, participant=False)
+        async with units() as uow:
             current = await uow.resources.get("Task", task_id)
             plan = await uow.resources.get(*_split(plan_ref or ""))
         # Stored resources are never removed.
@@ -107,7 +106,7 @@ async def update_action(
             [_put(task(changed, meeting.key, meeting.cpr), ACTION_SYSTEM, action.key)],
         )
         await _wait_for(
-            engine,
+            units,
             "Task",
             task_id,
             lambda s: (
@@ -115,7 +114,7 @@ async def update_action(
                 and same_instant(s.content.get("lastModified")) == same_instant(now)
             ),
         )
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         patient_key = patient_key_named(meeting.cpr, RoundTableError)
         view = await consented_view(uow, viewer_of(caller), patient_key, policy=policy)
         found = next(

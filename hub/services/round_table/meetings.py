@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Collection
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub import clock
 from hub.domain.consent import DEFAULT_POLICY, Item, Policy, Viewer, relatives_permitted
 from hub.domain.round_table import (
@@ -48,11 +46,12 @@ from hub.services.round_table.shared import (
     _wait_for,
     holds_data,
 )
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.unit_of_work import UnitOfWork
 
 
 async def convene(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     intake: IntakeService,
     caller: Principal,
     request: ConveneRequest,
@@ -83,7 +82,7 @@ async def convene(
     )
     if meeting.start is not None:
         not_past(meeting.start, clock.now())
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         if not await holds_data(uow, caller, patient_key):
             await _audit_denied(uow, caller, "roundtable.create", patient_key)
             raise RoundTableError(NO_BASIS, "no-basis")
@@ -91,12 +90,12 @@ async def convene(
             await _check_relatives(uow, caller, patient_key, invited)
     await _send(intake, caller.as_sender(), [_put_meeting(meeting)])
     the_id = meeting_id(caller.org, key)
-    await _stored(engine, the_id, meeting)
-    return await _read_back(engine, caller, the_id, "roundtable.create", policy)
+    await _stored(units, the_id, meeting)
+    return await _read_back(units, caller, the_id, "roundtable.create", policy)
 
 
 async def respond(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     intake: IntakeService,
     caller: Principal,
     the_id: str,
@@ -107,7 +106,7 @@ async def respond(
 ) -> RoundTableView:
     """The caller's organisation accepts, declines or proposes another time."""
     async with _one_at_a_time(the_id):
-        stored, meeting = await _meeting_for(engine, caller, the_id, policy)
+        stored, meeting = await _meeting_for(units, caller, the_id, policy)
         if not may_respond(meeting, caller.org):
             raise RoundTableError(NOT_FOUND.format(the_id), "no-such-meeting")
         still_open(meeting)
@@ -116,12 +115,12 @@ async def respond(
         if proposed is not None and proposed.proposed_start is not None:
             not_past(proposed.proposed_start, clock.now(), "proposed-time-in-past")
         await _send(intake, _on_behalf(stored, caller), [_put_meeting(changed)])
-        await _stored(engine, the_id, changed)
-    return await _read_back(engine, caller, the_id, "roundtable.update", policy)
+        await _stored(units, the_id, changed)
+    return await _read_back(units, caller, the_id, "roundtable.update", policy)
 
 
 async def reschedule(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     intake: IntakeService,
     caller: Principal,
     the_id: str,
@@ -131,12 +130,12 @@ async def reschedule(
 ) -> RoundTableView:
     """The convener moves the meeting to ``start``; participants are asked again."""
     return await _convener_change(
-        engine, intake, caller, the_id, lambda m: rescheduled(m, start), policy
+        units, intake, caller, the_id, lambda m: rescheduled(m, start), policy
     )
 
 
 async def move_to_proposal(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     intake: IntakeService,
     caller: Principal,
     the_id: str,
@@ -146,12 +145,12 @@ async def move_to_proposal(
 ) -> RoundTableView:
     """The convener moves the meeting to the time ``proposer_org`` proposed, in one step."""
     return await _convener_change(
-        engine, intake, caller, the_id, lambda m: moved_to_proposal(m, proposer_org), policy
+        units, intake, caller, the_id, lambda m: moved_to_proposal(m, proposer_org), policy
     )
 
 
 async def cancel(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     intake: IntakeService,
     caller: Principal,
     the_id: str,
@@ -161,12 +160,12 @@ async def cancel(
 ) -> RoundTableView:
     """The convener cancels the meeting, giving a reason its participants read."""
     return await _convener_change(
-        engine, intake, caller, the_id, lambda m: cancelled(m, reason), policy
+        units, intake, caller, the_id, lambda m: cancelled(m, reason), policy
     )
 
 
 async def mark_held(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     intake: IntakeService,
     caller: Principal,
     the_id: str,
@@ -179,7 +178,7 @@ async def mark_held(
     """The convener records that the meeting was held: who took part and the decisions
     (the referat, on the Appointment; see ``hub.domain.round_table``)."""
     return await _convener_change(
-        engine,
+        units,
         intake,
         caller,
         the_id,
@@ -189,7 +188,7 @@ async def mark_held(
 
 
 async def set_place(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     intake: IntakeService,
     caller: Principal,
     the_id: str,
@@ -200,12 +199,12 @@ async def set_place(
 ) -> RoundTableView:
     """The convener sets where the meeting is held, or the video-meeting link."""
     return await _convener_change(
-        engine, intake, caller, the_id, lambda m: placed(m, place, video_link), policy
+        units, intake, caller, the_id, lambda m: placed(m, place, video_link), policy
     )
 
 
 async def _convener_change(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     intake: IntakeService,
     caller: Principal,
     the_id: str,
@@ -216,7 +215,7 @@ async def _convener_change(
     (``not-convener``), anyone else told there is no such meeting. A refusal changes
     nothing."""
     async with _one_at_a_time(the_id):
-        _, meeting = await _meeting_for(engine, caller, the_id, policy)
+        _, meeting = await _meeting_for(units, caller, the_id, policy)
         if not may_manage(meeting, caller.org):
             raise RoundTableError("only the convener changes the meeting", "not-convener")
         still_open(meeting)
@@ -225,14 +224,14 @@ async def _convener_change(
             not_past(changed.start, clock.now())
         if changed != meeting:
             await _send(intake, caller.as_sender(), [_put_meeting(changed)])
-            await _stored(engine, the_id, changed)
-    return await _read_back(engine, caller, the_id, "roundtable.update", policy)
+            await _stored(units, the_id, changed)
+    return await _read_back(units, caller, the_id, "roundtable.update", policy)
 
 
-async def _stored(engine: AsyncEngine, the_id: str, meeting: Meeting) -> None:
+async def _stored(units: UnitOfWorkFactory[UnitOfWork], the_id: str, meeting: Meeting) -> None:
     """Wait until the store holds ``meeting`` as the Appointment ``the_id``."""
     await _wait_for(
-        engine,
+        units,
         "Appointment",
         the_id,
         lambda s: meeting_of(s.content, meeting.cpr).normalised() == meeting.normalised(),

@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub.domain.consent import DEFAULT_POLICY, Policy
 from hub.domain.round_table import (
     ACTION_SYSTEM,
@@ -43,11 +41,12 @@ from hub.services.round_table.shared import (
     _send,
     _wait_for,
 )
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.unit_of_work import UnitOfWork
 
 
 async def record_plan(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     intake: IntakeService,
     caller: Principal,
     the_id: str,
@@ -79,9 +78,9 @@ async def record_plan(
     for action in actions:
         bounded(action.description, "an action's description")
     async with _one_at_a_time(the_id):
-        stored, meeting = await _meeting_for(engine, caller, the_id, policy)
+        stored, meeting = await _meeting_for(units, caller, the_id, policy)
         convener_org = meeting.convener.org
-        async with UnitOfWork(engine) as uow:
+        async with units() as uow:
             existing = await uow.resources.get("CarePlan", plan_id(convener_org, meeting.key))
             previous = await _actions_of(uow, existing)
             current_tovholder = plan_of(existing.content)[1] if existing else None
@@ -117,7 +116,7 @@ async def record_plan(
         await _send(intake, _on_behalf(stored, caller), entries)
         expected = [f"Task/{action_id(convener_org, a.key)}" for a in kept]
         await _wait_for(
-            engine,
+            units,
             "CarePlan",
             plan_id(convener_org, meeting.key),
             lambda s: (
@@ -126,4 +125,4 @@ async def record_plan(
                 == expected
             ),
         )
-    return await _read_back(engine, caller, the_id, "roundtable.plan.record", policy)
+    return await _read_back(units, caller, the_id, "roundtable.plan.record", policy)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub.domain.consent import DEFAULT_POLICY, Policy, Visibility
 from hub.domain.identifiers import cpr_of
 from hub.domain.round_table import (
@@ -32,12 +30,13 @@ from hub.services.round_table.shared import (
     _as_viewer,
     holds_data,
 )
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
 
 
 async def round_tables(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     caller: Principal,
     cpr: str | None = None,
     *,
@@ -46,7 +45,7 @@ async def round_tables(
     """The meetings the caller may see: of one patient, or (no ``cpr``) those its
     organisation convened or is invited to, across patients. Earliest first."""
     views: list[RoundTableView] = []
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         if cpr is not None:
             patient_key = patient_key_named(cpr, RoundTableError)
             views += await _patient_meetings(uow, caller, patient_key, None, policy)
@@ -162,9 +161,13 @@ async def _coverage(
 
 
 async def _read_back(
-    engine: AsyncEngine, caller: Principal, the_id: str, action: str, policy: Policy
+    units: UnitOfWorkFactory[UnitOfWork],
+    caller: Principal,
+    the_id: str,
+    action: str,
+    policy: Policy,
 ) -> RoundTableView:
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         stored = await uow.resources.get("Appointment", the_id)
         if stored is None or stored.patient_key is None:
             raise RoundTableError(

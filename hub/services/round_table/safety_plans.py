@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub import clock
 from hub.domain.consent import DEFAULT_POLICY, Policy
 from hub.domain.round_table import RoundTableError, may_plan, plan_id, plan_of
@@ -32,6 +30,7 @@ from hub.services.round_table.shared import (
     _send,
     _wait_for,
 )
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.unit_of_work import UnitOfWork
 
 
@@ -46,7 +45,7 @@ class SafetyPlanRequest:
 
 
 async def record_safety_plan(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     intake: IntakeService,
     caller: Principal,
     the_id: str,
@@ -61,9 +60,9 @@ async def record_safety_plan(
     meeting and be covered by the patient's consent.
     """
     async with _one_at_a_time(the_id):
-        stored, meeting = await _meeting_for(engine, caller, the_id, policy)
+        stored, meeting = await _meeting_for(units, caller, the_id, policy)
         convener_org = meeting.convener.org
-        async with UnitOfWork(engine) as uow:
+        async with units() as uow:
             existing = await uow.resources.get(
                 "CarePlan", safety_plan_id(convener_org, meeting.key)
             )
@@ -97,9 +96,9 @@ async def record_safety_plan(
             [_put(resource, SAFETY_PLAN_SYSTEM, meeting.key)],
         )
         await _wait_for(
-            engine,
+            units,
             "CarePlan",
             safety_plan_id(convener_org, meeting.key),
             lambda s: safety_plan_of(s.content, meeting.key) == plan,
         )
-    return await _read_back(engine, caller, the_id, "roundtable.safety-plan.record", policy)
+    return await _read_back(units, caller, the_id, "roundtable.safety-plan.record", policy)

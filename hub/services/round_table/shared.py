@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
 from hub.domain.consent import Policy, Viewer, Visibility
@@ -35,6 +34,7 @@ from hub.services.consent.read import (
 )
 from hub.services.intake import IntakeService
 from hub.services.patient_keys import named_of
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
 
@@ -129,7 +129,7 @@ BASIS_FREE_TYPES = frozenset({"Consent", "Appointment", "CarePlan", "Task", "Aud
 
 
 async def _meeting_for(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     caller: Principal,
     the_id: str,
     policy: Policy,
@@ -138,7 +138,7 @@ async def _meeting_for(
 ) -> tuple[StoredResource, Meeting]:
     """The stored meeting, if the caller takes part (``participant``) and may see at
     least its invitation; else the same error as for a meeting that does not exist."""
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         stored = await uow.resources.get("Appointment", the_id)
         if stored is None or not stored.patient_key or not is_round_table(stored.content):
             raise RoundTableError(NOT_FOUND.format(the_id), "no-such-meeting")
@@ -259,7 +259,7 @@ async def _send(intake: IntakeService, sender: Sender, entries: list[FhirJson]) 
 
 
 async def _wait_for(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     resource_type: str,
     resource_id: str,
     done: Callable[[StoredResource], bool],
@@ -267,7 +267,7 @@ async def _wait_for(
     """Until the projection has stored what was sent, so the next read sees it."""
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
-        async with UnitOfWork(engine) as uow:
+        async with units() as uow:
             stored = await uow.resources.get(resource_type, resource_id)
         if stored is not None and done(stored):
             return
