@@ -18,6 +18,10 @@ its owner organisation), naming the subscription too: see :class:`Via`.
 Who may read a patient's access log: a token with the ``auditor`` role (any patient)
 or the patient's own token (``cpr`` claim). Every read of the log, and every refused
 attempt, is itself recorded (``audit.read``).
+
+It runs over 400 lines because writing an access record and reading the log are one
+concept, the AuditEvent's shape, which both must agree on: split, the FHIR layout would
+be spelt in two modules.
 """
 
 from __future__ import annotations
