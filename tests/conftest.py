@@ -124,3 +124,20 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 def hub_settings(tmp_path: Path, **env: str) -> Settings:
     """Settings as a hub process started in ``tmp_path`` with ``env`` would read them."""
     return Settings.from_env({"HUB_VAR_DIR": str(tmp_path / "var"), **env})
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql", "fake"])
+async def repository_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[AsyncEngine | None]:
+    """A repository contract suite's backend: one migrated database per backend for the
+    module, or None for the in-memory fake (tests/support/fake_unit_of_work.py), so
+    that the same tests hold the fake to what the store does."""
+    if request.param == "fake":
+        yield None
+        return
+    url = new_database_url(request, request.param, tmp_path_factory.mktemp("repository"))
+    engine = create_engine(url)
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()

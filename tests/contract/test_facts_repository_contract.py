@@ -7,7 +7,7 @@ holds for the store (the ``FactsReader`` port, ``hub.services.unit_of_work``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -20,11 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.domain.controllers import organisation_controller
 from hub.domain.indicators import Fact, FactRow, Scope
 from hub.services.unit_of_work import FactsReader
-from hub.store.database import create_engine
-from hub.store.migrate import upgrade
 from hub.store.tables import pathway_facts
 from hub.store.unit_of_work import UnitOfWork
-from tests.conftest import new_database_url
 from tests.support.fake_unit_of_work import FakeStore
 
 STAY = "hospital-stay"
@@ -62,29 +59,14 @@ class Unit(Protocol):
 Units = Callable[[], AbstractAsyncContextManager[Unit]]
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql", "fake"])
-async def backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[AsyncEngine | None]:
-    """One database per backend for the module (None: the fake)."""
-    if request.param == "fake":
-        yield None
-        return
-    url = new_database_url(request, request.param, tmp_path_factory.mktemp("facts"))
-    engine = create_engine(url)
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
-
-
 @pytest.fixture
-async def units(backend: AsyncEngine | None) -> Units:
+async def units(repository_backend: AsyncEngine | None) -> Units:
     """A unit-of-work factory over an empty facts table."""
-    if backend is None:
+    if repository_backend is None:
         return FakeStore().units
-    async with backend.begin() as connection:
+    async with repository_backend.begin() as connection:
         await connection.execute(delete(pathway_facts))
-    return partial(UnitOfWork, backend)
+    return partial(UnitOfWork, repository_backend)
 
 
 def hours(n: float) -> datetime:

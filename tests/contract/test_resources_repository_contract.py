@@ -8,7 +8,7 @@ holds for the store (the ``ResourcesRepository`` port, ``hub.services.unit_of_wo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -23,12 +23,9 @@ from hub.domain.controllers import organisation_controller
 from hub.domain.identifiers import owned_patient_id, patient_resource_id
 from hub.domain.ownership import NotOwner
 from hub.services.unit_of_work import PatientLinksReader, ResourcesRepository
-from hub.store.database import create_engine
-from hub.store.migrate import upgrade
 from hub.store.resources import StoredResource
 from hub.store.tables import patient_links, resource_versions, resources
 from hub.store.unit_of_work import UnitOfWork
-from tests.conftest import new_database_url
 from tests.support.fake_unit_of_work import FakeStore
 
 T0 = datetime(2025, 3, 1, 10, tzinfo=UTC)
@@ -60,31 +57,16 @@ class Unit(Protocol):
 Units = Callable[[], AbstractAsyncContextManager[Unit]]
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql", "fake"])
-async def backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[AsyncEngine | None]:
-    """One database per backend for the module (None: the fake)."""
-    if request.param == "fake":
-        yield None
-        return
-    url = new_database_url(request, request.param, tmp_path_factory.mktemp("resources"))
-    engine = create_engine(url)
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
-
-
 @pytest.fixture
-async def units(backend: AsyncEngine | None) -> Units:
+async def units(repository_backend: AsyncEngine | None) -> Units:
     """A unit-of-work factory over an empty resources table."""
-    if backend is None:
+    if repository_backend is None:
         return FakeStore().units
-    async with backend.begin() as connection:
+    async with repository_backend.begin() as connection:
         await connection.execute(delete(resource_versions))
         await connection.execute(delete(resources))
         await connection.execute(delete(patient_links))
-    return partial(UnitOfWork, backend)
+    return partial(UnitOfWork, repository_backend)
 
 
 @pytest.fixture(autouse=True)
