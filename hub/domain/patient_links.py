@@ -17,7 +17,7 @@ patient recorded under the CPR number.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -98,6 +98,12 @@ NOT_OWNERSHIP = frozenset({"Patient", "Consent", "AuditEvent"})
 """Records that do not make their writer an owner of a replacement number's data: a
 Patient record (the link itself), a consent or refusal anyone may record, an audit
 entry."""
+
+
+def owners(records: Iterable[tuple[str, str]]) -> set[str]:
+    """The organisations owning data under a replacement number, from its records'
+    ``(resource type, writer)``: those who wrote any record not in ``NOT_OWNERSHIP``."""
+    return {org for resource_type, org in records if resource_type not in NOT_OWNERSHIP}
 
 
 @dataclass(frozen=True)

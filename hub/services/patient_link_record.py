@@ -44,7 +44,7 @@ from hub.domain.identifiers import (
     replacement_of,
     replacement_patient_key,
 )
-from hub.domain.patient_links import NOT_OWNERSHIP, REPLACED_BY, linked_cpr, linking_patient
+from hub.domain.patient_links import REPLACED_BY, linked_cpr, linking_patient, owners
 from hub.domain.translation import FhirJson, Sender, Translation, TranslationError
 from hub.services.audit import DENIED, SUCCESS, record_access
 from hub.services.auth import Principal
@@ -222,9 +222,9 @@ async def link_replacement_number(
 
 def _may_link(caller: Principal, stored: Sequence[StoredResource], policy: Policy) -> bool:
     """Whether ``caller`` may link the replacement number whose records are ``stored``."""
-    own = [s for s in stored if s.org == caller.org]
-    if any(s.resource_type not in NOT_OWNERSHIP for s in own):
+    if caller.org in owners((s.resource_type, s.org) for s in stored):
         return True
+    own = [s for s in stored if s.org == caller.org]
     authoritative = policy.is_authoritative(caller.sector.value, caller.org)
     return authoritative and any(s.resource_type != "AuditEvent" for s in own)
 

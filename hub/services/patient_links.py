@@ -16,7 +16,7 @@ from datetime import datetime
 from hub import clock
 from hub.domain.consent import PatientConsent, Policy, Viewer
 from hub.domain.identifiers import cpr_patient_key, replacement_of
-from hub.domain.patient_links import NOT_OWNERSHIP, LinkRecord, links_to, refused
+from hub.domain.patient_links import LinkRecord, links_to, owners, refused
 from hub.services.consent.read import Disclosure, consented_view, consents_of, item_of
 from hub.services.unit_of_work import LinkedRecordsUnitOfWork
 from hub.store.resources import StoredResource
@@ -46,8 +46,8 @@ async def linked_keys(uow: LinkedRecordsUnitOfWork, cpr: str, policy: Policy) ->
         records = [
             LinkRecord(s.sector, s.org, s.content) for s in stored if s.resource_type == "Patient"
         ]
-        owners = {s.org for s in stored if s.resource_type not in NOT_OWNERSHIP}
-        if links_to(cpr, records, owners, policy):
+        holders = owners((s.resource_type, s.org) for s in stored)
+        if links_to(cpr, records, holders, policy):
             keys.append(key)
     return keys
 
