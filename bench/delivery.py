@@ -15,7 +15,7 @@ import contextlib
 import itertools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address
@@ -170,6 +170,15 @@ async def subscribe(
                 on_event(frame["payload"]["data"]["dischargeEvents"], arrived)
 
 
+async def stop_subscribers(listeners: Sequence[asyncio.Task[None]]) -> None:
+    """Cancel the ``subscribe`` tasks and wait until each has ended, however it ended."""
+    for listener in listeners:
+        listener.cancel()
+    for listener in listeners:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await listener
+
+
 @dataclass(frozen=True)
 class DeliveryLoad:
     subscribers: int
@@ -274,11 +283,7 @@ async def measure_delivery(
             ):
                 break
             await asyncio.sleep(0.1)
-        for listener in listeners:
-            listener.cancel()
-        for listener in listeners:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await listener
+        await stop_subscribers(listeners)
         # Its receiver stops: no retries to a closed port after the run.
         await unregister_webhook(http, base_url, municipal_token, webhook_id)
     receiver.should_exit = True

@@ -65,6 +65,7 @@ from bench.delivery import (  # noqa: E402
     receiver_certificate,
     summary,
 )
+from bench.messages import adt, cpr  # noqa: E402
 from bench.soak import Minute, SoakLoad, row_line, soak, verdict, verdict_lines  # noqa: E402
 from hub.domain.controllers import organisation_controller  # noqa: E402
 from hub.domain.identifiers import cpr_patient_key, patient_resource_id, resource_id  # noqa: E402
@@ -89,26 +90,6 @@ class Scale:
 
 QUICK = Scale(20, 16, 10_000, 10, 300, 50, DeliveryLoad(1000, 20, 0.5, 200))
 FULL = Scale(60, 32, 100_000, 10, 1_500, 50, DeliveryLoad(1000, 60, 0.5, 200))
-
-
-def cpr(n: int) -> str:
-    day, month = n % 28 + 1, (n // 28) % 12 + 1
-    return f"{day:02d}{month:02d}{60 + (n // 336) % 40:02d}{n % 10000:04d}"
-
-
-def adt(trigger: str, n: int, recorded: datetime, kommune: str = "730") -> bytes:
-    stamp = recorded.strftime("%Y%m%d%H%M%S")
-    admitted = (recorded - timedelta(days=3 if trigger == "A03" else 0)).strftime("%Y%m%d%H%M%S")
-    discharged = stamp if trigger == "A03" else ""
-    pv1 = ["PV1", "1", "I", "MED3^101^1^RHR"] + [""] * 15 + [f"V{n}"] + [""] * 24
-    pv1 += [admitted, discharged]
-    return (
-        f"MSH|^~\\&|ADT|RHR|HUB|HUB|{stamp}||ADT^{trigger}^ADT_A01|B{n}-{trigger}|P|2.5\r"
-        f"EVN|{trigger}|{stamp}\r"
-        f"PID|1||{cpr(n)}^^^CPR^NNDNK||Nielsen^Bo||19700101|M|||Vestergade 1^^Randers|{kommune}\r"
-        + "|".join(pv1)
-        + "\r"
-    ).encode()
 
 
 def p99(values: list[float]) -> float:

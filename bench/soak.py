@@ -18,7 +18,6 @@ The verdict compares the first minute with the last: growth of each process's me
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -30,7 +29,13 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.delivery import register_webhook, subscribe, unregister_webhook, webhook_receiver
+from bench.delivery import (
+    register_webhook,
+    stop_subscribers,
+    subscribe,
+    unregister_webhook,
+    webhook_receiver,
+)
 from hub.store.database import create_engine
 from hub.store.tables import outbox, processed_events
 
@@ -253,11 +258,7 @@ async def soak(
             finally:
                 stop.set()
                 await asyncio.gather(*loads, return_exceptions=True)
-                for listener in listeners:
-                    listener.cancel()
-                for listener in listeners:
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await listener
+                await stop_subscribers(listeners)
                 await unregister_webhook(http, base_url, municipal_token, webhook_id)
     finally:
         receiver.should_exit = True

@@ -20,6 +20,8 @@ follows from the stored record's author: only a hospital's or psychiatry's.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from typing import TypedDict
 
 from consumers import read_ahead
 from hub import clock
@@ -27,10 +29,47 @@ from hub.domain.consent import DEFAULT_POLICY, Policy, notified_organisations
 from hub.domain.events import InboundEvent
 from hub.domain.pathway_events import DERIVED_FROM, DerivedEvent, derive_events
 from hub.domain.person import has_died, residence
+from hub.domain.translation import FhirJson
 from hub.services.pathway_events import materialise
 from hub.store.notifications import PATHWAY_EVENTS_CHANNEL
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
+
+
+class LogEntry(TypedDict):
+    """What the log (``PathwayEvents.append``) keeps of a derived event."""
+
+    patient_key: str
+    kind: str
+    resource_type: str
+    resource_id: str
+    version_id: int
+    at: datetime | None
+    recorded_at: datetime
+    sector: str
+    org: str
+    event_id: str
+    state: FhirJson | None
+
+
+def _log_entry(
+    found: DerivedEvent, record: StoredResource, event: InboundEvent, now: datetime
+) -> LogEntry:
+    """The log entry of an event derived from the stored version ``record``."""
+    assert record.patient_key is not None
+    return LogEntry(
+        patient_key=record.patient_key,
+        kind=found.kind.value,
+        resource_type=record.resource_type,
+        resource_id=record.id,
+        version_id=record.version_id,
+        at=found.at,
+        recorded_at=now,
+        sector=record.sector,
+        org=record.org,
+        event_id=event.event_id,
+        state=found.state,
+    )
 
 
 class PathwayEventDeriver:
@@ -64,35 +103,12 @@ class PathwayEventDeriver:
             derived = await self._deaths_to_tell(derived, current, uow)
         now = clock.now()
         for found in derived:
+            entry = _log_entry(found, current, event, now)
             if read_ahead.in_batch(uow) and not await self._may_be_told(found, current, uow):
                 # Nobody to number it for: logged with the batch's others, in order.
-                uow.pathway_events.append_later(
-                    patient_key=current.patient_key,
-                    kind=found.kind.value,
-                    resource_type=current.resource_type,
-                    resource_id=current.id,
-                    version_id=current.version_id,
-                    at=found.at,
-                    recorded_at=now,
-                    sector=current.sector,
-                    org=current.org,
-                    event_id=event.event_id,
-                    state=found.state,
-                )
+                uow.pathway_events.append_later(**entry)
                 continue
-            logged = await uow.pathway_events.append(
-                patient_key=current.patient_key,
-                kind=found.kind.value,
-                resource_type=current.resource_type,
-                resource_id=current.id,
-                version_id=current.version_id,
-                at=found.at,
-                recorded_at=now,
-                sector=current.sector,
-                org=current.org,
-                event_id=event.event_id,
-                state=found.state,
-            )
+            logged = await uow.pathway_events.append(**entry)
             if logged is None:
                 continue
             materialised = await materialise(uow, self._policy, logged, now=now)

@@ -12,7 +12,7 @@ from hub.services.costs import read_costs
 from hub.services.indicators import AGGREGATE_ROLE, IndicatorQueryError
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
-from schema.indicators import IndicatorScope
+from schema.indicators import IndicatorScope, all_sectors_asked, scope_used
 
 
 def _dkk(amount: Decimal | None) -> float | None:
@@ -83,7 +83,7 @@ async def resolve_costs(
     if tariffs is None:
         return None
     context = info.context
-    all_sectors = None if scope is None else scope is IndicatorScope.ALL_SECTORS
+    all_sectors = all_sectors_asked(scope)
     with refusals_as_errors(IndicatorQueryError):
         report = await read_costs(
             context.units,
@@ -96,11 +96,7 @@ async def resolve_costs(
         )
     period, cohort = report.period, report.cohort
     return CostReport(
-        scope=(
-            IndicatorScope.ALL_SECTORS
-            if report.scope.controller is None
-            else IndicatorScope.OWN_CONTROLLER
-        ),
+        scope=scope_used(report.scope),
         controller=report.scope.controller,
         suppressed=period.suppressed,
         total=_dkk(period.total),

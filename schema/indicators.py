@@ -49,6 +49,16 @@ class IndicatorScope(Enum):
     )
 
 
+def all_sectors_asked(scope: IndicatorScope | None) -> bool | None:
+    """What the caller asked for: every controller's facts, its own, or (None) the default."""
+    return None if scope is None else scope is IndicatorScope.ALL_SECTORS
+
+
+def scope_used(scope: Scope) -> IndicatorScope:
+    """The scope the service computed the figures in: all sectors, or one controller's."""
+    return IndicatorScope.ALL_SECTORS if scope.controller is None else IndicatorScope.OWN_CONTROLLER
+
+
 @strawberry.type(description="One indicator of a period.")
 class Indicator:
     name: str
@@ -85,11 +95,7 @@ class Indicator:
             suppressed=figure.suppressed,
             kommune=figure.kommune,
             group=figure.group,
-            scope=(
-                IndicatorScope.ALL_SECTORS
-                if scope.controller is None
-                else IndicatorScope.OWN_CONTROLLER
-            ),
+            scope=scope_used(scope),
             controller=scope.controller,
         )
 
@@ -186,7 +192,7 @@ async def resolve_indicator_cases(
     first: int = CASES_PAGE,
 ) -> IndicatorCases:
     context = info.context
-    all_sectors = None if scope is None else scope is IndicatorScope.ALL_SECTORS
+    all_sectors = all_sectors_asked(scope)
     with refusals_as_errors(IndicatorQueryError):
         listed = await read_indicator_cases(
             context.units,
@@ -202,11 +208,7 @@ async def resolve_indicator_cases(
         )
     return IndicatorCases(
         name=listed.name,
-        scope=(
-            IndicatorScope.ALL_SECTORS
-            if listed.scope.controller is None
-            else IndicatorScope.OWN_CONTROLLER
-        ),
+        scope=scope_used(listed.scope),
         controller=listed.scope.controller,
         truncated=listed.truncated,
         cases=[
@@ -246,7 +248,7 @@ async def resolve_indicators(
     scope: IndicatorScope | None = None,
 ) -> list[Indicator]:
     context = info.context
-    all_sectors = None if scope is None else scope is IndicatorScope.ALL_SECTORS
+    all_sectors = all_sectors_asked(scope)
     with refusals_as_errors(IndicatorQueryError):
         used, figures = await read_indicators(
             context.units, context.viewer, from_, to, kommune=kommune, all_sectors=all_sectors

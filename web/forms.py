@@ -23,7 +23,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from web.session import CSRF_FIELD, secure_cookies
+from web.session import CSRF_FIELD, delete_private_cookie, set_private_cookie
 
 KEPT_COOKIE = "brobygger_formular"
 KEPT_SECONDS = 600
@@ -45,6 +45,11 @@ class Kept:
             if name not in _NEVER_KEPT and isinstance(value, str):
                 values.setdefault(name, []).append(value)
         return cls(action, {k: tuple(v) for k, v in values.items()})
+
+    @classmethod
+    def sent(cls, request: Request, form: FormData) -> Kept:
+        """The values of ``form``, kept for the page path the form was sent to."""
+        return cls.of(request.url.path.removeprefix(request.scope.get("root_path", "")), form)
 
     def __bool__(self) -> bool:
         return bool(self.values)
@@ -83,15 +88,7 @@ class FormKeeper:
         ).decode()
         if len(sealed) > MAX_SEALED:
             return False
-        response.set_cookie(
-            KEPT_COOKIE,
-            sealed,
-            max_age=KEPT_SECONDS,
-            httponly=True,
-            samesite="strict",
-            secure=secure_cookies(request),
-            path="/",
-        )
+        set_private_cookie(response, request, KEPT_COOKIE, sealed, max_age=KEPT_SECONDS)
         return True
 
     def restore(self, request: Request, sub: str, org: str) -> Kept | None:
@@ -113,6 +110,4 @@ class FormKeeper:
 
 
 def forget_kept(response: Response, request: Request) -> None:
-    response.delete_cookie(
-        KEPT_COOKIE, path="/", httponly=True, samesite="strict", secure=secure_cookies(request)
-    )
+    delete_private_cookie(response, request, KEPT_COOKIE)

@@ -8,8 +8,6 @@ caller may see what it rests on, and audits the read under the signed-in person.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import datetime
 from typing import Any
@@ -21,6 +19,7 @@ from hub.domain.summaries import DANISH_TIME
 from hub.services.indicator_cases import CaseList, ShownCase, read_indicator_cases
 from hub.services.indicators import IndicatorQueryError
 from web import labels, refusals
+from web.csv_text import DANISH_DELIMITER, csv_text
 from web.dates import danish
 from web.indicators import _all_sectors, _period
 from web.rendering import page, render, web_hub
@@ -108,29 +107,26 @@ async def cases_page(request: Request, session: SignedIn) -> Response:
 def danish_csv(listed: CaseList) -> str:
     """One row per resource of each case, for a Danish spreadsheet: semicolons, decimal
     commas, Danish headers and times, a byte order mark."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(
-        [
-            "Sag",
-            "Indikator",
-            "Fra",
-            "Til",
-            "CPR",
-            "Kommune",
-            "Værdi (dage)",
-            "Diagnosegrupper",
-            "Rolle",
-            "Ressource",
-            "Tidspunkt",
-            "Slut",
-            "Sektor",
-            "Organisation",
-        ]
-    )
+    header = [
+        "Sag",
+        "Indikator",
+        "Fra",
+        "Til",
+        "CPR",
+        "Kommune",
+        "Værdi (dage)",
+        "Diagnosegrupper",
+        "Rolle",
+        "Ressource",
+        "Tidspunkt",
+        "Slut",
+        "Sektor",
+        "Organisation",
+    ]
+    rows: list[list[object]] = []
     for number, case in enumerate(listed.cases, 1):
         for resource in case.resources:
-            writer.writerow(
+            rows.append(
                 [
                     number,
                     labels.indicator(listed.name),
@@ -148,36 +144,33 @@ def danish_csv(listed: CaseList) -> str:
                     resource.org,
                 ]
             )
-    return "\ufeff" + out.getvalue()
+    return csv_text(header, rows, delimiter=DANISH_DELIMITER)
 
 
 def machine_csv(listed: CaseList) -> str:
     """One row per resource of each case, for programs: commas, English headers, codes,
     ISO 8601 times (UTC)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
-        [
-            "case",
-            "name",
-            "from",
-            "to",
-            "scope",
-            "cpr",
-            "kommune",
-            "value",
-            "groups",
-            "role",
-            "resource",
-            "at",
-            "end",
-            "sector",
-            "org",
-        ]
-    )
+    header = [
+        "case",
+        "name",
+        "from",
+        "to",
+        "scope",
+        "cpr",
+        "kommune",
+        "value",
+        "groups",
+        "role",
+        "resource",
+        "at",
+        "end",
+        "sector",
+        "org",
+    ]
+    rows: list[list[object]] = []
     for number, case in enumerate(listed.cases, 1):
         for resource in case.resources:
-            writer.writerow(
+            rows.append(
                 [
                     number,
                     listed.name,
@@ -196,7 +189,7 @@ def machine_csv(listed: CaseList) -> str:
                     resource.org,
                 ]
             )
-    return "\ufeff" + out.getvalue()
+    return csv_text(header, rows)
 
 
 def as_json(listed: CaseList) -> str:

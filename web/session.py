@@ -96,13 +96,14 @@ def secure_cookies(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def set_session(response: Response, request: Request, token: str) -> None:
-    cleaned = token.strip()
-    if cleaned.lower().startswith("bearer "):
-        cleaned = cleaned[len("bearer ") :].strip()
+def set_private_cookie(
+    response: Response, request: Request, name: str, value: str, max_age: int | None = None
+) -> None:
+    """Set a cookie no script reads and no other site's page sends (Secure over https)."""
     response.set_cookie(
-        SESSION_COOKIE,
-        cleaned,
+        name,
+        value,
+        max_age=max_age,
         httponly=True,
         samesite="strict",
         secure=secure_cookies(request),
@@ -110,10 +111,22 @@ def set_session(response: Response, request: Request, token: str) -> None:
     )
 
 
-def clear_session(response: Response, request: Request) -> None:
+def delete_private_cookie(response: Response, request: Request, name: str) -> None:
+    """Delete a cookie ``set_private_cookie`` set."""
     response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=secure_cookies(request)
+        name, path="/", httponly=True, samesite="strict", secure=secure_cookies(request)
     )
+
+
+def set_session(response: Response, request: Request, token: str) -> None:
+    cleaned = token.strip()
+    if cleaned.lower().startswith("bearer "):
+        cleaned = cleaned[len("bearer ") :].strip()
+    set_private_cookie(response, request, SESSION_COOKIE, cleaned)
+
+
+def clear_session(response: Response, request: Request) -> None:
+    delete_private_cookie(response, request, SESSION_COOKIE)
 
 
 def csrf_token(request: Request) -> str:
@@ -132,14 +145,7 @@ def remember_csrf(response: Response, request: Request) -> None:
     """Set the CSRF cookie when this response's forms carry a new token."""
     fresh = request.scope.get("state", {}).get("new_csrf")
     if fresh and not request.cookies.get(CSRF_COOKIE):
-        response.set_cookie(
-            CSRF_COOKIE,
-            fresh,
-            httponly=True,
-            samesite="strict",
-            secure=secure_cookies(request),
-            path="/",
-        )
+        set_private_cookie(response, request, CSRF_COOKIE, fresh)
 
 
 def check_csrf(request: Request, form: FormData) -> None:

@@ -25,9 +25,8 @@ from typing import Any
 from adapters.oioxml.letter import LetterContext, Mapped
 from adapters.oioxml.parties import organisation_reference
 from adapters.oioxml.patient import build_patient
-from adapters.oioxml.text import formatted_text
+from adapters.oioxml.text import clinical_payload
 from hub.domain.identifiers import patient_resource_id, resource_id
-from hub.domain.translation import TranslationError
 
 PRIORITIES = {"rutine": "routine", "høj_prioritet": "urgent"}
 
@@ -66,23 +65,12 @@ def _map(letter: LetterContext, category: dict[str, Any] | None) -> Mapped:
         subject = additional.value("Subject")
         if subject:
             communication["topic"] = {"text": subject}
-        priority = additional.value("Priority")
+        priority = additional.coded_value("Priority", PRIORITIES, "a correspondence priority")
         if priority:
-            if priority not in PRIORITIES:
-                raise TranslationError(
-                    f"Priority {priority!r} is not a correspondence priority "
-                    f"(expected one of {', '.join(PRIORITIES)})",
-                    f"{additional.path}/Priority",
-                )
             communication["priority"] = PRIORITIES[priority]
-    texts = [
-        text
-        for information in node.children("ClinicalInformation")
-        for block in information.children("Text01")
-        if (text := formatted_text(block))
-    ]
-    if texts:
-        communication["payload"] = [{"contentString": text} for text in texts]
+    payload = clinical_payload(node)
+    if payload:
+        communication["payload"] = payload
     episode = node.required("Letter").value("EpisodeOfCareIdentifier")
     if episode:
         facts["episode_of_care_identifier"] = episode

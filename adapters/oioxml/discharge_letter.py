@@ -29,7 +29,7 @@ from typing import Any
 from adapters.oioxml.letter import LetterContext, Mapped
 from adapters.oioxml.parties import organisation_reference
 from adapters.oioxml.patient import build_patient
-from adapters.oioxml.text import formatted_text
+from adapters.oioxml.text import clinical_payload
 from adapters.oioxml.timestamps import read_date_time
 from hub.domain.diagnoses import SKS_SYSTEM
 from hub.domain.identifiers import patient_resource_id, resource_id
@@ -60,14 +60,9 @@ def map_discharge_letter(letter: LetterContext) -> Mapped:
     diagnoses = _diagnoses(letter)
     if diagnoses:
         communication["reasonCode"] = diagnoses
-    texts = [
-        text
-        for information in node.children("ClinicalInformation")
-        for block in information.children("Text01")
-        if (text := formatted_text(block))
-    ]
-    if texts:
-        communication["payload"] = [{"contentString": text} for text in texts]
+    payload = clinical_payload(node)
+    if payload:
+        communication["payload"] = payload
     facts: dict[str, str] = {}
     for name, fact in (("Admission", "admission"), ("Discharge", "discharge")):
         when = node.optional(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from lxml import etree
@@ -129,6 +130,17 @@ class Node:
         """The trimmed text of the optional child ``name`` ('' when absent)."""
         node = self.optional(name)
         return node.text() if node is not None else ""
+
+    def coded_value(self, name: str, allowed: Collection[str], what: str) -> str:
+        """The trimmed text of the optional child ``name`` ('' when absent); refused when
+        it is not one of ``allowed``, as not ``what`` ("a MedCom identifier kind")."""
+        code = self.value(name)
+        if code and code not in allowed:
+            raise TranslationError(
+                f"{name} {code!r} is not {what} (expected one of {', '.join(allowed)})",
+                f"{self.path}/{name}",
+            )
+        return code
 
     def required_value(self, name: str) -> str:
         """The trimmed text of the mandatory child ``name``; refused when missing or empty."""

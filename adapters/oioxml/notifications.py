@@ -35,7 +35,6 @@ from adapters.oioxml.parties import organisation_display
 from adapters.oioxml.patient import build_patient
 from adapters.oioxml.timestamps import read_date_time
 from hub.domain.identifiers import SOR_SYSTEM, patient_resource_id, resource_id
-from hub.domain.translation import TranslationError
 
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 DISCHARGE_DISPOSITION = "http://terminology.hl7.org/CodeSystem/discharge-disposition"
@@ -121,14 +120,7 @@ def _partial(*resources: dict[str, Any]) -> frozenset[str]:
 
 def _episode_status(letter: Node, allowed: tuple[str, ...]) -> str:
     patient = letter.required("Patient")
-    code = patient.value("EpisodeOfCareStatusCode")
-    if code and code not in allowed:
-        raise TranslationError(
-            f"EpisodeOfCareStatusCode {code!r} is not allowed in a {letter.name} "
-            f"(expected one of {', '.join(allowed)})",
-            f"{patient.path}/EpisodeOfCareStatusCode",
-        )
-    return code
+    return patient.coded_value("EpisodeOfCareStatusCode", allowed, f"allowed in a {letter.name}")
 
 
 def _facts(status_code: str) -> dict[str, str]:

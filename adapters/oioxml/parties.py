@@ -69,13 +69,7 @@ def organisation_display(party: Node) -> str:
 
 
 def _sor_code(party: Node) -> str:
-    code = party.value("IdentifierCode")
-    if code and code not in IDENTIFIER_CODES:
-        raise TranslationError(
-            f"IdentifierCode {code!r} is not a MedCom identifier kind "
-            f"(expected one of {', '.join(IDENTIFIER_CODES)})",
-            f"{party.path}/IdentifierCode",
-        )
+    code = party.coded_value("IdentifierCode", IDENTIFIER_CODES, "a MedCom identifier kind")
     if code != SOR_IDENTIFIER_CODE:
         return ""
     return party.required_value("Identifier")

@@ -110,14 +110,8 @@ def map_referral(letter: LetterContext) -> Mapped:
 def _additional_information(
     additional: Node, request: dict[str, Any], notes: list[str], reasons: list[dict[str, Any]]
 ) -> None:
-    priority = additional.value("Priority")
+    priority = additional.coded_value("Priority", PRIORITIES, "a referral priority")
     if priority:
-        if priority not in PRIORITIES:
-            raise TranslationError(
-                f"Priority {priority!r} is not a referral priority "
-                f"(expected one of {', '.join(PRIORITIES)})",
-                f"{additional.path}/Priority",
-            )
         mapped = PRIORITIES[priority]
         if mapped is None:
             notes.append(f"Prioritet: {priority}")

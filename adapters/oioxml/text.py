@@ -27,6 +27,17 @@ def formatted_text(node: Node) -> str:
     return "\n".join(lines).strip("\n")
 
 
+def clinical_payload(letter: Node) -> list[dict[str, str]]:
+    """Each ``ClinicalInformation/Text01`` of the letter as plain text, in order, as a
+    Communication's payload (empty when the letter has no text)."""
+    return [
+        {"contentString": text}
+        for information in letter.children("ClinicalInformation")
+        for block in information.children("Text01")
+        if (text := formatted_text(block))
+    ]
+
+
 def _collect(element: etree._Element, parts: list[str]) -> None:
     if element.text:
         parts.append(_WHITESPACE.sub(" ", element.text))

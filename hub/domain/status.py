@@ -63,6 +63,7 @@ from hub.domain.summaries import (
     ROUND_TABLE_CODE,
     STAY_CLASSES,
     concept_text,
+    encounter_place,
     has_pathway_code,
     names_patient,
     party_display,
@@ -290,7 +291,7 @@ def _whereabouts(
     open_stays = [e for e in stays if e.content.get("status") in (*_OPEN_STAY, "onleave")]
     if open_stays:
         stay = max(open_stays, key=lambda e: _sort_instant(_period_start(e.content)))
-        where = _where(stay.content)
+        where = encounter_place(stay.content)
         if stay.content.get("status") == "onleave":
             leave = _open_leave_start(stay.content) or _period_start(stay.content)
             return Whereabouts.ON_LEAVE, where, leave, stay.reference
@@ -340,16 +341,6 @@ def _kom_godt_hjem(
 
 def _is_deceased(patient: FhirJson) -> bool:
     return patient.get("deceasedBoolean") is True or bool(patient.get("deceasedDateTime"))
-
-
-def _where(encounter: FhirJson) -> str | None:
-    locations = [loc for loc in encounter.get("location") or () if isinstance(loc, Mapping)]
-    active = [loc for loc in locations if loc.get("status") == "active"]
-    for location in (*active, *reversed(locations)):
-        display = party_display(location.get("location"))
-        if display:
-            return display
-    return party_display(encounter.get("serviceProvider"))
 
 
 def _open_leave_start(encounter: FhirJson) -> str | None:

@@ -262,12 +262,17 @@ def _encounter(resource: FhirJson) -> str:
     label = concept_text(_first(resource.get("type"))) or _CLASS_LABELS.get(
         str(class_code), "Kontakt"
     )
-    where = _ward(resource) or party_display(resource.get("serviceProvider"))
+    where = encounter_place(resource)
     period = resource.get("period") or {}
     when = span(period.get("start"), period.get("end"))
     if where and (class_code in STAY_CLASSES or class_code == "AMB"):
         return _joined(f"{label} på {where}", when)
     return _joined(label, where, when)
+
+
+def encounter_place(encounter: FhirJson) -> str | None:
+    """Where a stay is: its ward (``_ward``), else the organisation providing it."""
+    return _ward(encounter) or party_display(encounter.get("serviceProvider"))
 
 
 def _ward(resource: FhirJson) -> str | None:

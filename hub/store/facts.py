@@ -74,16 +74,24 @@ def _row(row: Any) -> FactRow:
     )
 
 
-def _written(stored: StoredResource, fact: Fact, kommune: str | None) -> FactRow:
-    """The row ``replace`` writes for ``fact``, as the table gives it back."""
-    assert stored.patient_key is not None
+def _written(
+    fact: Fact,
+    *,
+    resource: str,
+    patient_key: str,
+    sector: str,
+    org: str,
+    controller: str,
+    kommune: str | None,
+) -> FactRow:
+    """The row written for ``fact`` of ``resource``, as the table gives it back."""
     return FactRow(
         kind=fact.kind,
-        resource=f"{stored.resource_type}/{stored.id}",
-        patient_key=stored.patient_key,
-        sector=stored.sector,
-        org=stored.org,
-        controller=stored.controller or organisation_controller(stored.org),
+        resource=resource,
+        patient_key=patient_key,
+        sector=sector,
+        org=org,
+        controller=controller,
         kommune=kommune,
         at=_utc(fact.at),
         end_at=_utc(fact.end_at),
@@ -214,7 +222,16 @@ class PathwayFacts:
             self._forget_resource(key)
             if stored.patient_key is not None:
                 for fact in facts:
-                    self._remember(next(self._ids), _written(stored, fact, kommune))
+                    row = _written(
+                        fact,
+                        resource=f"{stored.resource_type}/{stored.id}",
+                        patient_key=stored.patient_key,
+                        sector=stored.sector,
+                        org=stored.org,
+                        controller=stored.controller or organisation_controller(stored.org),
+                        kommune=kommune,
+                    )
+                    self._remember(next(self._ids), row)
 
     def _written_now(self, row: FactRow) -> None:
         if self._following:
@@ -313,21 +330,14 @@ class PathwayFacts:
             )
         )
         self._written_now(
-            FactRow(
-                kind=fact.kind,
+            _written(
+                fact,
                 resource=f"{resource_type}/{resource_id}",
                 patient_key=patient_key,
                 sector=sector,
                 org=org,
                 controller=controller,
                 kommune=kommune,
-                at=_utc(fact.at),
-                end_at=_utc(fact.end_at),
-                value=None if fact.value is None else float(fact.value),
-                acute=bool(fact.acute),
-                planned=bool(fact.planned),
-                status=fact.status,
-                related=fact.related,
             )
         )
 

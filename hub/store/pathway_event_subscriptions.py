@@ -174,23 +174,12 @@ class Subscriptions:
     async def _active_for(
         self, kommune: str | None, owner_orgs: Collection[str]
     ) -> list[SubscriptionRecord]:
-        conditions = []
+        conditions: list[ColumnElement[bool]] = []
         if kommune is not None:
             conditions.append(subscriptions.c.kommune == kommune)
         if owner_orgs:
             conditions.append(subscriptions.c.owner_org.in_(list(owner_orgs)))
-        if not conditions:
-            return []
-        result = await self._connection.execute(
-            select(subscriptions)
-            .where(
-                subscriptions.c.status == ACTIVE,
-                subscriptions.c.scope == RESIDENTS,
-                or_(*conditions),
-            )
-            .order_by(subscriptions.c.id)
-        )
-        return [_subscription(row) for row in result.all()]
+        return await self._active_of_scope(RESIDENTS, conditions)
 
     async def inbox_of(
         self, *, orgs: Collection[str], kommuner: Collection[str]
@@ -207,13 +196,19 @@ class Subscriptions:
                     subscriptions.c.owner_kommune.in_(list(kommuner)),
                 )
             )
+        return await self._active_of_scope(INBOX, conditions)
+
+    async def _active_of_scope(
+        self, scope: str, conditions: Sequence[ColumnElement[bool]]
+    ) -> list[SubscriptionRecord]:
+        """Active subscriptions of ``scope`` meeting any of ``conditions`` (none: none)."""
         if not conditions:
             return []
         result = await self._connection.execute(
             select(subscriptions)
             .where(
                 subscriptions.c.status == ACTIVE,
-                subscriptions.c.scope == INBOX,
+                subscriptions.c.scope == scope,
                 or_(*conditions),
             )
             .order_by(subscriptions.c.id)

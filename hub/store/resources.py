@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,11 @@ class StoredResource:
     source_time: datetime | None = None
     # The sender's data controller (hub.domain.controllers): the unit of "own data".
     controller: str = ""
+
+
+def _version_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The history row of a current-version row: the columns ``resource_versions`` keeps."""
+    return {column.name: row[column.name] for column in resource_versions.columns}
 
 
 def _without_server_meta(resource: FhirJson) -> FhirJson:
@@ -207,24 +213,9 @@ class Resources:
         unwritten = self._unwritten_rows.get(key)
         # A resource first stored in this transaction is still one insert, however often saved.
         is_new = current is None or (unwritten is not None and unwritten[0])
-        self._unwritten_rows[key] = (
-            is_new,
-            {"resource_type": resource_type, "id": resource_id, **values},
-        )
-        self._unwritten_versions.append(
-            {
-                "resource_type": resource_type,
-                "id": resource_id,
-                "version_id": version_id,
-                "last_updated": now,
-                "patient_key": patient_key,
-                "sector": sector,
-                "org": org,
-                "controller": controller,
-                "event_id": event_id,
-                "content": content,
-            }
-        )
+        row = {"resource_type": resource_type, "id": resource_id, **values}
+        self._unwritten_rows[key] = (is_new, row)
+        self._unwritten_versions.append(_version_row(row))
         saved = StoredResource(
             resource_type,
             resource_id,

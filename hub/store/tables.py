@@ -27,6 +27,36 @@ metadata = MetaData(
     }
 )
 
+
+def _bus_record_columns() -> list[Column[object]]:
+    """What a record on the bus carries: its topic, key, event id and payload."""
+    return [
+        Column("topic", String(200), nullable=False),
+        Column("key", String(200), nullable=False),
+        Column("event_id", String(80), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+    ]
+
+
+def _resource_version_columns(*, version_in_key: bool) -> list[Column[object]]:
+    """Which version of which resource, who wrote it and with which bus event.
+
+    ``version_in_key``: the version is part of the primary key (the history table).
+    """
+    return [
+        Column("resource_type", String(64), primary_key=True),
+        Column("id", String(64), primary_key=True),
+        Column("version_id", Integer, primary_key=version_in_key, nullable=False),
+        Column("last_updated", UtcDateTime, nullable=False),
+        Column("patient_key", String(200), nullable=True),
+        Column("sector", String(32), nullable=False),
+        Column("org", String(64), nullable=False),
+        # The sender's data controller (hub.domain.controllers): the unit of "own data".
+        Column("controller", String(80), nullable=False),
+        Column("event_id", String(80), nullable=False),
+    ]
+
+
 # Every accepted inbound payload, raw, exactly as it arrived.
 inbound_messages = Table(
     "inbound_messages",
@@ -50,10 +80,7 @@ outbox = Table(
     "outbox",
     metadata,
     Column("id", AutoIncrement, primary_key=True, autoincrement=True),
-    Column("topic", String(200), nullable=False),
-    Column("key", String(200), nullable=False),
-    Column("event_id", String(80), nullable=False),
-    Column("payload", LargeBinary, nullable=False),
+    *_bus_record_columns(),
     Column("created_at", UtcDateTime, nullable=False),
     Column("published_at", UtcDateTime, nullable=True),
     Index(None, "published_at", "id"),
@@ -87,16 +114,7 @@ dead_letters = Table(
 resources = Table(
     "resources",
     metadata,
-    Column("resource_type", String(64), primary_key=True),
-    Column("id", String(64), primary_key=True),
-    Column("version_id", Integer, nullable=False),
-    Column("last_updated", UtcDateTime, nullable=False),
-    Column("patient_key", String(200), nullable=True),
-    Column("sector", String(32), nullable=False),
-    Column("org", String(64), nullable=False),
-    # The sender's data controller (hub.domain.controllers): the unit of "own data".
-    Column("controller", String(80), nullable=False),
-    Column("event_id", String(80), nullable=False),
+    *_resource_version_columns(version_in_key=False),
     Column("status", String(64), nullable=True),
     Column("period_start", UtcDateTime, nullable=True),
     Column("period_end", UtcDateTime, nullable=True),
@@ -113,15 +131,7 @@ resources = Table(
 resource_versions = Table(
     "resource_versions",
     metadata,
-    Column("resource_type", String(64), primary_key=True),
-    Column("id", String(64), primary_key=True),
-    Column("version_id", Integer, primary_key=True),
-    Column("last_updated", UtcDateTime, nullable=False),
-    Column("patient_key", String(200), nullable=True),
-    Column("sector", String(32), nullable=False),
-    Column("org", String(64), nullable=False),
-    Column("controller", String(80), nullable=False),
-    Column("event_id", String(80), nullable=False),
+    *_resource_version_columns(version_in_key=True),
     Column("content", JsonDocument, nullable=False),
 )
 
@@ -139,10 +149,7 @@ bus_log = Table(
     "bus_log",
     metadata,
     Column("offset", AutoIncrement, primary_key=True, autoincrement=True),
-    Column("topic", String(200), nullable=False),
-    Column("key", String(200), nullable=False),
-    Column("event_id", String(80), nullable=False),
-    Column("payload", LargeBinary, nullable=False),
+    *_bus_record_columns(),
     Column("appended_at", UtcDateTime, nullable=False),
     Index(None, "topic", "offset"),
 )

@@ -352,28 +352,22 @@ def due_instant(value: str | None) -> datetime | None:
 
 
 def _pathway_codes(value: Any) -> list[str]:
-    concepts = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
-    return [
-        str(coding["code"])
-        for concept in concepts
-        if isinstance(concept, dict)
-        for coding in concept.get("coding") or []
-        if coding.get("system") == codes.PATHWAY_EVENTS and coding.get("code")
-    ]
+    return _codes(value, system=codes.PATHWAY_EVENTS)
 
 
 def _has_code(value: Any, code: str) -> bool:
     return code in _pathway_codes(value)
 
 
-def _codes(value: Any) -> list[str]:
+def _codes(value: Any, *, system: str | None = None) -> list[str]:
+    """The codes in ``value``'s CodeableConcept(s), only those of ``system`` if named."""
     concepts = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
     return [
         str(coding["code"])
         for concept in concepts
         if isinstance(concept, dict)
         for coding in concept.get("coding") or []
-        if coding.get("code")
+        if (system is None or coding.get("system") == system) and coding.get("code")
     ]
 
 
