@@ -34,7 +34,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import event  # noqa: E402
 
 from adapters.hl7v2.adapter import Hl7v2Adapter  # noqa: E402
+from bench.messages import adt  # noqa: E402
 from hub import clock  # noqa: E402
 from hub.bootstrap import build_hub  # noqa: E402
 from hub.config import TOPIC_INBOUND, Settings  # noqa: E402
@@ -52,7 +53,7 @@ from hub.domain.sectors import Sector  # noqa: E402
 from hub.domain.translation import Sender  # noqa: E402
 from hub.ports import BusRecord, Delivery  # noqa: E402
 from hub.runtime.consumer_runner import ConsumerRunner  # noqa: E402
-from hub.services.intake import _translate  # noqa: E402
+from hub.services.intake import translate  # noqa: E402
 from hub.store.database import create_engine  # noqa: E402
 from hub.store.migrate import upgrade  # noqa: E402
 from hub.store.pathway_event_subscriptions import WEBSOCKET  # noqa: E402
@@ -62,27 +63,6 @@ from tests.support.services import postgres_server  # noqa: E402
 SENDER = Sender(Sector.HOSPITAL, "100000001", "adt", frozenset({"hl7:RHR"}))
 BATCH = 200  # the runner's default polled batch
 IN_FLIGHT = 50  # stays admitted before the first of them is discharged
-
-
-def cpr(n: int) -> str:
-    day, month = n % 28 + 1, (n // 28) % 12 + 1
-    return f"{day:02d}{month:02d}{60 + (n // 336) % 40:02d}{n % 10000:04d}"
-
-
-def adt(trigger: str, n: int, recorded: datetime, kommune: str = "730") -> bytes:
-    """The ADT message ``bench/run.py`` posts (a stay of three days, kommune 730)."""
-    stamp = recorded.strftime("%Y%m%d%H%M%S")
-    admitted = (recorded - timedelta(days=3 if trigger == "A03" else 0)).strftime("%Y%m%d%H%M%S")
-    discharged = stamp if trigger == "A03" else ""
-    pv1 = ["PV1", "1", "I", "MED3^101^1^RHR"] + [""] * 15 + [f"V{n}"] + [""] * 24
-    pv1 += [admitted, discharged]
-    return (
-        f"MSH|^~\\&|ADT|RHR|HUB|HUB|{stamp}||ADT^{trigger}^ADT_A01|B{n}-{trigger}|P|2.5\r"
-        f"EVN|{trigger}|{stamp}\r"
-        f"PID|1||{cpr(n)}^^^CPR^NNDNK||Nielsen^Bo||19700101|M|||Vestergade 1^^Randers|{kommune}\r"
-        + "|".join(pv1)
-        + "\r"
-    ).encode()
 
 
 def order(patients: int) -> Iterator[tuple[str, int]]:
@@ -103,7 +83,7 @@ def build_deliveries(patients: int) -> list[Delivery]:
     for offset, (trigger, n) in enumerate(order(patients)):
         recorded = start + timedelta(seconds=n * 5 + (100_000 if trigger == "A03" else 0))
         message_id = str(uuid.uuid4())
-        for index, translation in enumerate(_translate(adapter, adt(trigger, n, recorded), SENDER)):
+        for index, translation in enumerate(translate(adapter, adt(trigger, n, recorded), SENDER)):
             event = InboundEvent(
                 event_id=f"{message_id}/{index}",
                 message_id=message_id,

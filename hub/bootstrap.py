@@ -87,6 +87,10 @@ class Hub:
 
     settings: Settings
     engine: AsyncEngine
+    units: UnitOfWorkFactory[UnitOfWork]
+    """Opens a unit of work on the hub's store (what the services take): one factory for
+    the hub's lifetime, shared by its workers and edges, so what is cached per factory
+    (the organisation directory, ``hub.services.directory``) is shared too."""
     bus: Bus
     relay: OutboxRelay
     intake: IntakeService
@@ -98,11 +102,6 @@ class Hub:
     tariffs: TariffTable | None = None  # the deployment's cost tariffs (HUB_COST_TARIFFS)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-    @property
-    def units(self) -> UnitOfWorkFactory[UnitOfWork]:
-        """Opens a unit of work on the hub's store (what the services take)."""
-        return units_over(self.engine)
 
     async def open(self) -> None:
         """Bring the schema up to date and connect to the bus."""
@@ -129,7 +128,7 @@ class Hub:
         """The organisation directory's entry of ``org`` (None when it does not know it,
         or cannot be read: the caller is then known by its token alone)."""
         try:
-            directory = await directory_cache(self.engine).directory()
+            directory = await directory_cache(self.units).directory()
         except Exception:
             log.exception("the organisation directory could not be read")
             return None
@@ -174,18 +173,19 @@ def freeze_startup_heap() -> None:
 
 def build_hub(settings: Settings) -> Hub:
     engine = create_engine(settings.database_url)
+    units = units_over(engine)
     bus = build_bus(settings, engine)
-    relay = OutboxRelay(engine, bus)
+    relay = OutboxRelay(units, bus, engine=engine)  # engine: lock and LISTEN
     intake = IntakeService(
-        engine,
+        units,
         build_adapters(settings),
         own={CONFIRMATION_FORMAT: OfferConfirmations(), LINK_FORMAT: PatientLinkRecords()},
         on_accepted=relay.wake,
     )
     policy = load_policy(settings.consent_policy_file)
     tariffs = configured_tariffs(settings.cost_tariffs)  # checked now: a bad file stops the hub
-    feed = PathwayEventFeed(engine, policy)
-    webhooks = WebhookSender(engine, policy, settings.webhooks)
+    feed = PathwayEventFeed(units, policy, listen_on=engine)
+    webhooks = WebhookSender(units, policy, settings.webhooks)
 
     def materialised() -> None:
         # New numbered events: the websocket feed and the webhook sender look at once.
@@ -193,7 +193,7 @@ def build_hub(settings: Settings) -> Hub:
         webhooks.wake()
 
     alert_scanner = AlertScanner(
-        engine,
+        units,
         policy,
         settings.alerts,
         interval_seconds=settings.alert_scan_seconds,
@@ -211,12 +211,13 @@ def build_hub(settings: Settings) -> Hub:
         alert_scanner,  # hears of alert facts stored late, for its next scan
     ]
     consumers = [
-        ConsumerRunner(engine, bus, ResourceProjection(observers=observers)),
-        ConsumerRunner(engine, bus, AcknowledgementRecorder()),
+        ConsumerRunner(units, bus, ResourceProjection(observers=observers)),
+        ConsumerRunner(units, bus, AcknowledgementRecorder()),
     ]
     return Hub(
         settings,
         engine,
+        units,
         bus,
         relay,
         intake,

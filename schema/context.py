@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import Info
 
 from hub.domain.consent import DEFAULT_POLICY, Policy
@@ -19,7 +18,6 @@ from hub.store.unit_of_work import UnitOfWork
 @dataclass(frozen=True)
 class HubContext:
     viewer: Principal
-    engine: AsyncEngine
     intake: IntakeService
     units: UnitOfWorkFactory[UnitOfWork]  # opens a unit of work (hub.bootstrap.units_over)
     policy: Policy = DEFAULT_POLICY

@@ -168,7 +168,7 @@ async def resolve_inbox(
         if after is not None and not str(after).isdigit():
             raise InboxError("bad-cursor", "after must be the id of an item")
         items = await read_inbox(
-            context.engine,
+            context.units,
             context.viewer,
             policy=context.policy,
             first=first,
@@ -187,7 +187,7 @@ async def resolve_set_state(
         if not str(id).isdigit():
             raise InboxError("no-such-item", f"no inbox item {id} of yours")
         item = await set_state(
-            context.engine, context.viewer, int(id), state.value, reason, policy=context.policy
+            context.units, context.viewer, int(id), state.value, reason, policy=context.policy
         )
     return InboxItemType.from_item(item)
 
@@ -226,7 +226,7 @@ async def resolve_register_webhook(
     context = info.context
     with _inbox_errors():
         created, secret = await register_inbox_webhook(
-            context.engine,
+            context.units,
             context.viewer,
             url=input.url,
             kinds=_kinds(input.kinds),
@@ -239,7 +239,7 @@ async def resolve_register_webhook(
 
 async def resolve_inbox_subscriptions(info: HubInfo) -> list[InboxSubscriptionInfo]:
     context = info.context
-    found = await inbox_subscriptions(context.engine, context.viewer)
+    found = await inbox_subscriptions(context.units, context.viewer)
     return [InboxSubscriptionInfo.from_record(record) for record in found]
 
 
@@ -254,7 +254,7 @@ async def resolve_inbox_events(
     if after is not None and after < 0:
         raise GraphQLError("after must be 0 or more")
     with _inbox_errors():
-        feed = await open_inbox_feed(context.engine, context.viewer, _kinds(kinds))
+        feed = await open_inbox_feed(context.units, context.viewer, _kinds(kinds))
     with refusals_as_errors(FeedClosed):
         # Live items are rendered once per selection for every connection that shares
         # it (``hub.entrypoints.shared_frames``): what an item shows is the feed's.

@@ -79,19 +79,19 @@ async def resolve_offers(
 ) -> list[Offer]:
     search = domain.OfferSearch(kommune=kommune, category=category, text=text)
     with refusals_as_errors(OfferError):
-        found = await find_offers(info.context.engine, search, limit)
+        found = await find_offers(info.context.units, search, limit)
     return [Offer.of(o) for o in found]
 
 
 async def resolve_offer(info: HubInfo, id: strawberry.ID) -> Offer | None:
-    found = await get_offer(info.context.engine, str(id))
+    found = await get_offer(info.context.units, str(id))
     return Offer.of(found) if found else None
 
 
 async def resolve_confirm_offer(info: HubInfo, id: strawberry.ID) -> Offer:
     with refusals_as_errors(OfferError):
         confirmed = await confirm_offer(
-            info.context.engine, info.context.intake, info.context.viewer, str(id)
+            info.context.units, info.context.intake, info.context.viewer, str(id)
         )
     return Offer.of(confirmed)
 

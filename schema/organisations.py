@@ -64,7 +64,7 @@ class Organisation:
 
 
 async def resolve_organisation(info: HubInfo, sor: str) -> Organisation | None:
-    found = (await current_directory(info.context.engine)).by_sor(sor)
+    found = (await current_directory(info.context.units)).by_sor(sor)
     return Organisation.of(found) if found else None
 
 
@@ -80,7 +80,7 @@ async def resolve_organisations(
         int, strawberry.argument(description=f"At most this many (1–{MAX_SEARCH_LIMIT}).")
     ] = 20,
 ) -> list[Organisation]:
-    directory = await current_directory(info.context.engine)
+    directory = await current_directory(info.context.units)
     with refusals_as_errors(DirectoryQueryError):
         found = search(directory, search_text, limit, clock.now())
     return [Organisation.of(o) for o in found]

@@ -26,7 +26,7 @@ async def resolve_redeliver(
 ) -> WebhookRedelivery:
     context = info.context
     with refusals_as_errors(RedeliveryError):
-        done = await redeliver(context.engine, context.viewer, str(subscription_id), after)
+        done = await redeliver(context.units, context.viewer, str(subscription_id), after)
     return WebhookRedelivery(
         subscription_id=strawberry.ID(done.subscription_id),
         after=done.after,

@@ -199,7 +199,7 @@ async def resolve_discharge_events(
     if after is not None and after < 0:
         raise GraphQLError("after must be 0 or more")
     with refusals_as_errors(SubscriptionError):
-        feed = await open_websocket_feed(context.engine, context.viewer, kommune, _kinds(kinds))
+        feed = await open_websocket_feed(context.units, context.viewer, kommune, _kinds(kinds))
     with refusals_as_errors(FeedClosed):
         async for event in context.feed.listen(
             feed, context.viewer, after, PathwayEvent.from_message
@@ -213,7 +213,7 @@ async def resolve_register_webhook(
     context = info.context
     with refusals_as_errors(SubscriptionError):
         registered = await register_webhook(
-            context.engine,
+            context.units,
             context.viewer,
             kommune=input.kommune,
             url=input.url,
@@ -227,13 +227,13 @@ async def resolve_register_webhook(
 async def resolve_unregister(info: HubInfo, id: strawberry.ID) -> bool:
     context = info.context
     with refusals_as_errors(SubscriptionError):
-        await unregister(context.engine, context.viewer, str(id))
+        await unregister(context.units, context.viewer, str(id))
     return True
 
 
 async def resolve_subscriptions(info: HubInfo) -> list[DischargeSubscriptionInfo]:
     context = info.context
-    found = await owned_subscriptions(context.engine, context.viewer)
+    found = await owned_subscriptions(context.units, context.viewer)
     return [DischargeSubscriptionInfo.from_record(record) for record in found]
 
 
@@ -243,7 +243,7 @@ async def resolve_events_after(
     context = info.context
     with refusals_as_errors(SubscriptionError):
         messages = await events_after(
-            context.engine,
+            context.units,
             context.viewer,
             str(subscription_id),
             after,

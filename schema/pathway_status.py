@@ -11,7 +11,6 @@ from enum import Enum
 from typing import Annotated, TypeVar
 
 import strawberry
-from graphql import GraphQLError
 
 from hub.domain import status as domain
 from hub.domain.consent import DEFAULT_PURPOSE
@@ -21,6 +20,7 @@ from hub.services.pathway import MAX_PAGE_SIZE, PathwayQueryError
 from hub.services.pathway_status import read_pathway_status
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
+from schema.paging import first_page
 from schema.patients import (
     CprArgument,
     PatientArgument,
@@ -48,11 +48,7 @@ def _directory_name(directory: Directory, party: domain.Party | None) -> str | N
 
 
 def _first(items: list[T], first: int | None) -> list[T]:
-    if first is None:
-        return items
-    if not 1 <= first <= MAX_PAGE_SIZE:
-        raise GraphQLError(f"first must be between 1 and {MAX_PAGE_SIZE}")
-    return items[:first]
+    return first_page(items, first, most=MAX_PAGE_SIZE, default=None)
 
 
 @strawberry.enum(description="Where the patient is now, as far as the caller may see.")
@@ -321,7 +317,7 @@ async def resolve_pathway_status(
             override_reason=emergency_override_reason,
             policy=context.policy,
         )
-    directory = await current_directory(context.engine)
+    directory = await current_directory(context.units)
     return PathwayStatus.of(view.cpr, view.status, directory, view.patient_key)
 
 

@@ -53,7 +53,7 @@ async def resolve_link(
     context = info.context
     with refusals_as_errors(PatientLinkError):
         link = await link_replacement_number(
-            context.engine,
+            context.units,
             context.intake,
             context.viewer,
             replacement.system,
@@ -70,7 +70,7 @@ async def resolve_unlink(
     context = info.context
     with refusals_as_errors(PatientLinkError):
         link = await link_replacement_number(
-            context.engine,
+            context.units,
             context.intake,
             context.viewer,
             replacement.system,

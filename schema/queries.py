@@ -68,7 +68,7 @@ async def resolve_pathway(
             override_reason=emergency_override_reason,
             policy=context.policy,
         )
-    offers = await referral_offers(context.engine, [e.content for e in view.entries])
+    offers = await referral_offers(context.units, [e.content for e in view.entries])
     return Pathway.from_view(view, offers)
 
 
@@ -92,7 +92,7 @@ async def resolve_resource(
         )
     if found is None:
         return None
-    offers = await referral_offers(context.engine, [found.content])
+    offers = await referral_offers(context.units, [found.content])
     return PathwayEntry.from_disclosure(found, offers)
 
 

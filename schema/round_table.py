@@ -17,7 +17,6 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from hub import clock
@@ -61,6 +60,7 @@ from hub.services.round_table import (
 )
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
+from schema.paging import first_page
 from schema.patients import (
     PATIENT_FIELD_DESCRIPTION,
     CprArgument,
@@ -93,11 +93,7 @@ def _name(directory: Directory, org: str | None, given: Any) -> str | None:
 
 
 def _page(items: list[Any], first: int | None) -> list[Any]:
-    if first is None:
-        return items[:DEFAULT_FIRST]
-    if not 1 <= first <= MAX_FIRST:
-        raise GraphQLError(f"first must be between 1 and {MAX_FIRST}")
-    return items[:first]
+    return first_page(items, first, most=MAX_FIRST, default=DEFAULT_FIRST)
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -599,7 +595,7 @@ async def resolve_round_tables(
     with refusals_as_errors(RoundTableError, PatientArgumentError):
         named = None if cpr is None and patient is None else patient_named(cpr, patient)
         views = await round_tables(context.units, context.viewer, named, policy=context.policy)
-    directory = await current_directory(context.engine)
+    directory = await current_directory(context.units)
     return [RoundTable.from_view(v, context.viewer.org, directory) for v in _page(views, first)]
 
 
@@ -625,7 +621,7 @@ async def resolve_convene(info: HubInfo, input: ConveneRoundTableInput) -> Round
         view = await convene(
             context.units, context.intake, context.viewer, request, policy=context.policy
         )
-    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
+    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.units))
 
 
 async def _changed(
@@ -642,7 +638,7 @@ async def _changed(
             *args,
             policy=context.policy,
         )
-    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.engine))
+    return RoundTable.from_view(view, context.viewer.org, await current_directory(context.units))
 
 
 async def resolve_respond(
@@ -741,7 +737,7 @@ async def resolve_update_action(
             note,
             policy=context.policy,
         )
-    return RoundTableAction.from_disclosure(disclosure, await current_directory(context.engine))
+    return RoundTableAction.from_disclosure(disclosure, await current_directory(context.units))
 
 
 @strawberry.type

@@ -7,7 +7,6 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -138,15 +137,13 @@ async def server_error(request: Request, error: Exception) -> Response:
 
 
 def create_web_app(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     intake: IntakeService,
     policy: Policy,
     verifier: TokenVerifier,
     oidc: OidcSettings | None = None,
     tariffs: TariffTable | None = None,
     offer_confirm_period: timedelta = DEFAULT_CONFIRM_PERIOD,
-    *,
-    units: UnitOfWorkFactory[UnitOfWork],
 ) -> ASGIApp:
     patient = "/patient/{ref}"
     oidc_client = OidcClient(oidc) if oidc is not None else None
@@ -184,7 +181,7 @@ def create_web_app(
         exception_handlers={HTTPException: not_found, 500: server_error},
     )
     app.state.web = WebHub(
-        engine,
+        units,
         intake,
         policy,
         verifier,
@@ -193,6 +190,5 @@ def create_web_app(
         oidc=oidc_client,
         tariffs=tariffs,
         offer_confirm_period=offer_confirm_period,
-        units=units,
     )
     return SecurityHeaders(app)

@@ -40,8 +40,8 @@ from web.directory import (
     unknown_organisations,
 )
 from web.forms import Kept
-from web.patient import expired, number_shown, patient_cpr
-from web.rendering import form_list, form_text, page, redirect, render, web_hub
+from web.patient import patient_page, render_patient_tab
+from web.rendering import form_list, form_text, redirect, web_hub
 from web.session import SignedIn
 
 MESSAGES = {
@@ -169,18 +169,16 @@ async def _render(
         where=PathwayFilter.of(resource_types=["Consent"]),
         policy=hub.policy,
     )
-    directory = await organisations(hub.engine)
-    names = await organisation_names(hub.engine, directory)
+    directory = await organisations(hub.units)
+    names = await organisation_names(hub.units, directory)
     lines = [consent_line(d, session.principal.org, names) for d in view.entries]
-    return render(
+    return render_patient_tab(
         request,
         "samtykke.html",
-        session.principal,
+        session,
+        cpr,
+        "samtykke",
         status_code=status_code,
-        tab="samtykke",
-        ref=request.path_params["ref"],
-        cpr=number_shown(cpr)[1],
-        number_label=number_shown(cpr)[0],
         consents=sorted(lines, key=lambda c: (not c.active, c.recorded or ""), reverse=False),
         directory=directory,
         sectors=labels.SECTORS,
@@ -192,23 +190,17 @@ async def _render(
     )
 
 
-@page
-async def consent_page(request: Request, session: SignedIn) -> Response:
-    cpr = patient_cpr(request)
-    if cpr is None:
-        return expired(request, session)
+@patient_page
+async def consent_page(request: Request, session: SignedIn, cpr: str) -> Response:
     params = request.query_params
     message = confirmation(params.get("besked", ""), params.get("fra", ""))
     return await _render(request, session, cpr, message=message)
 
 
-@page
-async def record(request: Request, session: SignedIn) -> Response:
-    cpr = patient_cpr(request)
-    if cpr is None:
-        return expired(request, session)
+@patient_page
+async def record(request: Request, session: SignedIn, cpr: str) -> Response:
     form = await request.form()
-    kept = Kept.of(request.url.path.removeprefix(request.scope.get("root_path", "")), form)
+    kept = Kept.sent(request, form)
 
     async def refused(error: str) -> Response:
         return await _render(request, session, cpr, status_code=422, error=error, kept=kept)
@@ -222,7 +214,7 @@ async def record(request: Request, session: SignedIn) -> Response:
             "Vælg mindst én organisation eller sektor, samtykket eller frabedelsen gælder."
         )
     hub = web_hub(request)
-    unknown = await unknown_organisations(hub.engine, session.principal, extra)
+    unknown = await unknown_organisations(hub.units, session.principal, extra)
     if unknown:
         return await refused(
             f"Organisationsregistret kender ikke SOR-koden {', '.join(unknown)}. Vælg "
@@ -261,11 +253,8 @@ async def record(request: Request, session: SignedIn) -> Response:
     )
 
 
-@page
-async def revoke(request: Request, session: SignedIn) -> Response:
-    cpr = patient_cpr(request)
-    if cpr is None:
-        return expired(request, session)
+@patient_page
+async def revoke(request: Request, session: SignedIn, cpr: str) -> Response:
     form = await request.form()
     hub = web_hub(request)
     try:

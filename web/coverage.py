@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub import clock
 from hub.domain.consent import Policy, Viewer
 from hub.domain.identifiers import lookup_patient_key
@@ -23,6 +21,7 @@ from hub.services.audit import DENIED, record_access
 from hub.services.auth import Principal
 from hub.services.consent.read import visibility_for
 from hub.services.round_table import holds_data
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
 from web.directory import DirectoryEntry
@@ -49,7 +48,7 @@ def _planned_meeting(caller: Principal, patient_key: str) -> StoredResource:
 
 
 async def meeting_coverage(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     caller: Principal,
     cpr: str,
     candidates: Sequence[DirectoryEntry],
@@ -67,7 +66,7 @@ async def meeting_coverage(
     if patient_key is None:
         return {}
     viewers = [Viewer(sector=Sector(c.sector), org=c.sor) for c in known]
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         if not await holds_data(uow, caller, patient_key):
             await record_access(
                 uow,

@@ -21,15 +21,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub.domain.directory import Directory
 from hub.domain.identifiers import SOR_SYSTEM
 from hub.domain.summaries import plain
 from hub.services.auth import Principal
 from hub.services.directory import current_directory
-from hub.store.tables import resources
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.unit_of_work import UnitOfWork
 
 MAX_ENTRIES = 500
@@ -76,24 +73,19 @@ class OrganisationNames:
 
 
 async def organisation_names(
-    engine: AsyncEngine, entries: list[DirectoryEntry] | None = None
+    units: UnitOfWorkFactory[UnitOfWork], entries: list[DirectoryEntry] | None = None
 ) -> OrganisationNames:
     """The names of the SOR directory, with ``entries``' as a fallback."""
     sent = {e.sor: e.name for e in entries or () if e.name != f"SOR {e.sor}"}
-    return OrganisationNames(await current_directory(engine), sent)
+    return OrganisationNames(await current_directory(units), sent)
 
 
-async def organisations(engine: AsyncEngine) -> list[DirectoryEntry]:
+async def organisations(units: UnitOfWorkFactory[UnitOfWork]) -> list[DirectoryEntry]:
     """Active organisations with a SOR code that sent an Organization resource, by name;
     the SOR directory's name where it knows the code."""
-    query = (
-        select(resources.c.sector, resources.c.content)
-        .where(resources.c.resource_type == "Organization", resources.c.patient_key.is_(None))
-        .limit(MAX_ENTRIES)
-    )
-    async with UnitOfWork(engine) as uow:
-        rows = (await uow.connection.execute(query)).all()
-    directory = await current_directory(engine)
+    async with units() as uow:
+        rows = await uow.directory.sent_organisations(MAX_ENTRIES)
+    directory = await current_directory(units)
     entries: dict[str, DirectoryEntry] = {}
     for sector, content in rows:
         if content.get("active") is False:
@@ -115,15 +107,15 @@ async def organisations(engine: AsyncEngine) -> list[DirectoryEntry]:
 
 
 async def unknown_organisations(
-    engine: AsyncEngine, caller: Principal, codes: Iterable[str]
+    units: UnitOfWorkFactory[UnitOfWork], caller: Principal, codes: Iterable[str]
 ) -> list[str]:
     """The ``codes`` that name no organisation: neither the SOR directory nor an
     Organization resource knows them, and they are not the caller's own."""
     wanted = [c.strip() for c in codes if c.strip()]
     if not wanted:
         return []
-    directory = await current_directory(engine)
-    sent = {e.sor for e in await organisations(engine)}
+    directory = await current_directory(units)
+    sent = {e.sor for e in await organisations(units)}
     return [
         code
         for code in dict.fromkeys(wanted)

@@ -15,8 +15,6 @@ the period and its months or quarters, which is kept in one place.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -37,6 +35,7 @@ from hub.services.own_figures import read_round_table_records
 from web import labels, refusals
 from web.charts import Bar, bar_chart
 from web.costs import cost_section
+from web.csv_text import DANISH_DELIMITER, csv_text
 from web.dates import danish, form_date
 from web.rendering import page, render, web_hub
 from web.session import SignedIn
@@ -168,7 +167,7 @@ async def controller_label(request: Request, controller: str) -> str:
     if kind == "kommune":
         return f"kommune {value}"
     if kind == "sor":
-        name = (await current_directory(web_hub(request).engine)).name_of(value)
+        name = (await current_directory(web_hub(request).units)).name_of(value)
         if name:
             return f"{name} (SOR {value})"
         return f"SOR {value}"
@@ -326,21 +325,18 @@ def danish_csv(shown: Figures) -> str:
     """The figures for a Danish spreadsheet: semicolons, decimal commas, Danish headers
     and dates, a byte order mark (UTF-8)."""
     scope = "Alle sektorer" if shown.scope.controller is None else "Egne tal"
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(
-        [
-            "Fra",
-            "Til",
-            "Omfang",
-            "Indikator",
-            "Kommune",
-            "Værdi",
-            "Enhed",
-            "Vises ikke (under 5)",
-            "Diagnosegruppe",
-        ]
-    )
+    header = [
+        "Fra",
+        "Til",
+        "Omfang",
+        "Indikator",
+        "Kommune",
+        "Værdi",
+        "Enhed",
+        "Vises ikke (under 5)",
+        "Diagnosegruppe",
+    ]
+    rows: list[list[object]] = []
     periods: list[tuple[date, date, list[Indicator], list[OwnFigure]]] = [
         (shown.first, shown.last, shown.total, shown.own[0][1] if shown.own else [])
     ]
@@ -351,7 +347,7 @@ def danish_csv(shown: Figures) -> str:
     ]
     for first, last, indicators, own in periods:
         for o in own:
-            writer.writerow(
+            rows.append(
                 [
                     danish(first),
                     danish(last),
@@ -365,7 +361,7 @@ def danish_csv(shown: Figures) -> str:
                 ]
             )
         for i in indicators:
-            writer.writerow(
+            rows.append(
                 [
                     danish(first),
                     danish(last),
@@ -378,23 +374,31 @@ def danish_csv(shown: Figures) -> str:
                     i.group or "",
                 ]
             )
-    return "\ufeff" + out.getvalue()
+    return csv_text(header, rows, delimiter=DANISH_DELIMITER)
 
 
 def machine_csv(shown: Figures) -> str:
     """The figures for programs: commas, decimal points, English headers, codes."""
     scope = shown.scope.name
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
-        ["from", "to", "scope", "name", "title", "kommune", "value", "unit", "suppressed", "group"]
-    )
+    header = [
+        "from",
+        "to",
+        "scope",
+        "name",
+        "title",
+        "kommune",
+        "value",
+        "unit",
+        "suppressed",
+        "group",
+    ]
+    rows: list[list[object]] = []
     periods = [(shown.first, shown.last, shown.total)] + [
         (bucket.first, bucket.last, of_bucket) for bucket, of_bucket in shown.buckets
     ]
     for first, last, indicators in periods:
         for i in indicators:
-            writer.writerow(
+            rows.append(
                 [
                     first.isoformat(),
                     last.isoformat(),
@@ -408,8 +412,7 @@ def machine_csv(shown: Figures) -> str:
                     i.group or "",
                 ]
             )
-    # A byte order mark, so spreadsheet programs read æ, ø and å as UTF-8.
-    return "\ufeff" + out.getvalue()
+    return csv_text(header, rows)
 
 
 async def _csv(request: Request, session: SignedIn, *, for_machines: bool) -> Response:

@@ -42,7 +42,7 @@ async def confirm(request: Request, session: SignedIn) -> Response:
     search = {name: form_text(form, name)[:MAX_FIELD] for name in SEARCH_FIELDS}
     try:
         hub = web_hub(request)
-        await confirm_offer(hub.engine, hub.intake, session.principal, request.path_params["id"])
+        await confirm_offer(hub.units, hub.intake, session.principal, request.path_params["id"])
     except OfferError as error:
         return await _offers(request, session, refusal=REFUSALS.get(error.code, REFUSED), **search)
     query = urlencode({**{k: v for k, v in search.items() if v}, "besked": "bekraeftet"})
@@ -69,7 +69,7 @@ async def _offers(
     found = []
     if searched and error is None:
         search = OfferSearch(kommune=kommune or None, category=category or None, text=text)
-        found = await find_offers(web_hub(request).engine, search, MAX_FOUND)
+        found = await find_offers(web_hub(request).units, search, MAX_FOUND)
     now = clock.now()
     rows = [
         {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -117,6 +119,47 @@ def expired(request: Request, session: SignedIn) -> Response:
     )
 
 
+def render_patient_tab(
+    request: Request,
+    template: str,
+    session: SignedIn,
+    cpr: str,
+    tab: str,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    """One of the patient's tabs: the patient's reference and number, then ``context``."""
+    number_label, number = number_shown(cpr)
+    return render(
+        request,
+        template,
+        session.principal,
+        status_code=status_code,
+        tab=tab,
+        ref=request.path_params["ref"],
+        cpr=number,
+        number_label=number_label,
+        **context,
+    )
+
+
+def patient_page(
+    handler: Callable[[Request, SignedIn, str], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A ``page`` about the patient the address's reference names, given to ``handler``
+    as ``patient_cpr`` tells it; a reference no longer valid shows ``expired`` instead."""
+
+    @page
+    async def endpoint(request: Request, session: SignedIn) -> Response:
+        cpr = patient_cpr(request)
+        if cpr is None:
+            return expired(request, session)
+        return await handler(request, session, cpr)
+
+    return endpoint
+
+
 def _day(value: str, *, end: bool) -> datetime | None:
     if not value:
         return None
@@ -128,11 +171,8 @@ def _day(value: str, *, end: bool) -> datetime | None:
     return datetime.combine(day, time(), DANISH_TIME)
 
 
-@page
-async def patient(request: Request, session: SignedIn) -> Response:
-    cpr = web_hub(request).refs.patient(request.path_params["ref"])
-    if cpr is None:
-        return expired(request, session)
+@patient_page
+async def patient(request: Request, session: SignedIn, cpr: str) -> Response:
     hub = web_hub(request)
     params = request.query_params
     chosen_sectors = [s for s in params.getlist("sektor") if s]
@@ -164,19 +204,16 @@ async def patient(request: Request, session: SignedIn) -> Response:
             hub.units, session.principal, cpr, PAGE_SIZE, where=where, policy=hub.policy
         )
     status = await read_pathway_status(hub.units, session.principal, cpr, policy=hub.policy)
-    number_label, number = number_shown(cpr)
-    names = await organisation_names(hub.engine, await organisations(hub.engine))
-    offers = await referral_offers(hub.engine, [e.content for e in view.entries])
+    names = await organisation_names(hub.units, await organisations(hub.units))
+    offers = await referral_offers(hub.units, [e.content for e in view.entries])
     filters = [("sektor", s) for s in chosen_sectors] + [("type", t) for t in chosen_types]
     filters += [(k, params[k]) for k in ("fra", "til") if params.get(k)]
-    return render(
+    return render_patient_tab(
         request,
         "patient.html",
-        session.principal,
-        tab="forloeb",
-        ref=request.path_params["ref"],
-        cpr=number,
-        number_label=number_label,
+        session,
+        cpr,
+        "forloeb",
         name=patient_name(view.patient),
         status=status.status,
         entries=[timeline_entry(e, names, offers) for e in view.entries],

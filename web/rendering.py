@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -51,7 +50,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 class WebHub:
     """The services the page calls: the same the GraphQL resolvers call."""
 
-    engine: AsyncEngine
+    units: UnitOfWorkFactory[UnitOfWork]  # opens a unit of work: what the services take
     intake: IntakeService
     policy: Policy
     verifier: TokenVerifier
@@ -61,8 +60,6 @@ class WebHub:
     forms: FormKeeper = field(default_factory=FormKeeper)
     tariffs: TariffTable | None = None  # the deployment's cost tariffs, if any
     offer_confirm_period: timedelta = DEFAULT_CONFIRM_PERIOD  # HUB_OFFER_CONFIRM_DAYS
-    # Opens a unit of work (hub.bootstrap.units_over): what the services take.
-    units: UnitOfWorkFactory[UnitOfWork] = field(kw_only=True)
 
 
 def templates() -> Jinja2Templates:
@@ -147,7 +144,7 @@ def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             if request.method == "GET":
                 return redirect(request, f"/log-ind?videre={quote(path)}")
             return await _sign_in_again(request, path)
-        directory = await current_directory(hub.engine)
+        directory = await current_directory(hub.units)
         request.state.own_name = directory.name_of(session.principal.org)
         request.state.person_name = session.name
         if request.method == "POST":

@@ -16,7 +16,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -49,8 +49,9 @@ from hub.domain.safety_plan import (
     safety_plan_of,
 )
 from hub.domain.summaries import danish_time
+from hub.services.auth import Principal
 from hub.services.consent.read import Disclosure
-from hub.services.intake import Rejected
+from hub.services.intake import IntakeService, Rejected
 from hub.services.patient_keys import named_of
 from hub.services.round_table import (
     ActionRequest,
@@ -69,6 +70,8 @@ from hub.services.round_table import (
     set_place,
     update_action,
 )
+from hub.services.unit_of_work import UnitOfWorkFactory
+from hub.store.unit_of_work import UnitOfWork
 from web import labels, refusals
 from web.coverage import meeting_coverage
 from web.dates import form_date, form_time
@@ -81,10 +84,11 @@ from web.directory import (
     unknown_organisations,
 )
 from web.forms import Kept
-from web.patient import expired, number_shown, patient_cpr
+from web.patient import number_shown, patient_page, render_patient_tab
 from web.rendering import form_list, form_text, page, redirect, render, web_hub
 from web.session import SignedIn
 
+P = ParamSpec("P")
 ACTION_ROWS = 3  # empty action rows the plan form offers
 MAX_NEW_ROWS = 30  # rows for organisations by SOR code (MAX_PARTICIPANTS in all)
 # A note the hub writes when an action changes: "<status>, by <sector> <org>[: text]".
@@ -371,10 +375,6 @@ def danish_refusal(error: Exception, names: OrganisationNames | None = None) -> 
     )
 
 
-def _path(request: Request) -> str:
-    return request.url.path.removeprefix(request.scope.get("root_path", ""))
-
-
 @dataclass(frozen=True)
 class ConveneForm:
     """What the convene form shows besides the typed values."""
@@ -397,8 +397,8 @@ async def _render(
     hub = web_hub(request)
     views = await round_tables(hub.units, session.principal, cpr, policy=hub.policy)
     now = clock.now()
-    candidates = await organisations(hub.engine)
-    names = await organisation_names(hub.engine, candidates)
+    candidates = await organisations(hub.units)
+    names = await organisation_names(hub.units, candidates)
     meetings = [meeting_block(v, session.principal.org, now, names) for v in views]
     own = session.principal.org
     shown = convene_form or ConveneForm(request.query_params.get("organisation", "").strip(), 1)
@@ -414,15 +414,13 @@ async def _render(
         for entry in (_chosen_entry(v) for v in (kept.all("deltager") if kept else ()))
         if entry is not None and entry.sor not in listed
     ]
-    return render(
+    return render_patient_tab(
         request,
         "rundbord.html",
-        session.principal,
+        session,
+        cpr,
+        "rundbord",
         status_code=status_code,
-        tab="rundbord",
-        ref=request.path_params["ref"],
-        cpr=number_shown(cpr)[1],
-        number_label=number_shown(cpr)[0],
         meetings=sorted(meetings, key=lambda m: (m.closed, m.start or "")),
         directory=directory,
         search_text=search_text,
@@ -430,7 +428,7 @@ async def _render(
         chosen=chosen,
         new_rows=shown.new_rows,
         coverage=await meeting_coverage(
-            hub.engine, session.principal, cpr, [*found, *directory, *chosen], hub.policy
+            hub.units, session.principal, cpr, [*found, *directory, *chosen], hub.policy
         ),
         sectors=labels.SECTORS,
         action_rows=ACTION_ROWS,
@@ -451,11 +449,8 @@ def _back(request: Request, message: str) -> Response:
     return redirect(request, f"/patient/{request.path_params['ref']}/rundbord?besked={message}")
 
 
-@page
-async def round_table_page(request: Request, session: SignedIn) -> Response:
-    cpr = patient_cpr(request)
-    if cpr is None:
-        return expired(request, session)
+@patient_page
+async def round_table_page(request: Request, session: SignedIn, cpr: str) -> Response:
     message = MESSAGES.get(request.query_params.get("besked", ""))
     return await _render(request, session, cpr, message=message)
 
@@ -497,13 +492,20 @@ async def _carry_out(
     session: SignedIn,
     cpr: str,
     message: str,
-    change: Awaitable[Any],
-    kept: Kept | None = None,
+    kept: Kept,
+    change: Callable[
+        Concatenate[UnitOfWorkFactory[UnitOfWork], IntakeService, Principal, P], Awaitable[object]
+    ],
+    *args: P.args,
+    **kwargs: P.kwargs,
 ) -> Response:
+    """Make the ``change`` (a round-table service) as the signed-in user, then go back to
+    the page saying ``message``; refused, the page again with the form as typed."""
+    hub = web_hub(request)
     try:
-        await change
+        await change(hub.units, hub.intake, session.principal, *args, **kwargs)
     except (RoundTableError, Rejected) as error:
-        names = await organisation_names(web_hub(request).engine)
+        names = await organisation_names(web_hub(request).units)
         return await _render(
             request,
             session,
@@ -516,18 +518,24 @@ async def _carry_out(
     return _back(request, message)
 
 
+async def _refused(
+    request: Request, session: SignedIn, cpr: str, error: RoundTableError, kept: Kept
+) -> Response:
+    """The page again, with the refusal of what was typed and the form as typed."""
+    return await _render(
+        request, session, cpr, status_code=422, error=danish_refusal(error), kept=kept
+    )
+
+
 def _convene_form(kept: Kept, more_rows: int = 0) -> ConveneForm:
     rows = max(len(kept.all("ny_sor")), 1) + more_rows
     return ConveneForm(kept.text("organisation").strip(), min(rows, MAX_NEW_ROWS))
 
 
-@page
-async def convene_meeting(request: Request, session: SignedIn) -> Response:
-    cpr = patient_cpr(request)
-    if cpr is None:
-        return expired(request, session)
+@patient_page
+async def convene_meeting(request: Request, session: SignedIn, cpr: str) -> Response:
     form = await request.form()
-    kept = Kept.of(_path(request), form)
+    kept = Kept.sent(request, form)
     hub = web_hub(request)
     step = form_text(form, "handling")
     if step in ("soeg", "flere"):
@@ -548,7 +556,7 @@ async def convene_meeting(request: Request, session: SignedIn) -> Response:
             convene_form=_convene_form(kept),
         )
 
-    names = await organisation_names(hub.engine)
+    names = await organisation_names(hub.units)
     try:
         minutes_text = form_text(form, "varighed") or "60"
         if not minutes_text.isdigit():
@@ -567,64 +575,42 @@ async def convene_meeting(request: Request, session: SignedIn) -> Response:
     except RoundTableError as error:
         return await refused(danish_refusal(error, names))
     typed = [p.org for p in invited if p.org in _row_values(form, "ny_sor")]
-    unknown = await unknown_organisations(hub.engine, session.principal, typed)
+    unknown = await unknown_organisations(hub.units, session.principal, typed)
     if unknown:
         return await refused(
             "Det lykkedes ikke. Organisationsregistret kender ikke SOR-koden "
             f"{', '.join(unknown)}. Søg organisationen frem ved navn, eller ret SOR-koden."
         )
     return await _carry_out(
-        request,
-        session,
-        cpr,
-        "indkaldt",
-        convene(hub.units, hub.intake, session.principal, the_request, policy=hub.policy),
-        kept,
+        request, session, cpr, "indkaldt", kept, convene, the_request, policy=hub.policy
     )
 
 
-@page
-async def answer(request: Request, session: SignedIn) -> Response:
-    cpr = patient_cpr(request)
-    if cpr is None:
-        return expired(request, session)
+def _proposed_start(form: FormData, response: str) -> str | None:
+    """The other time an answer proposes: only a tentative answer proposes one."""
+    return local_time(form_text(form, "andet_tidspunkt")) if response == "tentative" else None
+
+
+@patient_page
+async def answer(request: Request, session: SignedIn, cpr: str) -> Response:
     form = await request.form()
-    kept = Kept.of(_path(request), form)
+    kept = Kept.sent(request, form)
     hub = web_hub(request)
     response = form_text(form, "svar")
     try:
-        proposed = (
-            local_time(form_text(form, "andet_tidspunkt")) if response == "tentative" else None
-        )
+        proposed = _proposed_start(form, response)
     except RoundTableError as error:
-        return await _render(
-            request, session, cpr, status_code=422, error=danish_refusal(error), kept=kept
-        )
+        return await _refused(request, session, cpr, error, kept)
+    meeting = request.path_params["meeting"]
     return await _carry_out(
-        request,
-        session,
-        cpr,
-        "svar",
-        respond(
-            hub.units,
-            hub.intake,
-            session.principal,
-            request.path_params["meeting"],
-            response,
-            proposed,
-            policy=hub.policy,
-        ),
-        kept,
+        request, session, cpr, "svar", kept, respond, meeting, response, proposed, policy=hub.policy
     )
 
 
-@page
-async def plan(request: Request, session: SignedIn) -> Response:
-    cpr = patient_cpr(request)
-    if cpr is None:
-        return expired(request, session)
+@patient_page
+async def plan(request: Request, session: SignedIn, cpr: str) -> Response:
     form = await request.form()
-    kept = Kept.of(_path(request), form)
+    kept = Kept.sent(request, form)
     hub = web_hub(request)
     if form_text(form, "slags") == SAFETY_PLAN.code:
         return await _safety_plan_form(request, session, cpr, form, kept)
@@ -648,25 +634,21 @@ async def plan(request: Request, session: SignedIn) -> Response:
     except ValueError as error:
         if not isinstance(error, RoundTableError):
             error = RoundTableError("a due date is not a date", "bad-due")
-        return await _render(
-            request, session, cpr, status_code=422, error=danish_refusal(error), kept=kept
-        )
+        return await _refused(request, session, cpr, error, kept)
+    tovholder = form_text(form, "tovholder")
+    meeting = request.path_params["meeting"]
     return await _carry_out(
         request,
         session,
         cpr,
         "plan",
-        record_plan(
-            hub.units,
-            hub.intake,
-            session.principal,
-            request.path_params["meeting"],
-            goals,
-            actions,
-            form_text(form, "tovholder"),
-            policy=hub.policy,
-        ),
         kept,
+        record_plan,
+        meeting,
+        goals,
+        actions,
+        tovholder,
+        policy=hub.policy,
     )
 
 
@@ -683,55 +665,47 @@ async def _safety_plan_form(
         reviews = [d.isoformat() for v in form.getlist("opfoelgning") if (d := form_date(str(v)))]
     except ValueError:
         error = RoundTableError("a review date is not a date", "bad-review-date")
-        return await _render(
-            request, session, cpr, status_code=422, error=danish_refusal(error), kept=kept
-        )
+        return await _refused(request, session, cpr, error, kept)
+    safety_plan = SafetyPlanRequest(
+        warning_signs=_lines(form, WARNING_SIGNS),
+        coping=_lines(form, COPING),
+        people_and_places=_lines(form, PEOPLE_AND_PLACES),
+        contacts=_lines(form, CONTACTS),
+        tovholder=form_text(form, "tovholder"),
+        reviews=reviews,
+    )
+    meeting = request.path_params["meeting"]
     return await _carry_out(
         request,
         session,
         cpr,
         "sikkerhedsplan",
-        record_safety_plan(
-            hub.units,
-            hub.intake,
-            session.principal,
-            request.path_params["meeting"],
-            SafetyPlanRequest(
-                warning_signs=_lines(form, WARNING_SIGNS),
-                coping=_lines(form, COPING),
-                people_and_places=_lines(form, PEOPLE_AND_PLACES),
-                contacts=_lines(form, CONTACTS),
-                tovholder=form_text(form, "tovholder"),
-                reviews=reviews,
-            ),
-            policy=hub.policy,
-        ),
         kept,
+        record_safety_plan,
+        meeting,
+        safety_plan,
+        policy=hub.policy,
     )
 
 
-@page
-async def change_action(request: Request, session: SignedIn) -> Response:
-    cpr = patient_cpr(request)
-    if cpr is None:
-        return expired(request, session)
+@patient_page
+async def change_action(request: Request, session: SignedIn, cpr: str) -> Response:
     form = await request.form()
     hub = web_hub(request)
+    task = request.path_params["task"]
+    status, note = form_text(form, "status"), form_text(form, "note") or None
+    kept = Kept.sent(request, form)
     return await _carry_out(
         request,
         session,
         cpr,
         "handling",
-        update_action(
-            hub.units,
-            hub.intake,
-            session.principal,
-            request.path_params["task"],
-            form_text(form, "status"),
-            form_text(form, "note") or None,
-            policy=hub.policy,
-        ),
-        Kept.of(_path(request), form),
+        kept,
+        update_action,
+        task,
+        status,
+        note,
+        policy=hub.policy,
     )
 
 
@@ -752,7 +726,7 @@ async def _my_meetings(
     hub = web_hub(request)
     views = await round_tables(hub.units, session.principal, policy=hub.policy)
     now = clock.now()
-    names = await organisation_names(hub.engine, await organisations(hub.engine))
+    names = await organisation_names(hub.units, await organisations(hub.units))
     meetings = [
         (
             meeting_block(v, session.principal.org, now, names),
@@ -781,9 +755,7 @@ async def answer_invitation(request: Request, session: SignedIn) -> Response:
     hub = web_hub(request)
     response = form_text(form, "svar")
     try:
-        proposed = (
-            local_time(form_text(form, "andet_tidspunkt")) if response == "tentative" else None
-        )
+        proposed = _proposed_start(form, response)
         await respond(
             hub.units,
             hub.intake,
@@ -795,42 +767,46 @@ async def answer_invitation(request: Request, session: SignedIn) -> Response:
         )
     except (RoundTableError, Rejected) as error:
         return await _my_meetings(
-            request, session, error=danish_refusal(error), kept=Kept.of(_path(request), form)
+            request, session, error=danish_refusal(error), kept=Kept.sent(request, form)
         )
     return redirect(request, "/rundbord?besked=svar")
 
 
-MANAGED = ("flyttet", "aflyst", "afholdt", "sted")
+ConvenerChange = Callable[..., Awaitable[object]]
+"""A round-table service for the convener's controls (``move_to_proposal``, ``cancel``…)."""
 
-
-@page
-async def manage(request: Request, session: SignedIn) -> Response:
-    """The convener's controls: move to a proposed time, cancel, mark held, set the place.
-    ``handling`` names which; on a refusal the form is shown again as typed."""
-    cpr = patient_cpr(request)
-    if cpr is None:
-        return expired(request, session)
-    form = await request.form()
-    kept = Kept.of(_path(request), form)
-    hub = web_hub(request)
-    meeting = request.path_params["meeting"]
-    step = form_text(form, "handling")
-    service: Callable[..., Awaitable[Any]]
-    args: tuple[Any, ...]
-    if step == "flyttet":
-        service, args = move_to_proposal, (form_text(form, "deltager"),)
-    elif step == "aflyst":
-        service, args = cancel, (form_text(form, "begrundelse"),)
-    elif step == "afholdt":
-        service = mark_held
-        args = (
+# The convener's controls: ``handling`` → the service and its arguments from the form.
+MANAGED: dict[str, tuple[ConvenerChange, Callable[[FormData], tuple[Any, ...]]]] = {
+    "flyttet": (move_to_proposal, lambda form: (form_text(form, "deltager"),)),
+    "aflyst": (cancel, lambda form: (form_text(form, "begrundelse"),)),
+    "afholdt": (
+        mark_held,
+        lambda form: (
             form_list(form, "deltog"),
             form_text(form, "beslutninger"),
             form_list(form, "paaroerende_deltog"),
-        )
-    else:
-        service = set_place
-        args = (form_text(form, "sted") or None, form_text(form, "videolink") or None)
+        ),
+    ),
+    "sted": (
+        set_place,
+        lambda form: (form_text(form, "sted") or None, form_text(form, "videolink") or None),
+    ),
+}
+
+
+@patient_page
+async def manage(request: Request, session: SignedIn, cpr: str) -> Response:
+    """The convener's controls: move to a proposed time, cancel, mark held, set the place.
+    ``handling`` names which (the place, when it names none of them); on a refusal the
+    form is shown again as typed."""
+    form = await request.form()
+    kept = Kept.sent(request, form)
+    hub = web_hub(request)
+    meeting = request.path_params["meeting"]
+    step = form_text(form, "handling")
+    if step not in MANAGED:
         step = "sted"
-    change = service(hub.units, hub.intake, session.principal, meeting, *args, policy=hub.policy)
-    return await _carry_out(request, session, cpr, step, change, kept)
+    service, arguments = MANAGED[step]
+    return await _carry_out(
+        request, session, cpr, step, kept, service, meeting, *arguments(form), policy=hub.policy
+    )

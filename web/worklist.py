@@ -64,7 +64,7 @@ async def worklist(request: Request, principal: Principal) -> list[Row]:
     """The reader's open items, for the start page."""
     hub = web_hub(request)
     items = await read_inbox(
-        hub.engine, principal, policy=hub.policy, first=SHOWN, states=OPEN_STATES
+        hub.units, principal, policy=hub.policy, first=SHOWN, states=OPEN_STATES
     )
     return [
         Row(
@@ -88,7 +88,7 @@ async def move_on(request: Request, session: SignedIn) -> Response:
         if not item_id.isdigit():
             raise InboxError("no-such-item", "no such item")
         await set_state(
-            hub.engine,
+            hub.units,
             session.principal,
             int(item_id),
             state,

@@ -141,7 +141,6 @@ class AuthenticatedGraphQL(GraphQL[HubContext | AwaitingToken, None]):
     def context_for(self, principal: Principal) -> HubContext:
         return HubContext(
             viewer=principal,
-            engine=self._hub.engine,
             intake=self._hub.intake,
             units=self._hub.units,
             policy=self._hub.policy,
@@ -192,7 +191,7 @@ def create_app(settings: Settings, *, on_ready: OnReady | None = None) -> Starle
     async def metrics(request: Request) -> Response:
         if (refused := metrics_refusal(request, settings)) is not None:
             return refused
-        return Response(await render(hub.engine, hub.intake.counters), media_type=CONTENT_TYPE)
+        return Response(await render(hub.units, hub.intake.counters), media_type=CONTENT_TYPE)
 
     # GraphQL does not read SMART scopes: a token carrying them is for /fhir only.
     graphql = AuthenticatedGraphQL(hub, RefusingSmartScopes(verifier), ide=settings.dev_mode)
@@ -208,14 +207,13 @@ def create_app(settings: Settings, *, on_ready: OnReady | None = None) -> Starle
             Mount(
                 "/ui",
                 create_web_app(
-                    hub.engine,
+                    hub.units,
                     hub.intake,
                     hub.policy,
                     verifier,
                     settings.oidc,
                     hub.tariffs,
                     offer_confirm_period=timedelta(days=settings.offer_confirm_days),
-                    units=hub.units,
                 ),
             ),
             Route("/", lambda _request: RedirectResponse("/ui/"), methods=["GET"]),
@@ -223,7 +221,7 @@ def create_app(settings: Settings, *, on_ready: OnReady | None = None) -> Starle
             Mount(
                 "/fhir",
                 create_fhir_app(
-                    hub.engine,
+                    hub.units,
                     hub.policy,
                     verifier,
                     local_timezone=settings.local_timezone,

@@ -38,7 +38,6 @@ from hub.services.intake import NotReplayable, Rejected, UnknownFormat
 from hub.services.pathway_event_redelivery import RedeliveryError, replay_dead_delivery
 from hub.store.dead_letters import STAGE_WEBHOOK, DeadLetter
 from hub.store.migrate import upgrade
-from hub.store.unit_of_work import UnitOfWork
 
 
 def serve(settings: Settings, host: str, port: int, demo: bool) -> int:
@@ -59,7 +58,7 @@ def serve(settings: Settings, host: str, port: int, demo: bool) -> int:
     async def on_ready(hub: Hub) -> None:
         if not demo:
             return
-        await load_demo_directory(hub.engine)
+        await load_demo_directory(hub.units)
         accepted = await load_demo(hub.intake, settings.local_timezone)
         token = TokenIssuer(settings).issue(
             sector=DEMO_HOSPITAL.sector,
@@ -154,7 +153,7 @@ async def deadletters(
     await upgrade(hub.engine)
     try:
         if action == "list":
-            async with UnitOfWork(hub.engine) as uow:
+            async with hub.units() as uow:
                 letters = await uow.dead_letters.list(
                     status=None if include_replayed else "open", limit=limit
                 )
@@ -168,7 +167,7 @@ async def deadletters(
             return 0
         if action == "show":
             assert dead_letter_id is not None
-            async with UnitOfWork(hub.engine) as uow:
+            async with hub.units() as uow:
                 found = await uow.dead_letters.get(dead_letter_id)
             if found is None:
                 print(f"hub: no dead letter {dead_letter_id}", file=sys.stderr)
@@ -194,7 +193,7 @@ async def deadletters(
 
 async def replay_one(hub: Hub, dead_letter_id: str | None) -> int:
     assert dead_letter_id is not None
-    async with UnitOfWork(hub.engine) as uow:
+    async with hub.units() as uow:
         letter = await uow.dead_letters.get(dead_letter_id)
     if letter is not None and letter.stage == STAGE_WEBHOOK:
         return 0 if await replay_webhook(hub, letter) else 1
@@ -212,7 +211,7 @@ async def replay_one(hub: Hub, dead_letter_id: str | None) -> int:
 
 async def replay_all(hub: Hub) -> int:
     """Replay every open dead letter, oldest first, so one patient's messages keep their order."""
-    async with UnitOfWork(hub.engine) as uow:
+    async with hub.units() as uow:
         letters = await uow.dead_letters.list(status="open", limit=None, oldest_first=True)
     failed = 0
     for letter in letters:
@@ -233,7 +232,7 @@ async def replay_all(hub: Hub) -> int:
 async def replay_webhook(hub: Hub, letter: DeadLetter) -> bool:
     """A webhook dead letter's delivery becomes pending again; the sender posts it anew."""
     try:
-        delivery_id = await replay_dead_delivery(hub.engine, letter)
+        delivery_id = await replay_dead_delivery(hub.units, letter)
     except RedeliveryError as error:
         print(f"hub: {error}", file=sys.stderr)
         return False
@@ -245,7 +244,7 @@ async def acknowledgements(settings: Settings, message: str | None, limit: int) 
     hub = build_hub(settings)
     await upgrade(hub.engine)
     try:
-        async with UnitOfWork(hub.engine) as uow:
+        async with hub.units() as uow:
             found = await uow.acknowledgements.list(acknowledged_source_id=message, limit=limit)
         for ack in found:
             issues = "; ".join(issue.get("text") or issue.get("code", "") for issue in ack.issues)
@@ -363,7 +362,7 @@ async def _directory(settings: Settings, args: argparse.Namespace) -> int:
     await upgrade(hub.engine)
     try:
         if args.action == "search":
-            found = search(await stored_directory(hub.engine), args.text, args.limit)
+            found = search(await stored_directory(hub.units), args.text, args.limit)
             for organisation in found:
                 print(
                     f"{organisation.sor:<18} {organisation.name}  "
@@ -375,7 +374,7 @@ async def _directory(settings: Settings, args: argparse.Namespace) -> int:
                 print("no organisations found")
             return 0
         try:
-            report = await load_directory_file(hub.engine, args.file, locations=args.locations)
+            report = await load_directory_file(hub.units, args.file, locations=args.locations)
         except DirectoryLoadRefused as error:
             print(f"hub: refused, the directory is unchanged: {error}", file=sys.stderr)
             return 1

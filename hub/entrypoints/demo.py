@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub import clock
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
 from hub.services.directory import LoadReport, load_directory_unless_loaded
 from hub.services.intake import Accepted, IntakeService
+from hub.services.unit_of_work import UnitOfWorkFactory
+from hub.store.unit_of_work import UnitOfWork
 
 DEMO_HOSPITAL = Sender(
     Sector.HOSPITAL, org="100000001", sub="randers-adt-feed", aliases=frozenset({"hl7:RHR"})
@@ -105,6 +105,6 @@ DEMO_TARIFFS = Path(__file__).parent / "demo_data" / "tariffs_sample.csv"
 """The demo's cost tariffs (HUB_COST_TARIFFS's format; sample amounts, not official ones)."""
 
 
-async def load_demo_directory(engine: AsyncEngine) -> LoadReport | None:
+async def load_demo_directory(units: UnitOfWorkFactory[UnitOfWork]) -> LoadReport | None:
     """Load the demo's directory unless one was loaded before (never over a real one)."""
-    return await load_directory_unless_loaded(engine, DEMO_DIRECTORY)
+    return await load_directory_unless_loaded(units, DEMO_DIRECTORY)

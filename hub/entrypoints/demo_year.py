@@ -29,7 +29,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
 from hub.bootstrap import Hub, build_hub
@@ -42,6 +41,7 @@ from hub.domain.translation import Sender
 from hub.entrypoints.demo import DEMO_HOSPITAL
 from hub.services.indicators import compute_indicators
 from hub.services.intake import IntakeService
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.unit_of_work import UnitOfWork
 
 YEAR_SEED = 2015
@@ -178,10 +178,12 @@ async def apply_pending(hub: Hub) -> None:
             return
 
 
-async def year_figures(engine: AsyncEngine, now: datetime | None = None) -> list[Indicator]:
+async def year_figures(
+    units: UnitOfWorkFactory[UnitOfWork], now: datetime | None = None
+) -> list[Indicator]:
     """The indicators of the year over every sector's facts."""
     first, last = year_days(now or clock.now())
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         return await compute_indicators(uow, Window(first, last), Scope(None), now=now)
 
 
@@ -197,7 +199,7 @@ async def run_year_demo(settings: Settings) -> int:
         await apply_pending(hub)
         first, last = year_days(clock.now())
         print(f"{sent or 'No'} messages sent (the year {first}–{last}).")
-        for figure in await year_figures(hub.engine):
+        for figure in await year_figures(hub.units):
             value = "–" if figure.value is None else f"{figure.value:g}"
             print(f"  {figure.name:<52} {value:>8} {figure.unit}")
         return 0

@@ -47,7 +47,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
 from hub.domain.alerts import Alert, AlertRules
@@ -59,6 +58,7 @@ from hub.services.inbox.filing import announce_due, file_alert
 from hub.services.indicators import alerts_of_patients, patients_with_alerts_due
 from hub.services.offers import file_unconfirmed_offers
 from hub.services.pathway_events import materialise
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.notifications import PATHWAY_EVENTS_CHANNEL, notify_on_commit
 from hub.store.pathway_events import PathwayEventRecord
 from hub.store.resources import StoredResource
@@ -81,7 +81,7 @@ class AlertScanner:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        units: UnitOfWorkFactory[UnitOfWork],
         policy: Policy,
         rules: AlertRules,
         *,
@@ -91,7 +91,8 @@ class AlertScanner:
         slice_patients: int = 50,
         slice_pause_seconds: float = 0.01,
     ) -> None:
-        self._engine = engine
+        # The store's units of work: the scan's advisory lock is taken on their connection.
+        self._units = units
         self._policy = policy
         self._rules = rules
         self._interval = interval_seconds
@@ -153,7 +154,7 @@ class AlertScanner:
     async def _scan(
         self, since: datetime, now: datetime, changed: set[str]
     ) -> list[PathwayEventRecord]:
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             due = await patients_with_alerts_due(uow, self._rules, since, now)
         patients = sorted(due | changed)
         logged: list[PathwayEventRecord] = []
@@ -174,7 +175,7 @@ class AlertScanner:
     async def _scan_slice(self, patients: list[str], now: datetime) -> list[PathwayEventRecord]:
         """Log the alerts of these patients in one transaction."""
         logged: list[PathwayEventRecord] = []
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             await self._lock(uow)
             raised = await alerts_of_patients(uow, self._rules, patients, now)
             numbered = False
@@ -194,7 +195,7 @@ class AlertScanner:
 
     async def _file_due(self, now: datetime) -> None:
         """Announce the inbox items whose day has come and file unconfirmed offers."""
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             await self._lock(uow)
             numbered = False
             # Items whose day has come (a deferred referral) go out now.

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.domain.events import EventDecodeError, InboundEvent
 from hub.ports import Bus, Delivery, Subscription
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.dead_letters import STAGE_CONSUMER
 from hub.store.unit_of_work import UnitOfWork
 
@@ -63,7 +63,7 @@ class EventHandler(Protocol):
 class ConsumerRunner:
     def __init__(
         self,
-        engine: AsyncEngine,
+        units: UnitOfWorkFactory[UnitOfWork],
         bus: Bus,
         handler: EventHandler,
         *,
@@ -71,7 +71,7 @@ class ConsumerRunner:
         batch_size: int = 200,
         retry_delay: float = 0.5,
     ) -> None:
-        self._engine = engine
+        self._units = units  # the store's: the processed and dead-letter records too
         self._bus = bus
         self.handler = handler
         self._max_attempts = max_attempts
@@ -125,7 +125,7 @@ class ConsumerRunner:
         except EventDecodeError:
             return False
         try:
-            async with UnitOfWork(self._engine) as uow:
+            async with self._units() as uow:
                 done = await uow.processed.seen_of(
                     self.handler.name, [event.event_id for event in events]
                 )
@@ -180,7 +180,7 @@ class ConsumerRunner:
                 await asyncio.sleep(self._retry_delay * min(failures + 1, 10))
 
     async def _apply_once(self, event: InboundEvent) -> None:
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             if await uow.processed.seen(self.handler.name, event.event_id):
                 return
             await self.handler.handle(event, uow)
@@ -190,7 +190,7 @@ class ConsumerRunner:
     async def _dead_letter(self, delivery: Delivery, what: str) -> None:
         while True:
             try:
-                async with UnitOfWork(self._engine) as uow:
+                async with self._units() as uow:
                     await uow.dead_letters.add(
                         stage=STAGE_CONSUMER,
                         format="event",

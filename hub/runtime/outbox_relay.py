@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.ports import Bus, BusRecord
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.notifications import OUTBOX_CHANNEL, listen
 from hub.store.unit_of_work import UnitOfWork
 
@@ -33,12 +34,15 @@ _RELAY_LOCK_ID = 7_301_732
 class OutboxRelay:
     def __init__(
         self,
-        engine: AsyncEngine,
+        units: UnitOfWorkFactory[UnitOfWork],
         bus: Bus,
         *,
+        engine: AsyncEngine,
         batch_size: int = 500,
         idle_interval: float = 0.5,
     ) -> None:
+        self._units = units  # reads and marks the outbox rows
+        # Engine-level work only: the leader's advisory-lock connection and LISTEN.
         self._engine = engine
         self._bus = bus
         self._batch_size = batch_size
@@ -51,12 +55,12 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending outbox rows; returns how many were published."""
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             pending = await uow.outbox.pending(self._batch_size)
         if not pending:
             return 0
         await self._bus.publish([BusRecord(r.topic, r.key, r.event_id, r.payload) for r in pending])
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             await uow.outbox.mark_published([r.id for r in pending])
             await uow.commit()
         return len(pending)

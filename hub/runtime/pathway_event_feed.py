@@ -51,6 +51,7 @@ from hub.services.pathway_events import (
     render_deliveries,
     subscription_via,
 )
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.notifications import PATHWAY_EVENTS_CHANNEL, listen
 from hub.store.pathway_event_subscriptions import ACTIVE, SubscriptionRecord
 from hub.store.unit_of_work import UnitOfWork
@@ -118,13 +119,16 @@ class _Feed:
 class PathwayEventFeed:
     def __init__(
         self,
-        engine: AsyncEngine,
+        units: UnitOfWorkFactory[UnitOfWork],
         policy: Policy,
         *,
+        listen_on: AsyncEngine,
         poll_interval: float = 0.03,
         audit_interval: float = 0.25,
     ) -> None:
-        self._engine = engine
+        self._units = units
+        # The one engine-level part: a LISTEN connection of its own (PostgreSQL).
+        self._listen_on = listen_on
         self._policy = policy
         self._poll_interval = poll_interval
         self._audit_interval = audit_interval
@@ -148,7 +152,7 @@ class PathwayEventFeed:
         audit = asyncio.create_task(self._audit_sent(stop), name="feed-audit")
         # Events another process (``hub worker``) numbered wake this reader at once.
         listener = asyncio.create_task(
-            listen(self._engine, PATHWAY_EVENTS_CHANNEL, self.wake, stop), name="feed-listen"
+            listen(self._listen_on, PATHWAY_EVENTS_CHANNEL, self.wake, stop), name="feed-listen"
         )
         try:
             while not stop.is_set():
@@ -170,7 +174,7 @@ class PathwayEventFeed:
     async def _read_once(self) -> None:
         if not self._feeds:
             return
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             positions = await uow.subscriptions.positions(list(self._feeds))
         for subscription_id, (last, status) in positions.items():
             feed = self._feeds.get(subscription_id)
@@ -184,7 +188,7 @@ class PathwayEventFeed:
                 # Audited for the tokens of the connections that are live now; one that
                 # goes live during the render is audited below, when it is handed out.
                 readers = {c.principal for c in feed.connections if c.live and c.position < last}
-                async with UnitOfWork(self._engine) as uow:
+                async with self._units() as uow:
                     deliveries = await uow.subscriptions.deliveries_after(
                         subscription_id, feed.delivered, _BATCH
                     )
@@ -273,7 +277,7 @@ class PathwayEventFeed:
                 del self._feeds[subscription.id]
 
     async def _last_number(self, subscription_id: str) -> int:
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             positions = await uow.subscriptions.positions([subscription_id])
         return positions.get(subscription_id, (0, ""))[0]
 
@@ -281,7 +285,7 @@ class PathwayEventFeed:
         """The next events a catching-up connection missed, up to what went out live;
         audited for the connection's token."""
         wanted = min(feed.delivered - connection.position, _BATCH)
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             deliveries = await uow.subscriptions.deliveries_after(
                 feed.subscription.id, connection.position, wanted
             )
@@ -319,7 +323,7 @@ class PathwayEventFeed:
                 return
 
     async def _record_sent(self, batch: dict[_Told, list[str]]) -> None:
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             for told, references in batch.items():
                 await record_access(
                     uow,

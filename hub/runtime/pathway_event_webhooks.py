@@ -46,7 +46,6 @@ from functools import partial
 
 import httpx
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
 from hub.config import WebhookSettings
@@ -56,6 +55,7 @@ from hub.domain.webhook_policy import next_attempt_at, signature
 from hub.runtime.webhook_transport import CheckedTransport, refused_before_connecting
 from hub.services.metrics import WEBHOOK_ATTEMPTS
 from hub.services.pathway_events import render_deliveries
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.services.webhook_targets import Resolver, resolve_host
 from hub.store.dead_letters import STAGE_WEBHOOK
 from hub.store.pathway_event_subscriptions import (
@@ -89,13 +89,13 @@ class WebhookSender:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        units: UnitOfWorkFactory[UnitOfWork],
         policy: Policy,
         settings: WebhookSettings,
         *,
         resolve: Resolver = resolve_host,
     ) -> None:
-        self._engine = engine
+        self._units = units
         self._policy = policy
         self._settings = settings
         self._resolve = resolve
@@ -144,7 +144,7 @@ class WebhookSender:
     ) -> None:
         """Start posting to every subscription whose head is due and that nobody here works on."""
         now = clock.now()
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             heads = await uow.subscriptions.pending_webhook_heads(now, HEADS_PER_ROUND)
         for head in heads:
             if len(working) >= self._settings.concurrency:
@@ -200,7 +200,7 @@ class WebhookSender:
         Otherwise a restarted process (a new owner) would wait out its own old lease.
         """
         try:
-            async with UnitOfWork(self._engine) as uow:
+            async with self._units() as uow:
                 await uow.subscriptions.lease(subscription_id, self.owner, clock.now())
                 await uow.commit()
         except Exception:
@@ -214,7 +214,7 @@ class WebhookSender:
         decision and its audit record, which commits before the body leaves the hub.
         """
         now = clock.now()
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             if not await uow.subscriptions.lease(subscription_id, self.owner, now + self._lease):
                 return None  # another process posts to it
             subscription = await uow.subscriptions.get(subscription_id)
@@ -260,7 +260,7 @@ class WebhookSender:
         return await self._failed(prepared.subscription, prepared.delivery, error)
 
     async def _delivered(self, delivery: DeliveryRecord) -> Outcome:
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             await uow.subscriptions.mark_delivered(delivery.id, clock.now())
             await uow.commit()
         WEBHOOK_ATTEMPTS[Outcome.DELIVERED.value] += 1
@@ -271,7 +271,7 @@ class WebhookSender:
     ) -> Outcome:
         failures = delivery.attempts + 1
         now = clock.now()
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             retry_at = next_attempt_at(
                 failures,
                 window_start=delivery.retry_since or delivery.created_at,

@@ -10,7 +10,8 @@ directory or the new one, never a part, and a failed load loses nothing.
 **Reading**: ``DirectoryCache`` keeps a ``Directory`` snapshot in memory and asks the
 store, at most every ``CHECK_EVERY`` by the hub's clock, whether a newer load was
 committed (by this process or any other); only then does it read the directory again.
-Lookups between checks cost no database round trip.
+Lookups between checks cost no database round trip. There is one cache per unit-of-work
+factory (``directory_cache``): the hub hands its edges one factory for its lifetime.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub import clock
 from hub.domain.directory import (
     Directory,
@@ -35,7 +34,9 @@ from hub.domain.directory import (
     danish_day,
     parse_sor_entities,
 )
-from hub.store.directory import DirectoryLoad, OrganisationDirectory
+from hub.services.unit_of_work import UnitOfWorkFactory
+from hub.store.directory import DirectoryLoad
+from hub.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def read_source(path: Path, locations: Path | None = None) -> SourceFiles:
 
 
 async def load_directory(
-    engine: AsyncEngine, files: SourceFiles, *, now: datetime | None = None
+    units: UnitOfWorkFactory[UnitOfWork], files: SourceFiles, *, now: datetime | None = None
 ) -> LoadReport:
     """Replace the stored directory with the organisations of ``files``.
 
@@ -127,14 +128,15 @@ async def load_directory(
         )
     except DirectoryFileError as error:
         raise DirectoryLoadRefused(str(error)) from None
-    async with engine.begin() as connection:
-        load = await OrganisationDirectory(connection).replace(
+    async with units() as uow:
+        load = await uow.directory.replace(
             parsed.organisations,
             source=files.entities_name,
             loaded_at=now,
             skipped=len(parsed.errors),
         )
-    directory_cache(engine).invalidate()
+        await uow.commit()
+    directory_cache(units).invalidate()
     log.info(
         "directory loaded from %s: %d organisations, %d rows left out",
         files.entities_name,
@@ -145,27 +147,29 @@ async def load_directory(
 
 
 async def load_directory_file(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     path: Path,
     *,
     locations: Path | None = None,
     now: datetime | None = None,
 ) -> LoadReport:
-    return await load_directory(engine, read_source(path, locations), now=now)
+    return await load_directory(units, read_source(path, locations), now=now)
 
 
-async def load_directory_unless_loaded(engine: AsyncEngine, path: Path) -> LoadReport | None:
+async def load_directory_unless_loaded(
+    units: UnitOfWorkFactory[UnitOfWork], path: Path
+) -> LoadReport | None:
     """Load ``path`` when no directory was ever loaded (the demo's sample); else None."""
-    async with engine.connect() as connection:
-        if await OrganisationDirectory(connection).latest_load_id() is not None:
+    async with units() as uow:
+        if await uow.directory.latest_load_id() is not None:
             return None
-    return await load_directory_file(engine, path)
+    return await load_directory_file(units, path)
 
 
-async def stored_directory(engine: AsyncEngine) -> Directory:
+async def stored_directory(units: UnitOfWorkFactory[UnitOfWork]) -> Directory:
     """The stored directory, read now (``DirectoryCache`` for repeated reads)."""
-    async with engine.connect() as connection:
-        return Directory(await OrganisationDirectory(connection).all())
+    async with units() as uow:
+        return Directory(await uow.directory.all())
 
 
 def checked_search(text: str, limit: int) -> str:
@@ -186,11 +190,14 @@ def search(
 class DirectoryCache:
     """A ``Directory`` snapshot kept in memory, read again when a newer load is stored.
 
-    Holds its engine weakly: the hub owns the engine, and a cache never keeps one alive.
+    Holds its unit-of-work factory weakly: the hub owns it, and a cache never keeps
+    one alive.
     """
 
-    def __init__(self, engine: AsyncEngine, *, check_every: timedelta = CHECK_EVERY) -> None:
-        self._engine = weakref.ref(engine)
+    def __init__(
+        self, units: UnitOfWorkFactory[UnitOfWork], *, check_every: timedelta = CHECK_EVERY
+    ) -> None:
+        self._units = weakref.ref(units)
         self._every = check_every
         self._directory = Directory()
         self._version: int | None = None
@@ -214,15 +221,14 @@ class DirectoryCache:
             now = clock.now()
             if self._fresh(now):
                 return self._directory
-            engine = self._engine()
-            if engine is None:
+            units = self._units()
+            if units is None:
                 return self._directory
             try:
-                async with engine.connect() as connection:
-                    store = OrganisationDirectory(connection)
-                    latest = await store.latest_load_id()
+                async with units() as uow:
+                    latest = await uow.directory.latest_load_id()
                     if not self._read or latest != self._version:
-                        self._directory = Directory(await store.all())
+                        self._directory = Directory(await uow.directory.all())
                         self._version, self._read = latest, True
             except Exception:
                 if not self._read:
@@ -232,16 +238,18 @@ class DirectoryCache:
         return self._directory
 
 
-_caches: weakref.WeakKeyDictionary[AsyncEngine, DirectoryCache] = weakref.WeakKeyDictionary()
+_caches: weakref.WeakKeyDictionary[UnitOfWorkFactory[UnitOfWork], DirectoryCache] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def directory_cache(engine: AsyncEngine) -> DirectoryCache:
-    """The process's one cache of ``engine``'s directory."""
-    cache = _caches.get(engine)
+def directory_cache(units: UnitOfWorkFactory[UnitOfWork]) -> DirectoryCache:
+    """The process's one cache of the directory ``units`` reads (kept while ``units`` is)."""
+    cache = _caches.get(units)
     if cache is None:
-        cache = _caches[engine] = DirectoryCache(engine)
+        cache = _caches[units] = DirectoryCache(units)
     return cache
 
 
-async def current_directory(engine: AsyncEngine) -> Directory:
-    return await directory_cache(engine).directory()
+async def current_directory(units: UnitOfWorkFactory[UnitOfWork]) -> Directory:
+    return await directory_cache(units).directory()

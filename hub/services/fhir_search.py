@@ -25,8 +25,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub.domain.consent import DEFAULT_POLICY, Policy
 from hub.domain.fhir_search import (
     Criterion,
@@ -45,8 +43,13 @@ from hub.domain.timeline import timeline_fields
 from hub.services.audit import DENIED, SUCCESS, record_access
 from hub.services.auth import Principal
 from hub.services.consent.read import Disclosure, PatientView, consented_view, viewer_of
+from hub.services.unit_of_work import (
+    AuditedResourcesUnits,
+    AuditedUnitOfWork,
+    ResourcesUnitOfWork,
+    UnitOfWorkFactory,
+)
 from hub.store.resources import StoredResource
-from hub.store.unit_of_work import UnitOfWork
 
 MAX_PATIENTS = 200
 """The most patients a search across patients (a worklist) reads."""
@@ -70,13 +73,13 @@ class SearchPage:
     total: int  # every match the viewer may see
 
 
-async def launch_patient_key(engine: AsyncEngine, patient_id: str) -> str:
+async def launch_patient_key(units: UnitOfWorkFactory[ResourcesUnitOfWork], patient_id: str) -> str:
     """The patient key of a SMART launch context's Patient id (a stand-in for none)."""
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         return await _key_of_patient_id(uow, patient_id) or STAND_IN_KEY
 
 
-async def _key_of_patient_id(uow: UnitOfWork, patient_id: str) -> str | None:
+async def _key_of_patient_id(uow: ResourcesUnitOfWork, patient_id: str) -> str | None:
     # The person (every subject refers to it) or one organisation's record of them:
     # both looked for, so that the steps are the same.
     stored = await uow.resources.get("Patient", patient_id)
@@ -100,7 +103,9 @@ def _key_of_identifier(token: Token) -> str | None:
     return local_patient_key(token.system, token.code)
 
 
-async def _keys_of(uow: UnitOfWork, request: SearchRequest, criterion: Criterion) -> set[str]:
+async def _keys_of(
+    uow: ResourcesUnitOfWork, request: SearchRequest, criterion: Criterion
+) -> set[str]:
     """The patients one bounding criterion names (its values are alternatives)."""
     keys: set[str] = set()
     for value in criterion.values:
@@ -135,7 +140,7 @@ def _mentioned(criterion: Criterion) -> tuple[str, ...] | None:
     return tuple(texts)
 
 
-async def _patients(uow: UnitOfWork, request: SearchRequest) -> tuple[list[str], bool]:
+async def _patients(uow: ResourcesUnitOfWork, request: SearchRequest) -> tuple[list[str], bool]:
     """The patients a search reads, and whether it names them (else it is a worklist)."""
     named = [
         c
@@ -211,7 +216,7 @@ def _sorted(
 
 
 async def search(
-    engine: AsyncEngine,
+    units: AuditedResourcesUnits,
     viewer: Principal,
     request: SearchRequest,
     *,
@@ -225,7 +230,7 @@ async def search(
     patient scopes do. Raises ``SearchRefused`` for a search the hub will not run.
     """
     who = viewer_of(viewer)
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         keys, named = await _patients(uow, request)
         if within is not None:
             keys = [key if key == within else STAND_IN_KEY for key in keys]
@@ -276,7 +281,7 @@ async def search(
 
 
 async def _audit(
-    uow: UnitOfWork,
+    uow: AuditedUnitOfWork,
     viewer: Principal,
     action: str,
     key: str,
@@ -305,7 +310,7 @@ class EverythingPage:
 
 
 async def everything(
-    engine: AsyncEngine,
+    units: AuditedResourcesUnits,
     viewer: Principal,
     patient_id: str,
     *,
@@ -324,7 +329,7 @@ async def everything(
     is not selected by it).
     """
     who = viewer_of(viewer)
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         key = await _key_of_patient_id(uow, patient_id) or STAND_IN_KEY
         if within is not None and key != within:
             key = STAND_IN_KEY

@@ -15,8 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub import clock
 from hub.config import TOPIC_INBOUND
 from hub.domain.events import EventDecodeError, InboundEvent
@@ -36,6 +34,7 @@ from hub.domain.translation import (
 from hub.ports import BusRecord
 from hub.services.intake_writer import IntakeWriter, Submission
 from hub.services.metrics import IntakeCounters
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.dead_letters import STAGE_CONSUMER, STAGE_INTAKE, DeadLetter
 from hub.store.messages import Earlier, NewMessage
 from hub.store.unit_of_work import UnitOfWork
@@ -78,23 +77,30 @@ class NotReplayable(LookupError):
 
 
 class IntakeService:
+    """Accepts payloads, keeps the refused ones as dead letters and replays them.
+
+    ``units`` opens the store's unit of work: intake writes the inbound messages, the
+    outbox and the dead letters, which the port (``hub.services.unit_of_work``) does not
+    declare.
+    """
+
     def __init__(
         self,
-        engine: AsyncEngine,
+        units: UnitOfWorkFactory[UnitOfWork],
         adapters: AdapterRegistry,
         *,
         own: AdapterRegistry | None = None,
         on_accepted: Callable[[], None] = lambda: None,
         topic: str = TOPIC_INBOUND,
     ) -> None:
-        self._engine = engine
+        self._units = units
         self._adapters = adapters
         # The hub's own formats (e.g. an offer's confirmation): sent only by the hub's
         # services through ``accept_own``, never taken from a sender, but replayable.
         self._own: AdapterRegistry = own or {}
         self._on_accepted = on_accepted
         self._topic = topic
-        self._writer = IntakeWriter(engine)
+        self._writer = IntakeWriter(units)
         self.counters = IntakeCounters()
 
     @property
@@ -125,7 +131,7 @@ class IntakeService:
 
     async def was_accepted(self, format: str, sender: Sender, source_id: str) -> bool:
         """Whether this sender's message ``source_id`` was accepted before."""
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             earlier = await uow.inbound.find_resent(
                 format=format, sender_org=sender.org, source_id=source_id
             )
@@ -139,7 +145,7 @@ class IntakeService:
             raise UnknownFormat(format, list(adapters))
         try:
             # Parsing and FHIR validation are CPU work: keep them off the event loop.
-            translations = await asyncio.to_thread(_translate, adapter, raw, sender)
+            translations = await asyncio.to_thread(translate, adapter, raw, sender)
         except TranslationError as error:
             dead_letter_id = await self._dead_letter(format, raw, sender, error.what, error.where)
             raise Rejected(error.what, error.where, dead_letter_id, internal=False) from error
@@ -190,7 +196,7 @@ class IntakeService:
     ) -> NotOwner | None:
         """The first resource the translations would write that another organisation owns."""
         keys = {(r["resourceType"], r["id"]) for t in translations for r in t.resources}
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             await uow.resources.prefetch(keys)
             for resource_type, resource_id in sorted(keys):
                 stored = await uow.resources.get(resource_type, resource_id)
@@ -244,7 +250,7 @@ class IntakeService:
     async def _dead_letter(
         self, format: str, raw: bytes, sender: Sender, what: str, where: str | None
     ) -> str:
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             dead_letter_id = await uow.dead_letters.add(
                 stage=STAGE_INTAKE, format=format, raw=raw, what=what, where=where, sender=sender
             )
@@ -258,7 +264,7 @@ class IntakeService:
         consumer dead letters are re-published with their original event id, so only
         the consumers that had not applied them do so now.
         """
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             letter = await uow.dead_letters.get(dead_letter_id)
         if letter is None:
             raise NotReplayable(f"no dead letter {dead_letter_id}")
@@ -271,14 +277,14 @@ class IntakeService:
         if adapter is None:
             raise UnknownFormat(letter.format, list(self._adapters))
         try:
-            translations = await asyncio.to_thread(_translate, adapter, letter.raw, sender)
+            translations = await asyncio.to_thread(translate, adapter, letter.raw, sender)
         except TranslationError as error:
-            async with UnitOfWork(self._engine) as uow:
+            async with self._units() as uow:
                 await uow.dead_letters.record_failed_replay(letter.id, error.what, error.where)
                 await uow.commit()
             raise Rejected(error.what, error.where, letter.id, internal=False) from error
         accepted = await self._store(letter.format, letter.raw, sender, translations)
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             await uow.dead_letters.mark_replayed(letter.id, accepted.message_id)
             await uow.commit()
         return accepted
@@ -288,7 +294,7 @@ class IntakeService:
             event = InboundEvent.from_bytes(letter.raw)
         except EventDecodeError as error:
             raise NotReplayable(f"dead letter {letter.id} is not an event: {error}") from error
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             await uow.outbox.add(
                 topic=self._topic,
                 key=event.patient_key,
@@ -309,9 +315,15 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 """How far ahead of the hub's clock a message's own time may lie (clocks drift a little)."""
 
 
-def _translate(adapter: Adapter, raw: bytes, sender: Sender) -> list[Translation]:
-    """The adapter's translations, checked against the sender and the clock, labelled for
-    consent, with the sender's Patient record under the sender's own id."""
+def translate(adapter: Adapter, raw: bytes, sender: Sender) -> list[Translation]:
+    """What intake makes of ``raw`` from ``sender``: the adapter's translations, checked
+    against the sender and the clock, labelled for consent, with the sender's Patient
+    record under the sender's own id.
+
+    Raises ``TranslationError`` (the sender's fault, with where) as intake would refuse
+    the payload. Pure CPU work and nothing is stored: intake runs it off the event loop;
+    whatever builds the events intake would publish (the benchmarks) calls it directly.
+    """
     translations = []
     latest = clock.now() + FUTURE_TOLERANCE
     for translation in adapter.translate(raw, sender):

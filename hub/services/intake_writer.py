@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.ports import BusRecord
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.messages import Earlier, NewMessage, ResendKey
 from hub.store.unit_of_work import UnitOfWork
 
@@ -45,8 +45,11 @@ class Submission:
 
 
 class IntakeWriter:
-    def __init__(self, engine: AsyncEngine, *, max_group: int = MAX_GROUP) -> None:
-        self._engine = engine
+    """Writes submissions in shared transactions, each opened by ``units`` (the store's
+    unit of work: the inbound messages and the outbox are not on the port)."""
+
+    def __init__(self, units: UnitOfWorkFactory[UnitOfWork], *, max_group: int = MAX_GROUP) -> None:
+        self._units = units
         self._max_group = max_group
         self._queue: list[Submission] = []
         self._writing = asyncio.Lock()
@@ -77,7 +80,7 @@ class IntakeWriter:
             _settle(submission.done, earlier)
 
     async def _write_together(self, group: list[Submission]) -> list[Earlier | None]:
-        async with UnitOfWork(self._engine) as uow:
+        async with self._units() as uow:
             keys = [key for s in group if (key := s.resend_key) is not None]
             found = await uow.inbound.find_resent_many(keys)
             outcomes: list[Earlier | None] = []
@@ -107,7 +110,7 @@ class IntakeWriter:
                 _settle(submission.done, error=RuntimeError("intake write conflicted"))
                 return
             # Another process accepted the same message at the same moment; it won.
-            async with UnitOfWork(self._engine) as uow:
+            async with self._units() as uow:
                 found = await uow.inbound.find_resent_many([key])
             if key in found:
                 _settle(submission.done, found[key])

@@ -11,9 +11,9 @@ from collections import Counter
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.unit_of_work import UnitOfWork
 from hub.store.webhook_deliveries import WebhookBacklog, WebhookDeliveries
 
@@ -41,8 +41,10 @@ class _Snapshot:
         return self._families
 
 
-async def render(engine: AsyncEngine, counters: IntakeCounters) -> bytes:
-    async with UnitOfWork(engine) as uow:
+async def render(units: UnitOfWorkFactory[UnitOfWork], counters: IntakeCounters) -> bytes:
+    """The metrics in Prometheus' text format. ``units`` opens the store's unit of work:
+    the dead letters, the outbox and the webhook deliveries are not on the port."""
+    async with units() as uow:
         open_letters = await uow.dead_letters.count_open()
         pending = await uow.outbox.count_pending()
         webhooks = await WebhookDeliveries(uow.connection).backlog()

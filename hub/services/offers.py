@@ -39,7 +39,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
 from hub.domain.directory import Directory
@@ -64,7 +63,7 @@ from hub.services.auth import Principal
 from hub.services.directory import current_directory
 from hub.services.inbox.filing import file_event
 from hub.services.intake import IntakeService, Rejected
-from hub.store.offers import OfferStore
+from hub.services.unit_of_work import ResourcesUnitOfWork, UnitOfWorkFactory
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
 
@@ -97,52 +96,54 @@ def offer_of(stored: StoredResource, directory: Directory) -> Offer:
     )
 
 
-async def all_offers(engine: AsyncEngine) -> list[Offer]:
+async def all_offers(units: UnitOfWorkFactory[UnitOfWork]) -> list[Offer]:
     """Every offer's current version, withdrawn ones too."""
-    async with engine.connect() as connection:
-        stored = await OfferStore(connection).all()
-    directory = await current_directory(engine)
+    async with units() as uow:
+        stored = await uow.offers.all()
+    directory = await current_directory(units)
     return [offer_of(s, directory) for s in stored]
 
 
 async def find_offers(
-    engine: AsyncEngine, search: OfferSearch, limit: int = MAX_FOUND
+    units: UnitOfWorkFactory[UnitOfWork], search: OfferSearch, limit: int = MAX_FOUND
 ) -> list[Offer]:
     """The active offers ``search`` matches, by name, at most ``limit``."""
     if not 1 <= limit <= MAX_FOUND:
         raise OfferError("bad-limit", f"limit must be between 1 and {MAX_FOUND}")
-    found = [o for o in await all_offers(engine) if search.matches(o)]
+    found = [o for o in await all_offers(units) if search.matches(o)]
     found.sort(key=lambda o: (o.name.casefold(), o.owner_name.casefold(), o.id))
     return found[:limit]
 
 
 async def find_offer_resources(
-    engine: AsyncEngine, search: OfferSearch
+    units: UnitOfWorkFactory[UnitOfWork], search: OfferSearch
 ) -> list[tuple[Offer, FhirJson]]:
     """The active offers ``search`` matches, by name, with their FHIR content."""
-    async with engine.connect() as connection:
-        stored = await OfferStore(connection).all()
-    directory = await current_directory(engine)
+    async with units() as uow:
+        stored = await uow.offers.all()
+    directory = await current_directory(units)
     found = [(offer_of(s, directory), s.content) for s in stored]
     found = [(o, c) for o, c in found if search.matches(o)]
     found.sort(key=lambda pair: (pair[0].name.casefold(), pair[0].owner_name.casefold()))
     return found
 
 
-async def offer_resource(engine: AsyncEngine, offer_id: str) -> FhirJson | None:
+async def offer_resource(
+    units: UnitOfWorkFactory[ResourcesUnitOfWork], offer_id: str
+) -> FhirJson | None:
     """One offer's FHIR content by id (withdrawn too); None when there is none."""
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         stored = await uow.resources.get(OFFER_TYPE, offer_id)
     return stored.content if stored is not None and stored.patient_key is None else None
 
 
-async def get_offer(engine: AsyncEngine, offer_id: str) -> Offer | None:
+async def get_offer(units: UnitOfWorkFactory[UnitOfWork], offer_id: str) -> Offer | None:
     """One offer by id (withdrawn too); None when there is none."""
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         stored = await uow.resources.get(OFFER_TYPE, offer_id)
     if stored is None or stored.patient_key is not None:
         return None
-    return offer_of(stored, await current_directory(engine))
+    return offer_of(stored, await current_directory(units))
 
 
 class OfferConfirmations:
@@ -180,7 +181,7 @@ class OfferConfirmations:
 
 
 async def confirm_offer(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     intake: IntakeService,
     caller: Principal,
     offer_id: str,
@@ -191,7 +192,7 @@ async def confirm_offer(
     sent through intake as the owner (module docstring) and returned once stored.
     Another organisation's offer is answered as missing, and nothing is sent."""
     now = clock.now()
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         stored = await uow.resources.get(OFFER_TYPE, offer_id)
     if stored is None or stored.patient_key is not None or stored.org != caller.org:
         raise OfferError("no-such-offer", f"no offer {offer_id} of yours")
@@ -209,10 +210,10 @@ async def confirm_offer(
     stamp = content["extension"][-1]
     deadline = time.monotonic() + wait_seconds
     while True:
-        async with UnitOfWork(engine) as uow:
+        async with units() as uow:
             current = await uow.resources.get(OFFER_TYPE, offer_id)
         if current is not None and stamp in (current.content.get("extension") or []):
-            return offer_of(current, await current_directory(engine))
+            return offer_of(current, await current_directory(units))
         if time.monotonic() >= deadline:
             raise OfferError(
                 "not-stored-yet", "the confirmation was accepted but is not stored yet"
@@ -226,7 +227,7 @@ async def file_unconfirmed_offers(
     """File each active offer unconfirmed for ``period`` to its owner's inbox, once per
     version. Returns how many items were filed."""
     filed = 0
-    for stored in await OfferStore(uow.connection).confirmed_before(now - period):
+    for stored in await uow.offers.confirmed_before(now - period):
         offer = read_offer(
             stored.content, owner=stored.org, last_updated=stored.last_updated, version=0
         )
@@ -268,9 +269,11 @@ class ReferralOffers:
         return named_offer(content, resolve)
 
 
-async def referral_offers(engine: AsyncEngine, contents: Iterable[FhirJson]) -> ReferralOffers:
+async def referral_offers(
+    units: UnitOfWorkFactory[UnitOfWork], contents: Iterable[FhirJson]
+) -> ReferralOffers:
     """What names the offers the referrals among ``contents`` point to (the offers are
     read only when one of them points to any)."""
     if not any(c.get("resourceType") == "ServiceRequest" and offer_references(c) for c in contents):
         return ReferralOffers(())
-    return ReferralOffers(await all_offers(engine))
+    return ReferralOffers(await all_offers(units))

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
 from hub.services.auth import Principal
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.dead_letters import STAGE_WEBHOOK, DeadLetter
 from hub.store.pathway_event_subscriptions import ACTIVE, WEBHOOK, SubscriptionRecord
 from hub.store.unit_of_work import UnitOfWork
@@ -24,7 +24,7 @@ class RedeliveryError(ValueError):
     """A redelivery request the hub will not carry out as asked (the caller can fix it)."""
 
 
-async def replay_dead_delivery(engine: AsyncEngine, letter: DeadLetter) -> int:
+async def replay_dead_delivery(units: UnitOfWorkFactory[UnitOfWork], letter: DeadLetter) -> int:
     """Make the delivery of a webhook dead letter pending again; its delivery id."""
     if letter.stage != STAGE_WEBHOOK or letter.status != "open":
         raise RedeliveryError(f"dead letter {letter.id} is not an open webhook dead letter")
@@ -32,7 +32,7 @@ async def replay_dead_delivery(engine: AsyncEngine, letter: DeadLetter) -> int:
         delivery_id = int(orjson.loads(letter.raw)["deliveryId"])
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         raise RedeliveryError(f"dead letter {letter.id} names no delivery") from None
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         if not await WebhookDeliveries(uow.connection).repend(delivery_id, clock.now()):
             raise RedeliveryError(f"delivery {delivery_id} of {letter.id} is no longer dead")
         await uow.dead_letters.mark_replayed(letter.id, f"webhook-delivery:{delivery_id}")
@@ -49,13 +49,13 @@ class Redelivery:
 
 
 async def redeliver(
-    engine: AsyncEngine, caller: Principal, subscription_id: str, after: int
+    units: UnitOfWorkFactory[UnitOfWork], caller: Principal, subscription_id: str, after: int
 ) -> Redelivery:
     """Make every event numbered after ``after`` pending again for the caller's webhook."""
     if after < 0:
         raise RedeliveryError("after must be 0 or more (0 sends every event again)")
     now = clock.now()
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         subscription = await uow.subscriptions.get(subscription_id)
         if subscription is None or not _owned_by(subscription, caller):
             # Someone else's subscription looks exactly like a missing one.

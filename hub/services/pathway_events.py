@@ -40,7 +40,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
 from hub.domain.alerts import Alert
@@ -75,6 +74,7 @@ from hub.services.consent.read import (
     item_of,
 )
 from hub.services.indicators import alert_evidence, logged_alert
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.services.webhook_targets import WebhookTargetError, check_webhook_url
 from hub.store.pathway_event_subscriptions import (
     ACTIVE,
@@ -235,7 +235,10 @@ def feed_key(caller: Principal, kommune: str, kinds: Sequence[str]) -> str:
 
 
 async def open_websocket_feed(
-    engine: AsyncEngine, caller: Principal, kommune: str, kinds: Iterable[str] | None
+    units: UnitOfWorkFactory[UnitOfWork],
+    caller: Principal,
+    kommune: str,
+    kinds: Iterable[str] | None,
 ) -> SubscriptionRecord:
     """The caller's durable websocket feed for ``kommune`` and ``kinds``, created on first use.
 
@@ -246,14 +249,14 @@ async def open_websocket_feed(
     chosen = check_kinds(kinds)
     key = feed_key(caller, kommune, chosen)
     for _ in range(2):
-        async with UnitOfWork(engine) as uow:
+        async with units() as uow:
             found = await uow.subscriptions.by_feed_key(key)
             if found is not None and found.status == ACTIVE:
                 return found
             if found is not None:
                 await uow.subscriptions.set_status(found.id, ACTIVE)
                 await uow.commit()
-                return await _reread(engine, found.id)
+                return await _reread(units, found.id)
             try:
                 created = await uow.subscriptions.create(
                     id=str(uuid.uuid4()),
@@ -273,15 +276,15 @@ async def open_websocket_feed(
     raise SubscriptionError("the feed could not be opened; try again")
 
 
-async def _reread(engine: AsyncEngine, subscription_id: str) -> SubscriptionRecord:
-    async with UnitOfWork(engine) as uow:
+async def _reread(units: UnitOfWorkFactory[UnitOfWork], subscription_id: str) -> SubscriptionRecord:
+    async with units() as uow:
         found = await uow.subscriptions.get(subscription_id)
     assert found is not None
     return found
 
 
 async def register_webhook(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     caller: Principal,
     *,
     kommune: str,
@@ -302,7 +305,7 @@ async def register_webhook(
     if secret is not None and len(secret.strip()) < 16:
         raise SubscriptionError("secret must be at least 16 characters (or leave it out)")
     signing_secret = secret.strip() if secret is not None else secrets.token_urlsafe(32)
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         created = await uow.subscriptions.create(
             id=str(uuid.uuid4()),
             channel=WEBHOOK,
@@ -319,10 +322,12 @@ async def register_webhook(
     return RegisteredWebhook(created, signing_secret)
 
 
-async def owned_subscriptions(engine: AsyncEngine, caller: Principal) -> list[SubscriptionRecord]:
+async def owned_subscriptions(
+    units: UnitOfWorkFactory[UnitOfWork], caller: Principal
+) -> list[SubscriptionRecord]:
     """The caller's organisation's active subscriptions to residents' pathway events
     (websocket feeds and webhooks); its inbox's are ``hub.services.inbox``'s."""
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         found = await uow.subscriptions.owned_by(caller.sector.value, caller.org)
     return [s for s in found if s.scope != INBOX]
 
@@ -347,9 +352,11 @@ def may_read(subscription: SubscriptionRecord | None, caller: Principal) -> bool
     )
 
 
-async def unregister(engine: AsyncEngine, caller: Principal, subscription_id: str) -> None:
+async def unregister(
+    units: UnitOfWorkFactory[UnitOfWork], caller: Principal, subscription_id: str
+) -> None:
     """Turn a subscription off; only its owner organisation may."""
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         found = await uow.subscriptions.get(subscription_id)
         if not _owned(found, caller):
             # The same answer whether it does not exist or is someone else's.
@@ -359,7 +366,7 @@ async def unregister(engine: AsyncEngine, caller: Principal, subscription_id: st
 
 
 async def events_after(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     caller: Principal,
     subscription_id: str,
     after: int,
@@ -377,7 +384,7 @@ async def events_after(
         raise SubscriptionError(f"first must be between 1 and {MAX_PAGE}")
     if after < 0:
         raise SubscriptionError("after must be 0 or more")
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         found = await uow.subscriptions.get(subscription_id)
         if found is None or not may_read(found, caller):
             raise SubscriptionError(f"no subscription {subscription_id} of yours")

@@ -32,7 +32,6 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
 from hub.domain.consent import DEFAULT_POLICY, Policy
@@ -49,8 +48,8 @@ from hub.domain.translation import FhirJson, Sender, Translation, TranslationErr
 from hub.services.audit import DENIED, SUCCESS, record_access
 from hub.services.auth import Principal
 from hub.services.intake import IntakeService, Rejected
+from hub.services.unit_of_work import AuditedResourcesUnits
 from hub.store.resources import StoredResource
-from hub.store.unit_of_work import UnitOfWork
 
 LINK_FORMAT = "patient-link"
 """The hub's own format of an owner's link (see the module docstring)."""
@@ -170,7 +169,7 @@ def replacement_key(system: str, value: str) -> str:
 
 
 async def link_replacement_number(
-    engine: AsyncEngine,
+    units: AuditedResourcesUnits,
     intake: IntakeService,
     caller: Principal,
     system: str,
@@ -190,10 +189,10 @@ async def link_replacement_number(
         if normalised is None:
             raise PatientLinkError(BAD_CPR, "cpr must be a CPR number: 10 digits, DDMMYYSSSS")
     action = "patient.link" if normalised is not None else "patient.unlink"
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         stored = await uow.resources.for_patient(key)
     if not _may_link(caller, stored, policy):
-        await _audit(engine, caller, action, key, DENIED)
+        await _audit(units, caller, action, key, DENIED)
         # The same answer whether the number is unknown or only not the caller's.
         raise PatientLinkError(
             NO_SUCH_PATIENT, "your organisation holds no records under this replacement number"
@@ -215,8 +214,8 @@ async def link_replacement_number(
         await intake.accept_own(LINK_FORMAT, orjson.dumps(message), caller.as_sender())
     except Rejected as error:
         raise PatientLinkError(NOT_ACCEPTED, f"the link was not accepted: {error}") from None
-    await _audit(engine, caller, action, key, SUCCESS)
-    effective = await _wait_until_stored(engine, key, caller.org, normalised, wait_seconds)
+    await _audit(units, caller, action, key, SUCCESS)
+    effective = await _wait_until_stored(units, key, caller.org, normalised, wait_seconds)
     return RecordedLink(system, value, normalised, effective)
 
 
@@ -230,12 +229,12 @@ def _may_link(caller: Principal, stored: Sequence[StoredResource], policy: Polic
 
 
 async def _wait_until_stored(
-    engine: AsyncEngine, key: str, org: str, cpr: str | None, wait_seconds: float
+    units: AuditedResourcesUnits, key: str, org: str, cpr: str | None, wait_seconds: float
 ) -> bool:
     deadline = time.monotonic() + wait_seconds
     record_id = owned_patient_id(key, org)
     while True:
-        async with UnitOfWork(engine) as uow:
+        async with units() as uow:
             current = await uow.resources.get("Patient", record_id)
         if current is not None and linked_cpr(current.content) == cpr:
             return True
@@ -245,9 +244,9 @@ async def _wait_until_stored(
 
 
 async def _audit(
-    engine: AsyncEngine, caller: Principal, action: str, key: str, outcome: str
+    units: AuditedResourcesUnits, caller: Principal, action: str, key: str, outcome: str
 ) -> None:
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         await record_access(
             uow, caller, action=action, patient_key=key, disclosed=[], outcome=outcome
         )

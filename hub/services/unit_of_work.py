@@ -16,8 +16,9 @@ The stored FHIR resources have a port too (``ResourcesRepository``): it takes pl
 values only, no SQL, because what a viewer is shown is decided in Python
 (``hub.services.consent.read``) on what the repository returns. Its contract suite is
 ``tests/contract/test_resources_repository_contract.py``. The pathway and resource reads
-take a ``RecordsUnits`` factory; the services not moved yet still take an engine and
-open the store's ``UnitOfWork`` themselves (docs/architecture.md, "Units of work").
+take a ``RecordsUnits`` factory. Services that use repositories the port does not
+declare yet take a factory of the store's own ``UnitOfWork`` (docs/architecture.md,
+"Units of work", says which).
 """
 
 from __future__ import annotations

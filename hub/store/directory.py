@@ -1,4 +1,8 @@
-"""The stored organisation directory (``hub.domain.directory``): replaced whole by each load."""
+"""The stored organisation directory (``hub.domain.directory``): replaced whole by each load.
+
+Also the Organization resources organisations send about themselves (stored with no
+patient): the other, self-declared source of organisation names.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain.directory import Organisation
 from hub.domain.sectors import Sector
-from hub.store.tables import directory_loads, organisation_locations, organisations
+from hub.store.tables import directory_loads, organisation_locations, organisations, resources
 
 BATCH = 2_000  # rows an INSERT sends at once
 
@@ -114,6 +118,16 @@ class OrganisationDirectory:
             )
         )
         return {str(gln): str(sor) for gln, sor in found}
+
+    async def sent_organisations(self, limit: int) -> list[tuple[str, dict[str, Any]]]:
+        """The sector and content of the current Organization resources stored with no
+        patient (what organisations sent about themselves), at most ``limit``."""
+        found = await self._connection.execute(
+            select(resources.c.sector, resources.c.content)
+            .where(resources.c.resource_type == "Organization", resources.c.patient_key.is_(None))
+            .limit(limit)
+        )
+        return [(sector, content) for sector, content in found]
 
 
 def _batches(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:

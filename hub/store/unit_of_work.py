@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub.store.acknowledgements import Acknowledgements
 from hub.store.audit import AuditLog
 from hub.store.dead_letters import DeadLetters
+from hub.store.directory import OrganisationDirectory
 from hub.store.facts import PathwayFacts
 from hub.store.idempotency import ProcessedEvents
 from hub.store.inbox import Inbox
 from hub.store.messages import InboundMessages, Outbox
+from hub.store.offers import OfferStore
 from hub.store.pathway_event_subscriptions import Subscriptions
 from hub.store.pathway_events import PathwayEvents
 from hub.store.patient_links import PatientLinkIndex
@@ -41,6 +43,8 @@ class UnitOfWork:
     pathway_events: PathwayEvents
     subscriptions: Subscriptions
     facts: PathwayFacts
+    offers: OfferStore
+    directory: OrganisationDirectory
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -62,6 +66,8 @@ class UnitOfWork:
         self.subscriptions = Subscriptions(self.connection)
         self.facts = PathwayFacts(self.connection)
         self.inbox = Inbox(self.connection)
+        self.offers = OfferStore(self.connection)
+        self.directory = OrganisationDirectory(self.connection)
         return self
 
     def after_commit(self, callback: Callable[[], None]) -> None:

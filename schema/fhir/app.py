@@ -11,7 +11,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,6 +19,8 @@ from starlette.routing import Route
 from hub.config import OidcSettings
 from hub.domain.consent import Policy
 from hub.services.auth import TokenVerifier
+from hub.services.unit_of_work import UnitOfWorkFactory
+from hub.store.unit_of_work import UnitOfWork
 from schema.fhir.capabilities import capability_statement
 from schema.fhir.context import FhirContext
 from schema.fhir.everything import patient_everything
@@ -71,14 +72,14 @@ async def _metadata(request: Request, context: FhirContext) -> Response:
 
 
 def create_fhir_app(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     policy: Policy,
     verifier: TokenVerifier,
     *,
     local_timezone: str,
     oidc: OidcSettings | None,
 ) -> Starlette:
-    context = FhirContext(engine, policy, verifier, ZoneInfo(local_timezone), oidc is not None)
+    context = FhirContext(units, policy, verifier, ZoneInfo(local_timezone), oidc is not None)
 
     def route(path: str, handler: Handler | None, reads: tuple[str, ...] = _READS) -> Route:
         return Route(path, _endpoint(handler, context, reads=reads), methods=list(_ALL))

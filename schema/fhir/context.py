@@ -1,12 +1,11 @@
-"""What every FHIR REST handler gets: the store, the consent policy, the token verifier."""
+"""What every FHIR REST handler gets: the store's units of work, the consent policy and the
+token verifier."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import tzinfo
-from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 
 from hub.domain.consent import Policy
@@ -19,17 +18,11 @@ from schema.fhir.outcomes import unauthorized, unknown_type
 
 @dataclass(frozen=True)
 class FhirContext:
-    engine: AsyncEngine
+    units: UnitOfWorkFactory[UnitOfWork]  # what the services take (hub.bootstrap.units_over)
     policy: Policy
     verifier: TokenVerifier
     zone: tzinfo  # the hub's local time zone: search dates without an offset are in it
     smart: bool  # /.well-known/smart-configuration is published
-
-    @property
-    def units(self) -> UnitOfWorkFactory[UnitOfWork]:
-        """Opens a unit of work on the store: what the services take (as
-        ``hub.bootstrap.units_over`` gives the other edges)."""
-        return partial(UnitOfWork, self.engine)
 
     async def principal(self, request: Request) -> Principal:
         try:

@@ -30,7 +30,7 @@ async def patient_everything(request: Request, context: FhirContext) -> Response
     kind = media_type(request)
     patient_id = request.path_params["id"]
     principal = await context.principal(request)
-    allowed, within = await everything_types(context.engine, principal)
+    allowed, within = await everything_types(context.units, principal)
     given: list[tuple[str, str]] = []
     types: frozenset[str] | None = None
     since = None
@@ -64,7 +64,7 @@ async def patient_everything(request: Request, context: FhirContext) -> Response
         raise invalid(str(error), error.code) from None
     types = allowed if types is None else types & allowed
     page = await everything(
-        context.engine,
+        context.units,
         principal,
         patient_id,
         types=types,

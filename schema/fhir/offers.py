@@ -52,7 +52,7 @@ async def search_offers(request: Request, context: FhirContext) -> Response:
     search = OfferSearch(
         kommune=given.get("kommune"), category=given.get("service-category"), text=text
     )
-    found = await find_offer_resources(context.engine, search)
+    found = await find_offer_resources(context.units, search)
     base = context.base(request)
     entries = [
         {
@@ -75,7 +75,7 @@ async def search_offers(request: Request, context: FhirContext) -> Response:
 async def read_offer(request: Request, context: FhirContext) -> Response:
     await context.principal(request)
     offer_id = request.path_params["id"]
-    content = await offer_resource(context.engine, offer_id)
+    content = await offer_resource(context.units, offer_id)
     if content is None:
         raise not_found(OFFER_TYPE, offer_id)
     return fhir_response(request, content)

@@ -49,7 +49,7 @@ def _shown(request: Request, content: dict[str, Any]) -> Response:
 async def read(request: Request, context: FhirContext) -> Response:
     resource_type, resource_id = context.known_type(request), request.path_params["id"]
     principal = await context.principal(request)
-    within = await narrowed_to(context.engine, principal, resource_type, READ)
+    within = await narrowed_to(context.units, principal, resource_type, READ)
     if not _ID.match(resource_id):
         raise not_found(resource_type, resource_id)
     found = await read_resource(
@@ -69,7 +69,7 @@ async def read(request: Request, context: FhirContext) -> Response:
 async def _versions(request: Request, context: FhirContext) -> list[Disclosure]:
     resource_type, resource_id = context.known_type(request), request.path_params["id"]
     principal = await context.principal(request)
-    within = await narrowed_to(context.engine, principal, resource_type, READ)
+    within = await narrowed_to(context.units, principal, resource_type, READ)
     if not _ID.match(resource_id):
         raise not_found(resource_type, resource_id)
     versions = await read_versions(

@@ -3,20 +3,22 @@ narrow it to (``hub.domain.smart_scopes`` holds the rules)."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub.domain.fhir_search import RESOURCE_TYPES
 from hub.domain.identifiers import cpr_patient_key
 from hub.domain.smart_scopes import READ, Scopes
 from hub.services.auth import Principal, TokenError, TokenVerifier
 from hub.services.fhir_search import launch_patient_key
+from hub.services.unit_of_work import ResourcesUnitOfWork, UnitOfWorkFactory
 from schema.fhir.outcomes import forbidden
 
 _WHAT = {"r": "reading", "s": "searching"}
 
 
 async def narrowed_to(
-    engine: AsyncEngine, principal: Principal, resource_type: str, permission: str
+    units: UnitOfWorkFactory[ResourcesUnitOfWork],
+    principal: Principal,
+    resource_type: str,
+    permission: str,
 ) -> str | None:
     """The patient key the request is narrowed to (None: not narrowed by patient).
 
@@ -31,21 +33,23 @@ async def narrowed_to(
         )
     if not grant.patient_only:
         return None
-    return await launch_context(engine, principal)
+    return await launch_context(units, principal)
 
 
-async def launch_context(engine: AsyncEngine, principal: Principal) -> str:
+async def launch_context(
+    units: UnitOfWorkFactory[ResourcesUnitOfWork], principal: Principal
+) -> str:
     """The patient of the token's launch context: its ``patient`` claim, or a citizen's
     own CPR number; a token with patient scopes and neither is refused."""
     if principal.launch_patient:
-        return await launch_patient_key(engine, principal.launch_patient)
+        return await launch_patient_key(units, principal.launch_patient)
     if principal.cpr:
         return cpr_patient_key(principal.cpr)
     raise forbidden("patient/ scopes need a patient in the token's launch context (patient)")
 
 
 async def everything_types(
-    engine: AsyncEngine, principal: Principal
+    units: UnitOfWorkFactory[ResourcesUnitOfWork], principal: Principal
 ) -> tuple[frozenset[str], str | None]:
     """The types ``$everything`` may return for the token, and the patient it is narrowed
     to (any type granted by a patient scope only narrows the whole operation)."""
@@ -55,7 +59,7 @@ async def everything_types(
     if not allowed:
         raise forbidden("the token's scopes allow reading none of the patient's resources")
     if any(grants[t].patient_only for t in allowed):
-        return allowed, await launch_context(engine, principal)
+        return allowed, await launch_context(units, principal)
     return allowed, None
 
 

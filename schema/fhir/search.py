@@ -23,7 +23,7 @@ async def search_type(request: Request, context: FhirContext) -> Response:
     kind = media_type(request)
     resource_type = context.known_type(request)
     principal = await context.principal(request)
-    within = await narrowed_to(context.engine, principal, resource_type, SEARCH)
+    within = await narrowed_to(context.units, principal, resource_type, SEARCH)
     pairs = list(request.query_params.multi_items())
     if request.method == "POST":
         form = await request.form()
@@ -36,7 +36,7 @@ async def search_type(request: Request, context: FhirContext) -> Response:
         raise invalid(str(error), error.code) from None
     try:
         page = await search(
-            context.engine,
+            context.units,
             principal,
             parsed,
             zone=context.zone,

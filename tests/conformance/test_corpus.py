@@ -8,9 +8,7 @@ refused files must be refused at the element ``corpus.REFUSED`` names.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 
 import orjson
 import pytest
@@ -19,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumers.acknowledgements import AcknowledgementRecorder
 from consumers.projection import ResourceProjection
-from hub.bootstrap import build_adapters
+from hub.bootstrap import build_adapters, units_over
 from hub.bus.embedded import EmbeddedBus
 from hub.config import TOPIC_INBOUND, Settings
 from hub.domain.identifiers import CPR_SYSTEM, cpr_of, is_patient_key
@@ -28,8 +26,6 @@ from hub.domain.translation import Adapter, Translation, TranslationError
 from hub.runtime.consumer_runner import ConsumerRunner
 from hub.runtime.outbox_relay import OutboxRelay
 from hub.services.intake import IntakeService, Rejected
-from hub.store.database import create_engine
-from hub.store.migrate import upgrade
 from hub.store.tables import resources
 from hub.store.unit_of_work import UnitOfWork
 from tests.conformance.corpus import (
@@ -105,17 +101,9 @@ def test_invalid_message_is_refused_with_its_reason(file: CorpusFile) -> None:
     assert refusal.because in refused.value.what
 
 
-@pytest.fixture
-async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
-
-
 async def consume(engine: AsyncEngine, bus: EmbeddedBus) -> None:
     for handler in (ResourceProjection(), AcknowledgementRecorder()):
-        runner = ConsumerRunner(engine, bus, handler, retry_delay=0.01)
+        runner = ConsumerRunner(units_over(engine), bus, handler, retry_delay=0.01)
         subscription = bus.subscribe(handler.name, [TOPIC_INBOUND])
         await subscription.start()
         await runner.drain(subscription, max_wait=0.2)
@@ -133,7 +121,7 @@ async def test_the_whole_corpus_as_one_stream_into_the_store(sqlite_engine: Asyn
     as dead letters with their reason, and no consumer fails on anything accepted."""
     bus = EmbeddedBus(sqlite_engine, poll_interval=0.01)
     await bus.start()
-    intake = IntakeService(sqlite_engine, ADAPTERS)
+    intake = IntakeService(units_over(sqlite_engine), ADAPTERS)
     expected = stream_outcomes(FILES)
     accepted: list[Translation] = []
     for file in FILES:
@@ -156,7 +144,7 @@ async def test_the_whole_corpus_as_one_stream_into_the_store(sqlite_engine: Asyn
                 await intake.accept(file.format, file.path.read_bytes(), sender)
             assert rejected.value.where == refusal.where, str(file)
             assert refusal.because in rejected.value.what, str(file)
-    await OutboxRelay(sqlite_engine, bus).drain()
+    await OutboxRelay(units_over(sqlite_engine), bus, engine=sqlite_engine).drain()
     await consume(sqlite_engine, bus)
     await bus.stop()
 

@@ -15,29 +15,23 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumers.pathway_events import PathwayEventDeriver
-from consumers.projection import ResourceProjection
-from hub.bus.embedded import EmbeddedBus
-from hub.config import TOPIC_INBOUND
+from hub.bootstrap import units_over
 from hub.domain.consent import DEFAULT_POLICY
 from hub.domain.pathway_events import PathwayEventKind, derive_events, is_inpatient_stay
 from hub.domain.translation import FhirJson, Translation
-from hub.runtime.consumer_runner import ConsumerRunner
-from hub.runtime.outbox_relay import OutboxRelay
 from hub.services.intake import IntakeService, Rejected
-from hub.store.database import create_engine
-from hub.store.migrate import upgrade
 from hub.store.tables import pathway_events
 from tests.conformance.corpus import CorpusFile, corpus_files, sender_for
 from tests.conformance.test_corpus import ADAPTERS
 from tests.conftest import REPO
 from tests.samples import SAMPLES
+from tests.support.projection import project_everything
 
 pytestmark = pytest.mark.corpus
 
@@ -183,14 +177,9 @@ def test_every_corpus_and_sample_message_tells_what_the_table_says() -> None:
 
 
 async def test_no_corpus_message_logs_an_event_of_a_kind_its_row_does_not_give(
-    tmp_path: Path,
+    sqlite_engine: AsyncEngine,
 ) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
-    await upgrade(engine)
-    try:
-        logged = await _stream(engine)
-    finally:
-        await engine.dispose()
+    logged = await _stream(sqlite_engine)
     assert {kind for kind, _ in logged} >= {"admission", "discharge", "leave-start", "death"}
     wrong = [
         (kind, code) for kind, code in logged if kind not in TABLE[code].changes + TABLE[code].first
@@ -201,7 +190,7 @@ async def test_no_corpus_message_logs_an_event_of_a_kind_its_row_does_not_give(
 async def _stream(engine: AsyncEngine) -> list[tuple[str, str]]:
     """Every message into one hub, in the order it happened; each logged event's kind
     with the code of the message it came from."""
-    intake = IntakeService(engine, ADAPTERS)
+    intake = IntakeService(units_over(engine), ADAPTERS)
     code_of: dict[str, str] = {}
     by_file: dict[str, tuple[CorpusFile, list[Translation]]] = {}
     for file in files():
@@ -219,16 +208,7 @@ async def _stream(engine: AsyncEngine) -> list[tuple[str, str]]:
             continue  # a MedCom test message re-using another's id: refused, tells nothing
         codes = {Message(str(file), t).code for t in translations}
         code_of[accepted.message_id] = codes.pop() if len(codes) == 1 else "?"
-    bus = EmbeddedBus(engine, poll_interval=0.01)
-    await bus.start()
-    await OutboxRelay(engine, bus).drain()
-    projection = ResourceProjection(observers=[PathwayEventDeriver(DEFAULT_POLICY)])
-    runner = ConsumerRunner(engine, bus, projection, retry_delay=0.01)
-    subscription = bus.subscribe(projection.name, [TOPIC_INBOUND])
-    await subscription.start()
-    await runner.drain(subscription, max_wait=0.2)
-    await subscription.stop()
-    await bus.stop()
+    await project_everything(engine, [PathwayEventDeriver(DEFAULT_POLICY)])
     async with engine.connect() as connection:
         rows = (
             await connection.execute(

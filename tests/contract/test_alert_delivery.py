@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumers.pathway_facts import PathwayFactsObserver
 from consumers.projection import ResourceProjection
+from hub.bootstrap import units_over
 from hub.domain import pathway_codes as codes
 from hub.domain.alerts import AlertRules
 from hub.domain.cohort import CohortRule
@@ -48,7 +49,7 @@ PLANNED, WAITING = "0101709995", "0202709995"
 
 
 def scanner(engine: AsyncEngine) -> AlertScanner:
-    return AlertScanner(engine, DEFAULT_POLICY, RULES)
+    return AlertScanner(units_over(engine), DEFAULT_POLICY, RULES)
 
 
 async def send(

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import hub.runtime.alert_scanner as alert_scanner
+from hub.bootstrap import units_over
 from hub.domain import pathway_codes as codes
 from hub.domain.alerts import Alert, AlertRules
 from hub.domain.consent import DEFAULT_POLICY
@@ -72,7 +73,9 @@ async def test_a_scan_in_slices_logs_every_patients_alert_once(
         return await real(uow, rules, patient_keys, now)
 
     monkeypatch.setattr(alert_scanner, "alerts_of_patients", counted)
-    scanner = AlertScanner(engine, DEFAULT_POLICY, RULES, slice_patients=2, slice_pause_seconds=0)
+    scanner = AlertScanner(
+        units_over(engine), DEFAULT_POLICY, RULES, slice_patients=2, slice_pause_seconds=0
+    )
 
     logged = await scanner.scan(datetime(2026, 11, 12, 9, tzinfo=UTC))
 
@@ -84,7 +87,9 @@ async def test_a_scan_in_slices_logs_every_patients_alert_once(
         delivered = await uow.subscriptions.deliveries_after(alerts, 0, 100)
     assert len(delivered) == len(PATIENTS)
     # A second scanner (a restart) finds them all logged already.
-    again = AlertScanner(engine, DEFAULT_POLICY, RULES, slice_patients=3, slice_pause_seconds=0)
+    again = AlertScanner(
+        units_over(engine), DEFAULT_POLICY, RULES, slice_patients=3, slice_pause_seconds=0
+    )
     assert await again.scan(datetime(2026, 11, 12, 10, tzinfo=UTC)) == []
 
 
@@ -109,7 +114,9 @@ async def test_a_slice_that_fails_is_scanned_again_and_none_is_logged_twice(
         return await real(uow, rules, patient_keys, now)
 
     monkeypatch.setattr(alert_scanner, "alerts_of_patients", second_fails)
-    scanner = AlertScanner(engine, DEFAULT_POLICY, RULES, slice_patients=2, slice_pause_seconds=0)
+    scanner = AlertScanner(
+        units_over(engine), DEFAULT_POLICY, RULES, slice_patients=2, slice_pause_seconds=0
+    )
     with pytest.raises(ConnectionError):
         await scanner.scan(datetime(2026, 11, 12, 9, tzinfo=UTC))
     assert await logged_alerts(engine) == 2  # the first slice was committed

@@ -22,6 +22,7 @@ from consumers.pathway_events import PathwayEventDeriver
 from consumers.pathway_facts import PathwayFactsObserver
 from consumers.projection import ResourceProjection
 from consumers.round_table_index import RoundTableIndexer
+from hub.bootstrap import units_over
 from hub.bus.embedded import EmbeddedBus
 from hub.config import TOPIC_INBOUND
 from hub.domain.cohort import CohortRule
@@ -30,7 +31,7 @@ from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
 from hub.ports import BusRecord, Delivery
 from hub.runtime.consumer_runner import ConsumerRunner
-from hub.services.intake import _translate
+from hub.services.intake import translate
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
 from hub.store.pathway_event_subscriptions import WEBSOCKET
@@ -89,7 +90,7 @@ def deliveries() -> list[Delivery]:
     found = []
     for offset, raw in enumerate(messages()):
         message_id = str(uuid.uuid4())
-        for index, translation in enumerate(_translate(adapter, raw, HOSPITAL)):
+        for index, translation in enumerate(translate(adapter, raw, HOSPITAL)):
             event = InboundEvent(
                 event_id=f"{message_id}/{index}",
                 message_id=message_id,
@@ -131,7 +132,7 @@ async def applied(engine: AsyncEngine, records: list[Delivery], *, batched: bool
             InboxFiler(),
         ]
     )
-    runner = ConsumerRunner(engine, EmbeddedBus(engine), projection, retry_delay=0.01)
+    runner = ConsumerRunner(units_over(engine), EmbeddedBus(engine), projection, retry_delay=0.01)
     if batched:
         assert await runner.apply_batch(records)
     else:

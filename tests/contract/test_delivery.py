@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.hl7v2 import Hl7v2Adapter
 from consumers.projection import ResourceProjection
+from hub.bootstrap import units_over
 from hub.bus.embedded import EmbeddedBus
 from hub.bus.kafka import KafkaBus
 from hub.config import TOPIC_INBOUND
@@ -82,9 +83,9 @@ async def pipeline(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     else:
         bus = EmbeddedBus(engine, poll_interval=0.05)
     await bus.start()
-    relay = OutboxRelay(engine, bus)
-    intake = IntakeService(engine, {"hl7v2": Hl7v2Adapter()}, on_accepted=relay.wake)
-    runner = ConsumerRunner(engine, bus, ResourceProjection(), retry_delay=0.01)
+    relay = OutboxRelay(units_over(engine), bus, engine=engine)
+    intake = IntakeService(units_over(engine), {"hl7v2": Hl7v2Adapter()}, on_accepted=relay.wake)
+    runner = ConsumerRunner(units_over(engine), bus, ResourceProjection(), retry_delay=0.01)
     yield Pipeline(engine, bus, intake, relay, runner)
     await bus.stop()
     await engine.dispose()
@@ -186,7 +187,9 @@ async def test_a_failing_event_is_dead_lettered_and_replays_after_a_fix(
     pipeline: Pipeline,
 ) -> None:
     handler = _FailsOnceDeployed()
-    pipeline.runner = ConsumerRunner(pipeline.engine, pipeline.bus, handler, retry_delay=0.01)
+    pipeline.runner = ConsumerRunner(
+        units_over(pipeline.engine), pipeline.bus, handler, retry_delay=0.01
+    )
     await pipeline.intake.accept("hl7v2", adt("A01", cpr="1203389992", visit="V10"), HOSPITAL)
     await pipeline.intake.accept("hl7v2", A01, HOSPITAL)
     await pipeline.relay.drain()

@@ -17,6 +17,7 @@ from fhir.resources.R4B.auditevent import AuditEvent
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.bootstrap import units_over
 from hub.domain.consent import DEFAULT_POLICY
 from hub.domain.identifiers import cpr_patient_key
 from hub.domain.sectors import Sector
@@ -35,6 +36,7 @@ from hub.store.pathway_event_subscriptions import WEBHOOK, WEBSOCKET, Subscripti
 from hub.store.tables import audit_events
 from hub.store.unit_of_work import UnitOfWork
 from tests.contract.test_subscriptions_store import CPR, RANDERS, apply, stay, subscribe
+from tests.support.pathway_event_feeds import running_feed_over
 
 # RANDERS ("randers-system") owns every subscription here; these read them.
 CLERK = Principal("randers-clerk", Sector.MUNICIPALITY, "730-sundhed", kommune="730")
@@ -71,7 +73,7 @@ async def test_a_pulled_page_is_audited_under_the_token_that_pulled_it(
 ) -> None:
     feed = await subscribe(engine, WEBSOCKET)
     await discharged(engine, CPR, "V1")
-    (pulled,) = await events_after(engine, CLERK, feed, 0, 10, policy=DEFAULT_POLICY)
+    (pulled,) = await events_after(units_over(engine), CLERK, feed, 0, 10, policy=DEFAULT_POLICY)
     assert (pulled.cpr, pulled.withheld) == (CPR, False)
 
     (record,) = await delivered_records(engine)
@@ -106,7 +108,7 @@ async def test_only_a_token_of_the_owner_organisation_and_kommune_may_pull(
     await discharged(engine, CPR, "V1")
     for stranger in (NEIGHBOUR, SAME_ORG_OTHER_KOMMUNE):
         with pytest.raises(SubscriptionError, match="no subscription"):
-            await events_after(engine, stranger, feed, 0, 10, policy=DEFAULT_POLICY)
+            await events_after(units_over(engine), stranger, feed, 0, 10, policy=DEFAULT_POLICY)
     assert await delivered_records(engine) == []
 
 
@@ -164,12 +166,8 @@ async def test_each_distinct_reader_is_audited_once_and_none_when_nobody_is_told
 
 @pytest.fixture
 async def running_feed(engine: AsyncEngine) -> AsyncIterator[PathwayEventFeed]:
-    feed = PathwayEventFeed(engine, DEFAULT_POLICY, poll_interval=0.02, audit_interval=0.05)
-    stop = asyncio.Event()
-    task = asyncio.create_task(feed.run(stop))
-    yield feed
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    async with running_feed_over(engine) as feed:
+        yield feed
 
 
 async def test_a_websocket_is_audited_under_the_token_that_opened_it(
@@ -205,7 +203,7 @@ async def test_a_connection_the_render_did_not_audit_is_audited_in_the_batch(
     token is audited for them off the delivery path, withheld ones as denied."""
     feed_id = await subscribe(engine, WEBSOCKET)
     found = await subscription(engine, feed_id)
-    feed = PathwayEventFeed(engine, DEFAULT_POLICY)
+    feed = PathwayEventFeed(units_over(engine), DEFAULT_POLICY, listen_on=engine)
     shown = PathwayEventMessage(
         feed_id,
         1,

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock as hub_clock
+from hub.bootstrap import units_over
 from hub.domain.directory import Organisation, is_gln
 from hub.domain.sectors import Sector
 from hub.entrypoints.demo import DEMO_DIRECTORY
@@ -19,6 +20,7 @@ from hub.services.directory import (
     stored_directory,
 )
 from hub.store.directory import OrganisationDirectory
+from hub.store.unit_of_work import UnitOfWork
 from tests.support import clock
 
 WARD = Organisation(
@@ -83,7 +85,7 @@ async def test_each_load_replaces_the_whole_directory(engine: AsyncEngine) -> No
     ]
     second = await replace(engine, many, source="SorEntity_daily.csv")
     assert second.id > first.id
-    directory = await stored_directory(engine)
+    directory = await stored_directory(units_over(engine))
     assert len(directory) == 4_500
     assert directory.by_sor("100000001") is None
     assert directory.by_gln(gln(4_499)).sor == "500004499"  # type: ignore[union-attr]
@@ -93,7 +95,7 @@ async def test_a_failed_replacement_keeps_the_directory(engine: AsyncEngine) -> 
     await replace(engine, [WARD, PRACTICE])
     with pytest.raises(IntegrityError):
         await replace(engine, [PRACTICE, PRACTICE])  # one SOR code twice
-    directory = await stored_directory(engine)
+    directory = await stored_directory(units_over(engine))
     assert {o.sor for o in directory} == {"100000001", "493291000016007"}
     async with engine.connect() as connection:
         assert (await OrganisationDirectory(connection).latest_load_id()) == 1
@@ -102,13 +104,14 @@ async def test_a_failed_replacement_keeps_the_directory(engine: AsyncEngine) -> 
 async def test_the_sample_file_loads_and_a_bad_one_is_refused(
     engine: AsyncEngine, tmp_path
 ) -> None:
-    report = await load_directory_file(engine, DEMO_DIRECTORY)
+    units = units_over(engine)
+    report = await load_directory_file(units, DEMO_DIRECTORY)
     assert report.organisations == 24
     bad = tmp_path / "SorEntity_daily.csv"
     bad.write_bytes(b"SorId;Navn\n1;x\n")
     with pytest.raises(DirectoryLoadRefused):
-        await load_directory_file(engine, bad)
-    directory = await stored_directory(engine)
+        await load_directory_file(units, bad)
+    directory = await stored_directory(units_over(engine))
     assert len(directory) == 24
     assert directory.controller_of("479141000016005") == "kommune:730"
     assert directory.by_gln("5790000503155").name == "Randers Kommune"  # type: ignore[union-attr]
@@ -117,8 +120,44 @@ async def test_the_sample_file_loads_and_a_bad_one_is_refused(
 async def test_a_cache_sees_a_load_once_it_checks(engine: AsyncEngine) -> None:
     pinned = hub_clock.FixedClock(clock.now())
     with hub_clock.using(pinned):
-        cache = DirectoryCache(engine, check_every=timedelta(seconds=5))
+        units = units_over(engine)
+        cache = DirectoryCache(units, check_every=timedelta(seconds=5))
         assert len(await cache.directory()) == 0
         await replace(engine, [WARD])
         pinned.advance(timedelta(seconds=5))
         assert (await cache.directory()).name_of("100000001") == WARD.name
+
+
+def organization(resource_id: str, sor: str, **more: object) -> dict[str, object]:
+    return {
+        "resourceType": "Organization",
+        "id": resource_id,
+        "identifier": [{"system": "urn:oid:1.2.208.176.1.1", "value": sor}],
+        **more,
+    }
+
+
+async def test_the_organisations_sent_are_read_without_any_about_a_patient(
+    engine: AsyncEngine,
+) -> None:
+    async with UnitOfWork(engine) as uow:
+        for resource, patient_key, sector in (
+            (organization("o1", "100000001", name="Akutmodtagelsen"), None, "hospital"),
+            (organization("o2", "493291000016007", active=False), None, "gp"),
+            (organization("o3", "999"), "cpr:0101709995", "hospital"),
+            ({"resourceType": "Practitioner", "id": "p1"}, None, "gp"),
+        ):
+            await uow.resources.save(
+                resource, patient_key=patient_key, sector=sector, org="100000001", event_id="e"
+            )
+        await uow.commit()
+    async with UnitOfWork(engine) as uow:
+        sent = await uow.directory.sent_organisations(10)
+        assert sorted((sector, content["id"]) for sector, content in sent) == [
+            ("gp", "o2"),
+            ("hospital", "o1"),
+        ]
+        assert {content["id"]: content.get("name") for _, content in sent}["o1"] == (
+            "Akutmodtagelsen"
+        )
+        assert len(await uow.directory.sent_organisations(1)) == 1

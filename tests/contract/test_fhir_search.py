@@ -10,12 +10,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.bootstrap import units_over
 from hub.domain.fhir_search import parse_search
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_patient_key, patient_resource_id
 from hub.domain.sectors import Sector
 from hub.services.auth import Principal
 from hub.services.fhir_search import SearchRefused, everything, search
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.unit_of_work import UnitOfWork
+
+Units = UnitOfWorkFactory[UnitOfWork]
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 HOSPITAL = Principal(sub="h", sector=Sector.HOSPITAL, org="100001", controller="sor:100000")
@@ -62,7 +66,7 @@ def resources(cpr: str, number: int) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-async def store(engine: AsyncEngine) -> AsyncEngine:
+async def store(engine: AsyncEngine) -> Units:
     async with UnitOfWork(engine) as uow:
         for number, cpr in enumerate(CPRS):
             for resource in resources(cpr, number):
@@ -75,23 +79,21 @@ async def store(engine: AsyncEngine) -> AsyncEngine:
                     controller=HOSPITAL.controller,
                 )
         await uow.commit()
-    return engine
+    return units_over(engine)
 
 
 def request(resource_type: str, **params: str) -> Any:
     return parse_search(resource_type, list(params.items()), strict=True, zone=ZONE)
 
 
-async def found(
-    engine: AsyncEngine, viewer: Principal, resource_type: str, **params: str
-) -> list[str]:
-    page = await search(engine, viewer, request(resource_type, **params), zone=ZONE)
+async def found(units: Units, viewer: Principal, resource_type: str, **params: str) -> list[str]:
+    page = await search(units, viewer, request(resource_type, **params), zone=ZONE)
     assert page.total == len(page.matches)
     return [d.content["id"] for d in page.matches]
 
 
 async def test_a_worklist_finds_what_is_addressed_to_the_caller_across_patients(
-    store: AsyncEngine,
+    store: Units,
 ) -> None:
     owner = {"owner:identifier": f"{SOR_SYSTEM}|730001"}
     assert sorted(await found(store, HOME_CARE, "Task", **owner)) == ["task-0", "task-1"]
@@ -102,7 +104,7 @@ async def test_a_worklist_finds_what_is_addressed_to_the_caller_across_patients(
 
 
 async def test_a_patients_search_selects_sorts_and_counts_on_both_stores(
-    store: AsyncEngine,
+    store: Units,
 ) -> None:
     cpr = CPRS[1]
     assert await found(store, HOSPITAL, "Encounter", patient=person(cpr)) == ["stay-1"]
@@ -120,7 +122,7 @@ async def test_a_patients_search_selects_sorts_and_counts_on_both_stores(
         await found(store, HOSPITAL, "Encounter", status="finished")
 
 
-async def test_everything_reads_one_patients_record(store: AsyncEngine) -> None:
+async def test_everything_reads_one_patients_record(store: Units) -> None:
     page = await everything(store, HOSPITAL, person(CPRS[0]), count=10)
     assert page is not None
     assert [d.content["id"] for d in page.entries] == [person(CPRS[0]), "stay-0", "task-0"]

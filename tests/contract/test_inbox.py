@@ -225,7 +225,7 @@ def ready_for_discharge(since: datetime) -> FhirJson:
 
 
 async def inbox(engine: AsyncEngine, reader: Principal, **filters: object) -> list[InboxItem]:
-    return await read_inbox(engine, reader, policy=DEFAULT_POLICY, **filters)  # type: ignore[arg-type]
+    return await read_inbox(units_over(engine), reader, policy=DEFAULT_POLICY, **filters)  # type: ignore[arg-type]
 
 
 def kinds(items: Sequence[InboxItem]) -> list[str]:
@@ -235,10 +235,12 @@ def kinds(items: Sequence[InboxItem]) -> list[str]:
 async def test_each_kind_of_item_reaches_the_organisation_that_must_act(
     engine: AsyncEngine, pinned: clock.FixedClock
 ) -> None:
-    scanner = AlertScanner(engine, DEFAULT_POLICY, AlertRules(ready_for_discharge_days=3))
-    feed = await open_inbox_feed(engine, RANDERS, None)
+    scanner = AlertScanner(
+        units_over(engine), DEFAULT_POLICY, AlertRules(ready_for_discharge_days=3)
+    )
+    feed = await open_inbox_feed(units_over(engine), RANDERS, None)
     hook, _ = await register_inbox_webhook(
-        engine, RANDERS_NURSING, url="https://omsorg.randers.example/inbox", kinds=None
+        units_over(engine), RANDERS_NURSING, url="https://omsorg.randers.example/inbox", kinds=None
     )
     # The hospital's ADT says where the patient lives; the patient lets Randers see
     # the hospital's data (the færdigbehandlet Flag is no notification).
@@ -342,29 +344,40 @@ async def test_each_kind_of_item_reaches_the_organisation_that_must_act(
 async def test_an_organisation_moves_its_items_on_and_nobody_else_can(
     engine: AsyncEngine, pinned: clock.FixedClock
 ) -> None:
-    scanner = AlertScanner(engine, DEFAULT_POLICY, AlertRules())
+    scanner = AlertScanner(units_over(engine), DEFAULT_POLICY, AlertRules())
     await send(engine, HOSPITAL, [patient(CPR), referral(RANDERS.org)], scanner)
     (item,) = await inbox(engine, RANDERS)
 
     for stranger in (AARHUS, OTHER_HOSPITAL, RANDERS_NURSING):
         with pytest.raises(InboxError) as refused:
-            await set_state(engine, stranger, item.id, "done", None, policy=DEFAULT_POLICY)
+            await set_state(
+                units_over(engine), stranger, item.id, "done", None, policy=DEFAULT_POLICY
+            )
         assert refused.value.code == "no-such-item"
     with pytest.raises(InboxError) as refused:
-        await set_state(engine, RANDERS, item.id, "declined", "  ", policy=DEFAULT_POLICY)
+        await set_state(
+            units_over(engine), RANDERS, item.id, "declined", "  ", policy=DEFAULT_POLICY
+        )
     assert refused.value.code == "reason-required"
 
-    seen = await set_state(engine, RANDERS, item.id, "seen", None, policy=DEFAULT_POLICY)
+    seen = await set_state(
+        units_over(engine), RANDERS, item.id, "seen", None, policy=DEFAULT_POLICY
+    )
     assert seen.state == "seen"
     hospital = Principal("nurse", Sector.HOSPITAL, HOSPITAL.org)
     status = await read_pathway_status(units_over(engine), hospital, CPR)
     assert [r.id for r in status.status.open_referrals] == ["ref-1"]
     declined = await set_state(
-        engine, RANDERS, item.id, "declined", "Borgeren er flyttet", policy=DEFAULT_POLICY
+        units_over(engine),
+        RANDERS,
+        item.id,
+        "declined",
+        "Borgeren er flyttet",
+        policy=DEFAULT_POLICY,
     )
     assert (declined.state, declined.state_reason) == ("declined", "Borgeren er flyttet")
     with pytest.raises(InboxError) as refused:
-        await set_state(engine, RANDERS, item.id, "done", None, policy=DEFAULT_POLICY)
+        await set_state(units_over(engine), RANDERS, item.id, "done", None, policy=DEFAULT_POLICY)
     assert refused.value.code == "item-closed"
     # Declined by the one it was sent to: no longer open on the pathway.
     status = await read_pathway_status(units_over(engine), hospital, CPR)
@@ -378,7 +391,7 @@ async def test_an_address_names_no_one_the_sender_may_not_tell(
 ) -> None:
     """A refusal withdraws an item that was filed; a municipality's own message to
     itself files nothing; an item is read under the real reader, audited."""
-    scanner = AlertScanner(engine, DEFAULT_POLICY, AlertRules())
+    scanner = AlertScanner(units_over(engine), DEFAULT_POLICY, AlertRules())
     randers_sender = Sender(Sector.MUNICIPALITY, RANDERS.org, RANDERS.sub)
     await send(engine, HOSPITAL, [patient(CPR), letter(RANDERS.org)], scanner)
     await send(engine, randers_sender, [{**letter(RANDERS.org), "id": "own-note"}], scanner)
@@ -405,7 +418,7 @@ async def test_an_address_names_no_one_the_sender_may_not_tell(
 async def test_an_organisation_invited_without_consent_learns_of_the_meeting_only(
     engine: AsyncEngine, pinned: clock.FixedClock
 ) -> None:
-    scanner = AlertScanner(engine, DEFAULT_POLICY, AlertRules())
+    scanner = AlertScanner(units_over(engine), DEFAULT_POLICY, AlertRules())
     when = START + timedelta(days=7)
     await send(engine, HOSPITAL, [patient(CPR), meeting(when, GP.org)], scanner)
     await send(engine, HOSPITAL, [plan(), meeting(when + timedelta(hours=2), GP.org)], scanner)
@@ -469,9 +482,9 @@ async def test_a_replacement_number_is_told_where_a_cpr_would_be_and_hidden_with
     """The letter's addressee is told the patient's replacement number (no CPR); the GP
     invited to the meeting without the patient's consent is told neither, by read, by
     GraphQL and by its feed."""
-    scanner = AlertScanner(engine, DEFAULT_POLICY, AlertRules())
-    randers_feed = await open_inbox_feed(engine, RANDERS, None)
-    gp_feed = await open_inbox_feed(engine, GP, None)
+    scanner = AlertScanner(units_over(engine), DEFAULT_POLICY, AlertRules())
+    randers_feed = await open_inbox_feed(units_over(engine), RANDERS, None)
+    gp_feed = await open_inbox_feed(units_over(engine), GP, None)
     when = START + timedelta(days=7)
     resources = [replacement_patient(), letter(RANDERS.org), meeting(when, GP.org)]
     await send(

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.hl7v2 import Hl7v2Adapter
+from hub.bootstrap import units_over
 from hub.domain.events import InboundEvent
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender, Translation, TranslationError
@@ -21,7 +22,7 @@ HOSPITAL = Sender(Sector.HOSPITAL, "100000001", "adt-feed", frozenset({"hl7:RHR"
 
 
 def intake(engine: AsyncEngine) -> IntakeService:
-    return IntakeService(engine, {"hl7v2": Hl7v2Adapter()})
+    return IntakeService(units_over(engine), {"hl7v2": Hl7v2Adapter()})
 
 
 async def test_accepted_message_is_stored_raw_with_one_outbox_event(engine: AsyncEngine) -> None:
@@ -96,7 +97,7 @@ async def test_replaying_an_intake_dead_letter_after_a_fix_accepts_it_once(
     engine: AsyncEngine,
 ) -> None:
     adapter = _StrictThenFixed()
-    service = IntakeService(engine, {"hl7v2": adapter})
+    service = IntakeService(units_over(engine), {"hl7v2": adapter})
     with pytest.raises(Rejected) as rejected:
         await service.accept("hl7v2", adt("A01"), HOSPITAL)
     letter_id = rejected.value.dead_letter_id
@@ -123,7 +124,9 @@ async def test_an_adapter_bug_is_a_dead_letter_not_a_crash(engine: AsyncEngine) 
             raise KeyError("boom")
 
     with pytest.raises(Rejected) as rejected:
-        await IntakeService(engine, {"hl7v2": Broken()}).accept("hl7v2", adt(), HOSPITAL)
+        await IntakeService(units_over(engine), {"hl7v2": Broken()}).accept(
+            "hl7v2", adt(), HOSPITAL
+        )
     assert rejected.value.internal
     async with UnitOfWork(engine) as uow:
         assert await uow.dead_letters.get(rejected.value.dead_letter_id) is not None

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.bootstrap import units_over
 from hub.domain.events import InboundEvent
 from hub.domain.sectors import Sector
 from hub.domain.sensitivity import is_psychiatric
@@ -59,7 +60,7 @@ async def test_a_message_naming_its_own_sender_is_accepted(
     engine: AsyncEngine, declared: tuple[str, ...]
 ) -> None:
     adapter = Scripted(message(declared_sender=DeclaredSender(declared, "MessageHeader.sender")))
-    await IntakeService(engine, {"test": adapter}).accept("test", b"x", HOSPITAL)
+    await IntakeService(units_over(engine), {"test": adapter}).accept("test", b"x", HOSPITAL)
     assert len(await published(engine)) == 1
 
 
@@ -76,7 +77,7 @@ async def test_a_message_speaking_for_someone_else_is_refused_and_kept(
 ) -> None:
     adapter = Scripted(message(declared_sender=DeclaredSender(declared, "MessageHeader.sender")))
     with pytest.raises(Rejected) as rejected:
-        await IntakeService(engine, {"test": adapter}).accept("test", b"raw", HOSPITAL)
+        await IntakeService(units_over(engine), {"test": adapter}).accept("test", b"raw", HOSPITAL)
     assert rejected.value.where == "MessageHeader.sender" and reason in rejected.value.what
     assert await published(engine) == []
     async with UnitOfWork(engine) as uow:
@@ -87,7 +88,7 @@ async def test_a_message_speaking_for_someone_else_is_refused_and_kept(
 
 async def test_everything_psychiatry_sends_is_labelled_sensitive(engine: AsyncEngine) -> None:
     psychiatry = Sender(Sector.PSYCHIATRY, "200000002", "psyk-feed")
-    service = IntakeService(engine, {"test": Scripted(message())})
+    service = IntakeService(units_over(engine), {"test": Scripted(message())})
     await service.accept("test", b"x", psychiatry)
     await service.accept("test", b"y", HOSPITAL)
     from_psychiatry, from_hospital = await published(engine)
@@ -96,7 +97,7 @@ async def test_everything_psychiatry_sends_is_labelled_sensitive(engine: AsyncEn
 
 
 async def test_a_resend_has_no_second_effect(engine: AsyncEngine) -> None:
-    service = IntakeService(engine, {"test": Scripted(message(source_id="hdr-1"))})
+    service = IntakeService(units_over(engine), {"test": Scripted(message(source_id="hdr-1"))})
     first = await service.accept("test", b"x", HOSPITAL)
     again = await service.accept("test", b"x, in a new envelope", HOSPITAL)
     assert again.duplicate and again.message_id == first.message_id
@@ -107,7 +108,7 @@ async def test_a_resend_has_no_second_effect(engine: AsyncEngine) -> None:
 async def test_a_message_id_reused_for_other_content_is_refused_not_dropped(
     engine: AsyncEngine,
 ) -> None:
-    await IntakeService(engine, {"test": Scripted(message(source_id="hdr-1"))}).accept(
+    await IntakeService(units_over(engine), {"test": Scripted(message(source_id="hdr-1"))}).accept(
         "test", b"x", HOSPITAL
     )
     other = Translation(
@@ -117,7 +118,9 @@ async def test_a_message_id_reused_for_other_content_is_refused_not_dropped(
         source_id="hdr-1",
     )
     with pytest.raises(Rejected) as rejected:
-        await IntakeService(engine, {"test": Scripted(other)}).accept("test", b"y", HOSPITAL)
+        await IntakeService(units_over(engine), {"test": Scripted(other)}).accept(
+            "test", b"y", HOSPITAL
+        )
     assert rejected.value.where == "message id" and "hdr-1" in rejected.value.what
     assert len(await published(engine)) == 1
     async with UnitOfWork(engine) as uow:
@@ -127,7 +130,7 @@ async def test_a_message_id_reused_for_other_content_is_refused_not_dropped(
 
 async def test_the_source_time_travels_with_the_event(engine: AsyncEngine) -> None:
     occurred = datetime(2026, 11, 4, 11, 0, tzinfo=UTC)
-    service = IntakeService(engine, {"test": Scripted(message(occurred_at=occurred))})
+    service = IntakeService(units_over(engine), {"test": Scripted(message(occurred_at=occurred))})
     await service.accept("test", b"x", HOSPITAL)
     (event,) = await published(engine)
     assert event.occurred_at == occurred

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.fhir import FhirAdapter
 from consumers.projection import ResourceProjection
 from hub import clock
+from hub.bootstrap import units_over
 from hub.domain.alerts import AlertRules
 from hub.domain.consent import DEFAULT_POLICY, MUNICIPALITY_SYSTEM
 from hub.domain.events import InboundEvent
@@ -104,7 +105,7 @@ async def drain(engine: AsyncEngine) -> list[InboundEvent]:
 def hub_intake(engine: AsyncEngine) -> IntakeService:
     """Intake as the hub builds it: the fhir format, and the confirmation of its own."""
     return IntakeService(
-        engine, {"fhir": FhirAdapter()}, own={CONFIRMATION_FORMAT: OfferConfirmations()}
+        units_over(engine), {"fhir": FhirAdapter()}, own={CONFIRMATION_FORMAT: OfferConfirmations()}
     )
 
 
@@ -118,7 +119,7 @@ async def publish(engine: AsyncEngine, owner: Principal, *offers: dict[str, Any]
 async def confirmed_by(engine: AsyncEngine, caller: Principal, offer_id: str) -> Any:
     """``confirm_offer`` while the outbox is applied beside it."""
     task = asyncio.create_task(
-        confirm_offer(engine, hub_intake(engine), caller, offer_id, wait_seconds=5)
+        confirm_offer(units_over(engine), hub_intake(engine), caller, offer_id, wait_seconds=5)
     )
     while not task.done():
         await drain(engine)
@@ -183,7 +184,7 @@ async def test_the_owner_confirms_its_offer_through_intake_and_the_bus(
     async with UnitOfWork(engine) as uow:
         stored = await uow.resources.get("HealthcareService", offer_id)
     assert stored is not None and stored.org == NORDDJURS.org and stored.event_id != publication
-    found = await get_offer(engine, offer_id)
+    found = await get_offer(units_over(engine), offer_id)
     assert found is not None and found.last_confirmed == START + timedelta(days=30)
 
 
@@ -205,7 +206,7 @@ async def test_a_late_copy_of_the_publication_does_not_undo_a_confirmation(
         await ResourceProjection().handle(late, uow)
         await uow.commit()
 
-    found = await get_offer(engine, offer_id)
+    found = await get_offer(units_over(engine), offer_id)
     assert found is not None and found.version == 2
     assert found.last_confirmed == START + timedelta(days=30)
 
@@ -228,12 +229,14 @@ async def test_another_organisation_cannot_confirm_an_offer(
     # The same kommune's sector, another organisation; a hospital; a made-up id.
     for adversary, the_id in ((RANDERS, offer_id), (HOSPITAL, offer_id), (NORDDJURS, "nope")):
         with pytest.raises(OfferError) as refused:
-            await confirm_offer(engine, hub_intake(engine), adversary, the_id, wait_seconds=0)
+            await confirm_offer(
+                units_over(engine), hub_intake(engine), adversary, the_id, wait_seconds=0
+            )
         assert refused.value.code == "no-such-offer"
         assert "of yours" in str(refused.value)
     await drain(engine)
     assert await counts(engine) == before  # nothing was sent
-    found = await get_offer(engine, offer_id)
+    found = await get_offer(units_over(engine), offer_id)
     assert found is not None and found.version == 1 and found.last_confirmed == START
 
 
@@ -247,11 +250,13 @@ async def test_an_unconfirmed_offer_goes_to_its_owners_inbox_once(
         offer("b", "Bostøtte til unge", "bostotte"),
     )
     [other] = await publish(engine, RANDERS, offer("c", "Værested", "samvaer"))
-    scanner = AlertScanner(engine, DEFAULT_POLICY, AlertRules(), offers_unconfirmed_after=PERIOD)
+    scanner = AlertScanner(
+        units_over(engine), DEFAULT_POLICY, AlertRules(), offers_unconfirmed_after=PERIOD
+    )
 
     pinned.advance(PERIOD - timedelta(days=1))
     await scanner.scan()
-    assert await read_inbox(engine, NORDDJURS, policy=DEFAULT_POLICY) == []
+    assert await read_inbox(units_over(engine), NORDDJURS, policy=DEFAULT_POLICY) == []
     # Norddjurs confirms one of its offers the day before the period ends; Randers not.
     await confirmed_by(engine, NORDDJURS, kept)
     await confirmed_by(engine, RANDERS, other)  # Randers confirms its own, too
@@ -259,7 +264,7 @@ async def test_an_unconfirmed_offer_goes_to_its_owners_inbox_once(
     await scanner.scan()
     await scanner.scan()  # and again: nothing new
 
-    items = await read_inbox(engine, NORDDJURS, policy=DEFAULT_POLICY)
+    items = await read_inbox(units_over(engine), NORDDJURS, policy=DEFAULT_POLICY)
     assert [(i.kind, i.resource, i.title) for i in items] == [
         (
             "offer-unconfirmed",
@@ -269,10 +274,10 @@ async def test_an_unconfirmed_offer_goes_to_its_owners_inbox_once(
     ]
     assert items[0].cpr is None
     for nobody in (RANDERS, HOSPITAL):
-        assert await read_inbox(engine, nobody, policy=DEFAULT_POLICY) == []
+        assert await read_inbox(units_over(engine), nobody, policy=DEFAULT_POLICY) == []
 
     # Confirmed now, the offer's next period starts; the item is not filed again.
     await confirmed_by(engine, NORDDJURS, stale)
     pinned.advance(timedelta(days=30))
     await scanner.scan()
-    assert len(await read_inbox(engine, NORDDJURS, policy=DEFAULT_POLICY)) == 1
+    assert len(await read_inbox(units_over(engine), NORDDJURS, policy=DEFAULT_POLICY)) == 1

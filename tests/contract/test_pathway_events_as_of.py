@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.fhir import FhirAdapter
+from hub.bootstrap import units_over
 from hub.domain.consent import DEFAULT_POLICY
 from hub.domain.events import InboundEvent
 from hub.domain.identifiers import cpr_patient_key
@@ -62,7 +63,9 @@ def discharge(visit: str = "V1") -> InboundEvent:
 
 
 async def pull(engine: AsyncEngine, subscription_id: str) -> list[PathwayEventMessage]:
-    return await events_after(engine, RANDERS, subscription_id, 0, 100, policy=DEFAULT_POLICY)
+    return await events_after(
+        units_over(engine), RANDERS, subscription_id, 0, 100, policy=DEFAULT_POLICY
+    )
 
 
 async def record(engine: AsyncEngine, decision: str, **fields: Any) -> None:

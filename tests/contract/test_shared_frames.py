@@ -27,6 +27,7 @@ from hub.services.pathway_events import unregister
 from schema import HubContext, build_schema
 from tests.contract.test_delivery_audit import CLERK, NIGHT_SHIFT, delivered_records
 from tests.contract.test_subscriptions_store import apply, stay
+from tests.support.pathway_event_feeds import running_feed_over
 
 FIELDS = "subscriptionId eventNumber kind cpr"
 OTHER_FIELDS = "eventNumber withheld status"
@@ -75,7 +76,6 @@ class Connection:
         self.socket = Socket(view)
         context = HubContext(
             viewer=viewer,
-            engine=engine,
             intake=cast(Any, None),
             units=units_over(engine),
             policy=DEFAULT_POLICY,
@@ -103,12 +103,8 @@ class Connection:
 
 @pytest.fixture
 async def feed(engine: AsyncEngine) -> AsyncIterator[PathwayEventFeed]:
-    feed = PathwayEventFeed(engine, DEFAULT_POLICY, poll_interval=0.02, audit_interval=0.05)
-    stop = asyncio.Event()
-    task = asyncio.create_task(feed.run(stop))
-    yield feed
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    async with running_feed_over(engine) as feed:
+        yield feed
 
 
 async def discharged(engine: AsyncEngine, feed: PathwayEventFeed, cpr: str, visit: str) -> None:
@@ -203,7 +199,9 @@ async def test_the_end_of_the_feed_ends_each_subscription_with_an_error(
     await until_live(feed, 1)
     await discharged(engine, feed, "0101709995", "V1")
     (frame,) = await connection.frames(1)
-    await unregister(engine, CLERK, frame["payload"]["data"]["dischargeEvents"]["subscriptionId"])
+    await unregister(
+        units_over(engine), CLERK, frame["payload"]["data"]["dischargeEvents"]["subscriptionId"]
+    )
     feed.wake()
     async with asyncio.timeout(20):
         while not any(m["type"] == "complete" for m in connection.socket.sent):

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.bootstrap import units_over
 from hub.config import WebhookSettings
 from hub.domain.consent import DEFAULT_POLICY
 from hub.domain.webhook_policy import RetrySchedule
@@ -110,7 +111,7 @@ async def run_sender(
         poll_seconds=0.02,
         targets=rules,
     )
-    sender = WebhookSender(engine, DEFAULT_POLICY, settings, resolve=resolve)
+    sender = WebhookSender(units_over(engine), DEFAULT_POLICY, settings, resolve=resolve)
     stop = asyncio.Event()
     running = asyncio.create_task(sender.run(stop))
     try:

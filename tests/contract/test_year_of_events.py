@@ -40,7 +40,7 @@ async def test_the_indicators_reproduce_the_report_figures(tmp_path: Path) -> No
         assert await load_year(hub.intake, now) == len(year_messages(now))
         await apply_pending(hub)
         assert await load_year(hub.intake, now) == 0  # loaded once
-        figures = {f.name: f.value for f in await year_figures(hub.engine, now)}
+        figures = {f.name: f.value for f in await year_figures(hub.units, now)}
     finally:
         await hub.close()
     assert figures["outreachReferrals"] == IDENTIFIED == 275

@@ -34,13 +34,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import tempfile
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -52,7 +50,6 @@ from hub.domain.consent import (
     NOTIFICATION_FIELDS,
     NOTIFIED_EXTENSION,
     RELATIVES_CLASS,
-    SECTOR_ROLE_SYSTEM,
     Item,
     Policy,
     Viewer,
@@ -67,8 +64,6 @@ from hub.domain.sensitivity import labelled
 from hub.services.auth import Principal
 from hub.services.intake import IntakeService
 from hub.services.unit_of_work import RecordsUnits
-from hub.store.database import create_engine
-from hub.store.migrate import upgrade
 from hub.store.resources import StoredResource
 from schema.build import build_schema
 from schema.context import HubContext
@@ -87,11 +82,18 @@ from tests.support.consent_worlds import (
     PRACTICE_1,
     PSYCHIATRY_A,
     PSYCHIATRY_B,
+    RECORDER_SOR,
+    VIEWER_SECTOR,
+    VIEWER_SOR,
     Org,
     address_json,
+    provision_actor_json,
+    resolved_actor,
+    rule_trees,
     worlds,
 )
 from tests.support.fake_unit_of_work import FakeStore
+from tests.support.store_templates import in_store, migrated_template
 
 CPR = "0101709995"
 PATIENT_KEY = cpr_patient_key(CPR)
@@ -254,9 +256,6 @@ class Scenario:
         return self.patient_author.controller
 
 
-# Placeholders for what depends on the world drawn (put in place by ``resolved``).
-VIEWER_SOR, VIEWER_SECTOR, RECORDER_SOR = "@viewer-sor", "@viewer-sector", "@recorder-sor"
-
 symbolic_conditions = st.builds(
     Conditions,
     # A rule names the viewer (by organisation or sector) about half the time.
@@ -278,31 +277,14 @@ symbolic_conditions = st.builds(
 )
 
 
-def rules_below(depth: int) -> st.SearchStrategy[Rule]:
-    exceptions: st.SearchStrategy[tuple[Rule, ...]] = (
-        st.lists(rules_below(depth - 1), max_size=depth).map(tuple) if depth else st.just(())
-    )
-    return st.builds(
-        Rule,
-        type=st.sampled_from(["permit", "deny", "permit"]),
-        when=symbolic_conditions,
-        exceptions=exceptions,
-    )
-
-
-symbolic_rules = rules_below(2)
+symbolic_rules = rule_trees(Rule, symbolic_conditions, 2)
 
 
 def resolved(rule: Rule, viewer: Principal, recorder: Org | None) -> Rule:
-    when = rule.when
-    actor = {
-        VIEWER_SOR: f"sor:{viewer.org}",
-        VIEWER_SECTOR: f"sector:{viewer.sector.value}",
-        RECORDER_SOR: f"sor:{recorder.sor}" if recorder else None,
-    }.get(when.actor or "", when.actor)
+    actor = resolved_actor(rule.when.actor, viewer.org, viewer.sector, recorder)
     return Rule(
         rule.type,
-        replace(when, actor=actor),
+        replace(rule.when, actor=actor),
         tuple(resolved(child, viewer, recorder) for child in rule.exceptions),
     )
 
@@ -380,7 +362,7 @@ openings = st.builds(
         psychiatry=st.booleans(),
         named=st.none(),
     ),
-    exceptions=st.lists(rules_below(1), max_size=2).map(tuple),
+    exceptions=st.lists(rule_trees(Rule, symbolic_conditions, 1), max_size=2).map(tuple),
 )
 
 
@@ -599,12 +581,7 @@ def provision_json(rule: Rule, drawn: tuple[DrawnResource, ...]) -> dict[str, An
     when = rule.when
     provision: dict[str, Any] = {"type": rule.type}
     if when.actor:
-        kind, value = when.actor.split(":")
-        provision["actor"] = [
-            {"reference": {"identifier": {"system": SOR_SYSTEM, "value": value}}}
-            if kind == "sor"
-            else {"role": {"coding": [{"system": SECTOR_ROLE_SYSTEM, "code": value}]}}
-        ]
+        provision["actor"] = provision_actor_json(when.actor)
     if when.classes:
         provision["class"] = [{"code": c} for c in when.classes]
     if when.year:
@@ -800,8 +777,7 @@ async def ask(
     ``FakeStore``'s) when given, else the store's on ``engine``."""
     context = HubContext(
         viewer=viewer,
-        engine=engine,
-        intake=IntakeService(engine, {}),
+        intake=IntakeService(units_over(engine), {}),
         units=units or units_over(engine),
         policy=policy,
     )
@@ -888,33 +864,10 @@ def decided(scenario: Scenario, stored: Stored, now: datetime) -> dict[str, Visi
     }
 
 
-T = TypeVar("T")
-
-
-async def in_store(template: Path, body: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    """``body(engine)`` against a store of its own (a copy of the migrated ``template``)."""
-    with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "hub.db"
-        shutil.copyfile(template, path)
-        engine = create_engine(f"sqlite+aiosqlite:///{path}")
-        try:
-            return await body(engine)
-        finally:
-            await engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated store, copied for each world (migrating takes longer than a world)."""
-    path = tmp_path_factory.mktemp("consent-leaks") / "template.db"
-
-    async def migrate() -> None:
-        engine = create_engine(f"sqlite+aiosqlite:///{path}")
-        await upgrade(engine)
-        await engine.dispose()
-
-    asyncio.run(migrate())
-    return path
+    """A migrated store, copied for each world."""
+    return migrated_template(tmp_path_factory.mktemp("consent-leaks"))
 
 
 # --- the property -----------------------------------------------------------------------
@@ -1387,78 +1340,55 @@ def test_a_message_addressed_to_the_viewer_shows_it_and_nothing_else(template: P
     assert marker(PATIENT_ID) not in text
 
 
+ALL_DATA_FOR_GPS = recorded("callofit00001", to(sector(Sector.GP), "permit"), by=HOSPITAL_A)
+
+
+def about_relatives(
+    consent_id: str,
+    *,
+    by: Org | None,
+    rule_type: str = "permit",
+    actor: str = sector(Sector.GP),
+) -> DrawnConsent:
+    """A consent about the patient's relatives (for GPs unless ``actor`` says otherwise)."""
+    return recorded(consent_id, to(actor, rule_type, None, RELATIVES_CLASS), by=by)
+
+
 RELATIVES = {
     "the hospital that recorded them": (principal(HOSPITAL_A, sub="nurse"), (), True),
     "the region's coordinator (the same controller)": (principal(COORDINATOR_A), (), True),
     "the other region's hospital": (principal(HOSPITAL_B), (), None),
-    "a GP under a permit for all data": (
-        GP,
-        (recorded("callofit00001", to(sector(Sector.GP), "permit"), by=HOSPITAL_A),),
-        False,
-    ),
+    "a GP under a permit for all data": (GP, (ALL_DATA_FOR_GPS,), False),
     "a GP under a permit that names relatives": (
         GP,
-        (
-            recorded("callofit00001", to(sector(Sector.GP), "permit"), by=HOSPITAL_A),
-            recorded(
-                "crelatives001",
-                to(sector(Sector.GP), "permit", None, RELATIVES_CLASS),
-                by=HOSPITAL_A,
-            ),
-        ),
+        (ALL_DATA_FOR_GPS, about_relatives("crelatives001", by=HOSPITAL_A)),
         True,
     ),
     "a GP under a permit the patient recorded that names relatives": (
         GP,
-        (
-            recorded("callofit00001", to(sector(Sector.GP), "permit"), by=HOSPITAL_A),
-            recorded(
-                "crelatives002",
-                to(sector(Sector.GP), "permit", None, RELATIVES_CLASS),
-                by=None,
-            ),
-        ),
+        (ALL_DATA_FOR_GPS, about_relatives("crelatives002", by=None)),
         True,
     ),
     "a GP under a permit naming relatives by the other region, which does not hold them": (
         GP,
-        (
-            recorded("callofit00001", to(sector(Sector.GP), "permit"), by=HOSPITAL_A),
-            recorded(
-                "crelatives003",
-                to(sector(Sector.GP), "permit", None, RELATIVES_CLASS),
-                by=HOSPITAL_B,
-            ),
-        ),
+        (ALL_DATA_FOR_GPS, about_relatives("crelatives003", by=HOSPITAL_B)),
         False,
     ),
     "a GP naming relatives for itself": (
         GP,
         (
-            recorded("callofit00001", to(sector(Sector.GP), "permit"), by=HOSPITAL_A),
-            recorded(
-                "crelatives004",
-                to(f"sor:{PRACTICE_1.sor}", "permit", None, RELATIVES_CLASS),
-                by=PRACTICE_1,
-            ),
+            ALL_DATA_FOR_GPS,
+            about_relatives("crelatives004", by=PRACTICE_1, actor=f"sor:{PRACTICE_1.sor}"),
         ),
         False,
     ),
     "a GP under a permit for all data but a refusal of relatives": (
         GP,
         (
-            recorded("callofit00001", to(sector(Sector.GP), "permit"), by=HOSPITAL_A),
-            recorded(
-                "crelatives001",
-                to(sector(Sector.GP), "permit", None, RELATIVES_CLASS),
-                by=HOSPITAL_A,
-            ),
+            ALL_DATA_FOR_GPS,
+            about_relatives("crelatives001", by=HOSPITAL_A),
             # Anyone may record a refusal: here the GP itself.
-            recorded(
-                "cnorelatives1",
-                to(sector(Sector.GP), "deny", None, RELATIVES_CLASS),
-                by=PRACTICE_1,
-            ),
+            about_relatives("cnorelatives1", by=PRACTICE_1, rule_type="deny"),
         ),
         False,
     ),

@@ -59,7 +59,7 @@ class StubVerifier:
 
 async def rest(engine: AsyncEngine, scenario: Scenario) -> httpx.AsyncClient:
     app = create_fhir_app(
-        engine,
+        units_over(engine),
         scenario.policy,
         StubVerifier(scenario.viewer),  # type: ignore[arg-type]
         local_timezone="Europe/Copenhagen",

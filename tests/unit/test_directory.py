@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock as hub_clock
+from hub.bootstrap import units_over
 from hub.domain.directory import (
     Directory,
     DirectoryFileError,
@@ -27,14 +28,17 @@ from hub.services.directory import (
     DirectoryLoadRefused,
     DirectoryQueryError,
     SourceFiles,
+    current_directory,
     load_directory,
     load_directory_file,
     read_source,
     search,
     stored_directory,
 )
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
+from hub.store.unit_of_work import UnitOfWork
 from tests.support import clock
 
 HEADER = (
@@ -324,33 +328,38 @@ async def sqlite(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+@pytest.fixture
+def units(sqlite: AsyncEngine) -> UnitOfWorkFactory[UnitOfWork]:
+    return units_over(sqlite)
+
+
 async def test_a_bad_file_is_refused_and_the_directory_is_kept(
-    sqlite: AsyncEngine, tmp_path: Path
+    units: UnitOfWorkFactory[UnitOfWork], tmp_path: Path
 ) -> None:
-    first = await load_directory_file(sqlite, DEMO_DIRECTORY)
+    first = await load_directory_file(units, DEMO_DIRECTORY)
     assert first.organisations == 24 and first.errors == ()
     for bad in (b"SorId;Name\n1;x\n", rows("x;IE;Region;;;;;;;;"), b"\x00\x01"):
         path = tmp_path / "SorEntity_daily.csv"
         path.write_bytes(bad)
         with pytest.raises(DirectoryLoadRefused):
-            await load_directory_file(sqlite, path)
+            await load_directory_file(units, path)
     with pytest.raises(DirectoryLoadRefused, match="cannot read"):
-        await load_directory_file(sqlite, tmp_path / "missing.csv")
-    directory = await stored_directory(sqlite)
+        await load_directory_file(units, tmp_path / "missing.csv")
+    directory = await stored_directory(units)
     assert len(directory) == 24
     assert directory.controller_of("478941000016003") == "kommune:730"
 
 
 async def test_a_reload_replaces_the_directory_and_reports_the_rows_left_out(
-    sqlite: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
 ) -> None:
-    await load_directory_file(sqlite, DEMO_DIRECTORY)
+    await load_directory_file(units, DEMO_DIRECTORY)
     report = await load_directory(
-        sqlite, SourceFiles(SMALL + b"12AB;OE;Et navn;;;;;;;;\r\n", "SorEntity_daily.csv")
+        units, SourceFiles(SMALL + b"12AB;OE;Et navn;;;;;;;;\r\n", "SorEntity_daily.csv")
     )
     assert report.organisations == 5
     assert [(e.line, e.column) for e in report.errors] == [(7, "SorId")]
-    directory = await stored_directory(sqlite)
+    directory = await stored_directory(units)
     assert len(directory) == 5 and directory.by_sor("555555555") is None
     assert directory.by_gln(RANDERS_GLN).sor == SUNDHED  # type: ignore[union-attr]
 
@@ -370,12 +379,15 @@ async def test_sor_complete_zip_is_read_with_its_location_numbers(tmp_path: Path
     assert by_sor(list(parsed.organisations))[WARD].glns == ("5790000503179",)
 
 
-async def test_the_cache_reads_a_new_load_only_when_it_checks(sqlite: AsyncEngine) -> None:
+async def test_the_cache_reads_a_new_load_only_when_it_checks(
+    units: UnitOfWorkFactory[UnitOfWork], sqlite: AsyncEngine
+) -> None:
     pinned = hub_clock.FixedClock(clock.now())
     with hub_clock.using(pinned):
-        cache = DirectoryCache(sqlite, check_every=timedelta(seconds=5))
+        cache = DirectoryCache(units, check_every=timedelta(seconds=5))
         assert len(await cache.directory()) == 0
-        await load_directory_file(sqlite, DEMO_DIRECTORY)  # as another process would
+        another_process = units_over(sqlite)
+        await load_directory_file(another_process, DEMO_DIRECTORY)
         held = await cache.directory()
         assert len(held) == 0  # checked a moment ago: what it holds is still served
         pinned.advance(timedelta(seconds=6))
@@ -384,6 +396,17 @@ async def test_the_cache_reads_a_new_load_only_when_it_checks(sqlite: AsyncEngin
         assert await cache.directory() is held  # nothing new: the same snapshot
         pinned.advance(timedelta(seconds=6))
         assert await cache.directory() is held
-        await load_directory(sqlite, SourceFiles(SMALL, "SorEntity_daily.csv"))
+        await load_directory(another_process, SourceFiles(SMALL, "SorEntity_daily.csv"))
         cache.invalidate()  # this process loaded it
         assert len(await cache.directory()) == 5
+
+
+async def test_a_load_is_read_at_once_through_the_same_units(
+    units: UnitOfWorkFactory[UnitOfWork],
+) -> None:
+    pinned = hub_clock.FixedClock(clock.now())
+    with hub_clock.using(pinned):
+        assert len(await current_directory(units)) == 0
+        await load_directory_file(units, DEMO_DIRECTORY)
+        # No time has passed: the load itself told the cache to check again.
+        assert len(await current_directory(units)) == 24

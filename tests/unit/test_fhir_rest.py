@@ -18,6 +18,7 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.bootstrap import units_over
 from hub.config import OidcSettings
 from hub.domain.consent import SECTOR_ROLE_SYSTEM, Policy
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM, cpr_patient_key, patient_resource_id
@@ -191,7 +192,11 @@ async def engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Asyn
 async def hub(engine: AsyncEngine, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hub]:
     settings = hub_settings(tmp_path_factory.mktemp("fhir-rest-var"))
     app = create_fhir_app(
-        engine, Policy(), TokenVerifier(settings), local_timezone="Europe/Copenhagen", oidc=None
+        units_over(engine),
+        Policy(),
+        TokenVerifier(settings),
+        local_timezone="Europe/Copenhagen",
+        oidc=None,
     )
     transport = httpx.ASGITransport(app=app, root_path="/fhir")
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test/fhir") as client:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumers.projection import ResourceProjection
-from hub.bootstrap import build_adapters
+from hub.bootstrap import build_adapters, units_over
 from hub.bus.embedded import EmbeddedBus
 from hub.config import TOPIC_INBOUND, Settings
 from hub.domain.sectors import Sector
@@ -54,7 +54,9 @@ class Hub:
         await self.relay.drain()
         subscription = self.bus.subscribe(group, [TOPIC_INBOUND])
         await subscription.start()
-        runner = ConsumerRunner(self.engine, self.bus, ResourceProjection(), retry_delay=0.01)
+        runner = ConsumerRunner(
+            units_over(self.engine), self.bus, ResourceProjection(), retry_delay=0.01
+        )
         await runner.drain(subscription, max_wait=0.2)
         await subscription.stop()
 
@@ -82,7 +84,12 @@ async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
     bus = EmbeddedBus(engine, poll_interval=0.01)
     await bus.start()
     adapters = build_adapters(Settings.from_env({}))
-    yield Hub(engine, IntakeService(engine, adapters), OutboxRelay(engine, bus), bus)
+    yield Hub(
+        engine,
+        IntakeService(units_over(engine), adapters),
+        OutboxRelay(units_over(engine), bus, engine=engine),
+        bus,
+    )
     await bus.stop()
     await engine.dispose()
 

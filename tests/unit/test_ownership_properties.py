@@ -29,8 +29,6 @@ import asyncio
 import itertools
 import json
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,13 +64,12 @@ from hub.services.consent.record import (
     revoke_consent,
 )
 from hub.services.intake import IntakeService, Rejected
-from hub.store.database import create_engine
-from hub.store.migrate import upgrade
 from hub.store.tables import pathway_events
 from hub.store.unit_of_work import UnitOfWork
 from tests.samples import sample
 from tests.support import clock
 from tests.support.hl7 import adt
+from tests.support.store_templates import in_store, migrated_template
 
 
 @dataclass(frozen=True)
@@ -248,7 +245,9 @@ async def apply(world: World) -> None:
 
 
 async def honest_world(engine: AsyncEngine) -> World:
-    world = World(engine, IntakeService(engine, ADAPTERS), world_cpr(), "V1", str(uuid.uuid4()))
+    world = World(
+        engine, IntakeService(units_over(engine), ADAPTERS), world_cpr(), "V1", str(uuid.uuid4())
+    )
     admitted = clock.hl7(clock.days_from_now(-3))
     admission = adt(
         "A01", cpr=world.cpr, visit=world.visit, kommune="730", admitted=admitted, recorded=admitted
@@ -333,37 +332,25 @@ ADAPTERS = build_adapters(Settings.from_env({}))
 
 
 async def play(template: Path, moves: Sequence[Attack]) -> None:
-    with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "hub.db"
-        shutil.copyfile(template, path)
-        engine = create_engine(f"sqlite+aiosqlite:///{path}")
-        try:
-            world = await honest_world(engine)
-            before = await snapshot(world)
-            for move in moves:
-                await attack(world, move)
-            check(before, await snapshot(world), moves)
-            consent = await find_consent(
-                units_over(engine), world.cpr, world.consent_identifier.split("|", 1)[1]
-            )
-            assert consent is not None and consent.content["status"] == "active"
-            assert consent.org == ADT_HOSPITAL.sor
-        finally:
-            await engine.dispose()
+    async def body(engine: AsyncEngine) -> None:
+        world = await honest_world(engine)
+        before = await snapshot(world)
+        for move in moves:
+            await attack(world, move)
+        check(before, await snapshot(world), moves)
+        consent = await find_consent(
+            units_over(engine), world.cpr, world.consent_identifier.split("|", 1)[1]
+        )
+        assert consent is not None and consent.content["status"] == "active"
+        assert consent.org == ADT_HOSPITAL.sor
+
+    await in_store(template, body)
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated store, copied for each world (migrating takes longer than a world)."""
-    path = tmp_path_factory.mktemp("ownership") / "template.db"
-
-    async def migrate() -> None:
-        engine = create_engine(f"sqlite+aiosqlite:///{path}")
-        await upgrade(engine)
-        await engine.dispose()
-
-    asyncio.run(migrate())
-    return path
+    """A migrated store, copied for each world."""
+    return migrated_template(tmp_path_factory.mktemp("ownership"))
 
 
 @pytest.mark.timeout(900)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumers.patient_link_index import PatientLinkIndexer
 from consumers.projection import ResourceProjection
+from hub.bootstrap import units_over
 from hub.domain.events import InboundEvent
 from hub.domain.identifiers import owned_patient_id, patient_resource_id
 from hub.domain.patient_links import with_link
@@ -129,9 +130,9 @@ async def drain(engine: AsyncEngine) -> None:
 
 async def ask(engine: AsyncEngine, viewer: Principal, query: str, **variables: Any) -> Any:
     """The query's answer, with the outbox applied beside it."""
-    intake = IntakeService(engine, {}, own={LINK_FORMAT: PatientLinkRecords()})
+    intake = IntakeService(units_over(engine), {}, own={LINK_FORMAT: PatientLinkRecords()})
     units = partial(UnitOfWork, engine)
-    context = HubContext(viewer=viewer, engine=engine, intake=intake, units=units)
+    context = HubContext(viewer=viewer, intake=intake, units=units)
     task = asyncio.create_task(
         SCHEMA.execute(query, variable_values=variables, context_value=context)
     )

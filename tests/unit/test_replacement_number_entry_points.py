@@ -147,7 +147,7 @@ async def run(
     """The query's whole answer as ``viewer`` gets it: data and errors."""
     intake = cast(IntakeService, ProjectingIntake(engine))
     units = partial(UnitOfWork, engine)
-    context = HubContext(viewer=viewer, engine=engine, intake=intake, units=units)
+    context = HubContext(viewer=viewer, intake=intake, units=units)
     result = await SCHEMA.execute(query, variable_values=variables, context_value=context)
     errors = [
         {"message": e.message, "code": (e.extensions or {}).get("code")}

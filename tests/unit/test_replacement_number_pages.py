@@ -65,13 +65,12 @@ async def page(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     )
     refs = PatientRefs()
     app.state.web = WebHub(
-        engine,
+        partial(UnitOfWork, engine),
         cast(IntakeService, ProjectingIntake(engine)),
         DEFAULT_POLICY,
         cast(TokenVerifier, OneUser()),
         refs,
         templates(),
-        units=partial(UnitOfWork, engine),
     )
     transport = httpx.ASGITransport(app=app)
     cookies = {SESSION_COOKIE: "staff", CSRF_COOKIE: CSRF}

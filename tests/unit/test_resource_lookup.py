@@ -124,7 +124,9 @@ async def look_up(
     engine: AsyncEngine, viewer: Principal, resource_type: str, resource_id: str
 ) -> str:
     context = HubContext(
-        viewer=viewer, engine=engine, intake=IntakeService(engine, {}), units=units_over(engine)
+        viewer=viewer,
+        intake=IntakeService(units_over(engine), {}),
+        units=units_over(engine),
     )
     result = await SCHEMA.execute(
         LOOKUP, variable_values={"type": resource_type, "id": resource_id}, context_value=context

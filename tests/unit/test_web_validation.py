@@ -244,7 +244,7 @@ def test_an_error_of_the_hub_is_a_danish_page_in_the_layout() -> None:
 
     app = Starlette(routes=[Route("/", fails)], exception_handlers={500: server_error})
     none = cast(Any, None)
-    app.state.web = WebHub(none, none, none, none, PatientRefs(), templates(), units=none)
+    app.state.web = WebHub(none, none, none, none, PatientRefs(), templates())
     answer = asyncio.run(_get(app))
     assert answer.status_code == 500
     assert '<html lang="da">' in answer.text and "Spring til indhold" in answer.text

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
 from hub.domain.consent import DEFAULT_PURPOSE, Policy, Viewer
@@ -23,6 +22,7 @@ from hub.services.consent.read import PatientView
 from hub.services.inbox.filing import identities_of, item_kind
 from hub.services.inbox.read import InboxError, InboxItem, check_values, render_item
 from hub.services.pathway_events import PathwayEventMessage
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.services.webhook_targets import WebhookTargetError, check_webhook_url
 from hub.store.directory import OrganisationDirectory
 from hub.store.inbox import InboxItemRecord
@@ -168,14 +168,14 @@ def inbox_feed_key(caller: Principal, kinds: Sequence[str]) -> str:
 
 
 async def open_inbox_feed(
-    engine: AsyncEngine, caller: Principal, kinds: Iterable[str] | None
+    units: UnitOfWorkFactory[UnitOfWork], caller: Principal, kinds: Iterable[str] | None
 ) -> SubscriptionRecord:
     """The caller's organisation's durable inbox feed for ``kinds``, created on first use:
     from then on it is numbered whether or not anyone is connected."""
     chosen = check_item_kinds(kinds)
     key = inbox_feed_key(caller, chosen)
     for _ in range(2):
-        async with UnitOfWork(engine) as uow:
+        async with units() as uow:
             found = await uow.subscriptions.by_feed_key(key)
             if found is not None:
                 if found.status != ACTIVE:
@@ -199,7 +199,7 @@ async def open_inbox_feed(
 
 
 async def register_inbox_webhook(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     caller: Principal,
     *,
     url: str,
@@ -216,7 +216,7 @@ async def register_inbox_webhook(
     if secret is not None and len(secret.strip()) < 16:
         raise InboxError("short-secret", "secret must be at least 16 characters (or leave it out)")
     signing_secret = secret.strip() if secret is not None else secrets.token_urlsafe(32)
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         created = await uow.subscriptions.create(
             **_owned_by(caller),
             channel=WEBHOOK,
@@ -228,9 +228,11 @@ async def register_inbox_webhook(
     return created, signing_secret
 
 
-async def inbox_subscriptions(engine: AsyncEngine, caller: Principal) -> list[SubscriptionRecord]:
+async def inbox_subscriptions(
+    units: UnitOfWorkFactory[UnitOfWork], caller: Principal
+) -> list[SubscriptionRecord]:
     """The caller's organisation's active inbox subscriptions."""
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         found = await uow.subscriptions.owned_by(caller.sector.value, caller.org)
     return [s for s in found if s.scope == INBOX]
 

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub import clock
 from hub.domain.alerts import Alert
 from hub.domain.consent import Policy, Viewer, Visibility
@@ -21,6 +19,7 @@ from hub.services.consent.read import Disclosure, PatientView, consented_view, v
 from hub.services.inbox.filing import identities_of
 from hub.services.indicators import alert_evidence, logged_alert
 from hub.services.pathway_events import patient_identifier
+from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.inbox import InboxItemRecord
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
@@ -82,7 +81,7 @@ class InboxItem:
 
 
 async def read_inbox(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     caller: Principal,
     *,
     policy: Policy,
@@ -99,7 +98,7 @@ async def read_inbox(
     viewer = viewer_of(caller)
     now = clock.now()
     shown: list[InboxItem] = []
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         cursor = after
         views: dict[str, PatientView] = {}  # one consented view per patient on the page
         # Hidden items are skipped, so read on until the page is full or none are left.
@@ -239,7 +238,7 @@ async def _alert_of(uow: UnitOfWork, record: InboxItemRecord) -> Alert | None:
 
 
 async def set_state(
-    engine: AsyncEngine,
+    units: UnitOfWorkFactory[UnitOfWork],
     caller: Principal,
     item_id: int,
     state: str,
@@ -253,7 +252,7 @@ async def set_state(
     """
     viewer = viewer_of(caller)
     now = clock.now()
-    async with UnitOfWork(engine) as uow:
+    async with units() as uow:
         record = await uow.inbox.get(item_id)
         shown = None
         if record is not None and record.recipient in identities_of(viewer):
