@@ -56,14 +56,19 @@ async def collect(subscription: Subscription, count: int, rounds: int = 40) -> l
     return got
 
 
-async def test_published_records_arrive_with_their_key_id_and_payload(bus: Bus, topic: str) -> None:
-    await bus.publish(records(topic, ["cpr:1", "cpr:2"]))
+async def collect_as_a_new_group(bus: Bus, topic: str, count: int) -> list[Delivery]:
+    """``count`` deliveries of ``topic`` to a consumer group of its own."""
     subscription = bus.subscribe(f"g-{uuid.uuid4().hex[:6]}", [topic])
     await subscription.start()
     try:
-        got = await collect(subscription, 2)
+        return await collect(subscription, count)
     finally:
         await subscription.stop()
+
+
+async def test_published_records_arrive_with_their_key_id_and_payload(bus: Bus, topic: str) -> None:
+    await bus.publish(records(topic, ["cpr:1", "cpr:2"]))
+    got = await collect_as_a_new_group(bus, topic, 2)
     assert sorted((d.record.key, d.record.event_id, d.record.payload) for d in got) == [
         ("cpr:1", "e0", b"cpr:1:0"),
         ("cpr:2", "e1", b"cpr:2:1"),
@@ -73,12 +78,7 @@ async def test_published_records_arrive_with_their_key_id_and_payload(bus: Bus, 
 async def test_one_keys_records_arrive_in_publish_order(bus: Bus, topic: str) -> None:
     keys = [f"cpr:{n % 5}" for n in range(60)]
     await bus.publish(records(topic, keys))
-    subscription = bus.subscribe(f"g-{uuid.uuid4().hex[:6]}", [topic])
-    await subscription.start()
-    try:
-        got = await collect(subscription, 60)
-    finally:
-        await subscription.stop()
+    got = await collect_as_a_new_group(bus, topic, 60)
     assert len(got) == 60
     for key in set(keys):
         sequence = [int(d.record.event_id[1:]) for d in got if d.record.key == key]

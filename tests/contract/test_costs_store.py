@@ -22,6 +22,7 @@ from tests.contract.test_facts_store import (
     HOSPITAL,
     MUNICIPALITY,
     Pipeline,
+    at_hour,
     contact,
     count,
     cpr,
@@ -51,32 +52,28 @@ def outpatient(person: str, start: datetime) -> FhirJson:
     return stay(person, start, start + timedelta(hours=1), klass="AMB")
 
 
-def moment(day: date, hour: int = 10) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
-
-
 async def test_a_members_stays_and_services_cost_before_and_after_inclusion(
     engine: AsyncEngine,
 ) -> None:
     pipeline = Pipeline(engine)
     person = cpr(3001)  # 40 years old in 2025
-    included = moment(date(2025, 3, 20))
-    await pipeline.send(HOSPITAL, person, [patient(person)], moment(date(2025, 1, 1)))
+    included = at_hour(date(2025, 3, 20))
+    await pipeline.send(HOSPITAL, person, [patient(person)], at_hour(date(2025, 1, 1)))
     before = [
-        (moment(date(2025, 1, 10)), 3, "04MA98"),  # DRG tariff 38.520
-        (moment(date(2025, 3, 1)), 2, None),  # no DRG: 2 bed-days at 4.250
+        (at_hour(date(2025, 1, 10)), 3, "04MA98"),  # DRG tariff 38.520
+        (at_hour(date(2025, 3, 1)), 2, None),  # no DRG: 2 bed-days at 4.250
     ]
     for start, days, drg in [*before, (included, 4, "19ma04")]:  # DRG 52.310 (after)
         await pipeline.send(
             HOSPITAL, person, [acute(person, start, days, drg)], start + timedelta(days=days)
         )
     await pipeline.deliver_outbox()  # the cohort Flag the second admission within 30 days set
-    visit = moment(date(2025, 4, 5))
+    visit = at_hour(date(2025, 4, 5))
     await pipeline.send(HOSPITAL, person, [outpatient(person, visit)], visit)  # 1.850
     grant = service_request(person, codes.HOME_CARE_GRANTED_SEL83, date(2025, 2, 1))  # 9.800
-    await pipeline.send(RANDERS, person, [grant], moment(date(2025, 2, 1)))
-    reached = contact(person, codes.ADDICTION_CENTRE_CONTACT, moment(date(2025, 4, 10)))  # 950
-    await pipeline.send(RANDERS, person, [reached], moment(date(2025, 4, 10)))
+    await pipeline.send(RANDERS, person, [grant], at_hour(date(2025, 2, 1)))
+    reached = contact(person, codes.ADDICTION_CENTRE_CONTACT, at_hour(date(2025, 4, 10)))  # 950
+    await pipeline.send(RANDERS, person, [reached], at_hour(date(2025, 4, 10)))
 
     year = (date(2025, 1, 1), date(2025, 12, 31))
     own = await read_costs(units_over(engine), HOSPITAL_VIEWER, TARIFFS, *year, now=LATER)
@@ -97,9 +94,9 @@ async def test_a_members_stays_and_services_cost_before_and_after_inclusion(
 
     # Before a year has passed, the months after end today.
     early = await read_costs(
-        units_over(engine), HOSPITAL_VIEWER, TARIFFS, *year, now=moment(date(2025, 5, 1))
+        units_over(engine), HOSPITAL_VIEWER, TARIFFS, *year, now=at_hour(date(2025, 5, 1))
     )
-    months = (moment(date(2025, 5, 1)) - included).total_seconds() / 86_400 / MONTH_DAYS
+    months = (at_hour(date(2025, 5, 1)) - included).total_seconds() / 86_400 / MONTH_DAYS
     assert early.cohort.after_member_months == round(months, 2)
 
     # The kommune's own figures: its own services only, and no cohort member of its own

@@ -4,22 +4,18 @@ allows the viewer, and only a source that may say so can link (both databases)."
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.hl7v2 import Hl7v2Adapter
 from consumers.patient_link_index import PatientLinkIndexer
-from consumers.projection import ResourceProjection
 from hub import clock
 from hub.bootstrap import units_over
-from hub.domain.events import InboundEvent
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
 from hub.services.auth import Principal
 from hub.services.pathway import read_pathway
-from hub.store.unit_of_work import UnitOfWork
 from tests.support.hl7 import adt
+from tests.support.inbound_events import inbound_event, project
 
 SYSTEM = "urn:oid:1.2.208.176.1.6.1.1"
 NUMBER = "0703921VJ5"
@@ -41,20 +37,8 @@ def merge(trigger: str = "A40", prior: str = PID3) -> bytes:
 
 async def send(engine: AsyncEngine, sender: Sender, raw: bytes) -> None:
     [translation] = Hl7v2Adapter().translate(raw, sender)
-    event = InboundEvent(
-        event_id=str(uuid.uuid4()),
-        message_id=str(uuid.uuid4()),
-        format="hl7v2",
-        trigger=translation.event,
-        received_at=clock.now(),
-        sender=sender,
-        patient_key=translation.patient_key,
-        resources=list(translation.resources),
-        occurred_at=clock.now(),
-    )
-    async with UnitOfWork(engine) as uow:
-        await ResourceProjection(observers=[PatientLinkIndexer()]).handle(event, uow)
-        await uow.commit()
+    event = inbound_event("hl7v2", translation, sender, occurred_at=clock.now())
+    await project(engine, event, [PatientLinkIndexer()])
 
 
 async def test_the_cpr_pathway_lists_the_linked_replacement_numbers_records(

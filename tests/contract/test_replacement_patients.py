@@ -5,15 +5,11 @@ and a viewer without a legal basis is shown nothing of another controller's reco
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.hl7v2 import Hl7v2Adapter
-from consumers.projection import ResourceProjection
 from hub import clock
 from hub.bootstrap import units_over
-from hub.domain.events import InboundEvent
 from hub.domain.identifiers import owned_patient_id
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
@@ -21,6 +17,7 @@ from hub.services.auth import Principal
 from hub.services.pathway import read_pathway
 from hub.store.unit_of_work import UnitOfWork
 from tests.support.hl7 import adt
+from tests.support.inbound_events import inbound_event, project
 
 SYSTEM = "urn:oid:1.2.208.176.1.6.1.1"
 NUMBER = "0703921VJ5"
@@ -37,20 +34,8 @@ def principal(sender: Sender) -> Principal:
 async def send(engine: AsyncEngine, sender: Sender, raw: bytes) -> None:
     [translation] = Hl7v2Adapter().translate(raw, sender)
     assert translation.patient_key == KEY
-    event = InboundEvent(
-        event_id=str(uuid.uuid4()),
-        message_id=str(uuid.uuid4()),
-        format="hl7v2",
-        trigger="ADT^A01",
-        received_at=clock.now(),
-        sender=sender,
-        patient_key=translation.patient_key,
-        resources=list(translation.resources),
-        occurred_at=clock.now(),
-    )
-    async with UnitOfWork(engine) as uow:
-        await ResourceProjection().handle(event, uow)
-        await uow.commit()
+    event = inbound_event("hl7v2", translation, sender, trigger="ADT^A01", occurred_at=clock.now())
+    await project(engine, event)
 
 
 async def test_another_sender_can_neither_overwrite_nor_see_the_owners_records(

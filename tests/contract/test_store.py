@@ -41,6 +41,26 @@ async def save(engine: AsyncEngine, resource: dict, sector: str = "hospital", ev
     return stored
 
 
+async def receive(
+    uow: UnitOfWork,
+    message_id: str,
+    source_id: str,
+    *,
+    received_at: datetime,
+    format: str = "hl7v2",
+    raw: bytes = b"x",
+) -> None:
+    """Log a message from the hospital as received."""
+    await uow.inbound.add(
+        message_id=message_id,
+        format=format,
+        sender=HOSPITAL,
+        source_id=source_id,
+        raw=raw,
+        received_at=received_at,
+    )
+
+
 async def test_migrations_reach_head_and_can_run_again(engine: AsyncEngine) -> None:
     await upgrade(engine)  # a second process starting up finds nothing to do
     async with engine.connect() as connection:
@@ -93,14 +113,7 @@ async def test_patient_resources_come_newest_first(engine: AsyncEngine) -> None:
 async def test_inbound_source_ids_are_unique_per_sender(engine: AsyncEngine) -> None:
     now = clock.now()
     async with UnitOfWork(engine) as uow:
-        await uow.inbound.add(
-            message_id="m1",
-            format="hl7v2",
-            sender=HOSPITAL,
-            source_id="MSG1",
-            raw=b"x",
-            received_at=now,
-        )
+        await receive(uow, "m1", "MSG1", received_at=now)
         await uow.commit()
     async with UnitOfWork(engine) as uow:
         earlier = await uow.inbound.find_resent(
@@ -113,14 +126,7 @@ async def test_inbound_source_ids_are_unique_per_sender(engine: AsyncEngine) -> 
         )
     async with UnitOfWork(engine) as uow:
         with pytest.raises(IntegrityError):
-            await uow.inbound.add(
-                message_id="m2",
-                format="hl7v2",
-                sender=HOSPITAL,
-                source_id="MSG1",
-                raw=b"y",
-                received_at=now,
-            )
+            await receive(uow, "m2", "MSG1", raw=b"y", received_at=now)
 
 
 async def test_outbox_hands_out_pending_records_in_order(engine: AsyncEngine) -> None:
@@ -248,14 +254,7 @@ async def test_acknowledgements_are_listed_against_the_message_they_answer(
 ) -> None:
     received = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
     async with UnitOfWork(engine) as uow:
-        await uow.inbound.add(
-            message_id="m-1",
-            format="medcom",
-            sender=HOSPITAL,
-            source_id="hdr-1",
-            raw=b"{}",
-            received_at=received,
-        )
+        await receive(uow, "m-1", "hdr-1", format="medcom", raw=b"{}", received_at=received)
         await uow.acknowledgements.record(
             event_id="ack-event-1",
             acknowledged_source_id="hdr-1",

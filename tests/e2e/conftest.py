@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -120,14 +121,36 @@ def deployment_env(
         return hub_env(tmp_path / "var")
     assert request is not None, "a Kafka deployment needs the test's broker and database"
     broker = request.getfixturevalue("fresh_kafka")
+    return kafka_env(request, tmp_path, broker.bootstrap)
+
+
+def kafka_env(
+    request: pytest.FixtureRequest, directory: Path, bootstrap: str, **settings: str
+) -> dict[str, str]:
+    """A Kafka deployment's environment: a fresh PostgreSQL database, three partitions."""
     return hub_env(
-        tmp_path / "var",
-        HUB_DATABASE_URL=new_database_url(request, "postgresql", tmp_path),
-        HUB_KAFKA_BOOTSTRAP=broker.bootstrap,
+        directory / "var",
+        HUB_DATABASE_URL=new_database_url(request, "postgresql", directory),
+        HUB_KAFKA_BOOTSTRAP=bootstrap,
         HUB_KAFKA_PARTITIONS="3",
         HUB_KAFKA_SESSION_TIMEOUT_MS="6000",
         HUB_TOKEN_SIGNING_KEY=SIGNING_KEY,
+        **settings,
     )
+
+
+@contextmanager
+def hub_serve(port: int, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``hub serve`` on ``port`` of 127.0.0.1, once its health check answers."""
+    with hub_process(
+        "serve",
+        "--port",
+        str(port),
+        env=env,
+        log=log,
+        health_url=f"http://127.0.0.1:{port}/healthz",
+    ) as process:
+        yield process
 
 
 @contextmanager
@@ -141,16 +164,7 @@ def running_hub(kind: str, env: dict[str, str], directory: Path) -> Iterator[Dep
         if kind == "kafka-postgresql":
             env["HUB_SERVE_CONSUMERS"] = "false"
             stack.enter_context(hub_process("worker", env=env, log=logs / "worker.log"))
-        stack.enter_context(
-            hub_process(
-                "serve",
-                "--port",
-                str(port),
-                env=env,
-                log=logs / "serve.log",
-                health_url=f"{base_url}/healthz",
-            )
-        )
+        stack.enter_context(hub_serve(port, env, logs / "serve.log"))
         yield Deployment(kind, env, base_url, logs)
 
 
@@ -173,15 +187,7 @@ def module_hub(
             env = hub_env(directory / "var", **settings)
         else:
             broker = stack.enter_context(kafka_broker(directory / "kafka"))
-            env = hub_env(
-                directory / "var",
-                HUB_DATABASE_URL=new_database_url(request, "postgresql", directory),
-                HUB_KAFKA_BOOTSTRAP=broker.bootstrap,
-                HUB_KAFKA_PARTITIONS="3",
-                HUB_KAFKA_SESSION_TIMEOUT_MS="6000",
-                HUB_TOKEN_SIGNING_KEY=SIGNING_KEY,
-                **settings,
-            )
+            env = kafka_env(request, directory, broker.bootstrap, **settings)
         yield stack.enter_context(running_hub(request.param, env, directory))
 
 

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from tests.e2e.conftest import Deployment, module_hub
-from tests.support.hl7 import adt
+from tests.support.hl7 import stay
 from tests.support.hub_process import run_hub
 
 CPR = "0404709995"
@@ -59,24 +59,13 @@ query Pathway($cpr: String!, $reason: String) {
 
 def admitted_and_discharged(deployment: Deployment, cpr: str = CPR) -> str:
     visit = f"C-{cpr}"
-    for message in (
-        adt(
-            "A01",
-            cpr=cpr,
-            visit=visit,
-            kommune="730",
-            reason="alcohol withdrawal",
-            recorded="20261101080000",
-        ),
-        adt(
-            "A03",
-            cpr=cpr,
-            visit=visit,
-            kommune="730",
-            reason="alcohol withdrawal",
-            discharged="20261104113000",
-            recorded="20261104113000",
-        ),
+    for message in stay(
+        cpr,
+        visit,
+        admitted="20261101080000",
+        discharged="20261104113000",
+        kommune="730",
+        reason="alcohol withdrawal",
     ):
         assert deployment.ingest(message).status_code == 202
     hospital = deployment.token("hospital", HOSPITAL_ORG, aliases=("hl7:RHR",))

@@ -103,6 +103,18 @@ def admit(deployment: Deployment, cpr: str, token: str, reason: str = "pneumonia
     return visit
 
 
+def ambulatory_contact(resource_id: str, day: str, reason: str) -> dict[str, Any]:
+    """A finished ambulatory Encounter on ``day`` about ``reason``."""
+    return {
+        "resourceType": "Encounter",
+        "id": resource_id,
+        "status": "finished",
+        "class": {"code": "AMB"},
+        "period": {"start": day, "end": day},
+        "reasonCode": [{"text": reason}],
+    }
+
+
 def municipal_bundle(cpr: str, resources: list[dict[str, Any]]) -> bytes:
     subject = {"identifier": {"system": CPR_SYSTEM, "value": cpr}}
     return orjson.dumps(
@@ -150,19 +162,7 @@ def test_a_kommune_never_reads_another_kommunes_records(deployment: Deployment) 
         ],
     )
     assert deployment.ingest(grant_and_visit, randers, format="fhir").status_code == 202
-    contact = municipal_bundle(
-        cpr,
-        [
-            {
-                "resourceType": "Encounter",
-                "id": "kontakt",
-                "status": "finished",
-                "class": {"code": "AMB"},
-                "period": {"start": yesterday, "end": yesterday},
-                "reasonCode": [{"text": "alkohol"}],
-            }
-        ],
-    )
+    contact = municipal_bundle(cpr, [ambulatory_contact("kontakt", yesterday, "alkohol")])
     assert deployment.ingest(contact, addiction, format="fhir").status_code == 202
     refusal = {"cpr": cpr, "decision": "DENY", "sectors": ["gp"]}
     assert "errors" not in deployment.graphql(RECORD, randers, input=refusal)
@@ -360,14 +360,7 @@ def test_the_outreach_counsellor_bridges_under_each_controllers_consent(
     conversation = municipal_bundle(
         cpr,
         [
-            {
-                "resourceType": "Encounter",
-                "id": "samtale",
-                "status": "finished",
-                "class": {"code": "AMB"},
-                "period": {"start": today, "end": today},
-                "reasonCode": [{"text": "Samtale om alkohol"}],
-            },
+            ambulatory_contact("samtale", today, "Samtale om alkohol"),
             {
                 "resourceType": "ServiceRequest",
                 "id": "brobygning",

@@ -16,7 +16,7 @@ from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import OperationOutcome, ResourceNotFound
 
 from tests.e2e.conftest import Deployment, module_hub
-from tests.support.hl7 import adt
+from tests.support.hl7 import stay
 
 CPR_SYSTEM = "urn:oid:1.2.208.176.1.2"
 CPR = "0505709995"  # lives in Randers (730)
@@ -42,24 +42,13 @@ def deployment(
         for cpr, visits in ((CPR, ("F1", "F2", "F3")), (OTHER_CPR, ("F9",))):
             for number, visit in enumerate(visits, start=1):
                 admitted = f"2026110{number}080000"
-                for message in (
-                    adt(
-                        "A01",
-                        cpr=cpr,
-                        visit=visit,
-                        kommune="730",
-                        admitted=admitted,
-                        recorded=admitted,
-                    ),
-                    adt(
-                        "A03",
-                        cpr=cpr,
-                        visit=visit,
-                        kommune="730",
-                        admitted=admitted,
-                        discharged=f"2026110{number}160000",
-                        recorded=f"2026110{number}170000",
-                    ),
+                for message in stay(
+                    cpr,
+                    visit,
+                    admitted=admitted,
+                    discharged=f"2026110{number}160000",
+                    discharge_recorded=f"2026110{number}170000",
+                    kommune="730",
                 ):
                     assert hub.ingest(message, hospital).status_code == 202
         hub.wait_for(

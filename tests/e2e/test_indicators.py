@@ -117,6 +117,18 @@ def token(deployment: Deployment, *args: str) -> str:
     return result.stdout.strip()
 
 
+def export(deployment: Deployment, *options: str) -> str:
+    """What ``hub indicators OPTIONS`` prints; the command must succeed."""
+    result = run_hub("indicators", *options, env=deployment.env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def rows_by_name(exported: str) -> dict[str, dict[str, str]]:
+    """The rows of an indicators CSV export, by indicator name."""
+    return {row["name"]: row for row in csv.DictReader(io.StringIO(exported))}
+
+
 def data(deployment: Deployment, query: str, bearer: str, **variables: Any) -> dict[str, Any]:
     body = deployment.graphql(query, bearer, **variables)
     assert "errors" not in body, body
@@ -213,22 +225,16 @@ def test_indicators_cohort_and_alerts_through_graphql_and_the_export(
 
     # The monthly export: every sector's figures (suppressed), or one controller's own, exact.
     dates = ("--from", period["from"], "--to", period["to"])
-    exported = run_hub("indicators", *dates, "--format", "json", env=deployment.env)
-    assert exported.returncode == 0, exported.stderr
-    document = json.loads(exported.stdout)
+    document = json.loads(export(deployment, *dates, "--format", "json"))
     figures = {i["name"]: i for i in document["indicators"]}
     assert document["scope"] == "all-sectors"
     assert figures["discharges"]["value"] == 5
     assert figures["acuteAdmissions"]["suppressed"] is True
     assert figures["acuteAdmissions"]["value"] is None
-    own_export = run_hub(
-        "indicators",
-        *dates,
-        *("--sector", "hospital", "--org", HOSPITAL_ORG, "--format", "csv"),
-        env=deployment.env,
+    own_export = export(
+        deployment, *dates, *("--sector", "hospital", "--org", HOSPITAL_ORG, "--format", "csv")
     )
-    assert own_export.returncode == 0, own_export.stderr
-    rows = {row["name"]: row for row in csv.DictReader(io.StringIO(own_export.stdout))}
+    rows = rows_by_name(own_export)
     assert rows["acuteAdmissions"]["value"] == "4"
     assert rows["acuteAdmissions"]["suppressed"] == "false"
     assert rows["cohortMembersFlagged"]["scope"] == f"own-controller:sor:{HOSPITAL_ORG}"
@@ -432,27 +438,23 @@ def test_each_controller_counts_and_prices_its_own_facts_and_flags_configured_re
         page.close()
 
     dates = ("--from", period["from"], "--to", period["to"])
-    region = run_hub(
-        "indicators",
+    region = export(
+        deployment,
         *dates,
         *("--sector", "hospital", "--org", RANDERS_HOSPITAL, "--controller", REGION),
         *("--format", "json"),
-        env=deployment.env,
     )
-    assert region.returncode == 0, region.stderr
-    document = json.loads(region.stdout)
+    document = json.loads(region)
     assert document["scope"] == f"own-controller:{REGION}"
     exported = {i["name"]: i for i in document["indicators"]}
     assert exported["discharges"]["value"] == 2 and not exported["discharges"]["suppressed"]
-    randers_residents = run_hub(
-        "indicators",
+    randers_residents = export(
+        deployment,
         *dates,
         *("--kommune", "730", "--sector", "municipality", "--org", KOEBENHAVN),
         *("--controller", "kommune:101"),
-        env=deployment.env,
     )
-    assert randers_residents.returncode == 0, randers_residents.stderr
-    rows = {row["name"]: row for row in csv.DictReader(io.StringIO(randers_residents.stdout))}
+    rows = rows_by_name(randers_residents)
     assert rows["homeCareGranted"]["scope"] == "own-controller:kommune:101"
     assert (rows["homeCareGranted"]["value"], rows["homeCareGranted"]["suppressed"]) == (
         "1",

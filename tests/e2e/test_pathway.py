@@ -17,7 +17,7 @@ import pytest
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM
 from hub.domain.pathway_codes import PATHWAY_EVENTS
 from tests.e2e.conftest import Deployment, embedded_hub, module_hub
-from tests.support.hl7 import adt
+from tests.support.hl7 import adt, stay
 
 CPR = "0101709995"
 UNSEEN_CPR = "0301709995"  # the patient of the test that another sector sees nothing
@@ -190,24 +190,13 @@ def load_timeline(deployment: Deployment) -> None:
     """Two hospital stays (HL7 v2) and Randers' referral, letter, plan, action, flag,
     round-table meeting and a consent letting the hospital see them."""
     stays = (
-        adt(
-            "A01",
-            cpr=TIMELINE_CPR,
-            visit="T1",
+        *stay(
+            TIMELINE_CPR,
+            "T1",
             admitted="20261101080000",
-            kommune="730",
-            reason="alcohol withdrawal",
-            recorded="20261101080000",
-        ),
-        adt(
-            "A03",
-            cpr=TIMELINE_CPR,
-            visit="T1",
-            admitted="20261101080000",
-            kommune="730",
-            reason="alcohol withdrawal",
             discharged="20261104113000",
-            recorded="20261104113000",
+            kommune="730",
+            reason="alcohol withdrawal",
         ),
         adt(
             "A01",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Deployment, deployment_env
+from tests.e2e.conftest import Deployment, deployment_env, hub_serve
 from tests.support.hl7 import adt
 from tests.support.hub_process import hub_process, run_hub
 from tests.support.services import free_port
@@ -29,15 +30,26 @@ A03 = adt(
 def serve(env: dict[str, str], tmp_path: Path, name: str) -> Iterator[Deployment]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    with hub_process(
-        "serve",
-        "--port",
-        str(port),
-        env=env,
-        log=tmp_path / f"{name}.log",
-        health_url=f"{base_url}/healthz",
-    ):
+    with hub_serve(port, env, tmp_path / f"{name}.log"):
         yield Deployment(name, env, base_url, tmp_path)
+
+
+def ingest_from_the_hospital(
+    files: list[str], env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """``hub ingest hl7v2 FILES`` as the hospital's ADT feed."""
+    return run_hub(
+        "ingest",
+        "hl7v2",
+        *files,
+        "--sector",
+        "hospital",
+        "--org",
+        "100000001",
+        "--alias",
+        "hl7:RHR",
+        env=env,
+    )
 
 
 def stays(deployment: Deployment) -> list[tuple[str, str]]:
@@ -57,18 +69,7 @@ def test_messages_taken_in_while_nothing_consumes_appear_once_after_start(
     for name, message in (("a01.hl7", A01), ("a03.hl7", A03)):
         (tmp_path / name).write_bytes(message)
         files.append(str(tmp_path / name))
-    ingested = run_hub(
-        "ingest",
-        "hl7v2",
-        *files,
-        "--sector",
-        "hospital",
-        "--org",
-        "100000001",
-        "--alias",
-        "hl7:RHR",
-        env=env,
-    )
+    ingested = ingest_from_the_hospital(files, env)
     assert ingested.returncode == 0, ingested.stdout + ingested.stderr
     assert ingested.stdout.count("accepted") == 2
 
@@ -102,19 +103,7 @@ def test_ingest_command_reports_each_file_and_fails_if_any_is_rejected(tmp_path:
     good, bad = tmp_path / "good.hl7", tmp_path / "bad.hl7"
     good.write_bytes(A01)
     bad.write_bytes(b"not hl7 at all")
-    result = run_hub(
-        "ingest",
-        "hl7v2",
-        str(good),
-        str(bad),
-        "--sector",
-        "hospital",
-        "--org",
-        "100000001",
-        "--alias",
-        "hl7:RHR",
-        env=env,
-    )
+    result = ingest_from_the_hospital([str(good), str(bad)], env)
     assert result.returncode == 1
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith(f"accepted {good}: ")

@@ -32,7 +32,7 @@ from sqlalchemy import text
 from hub.config import TOPIC_INBOUND
 from hub.domain.webhook_payload import event_of
 from hub.store.database import create_engine
-from tests.e2e.conftest import Deployment, deployment_env
+from tests.e2e.conftest import Deployment, deployment_env, hub_serve
 from tests.support.hl7 import adt
 from tests.support.hub_process import hub_process
 from tests.support.services import free_port
@@ -202,16 +202,7 @@ def test_a_worker_leading_the_relay_killed_mid_stream_loses_nothing_and_repeats_
         eventually(lambda: relay_leader(database_url) is not None, "a relay to lead")
         leader = relay_leader(database_url)
         worker(stack, "worker-2")
-        stack.enter_context(
-            hub_process(
-                "serve",
-                "--port",
-                str(port),
-                env=env,
-                log=tmp_path / "serve.log",
-                health_url=f"{hub.base_url}/healthz",
-            )
-        )
+        stack.enter_context(hub_serve(port, env, tmp_path / "serve.log"))
         registered = hub.graphql(
             REGISTER,
             hub.token(*MUNICIPALITY),

@@ -19,7 +19,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -28,6 +27,7 @@ from tests.support import clock
 from tests.support.accessibility import check_axe
 from tests.support.browser import chromium, expired, reissued, running_hub, screenshot
 from tests.support.clock import hl7
+from tests.support.directory_entries import directory_entry
 from tests.support.hl7 import adt
 
 CPR = "2512489996"
@@ -58,26 +58,10 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
             "hospital", "100000001", aliases=("hl7:RHR",), controller=REGION
         )
         assert deployment.ingest(admission, hospital).status_code == 202
-        directory_entry = orjson.dumps(
-            {
-                "resourceType": "Organization",
-                "id": "rusmiddelcenter",
-                "identifier": [{"system": "urn:oid:1.2.208.176.1.1", "value": MUNICIPALITY}],
-                "active": True,
-                "name": MUNICIPALITY_NAME,
-            }
-        )
+        municipality_entry = directory_entry("rusmiddelcenter", MUNICIPALITY, MUNICIPALITY_NAME)
         municipality = deployment.token("municipality", MUNICIPALITY, kommune="730")
-        assert deployment.ingest(directory_entry, municipality, format="fhir").status_code == 202
-        gp_entry = orjson.dumps(
-            {
-                "resourceType": "Organization",
-                "id": "laegehuset",
-                "identifier": [{"system": "urn:oid:1.2.208.176.1.1", "value": GP}],
-                "active": True,
-                "name": GP_NAME,
-            }
-        )
+        assert deployment.ingest(municipality_entry, municipality, format="fhir").status_code == 202
+        gp_entry = directory_entry("laegehuset", GP, GP_NAME)
         assert (
             deployment.ingest(gp_entry, deployment.token("gp", GP), format="fhir").status_code
             == 202

@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -24,6 +23,7 @@ from tests.e2e.test_web_coordinator import check_accessibility
 from tests.support import clock
 from tests.support.browser import chromium, running_hub, screenshot
 from tests.support.clock import hl7
+from tests.support.directory_entries import directory_entry
 from tests.support.hl7 import adt
 from tests.support.hub_process import run_hub
 
@@ -109,15 +109,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
         )
         assert deployment.ingest(admission, hospital).status_code == 202
         # The municipality's own directory entry names it otherwise: SOR's name wins.
-        entry = orjson.dumps(
-            {
-                "resourceType": "Organization",
-                "id": "rusmiddelcenter",
-                "identifier": [{"system": "urn:oid:1.2.208.176.1.1", "value": MUNICIPALITY}],
-                "active": True,
-                "name": SENT_NAME,
-            }
-        )
+        entry = directory_entry("rusmiddelcenter", MUNICIPALITY, SENT_NAME)
         municipality = deployment.token("municipality", MUNICIPALITY, kommune="730")
         assert deployment.ingest(entry, municipality, format="fhir").status_code == 202
         yield deployment

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Route
 
 from hub.config import ClaimsCarrier, ConfigError, OidcSettings, Settings
-from tests.e2e.conftest import Deployment, deployment_env
+from tests.e2e.conftest import Deployment, deployment_env, hub_serve
 from tests.support.browser import chromium, csrf_of
 from tests.support.fake_idp import (
     HUB_AUDIENCE,
@@ -27,7 +27,6 @@ from tests.support.fake_idp import (
     IdTokenFault,
     fake_identity_provider,
 )
-from tests.support.hub_process import hub_process
 from tests.support.services import free_port
 from web.oidc import OidcClient
 from web.oidc_sign_in import PENDING_COOKIE
@@ -74,14 +73,7 @@ def oidc_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcHub]:
             "HUB_OIDC_REDIRECT_URL": idp.redirect_url,
             "HUB_OIDC_SCOPES": "openid profile",
         }
-        with hub_process(
-            "serve",
-            "--port",
-            str(port),
-            env=env,
-            log=logs / "serve.log",
-            health_url=f"{base_url}/healthz",
-        ):
+        with hub_serve(port, env, logs / "serve.log"):
             yield OidcHub(Deployment("embedded-sqlite", env, base_url, logs), idp)
 
 
@@ -119,6 +111,18 @@ def assert_not_signed_in(browser: httpx.Client) -> None:
     front = signed_in_page(browser)
     assert front.status_code == 303
     assert front.headers["location"].startswith("/ui/log-ind")
+
+
+def assert_sign_in_refused(
+    oidc_hub: OidcHub, idp: FakeIdentityProvider, status: int, says: str
+) -> None:
+    """A round trip through the provider ends in ``status``, the page saying ``says``,
+    and the browser not signed in."""
+    with oidc_hub.browser() as browser:
+        refused = browser.get(to_provider(browser, idp))
+        assert refused.status_code == status, refused.text
+        assert says in refused.text
+        assert_not_signed_in(browser)
 
 
 def with_query(url: str, **changes: str) -> str:
@@ -195,11 +199,7 @@ def test_an_id_token_that_fails_verification_is_refused(
     oidc_hub: OidcHub, idp: FakeIdentityProvider, fault: IdTokenFault
 ) -> None:
     idp.id_token_fault = fault
-    with oidc_hub.browser() as browser:
-        refused = browser.get(to_provider(browser, idp))
-        assert refused.status_code == 401, refused.text
-        assert "svaret fra regionens login var ugyldigt" in refused.text
-        assert_not_signed_in(browser)
+    assert_sign_in_refused(oidc_hub, idp, 401, "svaret fra regionens login var ugyldigt")
 
 
 def test_a_replayed_callback_is_refused_even_with_its_pending_cookie(
@@ -253,11 +253,7 @@ def test_a_provider_user_without_the_hubs_claims_is_refused(
     # Known to the region, but not given a sector and organisation for the hub: the API
     # would refuse that token, and so does the page.
     idp.user = {"sub": "portier-bo"}
-    with oidc_hub.browser() as browser:
-        refused = browser.get(to_provider(browser, idp))
-        assert refused.status_code == 403, refused.text
-        assert "giver ikke adgang til Brobygger" in refused.text
-        assert_not_signed_in(browser)
+    assert_sign_in_refused(oidc_hub, idp, 403, "giver ikke adgang til Brobygger")
 
 
 def test_signing_out_ends_the_session_and_signs_out_at_the_provider(

@@ -22,9 +22,7 @@ from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 from hub.config import Settings
 from hub.services.auth import dev_signing_key
-from tests.e2e.conftest import Deployment, deployment_env
-from tests.support.hub_process import hub_process
-from tests.support.services import free_port
+from tests.e2e.conftest import Deployment, embedded_hub
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -134,20 +132,5 @@ class WebSession:
         self.client.close()
 
 
-@contextmanager
-def running_hub(tmp: Path) -> Iterator[Deployment]:
-    """``hub serve`` on the embedded default (SQLite, embedded bus), for one test module."""
-    env = deployment_env(None, "embedded-sqlite", tmp)
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    logs = tmp / "logs"
-    logs.mkdir()
-    with hub_process(
-        "serve",
-        "--port",
-        str(port),
-        env=env,
-        log=logs / "serve.log",
-        health_url=f"{base_url}/healthz",
-    ):
-        yield Deployment("embedded-sqlite", env, base_url, logs)
+running_hub = embedded_hub
+"""``hub serve`` on the embedded default (SQLite, embedded bus), for one test module."""

@@ -16,8 +16,13 @@ set (e.g. 10,000 for a nightly-style run), else the module's default::
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
+from hypothesis import strategies as st
+
+from hub.domain.consent import SECTOR_ROLE_SYSTEM
 from hub.domain.identifiers import GLN_SYSTEMS, SOR_SYSTEM
 from hub.domain.sectors import Sector
 
@@ -96,3 +101,50 @@ def address_json(org: Org, kind: str) -> dict[str, object]:
     if kind == "sor":
         return {"identifier": {"system": SOR_SYSTEM, "value": org.sor}}
     return {"identifier": {"system": kind, "value": org.gln}}
+
+
+# Strategies are built once; a rule's actor that depends on the world drawn (the viewer,
+# the recorder) is drawn as a placeholder and put in place by ``resolved_actor``.
+VIEWER_SOR, VIEWER_SECTOR, RECORDER_SOR = "@viewer-sor", "@viewer-sector", "@recorder-sor"
+
+
+def resolved_actor(
+    actor: str | None, viewer_sor: str, viewer_sector: Sector, recorder: Org | None
+) -> str | None:
+    """``actor`` with a placeholder naming this world's viewer or recorder."""
+    return {
+        VIEWER_SOR: f"sor:{viewer_sor}",
+        VIEWER_SECTOR: f"sector:{viewer_sector.value}",
+        RECORDER_SOR: f"sor:{recorder.sor}" if recorder else None,
+    }.get(actor or "", actor)
+
+
+def provision_actor_json(actor: str) -> list[dict[str, Any]]:
+    """A Consent provision's ``actor``: an organisation ("sor:…") or a sector ("sector:…")."""
+    kind, value = actor.split(":")
+    return [
+        {"reference": {"identifier": {"system": SOR_SYSTEM, "value": value}}}
+        if kind == "sor"
+        else {"role": {"coding": [{"system": SECTOR_ROLE_SYSTEM, "code": value}]}}
+    ]
+
+
+RuleT = TypeVar("RuleT")
+
+
+def rule_trees(
+    rule: Callable[..., RuleT], conditions: st.SearchStrategy[Any], depth: int
+) -> st.SearchStrategy[RuleT]:
+    """Rules ``rule(type, when, exceptions)`` nested at most ``depth`` deep: a root with up
+    to ``depth`` exceptions, each with up to one fewer of its own."""
+    exceptions: st.SearchStrategy[tuple[RuleT, ...]] = (
+        st.lists(rule_trees(rule, conditions, depth - 1), max_size=depth).map(tuple)
+        if depth
+        else st.just(())
+    )
+    return st.builds(
+        rule,
+        type=st.sampled_from(["permit", "deny", "permit"]),
+        when=conditions,
+        exceptions=exceptions,
+    )

@@ -37,3 +37,28 @@ def adt(
         *([f"PV2|||{reason}"] if reason else []),
     ]
     return (separator.join(segments) + separator).encode()
+
+
+def stay(
+    cpr: str,
+    visit: str,
+    *,
+    admitted: str,
+    discharged: str,
+    discharge_recorded: str | None = None,
+    kommune: str = "",
+    reason: str = "",
+) -> tuple[bytes, bytes]:
+    """One stay: its admission (A01, recorded when it happened) and its discharge (A03,
+    recorded at ``discharge_recorded``, else when it happened)."""
+    shared = {
+        "cpr": cpr,
+        "visit": visit,
+        "admitted": admitted,
+        "kommune": kommune,
+        "reason": reason,
+    }
+    return (
+        adt("A01", recorded=admitted, **shared),
+        adt("A03", discharged=discharged, recorded=discharge_recorded or discharged, **shared),
+    )

@@ -171,14 +171,17 @@ def test_a_block_of_one_organisation_leaves_the_others_their_permit() -> None:
     assert see(MUNICIPAL_SOCIAL, stay(), permit, block) is Visibility.HIDDEN
 
 
+PATIENT_WITH_A_RELATIVE = Item(
+    "Patient",
+    "p",
+    "hospital",
+    "100000001",
+    {"resourceType": "Patient", "id": "p", "contact": [{"name": {"family": "Sister"}}]},
+)
+
+
 def test_relatives_are_cut_from_the_patient_unless_named() -> None:
-    patient = Item(
-        "Patient",
-        "p",
-        "hospital",
-        "100000001",
-        {"resourceType": "Patient", "id": "p", "contact": [{"name": {"family": "Sister"}}]},
-    )
+    patient = PATIENT_WITH_A_RELATIVE
     permit = consent({"type": "permit", "actor": [to_org(GP.org)]})
     visibility = see(GP, patient, permit)
     assert visibility is Visibility.FULL
@@ -289,13 +292,7 @@ def test_the_municipality_a_notification_was_addressed_to_is_notified() -> None:
 
 
 def test_an_emergency_override_shows_the_relatives_too() -> None:
-    patient = Item(
-        "Patient",
-        "p",
-        "hospital",
-        "100000001",
-        {"resourceType": "Patient", "id": "p", "contact": [{"name": {"family": "Sister"}}]},
-    )
+    patient = PATIENT_WITH_A_RELATIVE
     emergency = Viewer(Sector.GP, GP.org, override_reason="unconscious, next of kin needed")
     visibility = see(emergency, patient)
     assert "contact" in (shown(emergency, patient, visibility, [], NOW) or {})

@@ -36,7 +36,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.domain.consent import (
-    SECTOR_ROLE_SYSTEM,
     Item,
     Policy,
     Viewer,
@@ -60,8 +59,14 @@ from tests.support.consent_worlds import (
     PATIENT_CUSTODIAN,
     PRACTICE_1,
     PSYCHIATRY_A,
+    RECORDER_SOR,
+    VIEWER_SECTOR,
+    VIEWER_SOR,
     Org,
     address_json,
+    provision_actor_json,
+    resolved_actor,
+    rule_trees,
     worlds,
 )
 
@@ -180,13 +185,7 @@ ONE_IN_THIRTEEN = rarely(True, False, 12)
 
 # Strategies are built once; what depends on the world drawn (the viewer, the recorder,
 # the resource) is drawn as a placeholder and put in place by ``resolved``.
-VIEWER_SOR, VIEWER_SECTOR, RECORDER_SOR, ITEM_TYPE, ITEM = (
-    "@viewer-sor",
-    "@viewer-sector",
-    "@recorder-sor",
-    "@item-type",
-    "@item",
-)
+ITEM_TYPE, ITEM = "@item-type", "@item"
 ANY_ORG = st.sampled_from((None, None, None, *ORGS))  # None: the viewer (often addressed)
 STAY_AUTHORS = st.sampled_from((HOSPITAL_A, HOSPITAL_B, HOSPITAL_A, HOSPITAL_B, *ORGS))
 
@@ -226,35 +225,16 @@ broad_conditions = st.builds(
 symbolic_conditions = st.one_of(broad_conditions, narrow_conditions)
 
 
-def rules_below(depth: int) -> st.SearchStrategy[Rule]:
-    """Rules nested at most ``depth`` deep: a root with up to two exceptions, each with up
-    to one of its own."""
-    exceptions: st.SearchStrategy[tuple[Rule, ...]] = (
-        st.lists(rules_below(depth - 1), max_size=depth).map(tuple) if depth else st.just(())
-    )
-    return st.builds(
-        Rule,
-        type=st.sampled_from(["permit", "deny", "permit"]),
-        when=symbolic_conditions,
-        exceptions=exceptions,
-    )
-
-
-symbolic_rules = rules_below(2)
+symbolic_rules = rule_trees(Rule, symbolic_conditions, 2)
 
 
 def resolved(rule: Rule, viewer: Org, recorder: Org | None, item: DrawnItem) -> Rule:
     """``rule`` with its placeholders naming this world's viewer, recorder and resource."""
     when = rule.when
-    actor = {
-        VIEWER_SOR: f"sor:{viewer.sor}",
-        VIEWER_SECTOR: f"sector:{viewer.sector.value}",
-        RECORDER_SOR: f"sor:{recorder.sor}" if recorder else None,
-    }.get(when.actor or "", when.actor)
     return Rule(
         rule.type,
         Conditions(
-            actor=actor,
+            actor=resolved_actor(when.actor, viewer.sor, viewer.sector, recorder),
             resource_type=item.resource_type
             if when.resource_type == ITEM_TYPE
             else when.resource_type,
@@ -329,7 +309,7 @@ openings = st.builds(
     Rule,
     type=st.just("permit"),
     when=opening_conditions,
-    exceptions=st.lists(rules_below(1), max_size=2).map(tuple),
+    exceptions=st.lists(rule_trees(Rule, symbolic_conditions, 1), max_size=2).map(tuple),
 )
 OPENERS: st.SearchStrategy[str | Org] = st.sampled_from(("patient", "author", "colleague"))
 OPENINGS = st.sampled_from((0, 1, 1, 2))
@@ -709,12 +689,7 @@ def fhir_provision(rule: Rule) -> dict[str, Any]:
     when = rule.when
     provision: dict[str, Any] = {"type": rule.type}
     if when.actor:
-        kind, value = when.actor.split(":")
-        provision["actor"] = [
-            {"reference": {"identifier": {"system": SOR_SYSTEM, "value": value}}}
-            if kind == "sor"
-            else {"role": {"coding": [{"system": SECTOR_ROLE_SYSTEM, "code": value}]}}
-        ]
+        provision["actor"] = provision_actor_json(when.actor)
     if when.resource_type:
         provision["class"] = [{"code": when.resource_type}]
     if when.year:

@@ -185,21 +185,16 @@ def _member_facts(patient: str, controller: str, inclusion: datetime) -> list[Fa
     return [
         fact(COHORT_MEMBER, inclusion, patient=patient, controller=controller, status="active"),
         # Before: 13 months before (not counted), 2 months before (counted).
-        fact(
-            HOSPITAL_STAY,
-            inclusion - timedelta(days=400),
-            patient=patient,
-            controller=controller,
-            end_at=inclusion - timedelta(days=398),
-            related="04MA98",
-        ),
-        fact(
-            HOSPITAL_STAY,
-            inclusion - timedelta(days=60),
-            patient=patient,
-            controller=controller,
-            end_at=inclusion - timedelta(days=58),
-            related="04MA98",
+        *(
+            fact(
+                HOSPITAL_STAY,
+                inclusion - timedelta(days=days_before),
+                patient=patient,
+                controller=controller,
+                end_at=inclusion - timedelta(days=days_before - 2),
+                related="04MA98",
+            )
+            for days_before in (400, 60)
         ),
         # After: the admission that met the rule, and an outpatient visit.
         fact(

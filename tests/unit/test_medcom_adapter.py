@@ -547,28 +547,41 @@ def test_an_emergency_admission_is_staa() -> None:
     assert encounter["period"] == {"start": "2024-04-03T22:40:00+02:00"}  # summer time
 
 
+def assert_died_during_the_stay(translation: Translation, died: str) -> None:
+    """A MORS for a stay the sender still calls in progress: the patient deceased, the
+    stay finished when they died."""
+    patient, encounter = translation.resources
+    assert translation.event == "MORS"
+    assert patient["deceasedBoolean"] is True
+    assert encounter["status"] == "finished"
+    assert encounter["period"]["end"] == died
+    assert translation.facts["encounter_status_sent"] == "in-progress"
+
+
 def test_deceased_while_in_progress_is_mors_and_finishes_the_stay() -> None:
     """MedCom's own fixture MORS_J sends this: the Encounter still says in-progress."""
     bundle = notification("admit-inpatient", "in-progress", deceased=True)
     resource(bundle, "Encounter")["period"]["end"] = "2024-02-13T06:10:00+01:00"
-    translation = translate(encode(bundle))
-    patient, encounter = translation.resources
-    assert translation.event == "MORS"
-    assert patient["deceasedBoolean"] is True
-    assert encounter["status"] == "finished"
-    assert encounter["period"]["end"] == "2024-02-13T06:10:00+01:00"
-    assert translation.facts["encounter_status_sent"] == "in-progress"
+    assert_died_during_the_stay(translate(encode(bundle)), "2024-02-13T06:10:00+01:00")
 
 
 @pytest.mark.corpus
 def test_mors_j_deceased_while_in_progress_is_mors_and_finishes_the_stay() -> None:
-    translation = translate((HN / "HospitalNotification_Ex_MORS_J.json").read_bytes())
-    patient, encounter = translation.resources
+    assert_died_during_the_stay(
+        translate((HN / "HospitalNotification_Ex_MORS_J.json").read_bytes()),
+        "2023-03-01T12:00:00+01:00",
+    )
+
+
+def assert_died_on_leave(translation: Translation, left: str, died: str) -> None:
+    """A MORS during a leave: the stay is finished and its leave closed when the patient died."""
+    encounter = encounter_of(translation)
     assert translation.event == "MORS"
-    assert patient["deceasedBoolean"] is True
     assert encounter["status"] == "finished"
-    assert encounter["period"]["end"] == "2023-03-01T12:00:00+01:00"
-    assert translation.facts["encounter_status_sent"] == "in-progress"
+    assert encounter["statusHistory"] == [
+        {"status": "onleave", "period": {"start": left, "end": died}}
+    ]
+    assert "encounter_status_sent" not in translation.facts
 
 
 def test_deceased_on_leave_closes_the_leave_at_the_end_of_the_stay() -> None:
@@ -579,32 +592,29 @@ def test_deceased_on_leave_closes_the_leave_at_the_end_of_the_stay() -> None:
         leave={"start": "2024-02-12T10:00:00+01:00"},
         end="2024-02-12T23:40:00+01:00",
     )
-    translation = translate(encode(bundle))
-    encounter = encounter_of(translation)
-    assert translation.event == "MORS"
-    assert encounter["status"] == "finished"
-    assert encounter["statusHistory"] == [
-        {
-            "status": "onleave",
-            "period": {"start": "2024-02-12T10:00:00+01:00", "end": "2024-02-12T23:40:00+01:00"},
-        }
-    ]
-    assert "encounter_status_sent" not in translation.facts
+    assert_died_on_leave(
+        translate(encode(bundle)), "2024-02-12T10:00:00+01:00", "2024-02-12T23:40:00+01:00"
+    )
 
 
 @pytest.mark.corpus
 def test_mors_l_deceased_on_leave_closes_the_leave_at_the_end_of_the_stay() -> None:
-    translation = translate((HN / "HospitalNotification_Ex_MORS_L.json").read_bytes())
+    assert_died_on_leave(
+        translate((HN / "HospitalNotification_Ex_MORS_L.json").read_bytes()),
+        "2023-03-03T14:00:10+01:00",
+        "2023-03-04T09:45:30+01:00",
+    )
+
+
+def assert_discharged_from_leave(translation: Translation, discharged: str) -> None:
+    """An SLHJ for a stay the sender still calls on leave: the stay and its leave end
+    at the discharge."""
     encounter = encounter_of(translation)
-    assert translation.event == "MORS"
+    assert translation.event == "SLHJ"
     assert encounter["status"] == "finished"
-    assert encounter["statusHistory"] == [
-        {
-            "status": "onleave",
-            "period": {"start": "2023-03-03T14:00:10+01:00", "end": "2023-03-04T09:45:30+01:00"},
-        }
-    ]
-    assert "encounter_status_sent" not in translation.facts
+    assert encounter["period"]["end"] == discharged
+    assert encounter["statusHistory"][0]["period"]["end"] == discharged
+    assert translation.facts["encounter_status_sent"] == "onleave"
 
 
 def test_discharged_from_leave_is_finished() -> None:
@@ -615,24 +625,15 @@ def test_discharged_from_leave_is_finished() -> None:
         leave={"start": "2024-02-12T10:00:00+01:00"},
         end="2024-02-13T16:00:00+01:00",
     )
-    translation = translate(encode(bundle))
-    encounter = encounter_of(translation)
-    assert translation.event == "SLHJ"
-    assert encounter["status"] == "finished"
-    assert encounter["period"]["end"] == "2024-02-13T16:00:00+01:00"
-    assert encounter["statusHistory"][0]["period"]["end"] == "2024-02-13T16:00:00+01:00"
-    assert translation.facts["encounter_status_sent"] == "onleave"
+    assert_discharged_from_leave(translate(encode(bundle)), "2024-02-13T16:00:00+01:00")
 
 
 @pytest.mark.corpus
 def test_slhj_i_discharged_from_leave_is_finished() -> None:
-    translation = translate((HN / "HospitalNotification_Ex_SLHJ_I.json").read_bytes())
-    encounter = encounter_of(translation)
-    assert translation.event == "SLHJ"
-    assert encounter["status"] == "finished"
-    assert encounter["period"]["end"] == "2023-03-04T16:00:00+01:00"
-    assert encounter["statusHistory"][0]["period"]["end"] == "2023-03-04T16:00:00+01:00"
-    assert translation.facts["encounter_status_sent"] == "onleave"
+    assert_discharged_from_leave(
+        translate((HN / "HospitalNotification_Ex_SLHJ_I.json").read_bytes()),
+        "2023-03-04T16:00:00+01:00",
+    )
 
 
 def test_message_without_event_is_refused_naming_what_is_accepted() -> None:
@@ -769,22 +770,31 @@ def test_contradictions_of_the_code_table_are_refused(
     assert what in error.what
 
 
-def test_stay_is_named_by_the_local_episode_identifier_when_there_are_several() -> None:
-    lpr3 = {"identifier": {"system": LPR3, "value": "7d1f0c9e-2b4a-5e63-9f80-1a2b3c4d5e6f"}}
-    bundle = load_sample(STIN)
-    resource(bundle, "Encounter")["episodeOfCare"].append(lpr3)
-    both = encounter_of(translate(encode(bundle)))
-    local = both["identifier"][0]
+def assert_named_by_the_local_episode(encounter: dict[str, Any]) -> None:
+    """A stay with a local episode identifier and an LPR3 one: named by the local one,
+    which comes first."""
+    local = encounter["identifier"][0]
     assert local["system"] != LPR3
-    assert both["id"] == resource_id(
+    assert encounter["id"] == resource_id(
         "Encounter",
         HOSPITAL_SOR,
         "episode-of-care",
         local["system"],
         local["value"].replace("-", ""),
     )
+    assert [identifier["system"] for identifier in encounter["identifier"]] == [
+        local["system"],
+        LPR3,
+    ]
+
+
+def test_stay_is_named_by_the_local_episode_identifier_when_there_are_several() -> None:
+    lpr3 = {"identifier": {"system": LPR3, "value": "7d1f0c9e-2b4a-5e63-9f80-1a2b3c4d5e6f"}}
+    bundle = load_sample(STIN)
+    resource(bundle, "Encounter")["episodeOfCare"].append(lpr3)
+    both = encounter_of(translate(encode(bundle)))
+    assert_named_by_the_local_episode(both)
     assert both["id"] == encounter_of(translate(sample(STIN)))["id"]
-    assert [identifier["system"] for identifier in both["identifier"]] == [local["system"], LPR3]
     resource(bundle, "Encounter")["episodeOfCare"] = [lpr3]
     only_lpr3 = encounter_of(translate(encode(bundle)))
     assert only_lpr3["identifier"][0]["system"] == LPR3
@@ -794,16 +804,7 @@ def test_stay_is_named_by_the_local_episode_identifier_when_there_are_several() 
 @pytest.mark.corpus
 def test_corpus_stay_is_named_by_the_local_episode_identifier_when_there_are_several() -> None:
     both = encounter_of(translate((HN / "HospitalNotification_Ex_TEK_ID_2.json").read_bytes()))
-    local = both["identifier"][0]
-    assert local["system"] != LPR3
-    assert both["id"] == resource_id(
-        "Encounter",
-        HOSPITAL_SOR,
-        "episode-of-care",
-        local["system"],
-        local["value"].replace("-", ""),
-    )
-    assert [identifier["system"] for identifier in both["identifier"]] == [local["system"], LPR3]
+    assert_named_by_the_local_episode(both)
     only_lpr3 = encounter_of(
         translate((HN / "HospitalNotification_Ex_TEK_ID_LPR3.json").read_bytes())
     )

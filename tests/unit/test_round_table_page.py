@@ -14,7 +14,6 @@ from hub.domain.directory import Directory
 from hub.domain.round_table import ACTION_STATUSES
 from hub.domain.safety_plan import SAFETY_PLAN_SYSTEM, new_safety_plan, safety_care_plan
 from hub.services.auth import Principal
-from hub.services.consent.record import ConsentRequest, consent_resource
 from hub.services.round_table import round_tables
 from tests.support import clock
 from tests.unit.test_round_table_store import (
@@ -25,6 +24,7 @@ from tests.unit.test_round_table_store import (
     MUNICIPAL_STAFF,
     MUNICIPALITY,
     apply,
+    consent_to,
     convene_with_plan,
     meeting,
     put,
@@ -64,13 +64,7 @@ async def test_a_tovholder_of_the_safety_plan_only_is_offered_the_safety_plan_fo
     engine: AsyncEngine,
 ) -> None:
     await convene_with_plan(engine, meeting())  # the plan's tovholder: the municipality
-    consent = consent_resource(
-        ConsentRequest(cpr=CPR, decision="permit", organisations=[MUNICIPALITY, GP]),
-        HOSPITAL_STAFF,
-        "c1",
-        "active",
-    )
-    await apply(engine, put(consent, "urn:brobygger:consent", "c1"))
+    await consent_to(engine, [MUNICIPALITY, GP])
 
     # The GP sees the meeting in full but holds neither plan: no form at all.
     page = await meeting_page(engine, GP_STAFF)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any, cast
 
@@ -11,10 +10,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.fhir import FhirAdapter
-from consumers.projection import ResourceProjection
 from consumers.round_table_index import RoundTableIndexer
 from hub.bootstrap import units_over
-from hub.domain.events import InboundEvent
 from hub.domain.pathway_codes import PATHWAY_EVENT_BY_CODE, SAFETY_PLAN
 from hub.domain.round_table import RoundTableError, is_round_table, meeting_id
 from hub.domain.safety_plan import (
@@ -24,11 +21,11 @@ from hub.domain.safety_plan import (
     safety_plan_of,
 )
 from hub.domain.translation import Sender
-from hub.services.consent.record import ConsentRequest, consent_resource
 from hub.services.intake import IntakeService
 from hub.services.round_table import SafetyPlanRequest, record_safety_plan, round_tables
 from hub.store.unit_of_work import UnitOfWork
 from tests.support import clock
+from tests.support.inbound_events import inbound_event, project
 from tests.unit.test_round_table_store import (
     CPR,
     GP,
@@ -37,7 +34,7 @@ from tests.unit.test_round_table_store import (
     HOSPITAL_STAFF,
     MUNICIPAL_STAFF,
     MUNICIPALITY,
-    apply,
+    consent_to,
     convene_with_plan,
     meeting,
     put,
@@ -125,19 +122,8 @@ class ProjectingIntake:
     async def accept(self, format: str, raw: bytes, sender: Sender) -> None:
         self.sent += 1
         (translation,) = FhirAdapter().translate(raw, sender)
-        event = InboundEvent(
-            event_id=str(uuid.uuid4()),
-            message_id=str(uuid.uuid4()),
-            format=format,
-            trigger=translation.event,
-            received_at=clock.now(),
-            sender=sender,
-            patient_key=translation.patient_key,
-            resources=translation.resources,
-        )
-        async with UnitOfWork(self.engine) as uow:
-            await ResourceProjection(observers=[RoundTableIndexer()]).handle(event, uow)
-            await uow.commit()
+        event = inbound_event(format, translation, sender)
+        await project(self.engine, event, [RoundTableIndexer()])
 
 
 def request(tovholder: str = MUNICIPALITY) -> SafetyPlanRequest:
@@ -155,13 +141,7 @@ async def test_the_convener_records_it_and_a_covered_participant_reads_it(
     engine: AsyncEngine,
 ) -> None:
     await convene_with_plan(engine, meeting())
-    consent = consent_resource(
-        ConsentRequest(cpr=CPR, decision="permit", organisations=[MUNICIPALITY]),
-        HOSPITAL_STAFF,
-        "c1",
-        "active",
-    )
-    await apply(engine, put(consent, "urn:brobygger:consent", "c1"))
+    await consent_to(engine, [MUNICIPALITY])
     intake = ProjectingIntake(engine)
     the_id = meeting_id(HOSPITAL, "k1")
 
@@ -202,13 +182,7 @@ async def test_a_participant_who_is_neither_convener_nor_tovholder_is_refused(
     engine: AsyncEngine,
 ) -> None:
     await convene_with_plan(engine, meeting())
-    consent = consent_resource(
-        ConsentRequest(cpr=CPR, decision="permit", organisations=[MUNICIPALITY, GP]),
-        HOSPITAL_STAFF,
-        "c1",
-        "active",
-    )
-    await apply(engine, put(consent, "urn:brobygger:consent", "c1"))
+    await consent_to(engine, [MUNICIPALITY, GP])
     intake = ProjectingIntake(engine)
     the_id = meeting_id(HOSPITAL, "k1")
     # The GP sees the meeting in full, but neither convened it nor holds its plan.

@@ -6,7 +6,6 @@ applied by the real projection with the index observer, as the consumer applies 
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 
 import orjson
@@ -14,10 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.fhir import FhirAdapter
-from consumers.projection import ResourceProjection
 from consumers.round_table_index import RoundTableIndexer
 from hub.bootstrap import units_over
-from hub.domain.events import InboundEvent
 from hub.domain.round_table import (
     Action,
     Meeting,
@@ -37,7 +34,7 @@ from hub.services.round_table import round_tables
 from hub.store.round_table import CONVENER, PARTICIPANT
 from hub.store.tables import audit_events
 from hub.store.unit_of_work import UnitOfWork
-from tests.support import clock
+from tests.support.inbound_events import inbound_event, project
 
 CPR = "1507709994"
 REASON = "Gentagne akutte indlaeggelser"
@@ -68,20 +65,19 @@ def put(resource: FhirJson, system: str, value: str) -> FhirJson:
 async def apply(engine: AsyncEngine, *entries: FhirJson) -> None:
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": list(entries)}
     (translation,) = FhirAdapter().translate(orjson.dumps(bundle), CONVENER_SYSTEM)
-    event = InboundEvent(
-        event_id=str(uuid.uuid4()),
-        message_id=str(uuid.uuid4()),
-        format="fhir",
-        trigger=translation.event,
-        received_at=clock.now(),
-        sender=CONVENER_SYSTEM,
-        patient_key=translation.patient_key,
-        resources=translation.resources,
+    event = inbound_event("fhir", translation, CONVENER_SYSTEM)
+    await project(engine, event, [RoundTableIndexer()])
+
+
+async def consent_to(engine: AsyncEngine, organisations: list[str]) -> None:
+    """The patient's consent, recorded at the hospital, to ``organisations`` seeing it all."""
+    consent = consent_resource(
+        ConsentRequest(cpr=CPR, decision="permit", organisations=organisations),
+        HOSPITAL_STAFF,
+        "c1",
+        "active",
     )
-    projection = ResourceProjection(observers=[RoundTableIndexer()])
-    async with UnitOfWork(engine) as uow:
-        await projection.handle(event, uow)
-        await uow.commit()
+    await apply(engine, put(consent, "urn:brobygger:consent", "c1"))
 
 
 async def convene_with_plan(engine: AsyncEngine, convened: Meeting) -> None:
@@ -133,13 +129,7 @@ async def test_the_index_follows_the_meeting_and_every_listing_goes_through_cons
     assert convener_view.plan is not None and convener_view.cpr == CPR
 
     # The patient consents to the municipality: decided at read time, it now sees it all.
-    consent = consent_resource(
-        ConsentRequest(cpr=CPR, decision="permit", organisations=[MUNICIPALITY]),
-        HOSPITAL_STAFF,
-        "c1",
-        "active",
-    )
-    await apply(engine, put(consent, "urn:brobygger:consent", "c1"))
+    await consent_to(engine, [MUNICIPALITY])
     (full,) = await round_tables(units_over(engine), MUNICIPAL_STAFF, CPR)
     assert not full.invitation_only and full.cpr == CPR and full.coverage is None
     assert full.plan is not None and [a.content["description"] for a in full.plan.actions] == [
