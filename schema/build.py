@@ -30,6 +30,7 @@ from schema.patient_links import PatientLinkMutation
 from schema.queries import CoreQuery
 from schema.round_table import RoundTableMutation, RoundTableQuery
 from schema.security import DepthLimiter, HideSuggestions, QueryCostLimiter, masked_errors
+from schema.subscription_executor import SubscriptionExecutor
 from schema.validation_cache import CachedValidation
 
 # Every operation, introspection included: the introspection query GraphiQL (and
@@ -95,4 +96,6 @@ def build_schema(*, allow_introspection: bool) -> strawberry.Schema:
         subscription=merge_types("Subscription", SUBSCRIPTIONS),
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=True),
+        # Each subscription event executed with its own memo (schema.subscription_executor).
+        execution_context_class=SubscriptionExecutor,
     )

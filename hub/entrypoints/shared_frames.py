@@ -27,6 +27,7 @@ as strawberry does); the benchmark compares the two.
 from __future__ import annotations
 
 import json
+import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -62,10 +63,11 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 
 from hub.runtime.pathway_event_feed import LiveEvents, live_events_sent_by
 from schema.security import UNEXPECTED_ERROR, is_unexpected, without_suggestion
+from schema.subscription_executor import per_event_executor
 
 FRAMES_KEPT = 2048
-"""Rendered payloads kept for connections that have not written them yet (events ×
-selections); a connection further behind renders its own."""
+"""Rendered payloads kept at most for connections that have not written them yet (events
+× selections); a connection further behind renders its own."""
 
 
 class SharedRender:
@@ -148,21 +150,35 @@ def _variables_in(
 
 
 class _Frames:
-    """The payloads rendered lately, by event and selection; bounded, oldest out first."""
+    """The payloads rendered for events some connection may still write, by event and
+    selection.
+
+    An event is held weakly: its payloads go when it does (once every connection's
+    queue has let go of it), and at most ``size`` are kept, oldest out first.
+    """
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._kept: OrderedDict[tuple[int, Hashable], tuple[object, str]] = OrderedDict()
+        self._kept: OrderedDict[tuple[int, Hashable], tuple[weakref.ref[object], str]] = (
+            OrderedDict()
+        )
 
     def get(self, event: object, key: Hashable) -> str | None:
         kept = self._kept.get((id(event), key))
-        # The event is kept with its payload, so its id is not reused while it is here.
-        return kept[1] if kept is not None and kept[0] is event else None
+        # An entry leaves when its event dies, so an id reused later finds nothing.
+        return kept[1] if kept is not None and kept[0]() is event else None
 
     def keep(self, event: object, key: Hashable, payload: str) -> None:
-        self._kept[(id(event), key)] = (event, payload)
+        entry = (id(event), key)
+        self._kept[entry] = (weakref.ref(event, partial(self._forget, entry)), payload)
         while len(self._kept) > self._size:
             self._kept.popitem(last=False)
+
+    def _forget(self, entry: tuple[int, Hashable], _gone: weakref.ref[object]) -> None:
+        self._kept.pop(entry, None)
+
+    def __len__(self) -> int:
+        return len(self._kept)
 
 
 _frames = _Frames(FRAMES_KEPT)
@@ -219,7 +235,7 @@ class SharedLiveFrames(BaseGraphQLTransportWSHandler[Context, RootValue]):
 
     async def _render(self, executor: Executor[SharedRender], event: object) -> str:
         """The ``next`` payload of ``event``, as strawberry would send it."""
-        result = execute_subscription_event(executor.build_per_event_executor(event))
+        result = execute_subscription_event(per_event_executor(executor, event))
         if isawaitable(result):
             result = await result
         assert isinstance(result, ExecutionResult)
