@@ -15,7 +15,6 @@ from consumers import read_ahead
 from hub import clock
 from hub.config import kom_godt_hjem_score
 from hub.domain.consent import DEFAULT_POLICY, SOR_IDENTITY, Policy
-from hub.domain.events import InboundEvent
 from hub.domain.inbox import filings, is_meeting_plan, meeting_organisations
 from hub.domain.indicators import KOM_GODT_HJEM_SCREENING, VIRTUAL_MEETING
 from hub.domain.pathway_events import PathwayEventKind, derive_events
@@ -24,6 +23,7 @@ from hub.domain.scores import Screening, kom_godt_hjem_eligible, screening_durin
 from hub.domain.timeline import fhir_instant
 from hub.services.inbox.filing import file_items, file_reception_visit_due, message_addressees
 from hub.store.notifications import PATHWAY_EVENTS_CHANNEL
+from hub.store.resource_changes import ResourceChange
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
 
@@ -41,25 +41,20 @@ class InboxFiler:
         self._policy = policy
         self._on_committed = on_committed  # wakes this process's feed reader and sender
 
-    async def changed(
-        self,
-        previous: StoredResource | None,
-        current: StoredResource,
-        event: InboundEvent,
-        uow: UnitOfWork,
-    ) -> None:
+    async def changed(self, change: ResourceChange, uow: UnitOfWork) -> None:
+        current, event = change.current, change.event
         if current.patient_key is None:
             return
         now = clock.now()
         if current.resource_type == "Encounter":
-            filed = await self._reception_visit(previous, current, event, uow)
+            filed = await self._reception_visit(change, uow)
         else:
             participants: frozenset[str] = frozenset()
             if current.resource_type == "CarePlan" and is_meeting_plan(current.content):
                 participants = await self._participants(current, uow)
             found = filings(
                 current.resource_type,
-                previous.content if previous else None,
+                change.previous_content,
                 current.content,
                 addressees_of=lambda content: message_addressees(content, current.resource_type),
                 author=f"{SOR_IDENTITY}:{current.org}",
@@ -91,18 +86,14 @@ class InboxFiler:
             return frozenset()
         return meeting_organisations(meeting.content) | {f"{SOR_IDENTITY}:{meeting.org}"}
 
-    async def _reception_visit(
-        self,
-        previous: StoredResource | None,
-        stay: StoredResource,
-        event: InboundEvent,
-        uow: UnitOfWork,
-    ) -> bool:
+    async def _reception_visit(self, change: ResourceChange, uow: UnitOfWork) -> bool:
+        """Files the reception visit due when the changed stay is a "Kom godt hjem" discharge."""
+        stay = change.current
         derived = derive_events(
-            previous.content if previous else None,
+            change.previous_content,
             stay.content,
             sector=stay.sector,
-            occurred_at=event.occurred_at,
+            occurred_at=change.event.occurred_at,
         )
         if not any(d.kind is PathwayEventKind.DISCHARGE for d in derived):
             return False
@@ -110,7 +101,7 @@ class InboxFiler:
             return False
         return bool(
             await file_reception_visit_due(
-                uow, self._policy, stay, event_id=event.event_id, now=clock.now()
+                uow, self._policy, stay, event_id=change.event.event_id, now=clock.now()
             )
         )
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TypedDict
 
 from consumers import read_ahead
 from hub import clock
@@ -29,35 +28,20 @@ from hub.domain.consent import DEFAULT_POLICY, Policy, notified_organisations
 from hub.domain.events import InboundEvent
 from hub.domain.pathway_events import DERIVED_FROM, DerivedEvent, derive_events
 from hub.domain.person import has_died, residence
-from hub.domain.translation import FhirJson
 from hub.services.pathway_events import materialise
 from hub.store.notifications import PATHWAY_EVENTS_CHANNEL
+from hub.store.pathway_events import PathwayEventEntry
+from hub.store.resource_changes import ResourceChange
 from hub.store.resources import StoredResource
 from hub.store.unit_of_work import UnitOfWork
 
 
-class LogEntry(TypedDict):
-    """What the log (``PathwayEvents.append``) keeps of a derived event."""
-
-    patient_key: str
-    kind: str
-    resource_type: str
-    resource_id: str
-    version_id: int
-    at: datetime | None
-    recorded_at: datetime
-    sector: str
-    org: str
-    event_id: str
-    state: FhirJson | None
-
-
 def _log_entry(
     found: DerivedEvent, record: StoredResource, event: InboundEvent, now: datetime
-) -> LogEntry:
+) -> PathwayEventEntry:
     """The log entry of an event derived from the stored version ``record``."""
     assert record.patient_key is not None
-    return LogEntry(
+    return PathwayEventEntry(
         patient_key=record.patient_key,
         kind=found.kind.value,
         resource_type=record.resource_type,
@@ -84,17 +68,12 @@ class PathwayEventDeriver:
         # Wakes this process's feed reader once the events are committed.
         self._on_committed = on_committed
 
-    async def changed(
-        self,
-        previous: StoredResource | None,
-        current: StoredResource,
-        event: InboundEvent,
-        uow: UnitOfWork,
-    ) -> None:
+    async def changed(self, change: ResourceChange, uow: UnitOfWork) -> None:
+        current, event = change.current, change.event
         if current.patient_key is None:
             return
         derived = derive_events(
-            previous.content if previous else None,
+            change.previous_content,
             current.content,
             sector=current.sector,
             occurred_at=event.occurred_at,

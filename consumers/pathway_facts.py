@@ -48,7 +48,7 @@ from hub.domain.person import residence_source
 from hub.domain.sectors import Sector
 from hub.domain.sensitivity import labelled
 from hub.domain.translation import Sender
-from hub.store.resources import StoredResource
+from hub.store.resource_changes import ResourceChange
 from hub.store.unit_of_work import UnitOfWork
 
 COHORT_SENDER_SUB = "brobygger-cohort-rule"
@@ -92,13 +92,8 @@ class PathwayFactsObserver:
         self._on_published = on_published
         self._topic = topic
 
-    async def changed(
-        self,
-        previous: StoredResource | None,
-        current: StoredResource,
-        event: InboundEvent,
-        uow: UnitOfWork,
-    ) -> None:
+    async def changed(self, change: ResourceChange, uow: UnitOfWork) -> None:
+        current, previous = change.current, change.previous
         patient_key = current.patient_key
         if patient_key is None:
             return

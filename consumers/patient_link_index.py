@@ -11,10 +11,9 @@ cost nothing here.
 
 from __future__ import annotations
 
-from hub.domain.events import InboundEvent
 from hub.domain.identifiers import replacement_of
 from hub.domain.patient_links import linked_cpr
-from hub.store.resources import StoredResource
+from hub.store.resource_changes import ResourceChange
 from hub.store.unit_of_work import UnitOfWork
 
 
@@ -23,13 +22,8 @@ class PatientLinkIndexer:
 
     resource_types = frozenset({"Patient"})
 
-    async def changed(
-        self,
-        previous: StoredResource | None,
-        current: StoredResource,
-        event: InboundEvent,
-        uow: UnitOfWork,
-    ) -> None:
+    async def changed(self, change: ResourceChange, uow: UnitOfWork) -> None:
+        current, previous_content = change.current, change.previous_content
         key = current.patient_key
         if key is None or replacement_of(key) is None:
             return
@@ -38,5 +32,5 @@ class PatientLinkIndexer:
             await uow.patient_links.replace(
                 current.id, replacement_key=key, cpr=cpr, version_id=current.version_id
             )
-        elif previous is not None and linked_cpr(previous.content) is not None:
+        elif previous_content is not None and linked_cpr(previous_content) is not None:
             await uow.patient_links.remove(current.id)

@@ -11,7 +11,8 @@ from hub.domain.events import InboundEvent
 from hub.domain.identifiers import is_patient_key
 from hub.domain.merging import fill_gaps, merge_partial, reference
 from hub.domain.person import owned_record
-from hub.store.resources import StoredResource, is_outdated
+from hub.store.resource_changes import ResourceChange
+from hub.store.resources import is_outdated
 from hub.store.unit_of_work import UnitOfWork
 
 
@@ -26,13 +27,7 @@ class ProjectionObserver(Protocol):
 
     resource_types: frozenset[str]
 
-    async def changed(
-        self,
-        previous: StoredResource | None,
-        current: StoredResource,
-        event: InboundEvent,
-        uow: UnitOfWork,
-    ) -> None: ...
+    async def changed(self, change: ResourceChange, uow: UnitOfWork) -> None: ...
 
 
 class ResourceProjection:
@@ -113,6 +108,7 @@ class ResourceProjection:
             read_ahead.stored(uow, saved)
             if not observed:
                 continue
+            change = ResourceChange(previous, saved, event)
             for observer in self._observers:
                 if saved.resource_type in observer.resource_types:
-                    await observer.changed(previous, saved, event, uow)
+                    await observer.changed(change, uow)

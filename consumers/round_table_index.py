@@ -8,9 +8,8 @@ same transaction as the Appointment version it reflects.
 
 from __future__ import annotations
 
-from hub.domain.events import InboundEvent
 from hub.domain.round_table import is_round_table, participant_orgs
-from hub.store.resources import StoredResource
+from hub.store.resource_changes import ResourceChange
 from hub.store.unit_of_work import UnitOfWork
 
 
@@ -19,16 +18,11 @@ class RoundTableIndexer:
 
     resource_types = frozenset({"Appointment"})
 
-    async def changed(
-        self,
-        previous: StoredResource | None,
-        current: StoredResource,
-        event: InboundEvent,
-        uow: UnitOfWork,
-    ) -> None:
+    async def changed(self, change: ResourceChange, uow: UnitOfWork) -> None:
+        current, previous_content = change.current, change.previous_content
         patient_key = current.patient_key
         if not is_round_table(current.content) or patient_key is None:
-            if previous is not None and is_round_table(previous.content):
+            if previous_content is not None and is_round_table(previous_content):
                 await uow.round_tables.remove(current.id)
             return
         await uow.round_tables.replace(

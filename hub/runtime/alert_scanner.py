@@ -38,7 +38,6 @@ files the offers their owners have not confirmed for the configured period
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -51,9 +50,9 @@ from sqlalchemy.exc import IntegrityError
 from hub import clock
 from hub.domain.alerts import Alert, AlertRules
 from hub.domain.consent import Policy
-from hub.domain.events import InboundEvent
 from hub.domain.offers import DEFAULT_CONFIRM_PERIOD
 from hub.domain.pathway_events import alert_event_kind
+from hub.runtime.waiting import wait_until_set
 from hub.services.inbox.filing import announce_due, file_alert
 from hub.services.indicators import alerts_of_patients, patients_with_alerts_due
 from hub.services.offers import file_unconfirmed_offers
@@ -61,7 +60,7 @@ from hub.services.pathway_events import materialise
 from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.notifications import PATHWAY_EVENTS_CHANNEL, notify_on_commit
 from hub.store.pathway_events import PathwayEventRecord
-from hub.store.resources import StoredResource
+from hub.store.resource_changes import ResourceChange
 from hub.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -108,18 +107,12 @@ class AlertScanner:
         self._scanned_until: datetime | None = None
         self._changed_patients: set[str] = set()
 
-    async def changed(
-        self,
-        previous: StoredResource | None,
-        current: StoredResource,
-        event: InboundEvent,
-        uow: UnitOfWork,
-    ) -> None:
+    async def changed(self, change: ResourceChange, uow: UnitOfWork) -> None:
         """Projection observer: the patient's alert facts changed; look at them next scan.
 
         Noted only once the version is committed, so the scan finds its facts.
         """
-        patient_key = current.patient_key
+        patient_key = change.current.patient_key
         if patient_key is not None:
             uow.after_commit(lambda: self._changed_patients.add(patient_key))
 
@@ -130,8 +123,7 @@ class AlertScanner:
             except Exception:
                 # A database outage is waited out: the next scan covers this interval too.
                 log.exception("scanning for due alerts failed; trying again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._interval)
+            await wait_until_set(stop, self._interval)
 
     async def scan(self, now: datetime | None = None) -> list[PathwayEventRecord]:
         """Log (and number into the subscriptions) every alert that became due by ``now``.
