@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.ports import Bus, BusRecord
+from hub.runtime.waiting import wait_until_set
 from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.notifications import OUTBOX_CHANNEL, listen
 from hub.store.unit_of_work import UnitOfWork
@@ -93,10 +94,9 @@ class OutboxRelay:
             except Exception:
                 log.exception("outbox relay failed; retrying")
                 published = 0
-                await _sleep_unless(stop, 2.0)
+                await wait_until_set(stop, 2.0)
             if published == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._idle_interval)
+                await wait_until_set(self._wake, self._idle_interval)
 
     @contextlib.asynccontextmanager
     async def _leadership(self, stop: asyncio.Event) -> AsyncIterator[bool]:
@@ -119,12 +119,7 @@ class OutboxRelay:
                         )
                         await connection.commit()
                     return
-                await _sleep_unless(stop, 2.0)
+                await wait_until_set(stop, 2.0)
             yield False
         finally:
             await connection.close()
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)

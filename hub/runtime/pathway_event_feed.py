@@ -43,6 +43,7 @@ from typing import Any, Generic, TypeVar, overload
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.domain.consent import Policy
+from hub.runtime.waiting import wait_until_set
 from hub.services.audit import DENIED, SUCCESS, Via, record_access
 from hub.services.auth import Principal
 from hub.services.pathway_events import (
@@ -162,8 +163,7 @@ class PathwayEventFeed:
                 except Exception:
                     log.exception("pathway event feed: reading failed; retrying")
                     await asyncio.sleep(0.5)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._woken.wait(), self._poll_interval)
+                await wait_until_set(self._woken, self._poll_interval)
         finally:
             await audit
             await listener
@@ -309,8 +309,7 @@ class PathwayEventFeed:
         while True:
             stopping = stop.is_set()
             if not stopping:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self._audit_interval)
+                await wait_until_set(stop, self._audit_interval)
             batch, self._sent = self._sent, defaultdict(list)
             if batch:
                 try:

@@ -33,7 +33,6 @@ to; that attempt fails with the reason, and is retried or given up as any other.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -52,6 +51,7 @@ from hub.config import WebhookSettings
 from hub.domain.consent import Policy
 from hub.domain.webhook_payload import notification_bundle
 from hub.domain.webhook_policy import next_attempt_at, signature
+from hub.runtime.waiting import wait_until_set
 from hub.runtime.webhook_transport import CheckedTransport, refused_before_connecting
 from hub.services.metrics import WEBHOOK_ATTEMPTS
 from hub.services.pathway_events import render_deliveries
@@ -129,7 +129,7 @@ class WebhookSender:
                     except Exception:
                         # A database outage is waited out: the heads stay pending.
                         log.exception("looking for due webhook deliveries failed; trying again")
-                        await _wait(stop, _IDLE_AFTER_ERROR_SECONDS)
+                        await wait_until_set(stop, _IDLE_AFTER_ERROR_SECONDS)
                         continue
                     await _wait_any(stop, self._wake, self._settings.poll_seconds)
             finally:
@@ -350,11 +350,6 @@ def _due(delivery: DeliveryRecord, now: datetime) -> bool:
     return delivery.status == PENDING and (
         delivery.next_attempt_at is None or delivery.next_attempt_at <= now
     )
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:

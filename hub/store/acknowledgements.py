@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.store.repository import Repository
 from hub.store.tables import acknowledgements, inbound_messages
 
 
@@ -24,10 +24,7 @@ class Acknowledgement:
     original_message_id: str | None  # the hub's id of the acknowledged message, if it came here
 
 
-class Acknowledgements:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
+class Acknowledgements(Repository):
     async def record(
         self,
         *,

@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import clock
+from hub.store.repository import Repository
 from hub.store.tables import audit_events
 
 
@@ -35,10 +35,7 @@ class AuditRecord:
     detail: dict[str, Any]  # the FHIR AuditEvent (older records: the disclosed resources)
 
 
-class AuditLog:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
+class AuditLog(Repository):
     async def record(
         self,
         *,

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import clock
 from hub.domain.translation import Sender
+from hub.store.repository import Repository
 from hub.store.tables import dead_letters
 
 STAGE_INTAKE = "intake"
@@ -43,10 +43,7 @@ class DeadLetter:
         return f"{self.error_where}: {self.error_what}" if self.error_where else self.error_what
 
 
-class DeadLetters:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
+class DeadLetters(Repository):
     async def add(
         self,
         *,

@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain.directory import Organisation
 from hub.domain.sectors import Sector
+from hub.store.repository import Repository
 from hub.store.tables import directory_loads, organisation_locations, organisations, resources
 
 BATCH = 2_000  # rows an INSERT sends at once
@@ -30,11 +30,8 @@ class DirectoryLoad:
     skipped: int
 
 
-class OrganisationDirectory:
+class OrganisationDirectory(Repository):
     """The directory's tables, within the caller's transaction."""
-
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
 
     async def replace(
         self,

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain.controllers import organisation_controller
 from hub.domain.indicators import Fact, FactRow, Scope
+from hub.store.repository import Repository
 from hub.store.resources import StoredResource
 from hub.store.tables import pathway_facts
 
@@ -134,7 +135,7 @@ def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(UTC)
 
 
-class PathwayFacts:
+class PathwayFacts(Repository):
     """The facts, read and written inside one transaction.
 
     Writes are kept back and written together (``flush``): the facts a resource's new
@@ -148,7 +149,7 @@ class PathwayFacts:
     """
 
     def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+        super().__init__(connection)
         self._pending: dict[
             _ResourceKey, tuple[StoredResource, tuple[Fact, ...], str | None, str | None]
         ] = {}

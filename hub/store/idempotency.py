@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import clock
+from hub.store.repository import Repository
 from hub.store.tables import processed_events
 
 
-class ProcessedEvents:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
+class ProcessedEvents(Repository):
     async def seen(self, consumer: str, event_id: str) -> bool:
         result = await self._connection.execute(
             select(processed_events.c.event_id).where(

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.store.database import insert_unless_there
+from hub.store.repository import Repository
 from hub.store.tables import inbox_items
 
 
@@ -37,10 +37,7 @@ def _record(row: Any) -> InboxItemRecord:
     return InboxItemRecord(**row._mapping)
 
 
-class Inbox:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
+class Inbox(Repository):
     async def file(
         self,
         *,

@@ -7,19 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import clock
 from hub.domain.translation import Sender
 from hub.ports import BusRecord
 from hub.store.notifications import OUTBOX_CHANNEL, notify_on_commit
+from hub.store.repository import Repository
 from hub.store.tables import inbound_messages, outbox
 
 
-class InboundMessages:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
+class InboundMessages(Repository):
     async def add(
         self,
         *,
@@ -136,10 +133,7 @@ class OutboxRecord:
     payload: bytes
 
 
-class Outbox:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
+class Outbox(Repository):
     async def add(self, *, topic: str, key: str, event_id: str, payload: bytes) -> None:
         await self._connection.execute(
             insert(outbox).values(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.store.resources import StoredResource
+from hub.store.repository import Repository
+from hub.store.resources import StoredResource, stored_resource
 from hub.store.tables import resources
 
 OFFER_TYPE = "HealthcareService"
@@ -15,28 +15,8 @@ MAX_OFFERS = 5_000
 """More offers than a region's kommuner publish; a search reads at most these."""
 
 
-def _stored(row: object) -> StoredResource:
-    m = row._mapping  # type: ignore[attr-defined]
-    return StoredResource(
-        resource_type=m["resource_type"],
-        id=m["id"],
-        version_id=m["version_id"],
-        last_updated=m["last_updated"],
-        patient_key=m["patient_key"],
-        sector=m["sector"],
-        org=m["org"],
-        event_id=m["event_id"],
-        content=m["content"],
-        source_time=m["source_time"],
-        controller=m["controller"],
-    )
-
-
-class OfferStore:
+class OfferStore(Repository):
     """Reads the current version of every offer, inside a connection's transaction."""
-
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
 
     async def all(self, limit: int = MAX_OFFERS) -> list[StoredResource]:
         """Every offer's current version (withdrawn ones too), in id order."""
@@ -47,7 +27,7 @@ class OfferStore:
             .limit(limit)
         )
         result = await self._connection.execute(query)
-        return [_stored(row) for row in result.all()]
+        return [stored_resource(row) for row in result.all()]
 
     async def confirmed_before(
         self, cutoff: datetime, limit: int = MAX_OFFERS
@@ -64,4 +44,4 @@ class OfferStore:
             .limit(limit)
         )
         result = await self._connection.execute(query)
-        return [_stored(row) for row in result.all()]
+        return [stored_resource(row) for row in result.all()]

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from hub import clock
+from hub.store.repository import Repository
 from hub.store.tables import subscription_deliveries, subscriptions
 
 RESIDENTS = "residents"  # a kommune's residents' pathway events
@@ -83,9 +84,9 @@ def _delivery(row: Any) -> DeliveryRecord:
     return DeliveryRecord(**row._mapping)
 
 
-class Subscriptions:
+class Subscriptions(Repository):
     def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+        super().__init__(connection)
         # ``active_for`` within one transaction: a consumer batch asks the same many times.
         self._active: dict[tuple[str | None, frozenset[str]], list[SubscriptionRecord]] = {}
 
@@ -349,26 +350,26 @@ class Subscriptions:
         return [_delivery(row) for row in result.all()]
 
     async def mark_delivered(self, delivery_id: int, at: datetime) -> None:
-        await self._connection.execute(
-            update(subscription_deliveries)
-            .where(subscription_deliveries.c.id == delivery_id)
-            .values(status=DELIVERED, delivered_at=at, next_attempt_at=None)
+        await self._set_delivery(
+            delivery_id, status=DELIVERED, delivered_at=at, next_attempt_at=None
         )
 
     async def schedule_retry(
         self, delivery_id: int, attempts: int, next_attempt_at: datetime, error: str
     ) -> None:
-        await self._connection.execute(
-            update(subscription_deliveries)
-            .where(subscription_deliveries.c.id == delivery_id)
-            .values(attempts=attempts, next_attempt_at=next_attempt_at, last_error=error)
+        await self._set_delivery(
+            delivery_id, attempts=attempts, next_attempt_at=next_attempt_at, last_error=error
         )
 
     async def mark_dead(self, delivery_id: int, error: str) -> None:
+        await self._set_delivery(delivery_id, status=DEAD, last_error=error, next_attempt_at=None)
+
+    async def _set_delivery(self, delivery_id: int, **values: Any) -> None:
+        """Set columns of the one delivery ``delivery_id``."""
         await self._connection.execute(
             update(subscription_deliveries)
             .where(subscription_deliveries.c.id == delivery_id)
-            .values(status=DEAD, last_error=error, next_attempt_at=None)
+            .values(**values)
         )
 
     async def reset_after(

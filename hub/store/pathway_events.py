@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain.translation import FhirJson
 from hub.store.database import insert_unless_there
+from hub.store.repository import Repository
 from hub.store.tables import pathway_events
 
 
@@ -46,7 +47,28 @@ def _key(values: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(values[name] for name in _UNIQUE)
 
 
-class PathwayEvents:
+class PathwayEventEntry(TypedDict):
+    """What the log keeps of an event (``PathwayEvents.append``): a record but its ``seq``."""
+
+    patient_key: str
+    kind: str
+    resource_type: str
+    resource_id: str
+    version_id: int  # the version the event was derived from
+    at: datetime | None  # when it happened, by the source's clock
+    recorded_at: datetime
+    sector: str  # the resource's author
+    org: str
+    event_id: str  # the bus event it came with
+    state: NotRequired[FhirJson | None]  # the stay as of the event; None when left out
+
+
+def _row(entry: PathwayEventEntry) -> dict[str, Any]:
+    """The log's row of ``entry``, every column named (``state`` None when left out)."""
+    return {"state": None, **entry}
+
+
+class PathwayEvents(Repository):
     """The log, appended to inside one transaction.
 
     Events no subscription is to be told of at once can be kept back (``append_later``)
@@ -56,24 +78,10 @@ class PathwayEvents:
     """
 
     def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+        super().__init__(connection)
         self._pending: list[dict[str, Any]] = []
 
-    async def append(
-        self,
-        *,
-        patient_key: str,
-        kind: str,
-        resource_type: str,
-        resource_id: str,
-        version_id: int,
-        at: datetime | None,
-        recorded_at: datetime,
-        sector: str,
-        org: str,
-        event_id: str,
-        state: FhirJson | None = None,
-    ) -> PathwayEventRecord | None:
+    async def append(self, **entry: Unpack[PathwayEventEntry]) -> PathwayEventRecord | None:
         """Append an event; None when this version already yielded this kind.
 
         The projection derives events only from a version it has just stored, so a
@@ -81,20 +89,8 @@ class PathwayEvents:
         unique constraint answers, inside this one statement. Events kept back are
         written first, in the same statement.
         """
-        values: dict[str, Any] = {
-            "patient_key": patient_key,
-            "kind": kind,
-            "resource_type": resource_type,
-            "resource_id": resource_id,
-            "version_id": version_id,
-            "at": at,
-            "recorded_at": recorded_at,
-            "sector": sector,
-            "org": org,
-            "event_id": event_id,
-            "state": state,
-        }
-        key = (resource_type, resource_id, version_id, kind)
+        values = _row(entry)
+        key = _key(values)
         if self._pending and all(_key(row) != key for row in self._pending):
             rows, self._pending = [*self._pending, values], []
             result = await self._connection.execute(
@@ -115,40 +111,12 @@ class PathwayEvents:
         )
         return None if seq is None else PathwayEventRecord(seq=int(seq), **values)
 
-    def append_later(
-        self,
-        *,
-        patient_key: str,
-        kind: str,
-        resource_type: str,
-        resource_id: str,
-        version_id: int,
-        at: datetime | None,
-        recorded_at: datetime,
-        sector: str,
-        org: str,
-        event_id: str,
-        state: FhirJson | None = None,
-    ) -> None:
+    def append_later(self, **entry: Unpack[PathwayEventEntry]) -> None:
         """Append an event nobody is told of now, with the others kept back (``flush``).
 
         As ``append``, an event this version already yielded is not logged twice.
         """
-        self._pending.append(
-            {
-                "patient_key": patient_key,
-                "kind": kind,
-                "resource_type": resource_type,
-                "resource_id": resource_id,
-                "version_id": version_id,
-                "at": at,
-                "recorded_at": recorded_at,
-                "sector": sector,
-                "org": org,
-                "event_id": event_id,
-                "state": state,
-            }
-        )
+        self._pending.append(_row(entry))
 
     async def flush(self) -> None:
         """Write the events kept back, in the order they were appended, in one statement."""

@@ -4,15 +4,12 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.store.repository import Repository
 from hub.store.tables import patient_links
 
 
-class PatientLinkIndex:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
+class PatientLinkIndex(Repository):
     async def replace(
         self, patient_id: str, *, replacement_key: str, cpr: str, version_id: int
     ) -> None:

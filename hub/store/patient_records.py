@@ -7,7 +7,7 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.store.resources import _COLUMNS, StoredResource, _stored
+from hub.store.resources import _COLUMNS, StoredResource, stored_resource
 from hub.store.tables import resources
 
 
@@ -29,7 +29,7 @@ async def for_patients(
                 resources.c.resource_type.in_(resource_types),
             )
         )
-        for record in map(_stored, result.all()):
+        for record in map(stored_resource, result.all()):
             if record.patient_key is not None:
                 found[record.patient_key].append(record)
     return found

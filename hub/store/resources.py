@@ -16,6 +16,7 @@ from hub.domain.identifiers import person_record_range
 from hub.domain.ownership import NotOwner
 from hub.domain.timeline import moves_back, timeline_fields
 from hub.domain.translation import FhirJson
+from hub.store.repository import Repository
 from hub.store.tables import resource_versions, resources
 
 _SERVER_META = ("versionId", "lastUpdated")
@@ -50,7 +51,8 @@ def _without_server_meta(resource: FhirJson) -> FhirJson:
     return stripped
 
 
-def _stored(row: Any) -> StoredResource:
+def stored_resource(row: Any) -> StoredResource:
+    """The stored resource a row of ``resources`` or ``resource_versions`` holds."""
     m = row._mapping
     return StoredResource(
         resource_type=m["resource_type"],
@@ -98,7 +100,7 @@ def is_outdated(source_time: datetime | None, incoming: FhirJson, stored: Stored
 ResourceKey = tuple[str, str]  # (resource type, id)
 
 
-class Resources:
+class Resources(Repository):
     """The stored resources, read and written inside one transaction.
 
     Within the transaction, current versions once read are kept (``prefetch`` reads a
@@ -110,7 +112,7 @@ class Resources:
     """
 
     def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+        super().__init__(connection)
         self._current: dict[ResourceKey, StoredResource | None] = {}
         self._unwritten_versions: list[dict[str, Any]] = []
         self._unwritten_rows: dict[ResourceKey, tuple[bool, dict[str, Any]]] = {}
@@ -122,7 +124,7 @@ class Resources:
             chunk = wanted[start : start + 500]
             either = tuple_(resources.c.resource_type, resources.c.id).in_(chunk)
             result = await self._connection.execute(select(*_COLUMNS).where(either))
-            found = {(row.resource_type, row.id): _stored(row) for row in result.all()}
+            found = {(row.resource_type, row.id): stored_resource(row) for row in result.all()}
             for key in chunk:
                 self._current[key] = found.get(key)
 
@@ -242,7 +244,7 @@ class Resources:
             )
         )
         row = result.first()
-        self._current[key] = _stored(row) if row else None
+        self._current[key] = stored_resource(row) if row else None
         return self._current[key]
 
     async def history(self, resource_type: str, resource_id: str) -> list[StoredResource]:
@@ -256,7 +258,7 @@ class Resources:
             )
             .order_by(resource_versions.c.version_id)
         )
-        return [_stored(row) for row in result.all()]
+        return [stored_resource(row) for row in result.all()]
 
     async def person_records(self, person_id: str) -> list[StoredResource]:
         """Every organisation's Patient record of the person ``person_id``."""
@@ -269,7 +271,7 @@ class Resources:
                 resources.c.id < beyond,
             )
         )
-        return [_stored(row) for row in result.all()]
+        return [stored_resource(row) for row in result.all()]
 
     async def held_by(
         self, patient_key: str, controller: str, resource_types: tuple[str, ...] | None = None
@@ -310,7 +312,7 @@ class Resources:
         if limit is not None:
             query = query.limit(limit)
         result = await self._connection.execute(query)
-        return [_stored(row) for row in result.all()]
+        return [stored_resource(row) for row in result.all()]
 
     async def patients_mentioning(
         self,

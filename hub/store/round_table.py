@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.store.repository import Repository
 from hub.store.tables import round_table_participants
 
 CONVENER = "convener"
@@ -21,10 +21,7 @@ class IndexedMeeting:
     role: str  # what the organisation asked about is in the meeting: convener or participant
 
 
-class RoundTableIndex:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
+class RoundTableIndex(Repository):
     async def replace(
         self,
         appointment_id: str,

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.store.pathway_event_subscriptions import ACTIVE, DEAD, PENDING, WEBHOOK
+from hub.store.repository import Repository
 from hub.store.tables import subscription_deliveries, subscriptions
 
 
@@ -27,10 +27,7 @@ class WebhookBacklog:
     oldest_pending_at: datetime | None
 
 
-class WebhookDeliveries:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
+class WebhookDeliveries(Repository):
     async def repend(self, delivery_id: int, now: datetime) -> bool:
         """Make a dead delivery pending again, due now, with a fresh retry window."""
         result = await self._connection.execute(
