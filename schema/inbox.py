@@ -29,6 +29,7 @@ from hub.services.pathway_events import PathwayEventMessage
 from hub.store.pathway_event_subscriptions import SubscriptionRecord
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
+from schema.live_feed import live_feed
 from schema.patients import PatientIdentifier
 
 # The domain's own enums, so that a kind added there is at once a value here.
@@ -249,18 +250,13 @@ async def resolve_inbox_events(
     after: int | None = None,
 ) -> AsyncGenerator[InboxEvent, None]:
     context = info.context
-    if context.feed is None:
-        raise GraphQLError("live events are not served by this endpoint")
-    if after is not None and after < 0:
-        raise GraphQLError("after must be 0 or more")
+    live = live_feed(context, after)
     with _inbox_errors():
         feed = await open_inbox_feed(context.units, context.viewer, _kinds(kinds))
     with refusals_as_errors(FeedClosed):
         # Live items are rendered once per selection for every connection that shares
         # it (``hub.entrypoints.shared_frames``): what an item shows is the feed's.
-        async for event in context.feed.listen(
-            feed, context.viewer, after, InboxEvent.from_message
-        ):
+        async for event in live.listen(feed, context.viewer, after, InboxEvent.from_message):
             yield event
 
 

@@ -13,7 +13,6 @@ from datetime import datetime
 from enum import Enum
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from hub.domain.pathway_events import PathwayEventKind
@@ -31,6 +30,7 @@ from hub.services.pathway_events import (
 from hub.store.pathway_event_subscriptions import SubscriptionRecord
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
+from schema.live_feed import live_feed
 from schema.patients import PatientIdentifier
 
 
@@ -194,16 +194,11 @@ async def resolve_discharge_events(
     after: int | None = None,
 ) -> AsyncGenerator[PathwayEvent, None]:
     context = info.context
-    if context.feed is None:
-        raise GraphQLError("live events are not served by this endpoint")
-    if after is not None and after < 0:
-        raise GraphQLError("after must be 0 or more")
+    live = live_feed(context, after)
     with refusals_as_errors(SubscriptionError):
         feed = await open_websocket_feed(context.units, context.viewer, kommune, _kinds(kinds))
     with refusals_as_errors(FeedClosed):
-        async for event in context.feed.listen(
-            feed, context.viewer, after, PathwayEvent.from_message
-        ):
+        async for event in live.listen(feed, context.viewer, after, PathwayEvent.from_message):
             yield event
 
 

@@ -50,6 +50,19 @@ async def resolve_link(
     replacement: Annotated[PatientIdentifierInput, _REPLACEMENT],
     cpr: Annotated[str, strawberry.argument(description="The CPR number, DDMMYYSSSS.")],
 ) -> ReplacementLink:
+    return await _set_link(info, replacement, cpr)
+
+
+async def resolve_unlink(
+    info: HubInfo, replacement: Annotated[PatientIdentifierInput, _REPLACEMENT]
+) -> ReplacementLink:
+    return await _set_link(info, replacement, None)
+
+
+async def _set_link(
+    info: HubInfo, replacement: PatientIdentifierInput, cpr: str | None
+) -> ReplacementLink:
+    """Link the replacement number to ``cpr``, or unlink it (``None``), as the viewer."""
     context = info.context
     with refusals_as_errors(PatientLinkError):
         link = await link_replacement_number(
@@ -59,23 +72,6 @@ async def resolve_link(
             replacement.system,
             replacement.value,
             cpr,
-            policy=context.policy,
-        )
-    return ReplacementLink.of(link)
-
-
-async def resolve_unlink(
-    info: HubInfo, replacement: Annotated[PatientIdentifierInput, _REPLACEMENT]
-) -> ReplacementLink:
-    context = info.context
-    with refusals_as_errors(PatientLinkError):
-        link = await link_replacement_number(
-            context.units,
-            context.intake,
-            context.viewer,
-            replacement.system,
-            replacement.value,
-            None,
             policy=context.policy,
         )
     return ReplacementLink.of(link)

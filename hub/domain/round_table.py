@@ -726,12 +726,7 @@ def care_plan(plan: Plan, meeting: Meeting, created: str) -> FhirJson:
         "resourceType": "CarePlan",
         "identifier": [{"system": PLAN_SYSTEM, "value": plan.meeting_key}],
         "extension": [
-            {
-                "url": ROUND_TABLE_EXTENSION,
-                "valueReference": {
-                    "reference": f"Appointment?identifier={MEETING_SYSTEM}|{meeting.key}"
-                },
-            },
+            meeting_extension(meeting.key),
             *({"url": GOAL_EXTENSION, "valueString": goal} for goal in plan.goals),
         ],
         "status": "active",
@@ -813,6 +808,14 @@ def action_of(content: Mapping[str, Any]) -> Action:
         authored=content.get("authoredOn"),
         notes=notes,
     )
+
+
+def meeting_extension(meeting_key: str) -> FhirJson:
+    """The extension that ties a round-table CarePlan to its meeting's Appointment."""
+    return {
+        "url": ROUND_TABLE_EXTENSION,
+        "valueReference": {"reference": f"Appointment?identifier={MEETING_SYSTEM}|{meeting_key}"},
+    }
 
 
 def meeting_reference(content: Mapping[str, Any]) -> str | None:

@@ -39,11 +39,10 @@ from hub.domain.identifiers import SOR_SYSTEM
 from hub.domain.pathway_codes import PATHWAY_EVENTS, SAFETY_PLAN
 from hub.domain.round_table import (
     MAX_GOALS,
-    MEETING_SYSTEM,
-    ROUND_TABLE_EXTENSION,
     RoundTableError,
     bounded,
     hub_id,
+    meeting_extension,
     patient_reference,
 )
 from hub.domain.translation import FhirJson
@@ -205,14 +204,7 @@ def safety_care_plan(plan: SafetyPlan, cpr: str, created: str) -> FhirJson:
     return {
         "resourceType": "CarePlan",
         "identifier": [{"system": SAFETY_PLAN_SYSTEM, "value": plan.meeting_key}],
-        "extension": [
-            {
-                "url": ROUND_TABLE_EXTENSION,
-                "valueReference": {
-                    "reference": f"Appointment?identifier={MEETING_SYSTEM}|{plan.meeting_key}"
-                },
-            }
-        ],
+        "extension": [meeting_extension(plan.meeting_key)],
         "status": "active",
         "intent": "plan",
         "category": [{"coding": [SAFETY_PLAN.coding()]}],

@@ -292,17 +292,12 @@ def _referral(cpr: str, n: int, at: datetime) -> YearMessage:
 
 
 def _conversation(cpr: str, n: int, at: datetime) -> YearMessage:
-    return _fhir(
+    return _ambulant_encounter(
         cpr,
-        {
-            "resourceType": "Encounter",
-            "id": f"aar-fb-samtale-{n:04d}",
-            "status": "finished",
-            "class": {"system": _V3, "code": "AMB"},
-            "type": [{"coding": [codes.OUTREACH_CONVERSATION_HELD.coding()]}],
-            "subject": _subject(cpr),
-            "period": {"start": at.isoformat(), "end": (at + timedelta(minutes=45)).isoformat()},
-        },
+        f"aar-fb-samtale-{n:04d}",
+        codes.OUTREACH_CONVERSATION_HELD,
+        at,
+        timedelta(minutes=45),
         COUNSELLOR,
     )
 
@@ -347,16 +342,35 @@ def _centre_referral(cpr: str, n: int, at: datetime) -> YearMessage:
 
 
 def _centre_contact(cpr: str, n: int, at: datetime) -> YearMessage:
+    return _ambulant_encounter(
+        cpr,
+        f"aar-rc-kontakt-{n:04d}",
+        codes.ADDICTION_CENTRE_CONTACT,
+        at,
+        timedelta(hours=1),
+        ADDICTION_CENTRE,
+    )
+
+
+def _ambulant_encounter(
+    cpr: str,
+    the_id: str,
+    code: codes.PathwayCode,
+    at: datetime,
+    length: timedelta,
+    sender: Sender,
+) -> YearMessage:
+    """A finished outpatient Encounter of type ``code``, from ``at`` for ``length``."""
     return _fhir(
         cpr,
         {
             "resourceType": "Encounter",
-            "id": f"aar-rc-kontakt-{n:04d}",
+            "id": the_id,
             "status": "finished",
             "class": {"system": _V3, "code": "AMB"},
-            "type": [{"coding": [codes.ADDICTION_CENTRE_CONTACT.coding()]}],
+            "type": [{"coding": [code.coding()]}],
             "subject": _subject(cpr),
-            "period": {"start": at.isoformat(), "end": (at + timedelta(hours=1)).isoformat()},
+            "period": {"start": at.isoformat(), "end": (at + length).isoformat()},
         },
-        ADDICTION_CENTRE,
+        sender,
     )

@@ -82,17 +82,15 @@ class RateLimiter:
 
     async def blocked(self, address: str) -> Refusal | None:
         """Whether ``address`` has failed to authenticate too often (counts nothing)."""
-
-        async def check() -> Refusal | None:
-            for item in self._failures:
-                if not await self._limiter.test(item, _FAILURES, address):
-                    return Refusal(
-                        f"too many failed authentications from this address (limit {item})",
-                        await self._retry_after(item, _FAILURES, address),
-                    )
-            return None
-
-        return await self._unless_storage_fails(check)
+        return await self._unless_storage_fails(
+            lambda: self._first_full(
+                self._failures,
+                _FAILURES,
+                address,
+                spend=False,
+                reason="too many failed authentications from this address",
+            )
+        )
 
     async def failed(self, address: str) -> None:
         """Count one failed authentication against ``address``."""
@@ -107,16 +105,28 @@ class RateLimiter:
         """Spend one request of ``token``'s budget; a refusal when it is used up."""
         key = hashlib.sha256(token.encode()).hexdigest()
 
-        async def check() -> Refusal | None:
-            for item in self._budget:
-                if not await self._limiter.hit(item, _BUDGET, key):
-                    return Refusal(
-                        f"this token's request budget is used up (limit {item})",
-                        await self._retry_after(item, _BUDGET, key),
-                    )
-            return None
+        return await self._unless_storage_fails(
+            lambda: self._first_full(
+                self._budget,
+                _BUDGET,
+                key,
+                spend=True,
+                reason="this token's request budget is used up",
+            )
+        )
 
-        return await self._unless_storage_fails(check)
+    async def _first_full(
+        self, items: Sequence[RateLimitItem], namespace: str, key: str, *, spend: bool, reason: str
+    ) -> Refusal | None:
+        """A refusal for the first of ``items`` whose window is full for ``key``; with
+        ``spend``, each limit up to that one counts this request (else nothing counts)."""
+        allowed = self._limiter.hit if spend else self._limiter.test
+        for item in items:
+            if not await allowed(item, namespace, key):
+                return Refusal(
+                    f"{reason} (limit {item})", await self._retry_after(item, namespace, key)
+                )
+        return None
 
     async def _unless_storage_fails(
         self, step: Callable[[], Awaitable[_Result | None]]

@@ -380,20 +380,9 @@ async def read_access_log(
     patient_key = access_log_key(cpr)
     own = is_own(viewer.cpr, patient_key)
     purpose = "PATRQT" if own else "HCOMPL"
+    allowed = own or AUDITOR_ROLE in viewer.roles
     async with units() as uow:
-        if not (own or AUDITOR_ROLE in viewer.roles):
-            await record_access(
-                uow,
-                viewer,
-                action=AUDIT_READ,
-                patient_key=patient_key,
-                disclosed=[],
-                purpose=purpose,
-                outcome=DENIED,
-            )
-            await uow.commit()
-            raise AccessLogRefused("not allowed")
-        entries = await uow.audit.for_patient(patient_key, limit=limit)
+        entries = await uow.audit.for_patient(patient_key, limit=limit) if allowed else []
         await record_access(
             uow,
             viewer,
@@ -401,9 +390,12 @@ async def read_access_log(
             patient_key=patient_key,
             disclosed=[],
             purpose=purpose,
+            outcome=SUCCESS if allowed else DENIED,
             disclosed_references=[f"AuditEvent/{entry.id}" for entry in entries],
         )
         await uow.commit()
+    if not allowed:
+        raise AccessLogRefused("not allowed")
     return entries
 
 

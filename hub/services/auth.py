@@ -116,11 +116,7 @@ def _scopes(claim: Any) -> frozenset[str]:
     if claim is None:
         return frozenset()
     scopes = claim.split() if isinstance(claim, str) else claim
-    if not isinstance(scopes, list) or not all(
-        isinstance(scope, str) and _SCOPE.match(scope) for scope in scopes
-    ):
-        raise TokenError("token scope must be space-separated scopes, e.g. 'user/*.rs'")
-    return frozenset(scopes)
+    return _names(scopes, _SCOPE, "token scope must be space-separated scopes, e.g. 'user/*.rs'")
 
 
 def _launch_patient(claim: Any) -> str | None:
@@ -159,10 +155,15 @@ def _aliases(claim: Any) -> frozenset[str]:
 def _roles(claim: Any) -> frozenset[str]:
     if claim is None:
         return frozenset()
+    return _names(claim, _ROLE, "token roles must be a list of role names (e.g. ['auditor'])")
+
+
+def _names(claim: Any, pattern: re.Pattern[str], refusal: str) -> frozenset[str]:
+    """A claim that must be a list of strings each matching ``pattern``, as a set."""
     if not isinstance(claim, list) or not all(
-        isinstance(role, str) and _ROLE.match(role) for role in claim
+        isinstance(name, str) and pattern.match(name) for name in claim
     ):
-        raise TokenError("token roles must be a list of role names (e.g. ['auditor'])")
+        raise TokenError(refusal)
     return frozenset(claim)
 
 

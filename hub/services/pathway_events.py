@@ -258,17 +258,7 @@ async def open_websocket_feed(
                 await uow.commit()
                 return await _reread(units, found.id)
             try:
-                created = await uow.subscriptions.create(
-                    id=str(uuid.uuid4()),
-                    channel=WEBSOCKET,
-                    owner_sub=caller.sub,
-                    owner_sector=caller.sector.value,
-                    owner_org=caller.org,
-                    owner_kommune=caller.kommune,
-                    kommune=kommune,
-                    kinds=chosen,
-                    feed_key=key,
-                )
+                created = await _create_owned(uow, caller, WEBSOCKET, kommune, chosen, feed_key=key)
                 await uow.commit()
                 return created
             except IntegrityError:
@@ -306,20 +296,38 @@ async def register_webhook(
         raise SubscriptionError("secret must be at least 16 characters (or leave it out)")
     signing_secret = secret.strip() if secret is not None else secrets.token_urlsafe(32)
     async with units() as uow:
-        created = await uow.subscriptions.create(
-            id=str(uuid.uuid4()),
-            channel=WEBHOOK,
-            owner_sub=caller.sub,
-            owner_sector=caller.sector.value,
-            owner_org=caller.org,
-            owner_kommune=caller.kommune,
-            kommune=kommune,
-            kinds=chosen,
-            endpoint=endpoint,
-            secret=signing_secret,
+        created = await _create_owned(
+            uow, caller, WEBHOOK, kommune, chosen, endpoint=endpoint, secret=signing_secret
         )
         await uow.commit()
     return RegisteredWebhook(created, signing_secret)
+
+
+async def _create_owned(
+    uow: UnitOfWork,
+    caller: Principal,
+    channel: str,
+    kommune: str,
+    kinds: Sequence[str],
+    *,
+    feed_key: str | None = None,
+    endpoint: str | None = None,
+    secret: str | None = None,
+) -> SubscriptionRecord:
+    """A new subscription to ``kommune``'s residents' events, owned by the caller."""
+    return await uow.subscriptions.create(
+        id=str(uuid.uuid4()),
+        channel=channel,
+        owner_sub=caller.sub,
+        owner_sector=caller.sector.value,
+        owner_org=caller.org,
+        owner_kommune=caller.kommune,
+        kommune=kommune,
+        kinds=kinds,
+        endpoint=endpoint,
+        secret=secret,
+        feed_key=feed_key,
+    )
 
 
 async def owned_subscriptions(
@@ -555,17 +563,9 @@ async def render_deliveries(
                     patient_key=event.patient_key,
                 )
             )
-            for principal, via in told:
-                await record_access(
-                    uow,
-                    principal,
-                    action=DELIVERED_ACTION,
-                    patient_key=event.patient_key,
-                    disclosed=[],
-                    withheld=view.withheld,
-                    outcome=DENIED,
-                    via=via,
-                )
+            await _audit_delivered(
+                uow, told, event.patient_key, [], withheld=view.withheld, outcome=DENIED
+            )
             continue
         messages.append(
             PathwayEventMessage(
@@ -585,17 +585,31 @@ async def render_deliveries(
                 ),
             )
         )
-        for principal, via in told:
-            await record_access(
-                uow,
-                principal,
-                action=DELIVERED_ACTION,
-                patient_key=event.patient_key,
-                disclosed=disclosed,
-                outcome=SUCCESS,
-                via=via,
-            )
+        await _audit_delivered(uow, told, event.patient_key, disclosed, outcome=SUCCESS)
     return messages
+
+
+async def _audit_delivered(
+    uow: UnitOfWork,
+    told: Sequence[tuple[Principal, Via]],
+    patient_key: str,
+    disclosed: Sequence[StoredResource],
+    *,
+    withheld: int = 0,
+    outcome: str,
+) -> None:
+    """Record one delivered event under each principal told (and the way it went)."""
+    for principal, via in told:
+        await record_access(
+            uow,
+            principal,
+            action=DELIVERED_ACTION,
+            patient_key=patient_key,
+            disclosed=disclosed,
+            withheld=withheld,
+            outcome=outcome,
+            via=via,
+        )
 
 
 async def _logged_alert(uow: UnitOfWork, event: PathwayEventRecord) -> Alert | None:
