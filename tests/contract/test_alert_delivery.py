@@ -34,9 +34,9 @@ from hub.store.pathway_event_subscriptions import PENDING, WEBHOOK, WEBSOCKET
 from hub.store.tables import audit_events, pathway_events
 from hub.store.unit_of_work import UnitOfWork
 from tests.contract.test_facts_store import at, patient, subject
+from tests.support.subscriptions import RANDERS, randers_subscription
 
 HOSPITAL = Sender(Sector.HOSPITAL, "100000001", "epj")
-RANDERS = Principal("randers-system", Sector.MUNICIPALITY, "730-sundhed", kommune="730")
 RANDERS_SENDER = Sender(Sector.MUNICIPALITY, "730-sundhed", "randers-omsorg")
 HOSPITAL_SENDER = Sender(Sector.HOSPITAL, "100000001", "adt")
 ALERT_KINDS = (
@@ -76,23 +76,6 @@ async def send(
     async with UnitOfWork(engine) as uow:
         await projection.handle(event, uow)
         await uow.commit()
-
-
-async def subscribe(engine: AsyncEngine, channel: str, kinds: Sequence[str]) -> str:
-    async with UnitOfWork(engine) as uow:
-        created = await uow.subscriptions.create(
-            id=str(uuid.uuid4()),
-            channel=channel,
-            owner_sub=RANDERS.sub,
-            owner_sector=RANDERS.sector.value,
-            owner_org=RANDERS.org,
-            owner_kommune=RANDERS.kommune,
-            kommune="730",
-            kinds=kinds,
-            endpoint="https://randers.example/events" if channel == WEBHOOK else None,
-        )
-        await uow.commit()
-    return created.id
 
 
 async def rendered(engine: AsyncEngine, subscription_id: str) -> list[PathwayEventMessage]:
@@ -138,22 +121,20 @@ def round_table_plan(due: str) -> list[FhirJson]:
     return [patient(PLANNED), plan, action]
 
 
-def ready_for_discharge(since: datetime) -> FhirJson:
+def ready_for_discharge(cpr: str, since: datetime) -> FhirJson:
+    """The hospital's færdigbehandlet Flag for ``cpr``, active ``since``."""
     return {
         "resourceType": "Flag",
         "id": "flag-ready",
         "status": "active",
         "code": {"coding": [codes.READY_FOR_DISCHARGE.coding()]},
-        "subject": subject(WAITING),
+        "subject": subject(cpr),
         "period": {"start": at(since)},
     }
 
 
-async def test_an_alert_that_becomes_due_is_delivered_once_to_those_who_asked(
-    engine: AsyncEngine,
-) -> None:
-    alerts = await subscribe(engine, WEBHOOK, ALERT_KINDS)
-    discharges = await subscribe(engine, WEBSOCKET, ("discharge",))
+async def plan_due_on_10_november(engine: AsyncEngine) -> None:
+    """Randers' round-table plan for the planned patient, an action due 10 November 2026."""
     # The hospital's ADT says where the patient lives (Randers), as only it may.
     await send(
         engine, HOSPITAL_SENDER, PLANNED, [patient(PLANNED)], datetime(2026, 10, 1, tzinfo=UTC)
@@ -166,6 +147,14 @@ async def test_an_alert_that_becomes_due_is_delivered_once_to_those_who_asked(
         round_table_plan("2026-11-10"),
         datetime(2026, 11, 1, tzinfo=UTC),
     )
+
+
+async def test_an_alert_that_becomes_due_is_delivered_once_to_those_who_asked(
+    engine: AsyncEngine,
+) -> None:
+    alerts = await randers_subscription(engine, WEBHOOK, ALERT_KINDS)
+    discharges = await randers_subscription(engine, WEBSOCKET, ("discharge",))
+    await plan_due_on_10_november(engine)
 
     assert await scanner(engine).scan(datetime(2026, 11, 10, 12, tzinfo=UTC)) == []
     running = scanner(engine)
@@ -197,17 +186,8 @@ async def test_an_alert_that_becomes_due_is_delivered_once_to_those_who_asked(
 
 
 async def test_two_scanners_at_once_log_an_alert_once(engine: AsyncEngine) -> None:
-    alerts = await subscribe(engine, WEBHOOK, ALERT_KINDS)
-    await send(
-        engine, HOSPITAL_SENDER, PLANNED, [patient(PLANNED)], datetime(2026, 10, 1, tzinfo=UTC)
-    )
-    await send(
-        engine,
-        RANDERS_SENDER,
-        PLANNED,
-        round_table_plan("2026-11-10"),
-        datetime(2026, 11, 1, tzinfo=UTC),
-    )
+    alerts = await randers_subscription(engine, WEBHOOK, ALERT_KINDS)
+    await plan_due_on_10_november(engine)
     now = datetime(2026, 11, 12, 9, tzinfo=UTC)
     found = await asyncio.gather(scanner(engine).scan(now), scanner(engine).scan(now))
     assert sorted(len(logged) for logged in found) == [0, 1]
@@ -216,7 +196,7 @@ async def test_two_scanners_at_once_log_an_alert_once(engine: AsyncEngine) -> No
 
 
 async def test_a_late_flag_and_a_refusal_after_the_alert_withholds_it(engine: AsyncEngine) -> None:
-    alerts = await subscribe(engine, WEBHOOK, ALERT_KINDS)
+    alerts = await randers_subscription(engine, WEBHOOK, ALERT_KINDS)
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
     running = scanner(engine)
     assert await running.scan(now - timedelta(minutes=1)) == []
@@ -228,7 +208,7 @@ async def test_a_late_flag_and_a_refusal_after_the_alert_withholds_it(engine: As
         "p1",
         "active",
     )
-    flag = ready_for_discharge(now - timedelta(days=5))
+    flag = ready_for_discharge(WAITING, now - timedelta(days=5))
     resources = [patient(WAITING), {**permit, "id": "permit-1"}, flag]
     await send(engine, HOSPITAL, WAITING, resources, now, listening=running)
     (logged,) = await running.scan(now)
@@ -260,9 +240,9 @@ async def test_a_late_flag_and_a_refusal_after_the_alert_withholds_it(engine: As
 
 
 async def test_an_alert_the_owner_may_not_see_is_not_numbered(engine: AsyncEngine) -> None:
-    alerts = await subscribe(engine, WEBHOOK, ALERT_KINDS)
+    alerts = await randers_subscription(engine, WEBHOOK, ALERT_KINDS)
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
-    flag = ready_for_discharge(now - timedelta(days=5))
+    flag = ready_for_discharge(WAITING, now - timedelta(days=5))
     # No consent: the hospital's Flag is none of the municipality's business.
     await send(engine, HOSPITAL, WAITING, [patient(WAITING), flag], now - timedelta(days=5))
     (logged,) = await scanner(engine).scan(now)

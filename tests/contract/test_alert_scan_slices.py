@@ -25,9 +25,9 @@ from tests.contract.test_alert_delivery import (
     RULES,
     logged_alerts,
     send,
-    subscribe,
 )
 from tests.contract.test_facts_store import patient, subject
+from tests.support.subscriptions import randers_subscription
 
 PATIENTS = [f"010170999{n}" for n in range(5)]
 
@@ -57,7 +57,7 @@ def overdue_action(cpr: str, n: int) -> list[FhirJson]:
 async def test_a_scan_in_slices_logs_every_patients_alert_once(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    alerts = await subscribe(engine, WEBHOOK, ALERT_KINDS)
+    alerts = await randers_subscription(engine, WEBHOOK, ALERT_KINDS)
     for n, cpr in enumerate(PATIENTS):
         await send(engine, HOSPITAL_SENDER, cpr, [patient(cpr)], datetime(2026, 10, 1, tzinfo=UTC))
         await send(

@@ -26,7 +26,6 @@ from hub.bootstrap import units_over
 from hub.bus.embedded import EmbeddedBus
 from hub.config import TOPIC_INBOUND
 from hub.domain.cohort import CohortRule
-from hub.domain.events import InboundEvent
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
 from hub.ports import BusRecord, Delivery
@@ -46,6 +45,7 @@ from hub.store.unit_of_work import UnitOfWork
 from tests.conftest import new_database_url
 from tests.support import clock
 from tests.support.hl7 import adt
+from tests.support.inbound_events import published_event
 
 HOSPITAL = Sender(Sector.HOSPITAL, "100000001", "adt-feed", frozenset({"hl7:RHR"}))
 CPRS = ("0101709995", "0202709995", "0303709995")
@@ -91,17 +91,12 @@ def deliveries() -> list[Delivery]:
     for offset, raw in enumerate(messages()):
         message_id = str(uuid.uuid4())
         for index, translation in enumerate(translate(adapter, raw, HOSPITAL)):
-            event = InboundEvent(
-                event_id=f"{message_id}/{index}",
+            event = published_event(
+                "hl7v2",
+                translation,
+                HOSPITAL,
                 message_id=message_id,
-                format="hl7v2",
-                trigger=translation.event,
-                received_at=clock.now(),
-                sender=HOSPITAL,
-                patient_key=translation.patient_key,
-                resources=translation.resources,
-                occurred_at=translation.occurred_at,
-                source_id=translation.source_id,
+                event_id=f"{message_id}/{index}",
                 partial=translation.partial,
             )
             record = BusRecord(TOPIC_INBOUND, event.patient_key, event.event_id, event.to_bytes())

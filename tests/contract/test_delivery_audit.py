@@ -35,8 +35,9 @@ from hub.store.audit import AuditRecord
 from hub.store.pathway_event_subscriptions import WEBHOOK, WEBSOCKET, SubscriptionRecord
 from hub.store.tables import audit_events
 from hub.store.unit_of_work import UnitOfWork
-from tests.contract.test_subscriptions_store import CPR, RANDERS, apply, stay, subscribe
+from tests.contract.test_subscriptions_store import CPR, apply, stay
 from tests.support.pathway_event_feeds import running_feed_over
+from tests.support.subscriptions import RANDERS, randers_subscription
 
 # RANDERS ("randers-system") owns every subscription here; these read them.
 CLERK = Principal("randers-clerk", Sector.MUNICIPALITY, "730-sundhed", kommune="730")
@@ -71,7 +72,7 @@ async def discharged(engine: AsyncEngine, cpr: str, visit: str) -> None:
 async def test_a_pulled_page_is_audited_under_the_token_that_pulled_it(
     engine: AsyncEngine,
 ) -> None:
-    feed = await subscribe(engine, WEBSOCKET)
+    feed = await randers_subscription(engine, WEBSOCKET)
     await discharged(engine, CPR, "V1")
     (pulled,) = await events_after(units_over(engine), CLERK, feed, 0, 10, policy=DEFAULT_POLICY)
     assert (pulled.cpr, pulled.withheld) == (CPR, False)
@@ -104,7 +105,7 @@ async def test_a_pulled_page_is_audited_under_the_token_that_pulled_it(
 async def test_only_a_token_of_the_owner_organisation_and_kommune_may_pull(
     engine: AsyncEngine,
 ) -> None:
-    feed = await subscribe(engine, WEBSOCKET)
+    feed = await randers_subscription(engine, WEBSOCKET)
     await discharged(engine, CPR, "V1")
     for stranger in (NEIGHBOUR, SAME_ORG_OTHER_KOMMUNE):
         with pytest.raises(SubscriptionError, match="no subscription"):
@@ -115,7 +116,7 @@ async def test_only_a_token_of_the_owner_organisation_and_kommune_may_pull(
 async def test_a_webhook_post_is_audited_under_the_subscription_as_recipient(
     engine: AsyncEngine,
 ) -> None:
-    hook = await subscribe(engine, WEBHOOK)
+    hook = await randers_subscription(engine, WEBHOOK)
     await discharged(engine, CPR, "V1")
     found = await subscription(engine, hook)
     async with UnitOfWork(engine) as uow:
@@ -146,7 +147,7 @@ async def test_a_webhook_post_is_audited_under_the_subscription_as_recipient(
 async def test_each_distinct_reader_is_audited_once_and_none_when_nobody_is_told(
     engine: AsyncEngine,
 ) -> None:
-    feed = await subscribe(engine, WEBSOCKET)
+    feed = await randers_subscription(engine, WEBSOCKET)
     await discharged(engine, CPR, "V1")
     found = await subscription(engine, feed)
     async with UnitOfWork(engine) as uow:
@@ -173,7 +174,7 @@ async def running_feed(engine: AsyncEngine) -> AsyncIterator[PathwayEventFeed]:
 async def test_a_websocket_is_audited_under_the_token_that_opened_it(
     engine: AsyncEngine, running_feed: PathwayEventFeed
 ) -> None:
-    feed_id = await subscribe(engine, WEBSOCKET)
+    feed_id = await randers_subscription(engine, WEBSOCKET)
     await discharged(engine, CPR, "V1")  # numbered while nobody is connected
     found = await subscription(engine, feed_id)
     events = running_feed.listen(found, NIGHT_SHIFT, after=0)
@@ -201,7 +202,7 @@ async def test_a_connection_the_render_did_not_audit_is_audited_in_the_batch(
 ) -> None:
     """A connection that went live while a render ran gets that render's events; its
     token is audited for them off the delivery path, withheld ones as denied."""
-    feed_id = await subscribe(engine, WEBSOCKET)
+    feed_id = await randers_subscription(engine, WEBSOCKET)
     found = await subscription(engine, feed_id)
     feed = PathwayEventFeed(units_over(engine), DEFAULT_POLICY, listen_on=engine)
     shown = PathwayEventMessage(

@@ -10,19 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any, Protocol
 
 import pytest
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.domain.controllers import organisation_controller
 from hub.domain.indicators import Fact, FactRow, Scope
 from hub.services.unit_of_work import FactsReader
 from hub.store.tables import pathway_facts
-from hub.store.unit_of_work import UnitOfWork
-from tests.support.fake_unit_of_work import FakeStore
+from tests.support.repository_contract import emptied_units
 
 STAY = "hospital-stay"
 VISIT = "reception-visit"
@@ -62,11 +59,7 @@ Units = Callable[[], AbstractAsyncContextManager[Unit]]
 @pytest.fixture
 async def units(repository_backend: AsyncEngine | None) -> Units:
     """A unit-of-work factory over an empty facts table."""
-    if repository_backend is None:
-        return FakeStore().units
-    async with repository_backend.begin() as connection:
-        await connection.execute(delete(pathway_facts))
-    return partial(UnitOfWork, repository_backend)
+    return await emptied_units(repository_backend, pathway_facts)
 
 
 def hours(n: float) -> datetime:

@@ -46,6 +46,7 @@ from hub.services.pathway_status import read_pathway_status
 from hub.store.tables import audit_events
 from hub.store.unit_of_work import UnitOfWork
 from schema.inbox import InboxEvent, InboxItemType
+from tests.contract.test_alert_delivery import ready_for_discharge
 from tests.contract.test_facts_store import at, patient, subject
 
 START = datetime(2026, 3, 2, 8, tzinfo=UTC)
@@ -213,17 +214,6 @@ def stay(id: str, klass: str, start: datetime, end: datetime | None) -> FhirJson
     return encounter
 
 
-def ready_for_discharge(since: datetime) -> FhirJson:
-    return {
-        "resourceType": "Flag",
-        "id": "flag-ready",
-        "status": "active",
-        "code": {"coding": [codes.READY_FOR_DISCHARGE.coding()]},
-        "subject": subject(CPR),
-        "period": {"start": at(since)},
-    }
-
-
 async def inbox(engine: AsyncEngine, reader: Principal, **filters: object) -> list[InboxItem]:
     return await read_inbox(units_over(engine), reader, policy=DEFAULT_POLICY, **filters)  # type: ignore[arg-type]
 
@@ -279,7 +269,7 @@ async def test_each_kind_of_item_reaches_the_organisation_that_must_act(
     discharged = admitted + timedelta(days=2)
     await send(engine, HOSPITAL, [stay("stay-1", "IMP", admitted, discharged)], scanner)
     # Færdigbehandlet four days ago, and still waiting.
-    await send(engine, HOSPITAL, [ready_for_discharge(START - timedelta(days=4))], scanner)
+    await send(engine, HOSPITAL, [ready_for_discharge(CPR, START - timedelta(days=4))], scanner)
 
     pinned.advance(timedelta(days=4))
     await scanner.scan()

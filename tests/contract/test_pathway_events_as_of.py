@@ -7,7 +7,6 @@ catching up reads them (``events_after``) or as a webhook is sent (``render_deli
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import orjson
@@ -33,13 +32,13 @@ from tests.conftest import REPO
 from tests.contract.test_subscriptions_store import (
     CPR,
     HOSPITAL,
-    RANDERS,
     apply,
     inbound,
-    subscribe,
 )
 from tests.support import clock
 from tests.support.hl7 import adt
+from tests.support.inbound_events import published_event
+from tests.support.subscriptions import RANDERS, randers_subscription
 from tests.unit.test_pathway_events_destination import with_pv1
 
 BOTH = ("admission", "discharge")
@@ -86,7 +85,7 @@ async def record(engine: AsyncEngine, decision: str, **fields: Any) -> None:
 async def test_an_admission_caught_up_after_the_discharge_shows_the_stay_as_admitted(
     engine: AsyncEngine,
 ) -> None:
-    feed = await subscribe(engine, WEBSOCKET, BOTH)
+    feed = await randers_subscription(engine, WEBSOCKET, BOTH)
     await apply(engine, admission())
     (live,) = await pull(engine, feed)
     await apply(engine, discharge())
@@ -107,7 +106,7 @@ async def test_an_admission_caught_up_after_the_discharge_shows_the_stay_as_admi
 async def test_the_discharge_carries_its_destination_to_whoever_may_see_the_stay(
     engine: AsyncEngine,
 ) -> None:
-    hook = await subscribe(engine, WEBHOOK, BOTH)
+    hook = await randers_subscription(engine, WEBHOOK, BOTH)
     await apply(engine, admission())
     await apply(engine, discharge())
 
@@ -166,24 +165,15 @@ def fhir_event(payload: bytes, sender: Sender) -> InboundEvent:
         for t in FhirAdapter().translate(payload, sender)
         if any(r["resourceType"] == "Encounter" for r in t.resources)
     ]
-    return InboundEvent(
-        event_id=str(uuid.uuid4()),
-        message_id=str(uuid.uuid4()),
-        format="fhir",
-        trigger=translation.event,
-        received_at=clock.now(),
-        sender=sender,
-        patient_key=translation.patient_key,
-        resources=translation.resources,
-        occurred_at=translation.occurred_at,
-        source_id=translation.source_id,
-    )
+    return published_event("fhir", translation, sender)
 
 
 async def test_visits_that_are_no_stays_log_no_event(engine: AsyncEngine) -> None:
     """The addiction centre's visit and the municipal reception visit (the worked examples),
     and a hospital's outpatient visit: finished, with an end, and no DISCHARGE."""
-    await subscribe(engine, WEBHOOK, ("admission", "discharge", "leave-start", "leave-end"))
+    await randers_subscription(
+        engine, WEBHOOK, ("admission", "discharge", "leave-start", "leave-end")
+    )
     randers = Sender(Sector.MUNICIPALITY, "478941000016003", "randers-omsorg", frozenset())
     examples = REPO / "docs" / "examples" / "municipal"
     for name in ("rusmiddelcenter-kontakt-opnaaet.json", "kom-godt-hjem-modtagebesoeg.json"):

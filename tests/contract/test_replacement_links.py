@@ -16,12 +16,8 @@ from hub.services.auth import Principal
 from hub.services.pathway import read_pathway
 from tests.support.hl7 import adt
 from tests.support.inbound_events import inbound_event, project
+from tests.support.replacement_numbers import CPR, KEY, NUMBER, PID3, SYSTEM
 
-SYSTEM = "urn:oid:1.2.208.176.1.6.1.1"
-NUMBER = "0703921VJ5"
-KEY = f"{SYSTEM}|{NUMBER}"
-PID3 = f"{NUMBER}^^^&1.2.208.176.1.6.1.1&ISO^PN"
-CPR = "0703921234"
 OWNER = Sender(Sector.HOSPITAL, "100000001", "adt-feed", frozenset({"hl7:RHR"}))
 KOMMUNE = Sender(Sector.MUNICIPALITY, "400000004", "omsorg", frozenset({"hl7:RHR"}))
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any, Protocol
 
 import pytest
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
@@ -25,8 +23,7 @@ from hub.domain.ownership import NotOwner
 from hub.services.unit_of_work import PatientLinksReader, ResourcesRepository
 from hub.store.resources import StoredResource
 from hub.store.tables import patient_links, resource_versions, resources
-from hub.store.unit_of_work import UnitOfWork
-from tests.support.fake_unit_of_work import FakeStore
+from tests.support.repository_contract import emptied_units
 
 T0 = datetime(2025, 3, 1, 10, tzinfo=UTC)
 PATIENT = "cpr:0101850001"
@@ -60,13 +57,7 @@ Units = Callable[[], AbstractAsyncContextManager[Unit]]
 @pytest.fixture
 async def units(repository_backend: AsyncEngine | None) -> Units:
     """A unit-of-work factory over an empty resources table."""
-    if repository_backend is None:
-        return FakeStore().units
-    async with repository_backend.begin() as connection:
-        await connection.execute(delete(resource_versions))
-        await connection.execute(delete(resources))
-        await connection.execute(delete(patient_links))
-    return partial(UnitOfWork, repository_backend)
+    return await emptied_units(repository_backend, resource_versions, resources, patient_links)
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ pathway event observer, as a consumer applies them.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -20,7 +19,6 @@ from hub.domain.events import InboundEvent
 from hub.domain.identifiers import cpr_patient_key
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
-from hub.services.auth import Principal
 from hub.services.consent.record import ConsentRequest, consent_resource
 from hub.services.pathway_events import render_deliveries
 from hub.store.pathway_event_subscriptions import (
@@ -33,29 +31,18 @@ from hub.store.pathway_event_subscriptions import (
 )
 from hub.store.tables import audit_events, pathway_events
 from hub.store.unit_of_work import UnitOfWork
-from tests.support import clock
-from tests.support.hl7 import adt
+from tests.support import clock, hl7
+from tests.support.inbound_events import published_event
+from tests.support.subscriptions import RANDERS, randers_subscription
 
 ADAPTER = Hl7v2Adapter()
 HOSPITAL = Sender(Sector.HOSPITAL, "100000001", "adt", frozenset({"hl7:RHR"}))
-RANDERS = Principal("randers-system", Sector.MUNICIPALITY, "730-sundhed", kommune="730")
 CPR = "0101709995"
 
 
 def inbound(message: bytes) -> InboundEvent:
     (translation,) = ADAPTER.translate(message, HOSPITAL)
-    return InboundEvent(
-        event_id=str(uuid.uuid4()),
-        message_id=str(uuid.uuid4()),
-        format="hl7v2",
-        trigger=translation.event,
-        received_at=clock.now(),
-        sender=HOSPITAL,
-        patient_key=translation.patient_key,
-        resources=translation.resources,
-        occurred_at=translation.occurred_at,
-        source_id=translation.source_id,
-    )
+    return published_event("hl7v2", translation, HOSPITAL)
 
 
 async def apply(engine: AsyncEngine, event: InboundEvent) -> None:
@@ -65,46 +52,18 @@ async def apply(engine: AsyncEngine, event: InboundEvent) -> None:
         await uow.commit()
 
 
-async def subscribe(
-    engine: AsyncEngine, channel: str, kinds: tuple[str, ...] = ("discharge",)
-) -> str:
-    async with UnitOfWork(engine) as uow:
-        created = await uow.subscriptions.create(
-            id=str(uuid.uuid4()),
-            channel=channel,
-            owner_sub=RANDERS.sub,
-            owner_sector=RANDERS.sector.value,
-            owner_org=RANDERS.org,
-            owner_kommune=RANDERS.kommune,
-            kommune="730",
-            kinds=kinds,
-            endpoint="https://randers.example/events" if channel == WEBHOOK else None,
-        )
-        await uow.commit()
-    return created.id
-
-
 def stay(cpr: str, visit: str, kommune: str = "730") -> list[InboundEvent]:
-    return [
-        inbound(adt("A01", cpr=cpr, visit=visit, kommune=kommune, recorded="20261101080000")),
-        inbound(
-            adt(
-                "A03",
-                cpr=cpr,
-                visit=visit,
-                kommune=kommune,
-                discharged="20261104113000",
-                recorded="20261104113000",
-            )
-        ),
-    ]
+    messages = hl7.stay(
+        cpr, visit, admitted="20261101080000", discharged="20261104113000", kommune=kommune
+    )
+    return [inbound(message) for message in messages]
 
 
 async def test_events_are_numbered_per_subscription_for_residents_only(
     engine: AsyncEngine,
 ) -> None:
-    discharges = await subscribe(engine, WEBSOCKET)
-    everything = await subscribe(engine, WEBHOOK, ("admission", "discharge"))
+    discharges = await randers_subscription(engine, WEBSOCKET)
+    everything = await randers_subscription(engine, WEBHOOK, ("admission", "discharge"))
     for event in [*stay(CPR, "V1"), *stay("0202709995", "V2", "707"), *stay("0303709995", "V3")]:
         await apply(engine, event)
     async with UnitOfWork(engine) as uow:
@@ -123,7 +82,7 @@ async def test_events_are_numbered_per_subscription_for_residents_only(
 
 
 async def test_replaying_the_bus_derives_nothing_twice(engine: AsyncEngine) -> None:
-    subscription = await subscribe(engine, WEBHOOK)
+    subscription = await randers_subscription(engine, WEBHOOK)
     events = stay(CPR, "V1")
     for event in events:
         await apply(engine, event)
@@ -150,8 +109,22 @@ async def test_replaying_the_bus_derives_nothing_twice(engine: AsyncEngine) -> N
     assert again is None
 
 
+async def store_refusal(engine: AsyncEngine, sector: str, org: str) -> None:
+    """The patient's refusal of all sharing (recorded by Randers), stored as ``org``'s."""
+    refusal = consent_resource(ConsentRequest(cpr=CPR, decision="deny"), RANDERS, "r1", "active")
+    async with UnitOfWork(engine) as uow:
+        await uow.resources.save(
+            {**refusal, "id": "refusal-1"},
+            patient_key=cpr_patient_key(CPR),
+            sector=sector,
+            org=org,
+            event_id="refusal",
+        )
+        await uow.commit()
+
+
 async def test_rendering_applies_the_consent_in_force_when_delivered(engine: AsyncEngine) -> None:
-    subscription_id = await subscribe(engine, WEBHOOK)
+    subscription_id = await randers_subscription(engine, WEBHOOK)
     for event in stay(CPR, "V1"):
         await apply(engine, event)
     async with UnitOfWork(engine) as uow:
@@ -169,16 +142,7 @@ async def test_rendering_applies_the_consent_in_force_when_delivered(engine: Asy
     assert shown.to_json()["encounterId"] == shown.encounter_id == shown.encounter["id"]
 
     # The patient refuses all sharing after the event was numbered.
-    refusal = consent_resource(ConsentRequest(cpr=CPR, decision="deny"), RANDERS, "r1", "active")
-    async with UnitOfWork(engine) as uow:
-        await uow.resources.save(
-            {**refusal, "id": "refusal-1"},
-            patient_key=cpr_patient_key(CPR),
-            sector="hospital",
-            org="100000001",
-            event_id="refusal",
-        )
-        await uow.commit()
+    await store_refusal(engine, "hospital", "100000001")
     async with UnitOfWork(engine) as uow:
         (withheld,) = await render_deliveries(uow, DEFAULT_POLICY, subscription, deliveries)
         await uow.commit()
@@ -202,28 +166,19 @@ async def test_rendering_applies_the_consent_in_force_when_delivered(engine: Asy
 async def test_a_refusal_before_the_event_keeps_it_from_being_numbered(
     engine: AsyncEngine,
 ) -> None:
-    subscription_id = await subscribe(engine, WEBHOOK)
+    subscription_id = await randers_subscription(engine, WEBHOOK)
     admission, discharge = stay(CPR, "V1")
     await apply(engine, admission)
-    refusal = consent_resource(ConsentRequest(cpr=CPR, decision="deny"), RANDERS, "r1", "active")
-    async with UnitOfWork(engine) as uow:
-        await uow.resources.save(
-            {**refusal, "id": "refusal-1"},
-            patient_key=cpr_patient_key(CPR),
-            sector="municipality",
-            org=RANDERS.org,
-            event_id="refusal",
-        )
-        await uow.commit()
+    await store_refusal(engine, "municipality", RANDERS.org)
     await apply(engine, discharge)
     async with UnitOfWork(engine) as uow:
         assert await uow.subscriptions.deliveries_after(subscription_id, 0, 10) == []
 
 
 async def test_webhook_heads_retries_dead_letters_and_redelivery(engine: AsyncEngine) -> None:
-    first = await subscribe(engine, WEBHOOK)
-    second = await subscribe(engine, WEBHOOK)
-    await subscribe(engine, WEBSOCKET)  # never offered to the webhook sender
+    first = await randers_subscription(engine, WEBHOOK)
+    second = await randers_subscription(engine, WEBHOOK)
+    await randers_subscription(engine, WEBSOCKET)  # never offered to the webhook sender
     for event in [*stay(CPR, "V1"), *stay("0303709995", "V3")]:
         await apply(engine, event)
     now = clock.now()
@@ -262,7 +217,7 @@ async def test_webhook_heads_retries_dead_letters_and_redelivery(engine: AsyncEn
 
 
 async def test_a_lease_is_held_by_one_sender_until_it_runs_out(engine: AsyncEngine) -> None:
-    subscription = await subscribe(engine, WEBHOOK)
+    subscription = await randers_subscription(engine, WEBHOOK)
     now = clock.now()
     async with UnitOfWork(engine) as uow:
         assert await uow.subscriptions.lease(subscription, "a", now + timedelta(seconds=30))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_address
@@ -28,7 +27,8 @@ from hub.runtime.pathway_event_webhooks import WebhookSender
 from hub.services.webhook_targets import check_webhook_url
 from hub.store.pathway_event_subscriptions import WEBHOOK, DeliveryRecord
 from hub.store.unit_of_work import UnitOfWork
-from tests.contract.test_subscriptions_store import CPR, RANDERS, apply, stay
+from tests.contract.test_subscriptions_store import CPR, apply, stay
+from tests.support.subscriptions import randers_subscription
 
 
 class Resolving:
@@ -76,21 +76,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 async def webhook_to(engine: AsyncEngine, url: str) -> str:
-    async with UnitOfWork(engine) as uow:
-        created = await uow.subscriptions.create(
-            id=str(uuid.uuid4()),
-            channel=WEBHOOK,
-            owner_sub=RANDERS.sub,
-            owner_sector=RANDERS.sector.value,
-            owner_org=RANDERS.org,
-            owner_kommune=RANDERS.kommune,
-            kommune="730",
-            kinds=("discharge",),
-            endpoint=url,
-            secret="s" * 32,
-        )
-        await uow.commit()
-    return created.id
+    return await randers_subscription(engine, WEBHOOK, endpoint=url, secret="s" * 32)
 
 
 async def head_of(engine: AsyncEngine, subscription_id: str) -> DeliveryRecord:

@@ -15,12 +15,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
 from hub.domain.identifiers import CPR_SYSTEM
 from hub.domain.pathway_codes import PATHWAY_EVENTS
 from tests.e2e.conftest import Deployment, module_hub
 from tests.support import clock
+from tests.support.graphql_ws import graphql_subscription
 from tests.support.hl7 import adt
 
 SUBSCRIBE = """
@@ -54,14 +55,8 @@ def deployment(
 async def subscribed(
     deployment: Deployment, token: str, kinds: list[str]
 ) -> AsyncIterator[ClientConnection]:
-    url = deployment.base_url.replace("http://", "ws://") + "/graphql"
-    protocols: list[Any] = ["graphql-transport-ws"]
-    async with connect(url, subprotocols=protocols) as websocket:
-        init = {"authorization": f"Bearer {token}"}
-        await websocket.send(json.dumps({"type": "connection_init", "payload": init}))
-        assert json.loads(await websocket.recv())["type"] == "connection_ack"
-        payload = {"query": SUBSCRIBE, "variables": {"kinds": kinds}}
-        await websocket.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+    variables = {"kinds": kinds}
+    async with graphql_subscription(deployment.base_url, token, SUBSCRIBE, variables) as websocket:
         yield websocket
 
 

@@ -18,6 +18,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.e2e.conftest import Deployment, module_hub
+from tests.support import hl7
+from tests.support.graphql_ws import graphql_subscription
 from tests.support.hl7 import adt
 from tests.support.hub_process import run_hub
 
@@ -65,16 +67,8 @@ _visits = itertools.count(1)
 
 def discharge_of(deployment: Deployment, cpr: str, kommune: str = "730") -> None:
     visit = f"D{next(_visits)}"
-    for message in (
-        adt("A01", cpr=cpr, visit=visit, kommune=kommune, recorded="20261101080000"),
-        adt(
-            "A03",
-            cpr=cpr,
-            visit=visit,
-            kommune=kommune,
-            discharged="20261104113000",
-            recorded="20261104113000",
-        ),
+    for message in hl7.stay(
+        cpr, visit, admitted="20261101080000", discharged="20261104113000", kommune=kommune
     ):
         response = deployment.ingest(message)
         assert response.status_code == 202, response.text
@@ -115,15 +109,13 @@ class Subscriber:
 async def subscribed(
     deployment: Deployment, token: str, *, in_header: bool = False, **variables: Any
 ) -> AsyncIterator[Subscriber]:
-    url = deployment.base_url.replace("http://", "ws://") + "/graphql"
-    headers = {"Authorization": f"Bearer {token}"} if in_header else {}
-    init = {} if in_header else {"authorization": f"Bearer {token}"}
-    protocols: list[Any] = ["graphql-transport-ws"]
-    async with connect(url, subprotocols=protocols, additional_headers=headers) as websocket:
-        await websocket.send(json.dumps({"type": "connection_init", "payload": init}))
-        assert json.loads(await websocket.recv())["type"] == "connection_ack"
-        payload = {"query": SUBSCRIBE, "variables": {"kommune": "730", **variables}}
-        await websocket.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+    async with graphql_subscription(
+        deployment.base_url,
+        token,
+        SUBSCRIBE,
+        {"kommune": "730", **variables},
+        in_header=in_header,
+    ) as websocket:
         yield Subscriber(websocket)
 
 

@@ -28,7 +28,6 @@ import httpx
 import orjson
 import pytest
 from sqlalchemy import select, update
-from websockets.asyncio.client import connect
 
 from hub.domain.consent import MUNICIPALITY_SYSTEM
 from hub.domain.identifiers import CPR_SYSTEM, SOR_SYSTEM
@@ -41,6 +40,7 @@ from tests.e2e.conftest import Deployment, module_hub
 from tests.e2e.test_webhooks import Receiver
 from tests.support import clock
 from tests.support.browser import WebSession
+from tests.support.graphql_ws import graphql_subscription
 from tests.support.hl7 import adt
 
 CPR = "1203709995"  # born 1970: in the cohort rule's age band
@@ -188,14 +188,7 @@ def kind_of(graphql_enum: str) -> str:
 
 async def follow(deployment: Deployment, token: str, seen: dict[str, dict[str, Any]]) -> None:
     """Read the inbox feed until every kind has arrived."""
-    url = deployment.base_url.replace("http://", "ws://") + "/graphql"
-    protocols: list[Any] = ["graphql-transport-ws"]
-    async with connect(url, subprotocols=protocols) as websocket:
-        init = {"authorization": f"Bearer {token}"}
-        await websocket.send(json.dumps({"type": "connection_init", "payload": init}))
-        assert json.loads(await websocket.recv())["type"] == "connection_ack"
-        payload = {"query": SUBSCRIBE}
-        await websocket.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+    async with graphql_subscription(deployment.base_url, token, SUBSCRIBE) as websocket:
         seen["ready"] = {}
         while set(seen) - {"ready"} != ALL_KINDS:
             try:

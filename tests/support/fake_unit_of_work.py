@@ -450,12 +450,16 @@ class FakeUnitOfWork:
         self._store = store
         self.committed = False
 
-    async def __aenter__(self) -> FakeUnitOfWork:
-        # Working copies: what the unit writes is seen by it, and by others once committed.
+    def _work_on_copies(self) -> None:
+        """Working copies of what is committed: what the unit writes is seen by it, and by
+        others once committed."""
         self.resources = self._store.resources.copy()
         self.patient_links = self._store.patient_links.copy()
         self.facts = FakeFacts(list(self._store.facts._rows), self._store.facts._ids)
         self.audit = FakeAuditLog(list(self._store.audit.records))
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        self._work_on_copies()
         self.committed = False
         return self
 
@@ -468,10 +472,7 @@ class FakeUnitOfWork:
         self.committed = True
 
     async def rollback(self) -> None:
-        self.resources = self._store.resources.copy()
-        self.patient_links = self._store.patient_links.copy()
-        self.facts = FakeFacts(list(self._store.facts._rows), self._store.facts._ids)
-        self.audit = FakeAuditLog(list(self._store.audit.records))
+        self._work_on_copies()
 
     async def __aexit__(
         self,

@@ -37,6 +37,33 @@ def inbound_event(
     )
 
 
+def published_event(
+    format: str,
+    translation: Translation,
+    sender: Sender,
+    *,
+    message_id: str | None = None,
+    event_id: str | None = None,
+    partial: frozenset[str] = frozenset(),
+) -> InboundEvent:
+    """The event for ``translation`` with its trigger, source id and time at the source,
+    received now (``partial``: the resources it is to say it knows only part of)."""
+    message_id = message_id or str(uuid.uuid4())
+    return InboundEvent(
+        event_id=event_id or str(uuid.uuid4()),
+        message_id=message_id,
+        format=format,
+        trigger=translation.event,
+        received_at=clock.now(),
+        sender=sender,
+        patient_key=translation.patient_key,
+        resources=translation.resources,
+        occurred_at=translation.occurred_at,
+        source_id=translation.source_id,
+        partial=partial,
+    )
+
+
 async def project(
     engine: AsyncEngine, event: InboundEvent, observers: Sequence[ProjectionObserver] = ()
 ) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,6 +30,17 @@ def migrated_template(directory: Path) -> Path:
 
     asyncio.run(migrate())
     return path
+
+
+@asynccontextmanager
+async def migrated_sqlite(path: Path) -> AsyncIterator[AsyncEngine]:
+    """A migrated SQLite store at ``path``, disposed of on leaving."""
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        await upgrade(engine)
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 async def in_store(template: Path, body: Callable[[AsyncEngine], Awaitable[T]]) -> T:

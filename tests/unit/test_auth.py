@@ -47,6 +47,11 @@ async def test_a_token_from_another_hub_is_refused(tmp_path: Path) -> None:
         ({"org": ""}, "organisation"),
         ({"sector": "municipality", "kommune": None}, "must name its kommune"),
         ({"kommune": "73"}, "3-digit"),
+        ({"roles": "auditor"}, "roles must be a list"),
+        ({"roles": ["auditor", 7]}, "roles must be a list"),
+        ({"roles": ["has space"]}, "roles must be a list"),
+        ({"cpr": "3213001234"}, "cpr must be a CPR number"),
+        ({"cpr": 2512489996}, "cpr must be a CPR number"),
     ],
 )
 async def test_tokens_with_unusable_claims_are_refused(

@@ -12,15 +12,11 @@ from hub.domain.patient_links import LinkRecord, linked_cpr, links_to, with_link
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender, TranslationError
 from tests.support.hl7 import adt
+from tests.support.replacement_numbers import CPR, KEY, NUMBER, PID3, SYSTEM
 from web.cpr_input import parse_patient
 from web.patient import number_shown
 from web.patient_ref import PatientRefs
 
-SYSTEM = "urn:oid:1.2.208.176.1.6.1.1"
-NUMBER = "0703921VJ5"
-KEY = f"{SYSTEM}|{NUMBER}"
-PID3 = f"{NUMBER}^^^&1.2.208.176.1.6.1.1&ISO^PN"
-CPR = "0703921234"
 HOSPITAL = Sender(Sector.HOSPITAL, "100000001", "adt-feed", frozenset({"hl7:RHR"}))
 
 

@@ -6,7 +6,6 @@ exactly the answer an unknown number gets."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import partial
@@ -18,21 +17,20 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.fhir import FhirAdapter
-from consumers.projection import ResourceProjection
 from consumers.round_table_index import RoundTableIndexer
-from hub.domain.events import InboundEvent
 from hub.domain.sectors import Sector
 from hub.domain.translation import Sender
 from hub.services.auth import Principal
 from hub.services.intake import IntakeService
 from hub.services.pathway_events import PathwayEventMessage
 from hub.store.database import create_engine
-from hub.store.migrate import upgrade
 from hub.store.unit_of_work import UnitOfWork
 from schema.build import build_schema
 from schema.context import HubContext
 from schema.pathway_events import PathwayEvent
 from tests.support import clock
+from tests.support.inbound_events import inbound_event, project
+from tests.support.store_templates import migrated_sqlite
 from tests.unit.test_round_table_safety_plan import ProjectingIntake
 
 SYSTEM = "urn:oid:1.2.208.176.1.6.1.1"
@@ -83,10 +81,8 @@ query Meetings($patient: PatientIdentifierInput) {
 
 @pytest.fixture
 async def sqlite(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
+    async with migrated_sqlite(tmp_path / "hub.db") as engine:
+        yield engine
 
 
 @pytest.fixture
@@ -126,19 +122,7 @@ async def admitted(engine: AsyncEngine) -> None:
     }
     (translation,) = FhirAdapter().translate(orjson.dumps(bundle), WARD)
     assert translation.patient_key == f"{SYSTEM}|{NUMBER}"
-    event = InboundEvent(
-        event_id=str(uuid.uuid4()),
-        message_id=str(uuid.uuid4()),
-        format="fhir",
-        trigger=translation.event,
-        received_at=clock.now(),
-        sender=WARD,
-        patient_key=translation.patient_key,
-        resources=translation.resources,
-    )
-    async with UnitOfWork(engine) as uow:
-        await ResourceProjection(observers=[RoundTableIndexer()]).handle(event, uow)
-        await uow.commit()
+    await project(engine, inbound_event("fhir", translation, WARD), [RoundTableIndexer()])
 
 
 async def run(
