@@ -177,3 +177,42 @@ def test_the_folder_map_names_every_package_and_every_part_of_the_core() -> None
         if part.suffix == ".py" and f"`hub/{part.name}`" not in folder_map:
             missing.append(f"hub/{part.name}")
     assert not missing, f"the README's folder map does not name {missing}"
+
+
+# Where the map lists a folder's modules one by one: every module and package in it.
+LISTED_WHOLE = ("hub/entrypoints/", "schema/", "consumers/", "hub/runtime/", "hub/services/")
+
+
+def folder_rows() -> dict[str, str]:
+    """The folder map's rows: the folder (its first backticked cell) → what it holds."""
+    rows: dict[str, str] = {}
+    for line in section(README.read_text(), FOLDER_MAP).splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[1].startswith("`") and cells[1].endswith("/`"):
+            rows[cells[1].strip("`")] = cells[2]
+    return rows
+
+
+def test_every_module_the_folder_map_names_is_in_its_folder() -> None:
+    rows = folder_rows()
+    assert set(LISTED_WHOLE) <= set(rows)
+    stale = []
+    for folder, held in rows.items():
+        present = {p.name for p in (REPO / folder).rglob("*")}
+        for name in re.findall(r"`(\w+)(\.py|/)`", held):
+            if name[0] + name[1].rstrip("/") not in present:
+                stale.append(f"{folder}{''.join(name)}")
+    assert not stale, f"the README's folder map names what is not there: {stale}"
+
+
+@pytest.mark.parametrize("folder", LISTED_WHOLE)
+def test_the_folder_map_names_every_module_of_the_folders_it_lists_whole(folder: str) -> None:
+    held = folder_rows()[folder]
+    unnamed = [
+        part.name
+        for part in sorted((REPO / folder).iterdir())
+        if not part.name.startswith(("__", "."))
+        and (part.suffix == ".py" or (part / "__init__.py").exists())
+        and f"`{part.name}{'/' if part.is_dir() else ''}`" not in held
+    ]
+    assert not unnamed, f"the README's folder map does not name {folder}{unnamed}"
