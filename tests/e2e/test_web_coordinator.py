@@ -129,6 +129,9 @@ def linked(hub: Deployment, page: Page, name: str) -> str:
 
 def fits_the_screen(page: Page) -> None:
     """Nothing wider than the screen: no sideways scrolling."""
+    # Measured once the page and its stylesheet have loaded: a link's click returns when
+    # the next page is on its way, and a busy machine can measure it unstyled.
+    page.wait_for_load_state("load")
     wide = page.evaluate(
         """() => [...document.querySelectorAll('main *, header *')]
             .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
