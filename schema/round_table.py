@@ -20,9 +20,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from hub import clock
-from hub.domain.consent import PROPOSED_START_EXTENSION, SECTOR_ROLE_SYSTEM
 from hub.domain.directory import Directory
-from hub.domain.identifiers import SOR_SYSTEM
 from hub.domain.round_table import (
     ATTENDED_EXTENSION,
     GOAL_EXTENSION,
@@ -30,8 +28,10 @@ from hub.domain.round_table import (
     MAX_RELATIVES,
     RELATED_PERSON,
     VIDEO_LINK_EXTENSION,
+    Participation,
     RoundTableError,
     is_overdue,
+    participations,
     plan_of,
 )
 from hub.domain.safety_plan import SECTION_TITLES, safety_plan_of
@@ -457,9 +457,7 @@ class RoundTable:
     @classmethod
     def from_view(cls, view: RoundTableView, caller_org: str, directory: Directory) -> RoundTable:
         content = view.appointment.content
-        participants = [
-            _participant(p, view.coverage, directory) for p in _organisation_participants(content)
-        ]
+        participants = [_participant(p, view.coverage, directory) for p in participations(content)]
         convener = next((p for p in participants if p.org == view.convener_org), None)
         mine = next((p for p in participants if p.org == caller_org), None)
         reason = (content.get("reasonCode") or [{}])[0].get("text")
@@ -510,45 +508,19 @@ class RoundTable:
         )
 
 
-def _organisation_participants(content: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        p
-        for p in content.get("participant") or []
-        if ((p.get("actor") or {}).get("identifier") or {}).get("system") == SOR_SYSTEM
-    ]
-
-
 def _participant(
-    entry: dict[str, Any], coverage: dict[str, bool] | None, directory: Directory
+    entry: Participation, coverage: dict[str, bool] | None, directory: Directory
 ) -> RoundTableParticipant:
-    org = str(entry["actor"]["identifier"].get("value") or "")
-    concept = (entry.get("type") or [{}])[0]
-    sector = next(
-        (
-            c.get("code")
-            for c in concept.get("coding") or []
-            if c.get("system") == SECTOR_ROLE_SYSTEM
-        ),
-        None,
-    )
-    proposed = next(
-        (
-            e.get("valueDateTime")
-            for e in entry.get("extension") or []
-            if e.get("url") == PROPOSED_START_EXTENSION
-        ),
-        None,
-    )
     return RoundTableParticipant(
-        org=org,
-        sector=sector,
-        name=_name(directory, org, entry["actor"].get("display")),
-        role=concept.get("text"),
-        required=entry.get("required", "required") == "required",
-        response=str(entry.get("status") or ""),
-        proposed_start=proposed,
-        attended=_attended(entry),
-        consent_covers=coverage.get(org) if coverage is not None else None,
+        org=entry.org,
+        sector=entry.sector,
+        name=_name(directory, entry.org, entry.display),
+        role=entry.role,
+        required=entry.required,
+        response=str(entry.status or ""),
+        proposed_start=entry.proposed_start,
+        attended=entry.attended,
+        consent_covers=coverage.get(entry.org) if coverage is not None else None,
     )
 
 

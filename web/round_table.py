@@ -23,20 +23,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub import clock
-from hub.domain.consent import PROPOSED_START_EXTENSION, SECTOR_ROLE_SYSTEM
-from hub.domain.identifiers import SOR_SYSTEM
 from hub.domain.pathway_codes import SAFETY_PLAN
 from hub.domain.round_table import (
     ACTION_STATUSES,
-    ATTENDED_EXTENSION,
     CLOSED_MEETING,
     FINISHED_ACTION,
     Meeting,
+    Participation,
     Relative,
     RoundTableError,
     is_overdue,
     may_plan,
     meeting_of,
+    participations,
     plan_of,
 )
 from hub.domain.safety_plan import (
@@ -206,44 +205,18 @@ class MeetingBlock:
 
 
 def _participant(
-    entry: dict[str, Any], coverage: dict[str, bool] | None, names: OrganisationNames
+    entry: Participation, coverage: dict[str, bool] | None, names: OrganisationNames
 ) -> ParticipantLine:
-    actor = entry.get("actor") or {}
-    org = str((actor.get("identifier") or {}).get("value") or "")
-    concept = (entry.get("type") or [{}])[0]
-    sector = next(
-        (
-            c.get("code")
-            for c in concept.get("coding") or []
-            if c.get("system") == SECTOR_ROLE_SYSTEM
-        ),
-        None,
-    )
-    proposed = next(
-        (
-            e.get("valueDateTime")
-            for e in entry.get("extension") or []
-            if e.get("url") == PROPOSED_START_EXTENSION
-        ),
-        None,
-    )
     return ParticipantLine(
-        org=org,
-        name=names.name(org, actor.get("display")),
-        sector=sector,
-        role=concept.get("text"),
-        required=entry.get("required", "required") == "required",
-        response=str(entry.get("status") or "needs-action"),
-        proposed_start=proposed,
-        consent_covers=coverage.get(org) if coverage is not None else None,
-        attended=next(
-            (
-                bool(e.get("valueBoolean"))
-                for e in entry.get("extension") or []
-                if e.get("url") == ATTENDED_EXTENSION
-            ),
-            None,
-        ),
+        org=entry.org,
+        name=names.name(entry.org, entry.display),
+        sector=entry.sector,
+        role=entry.role,
+        required=entry.required,
+        response=str(entry.status or "needs-action"),
+        proposed_start=entry.proposed_start,
+        consent_covers=coverage.get(entry.org) if coverage is not None else None,
+        attended=entry.attended,
     )
 
 
@@ -293,11 +266,7 @@ def meeting_block(
 ) -> MeetingBlock:
     """A meeting as the page shows it, organisations named by ``names``."""
     content = view.appointment.content
-    participants = [
-        _participant(p, view.coverage, names)
-        for p in content.get("participant") or []
-        if ((p.get("actor") or {}).get("identifier") or {}).get("system") == SOR_SYSTEM
-    ]
+    participants = [_participant(p, view.coverage, names) for p in participations(content)]
     plan = None
     tovholder = None
     if view.plan is not None:

@@ -645,6 +645,53 @@ NOT_CONVENED_HERE = (
 )
 
 
+@dataclass(frozen=True)
+class Participation:
+    """One organisation's participant entry in a round-table Appointment, as sent: what
+    the page, GraphQL and :func:`meeting_of` all read of it. An Appointment a system sent
+    as plain FHIR may lack what the hub writes (the sector role)."""
+
+    org: str  # SOR code
+    display: str | None  # the organisation's name as the sender wrote it
+    sector: str | None  # the sector role's code, if any
+    role: str | None
+    required: bool
+    status: str | None  # the answer, as sent
+    proposed_start: str | None
+    attended: bool | None
+
+
+def participations(content: Mapping[str, Any]) -> list[Participation]:
+    """The organisations taking part in a round-table Appointment, in its order."""
+    found = []
+    for entry in content.get("participant") or []:
+        actor = entry.get("actor") or {}
+        identifier = actor.get("identifier") or {}
+        if identifier.get("system") != SOR_SYSTEM:
+            continue
+        concept = (entry.get("type") or [{}])[0]
+        found.append(
+            Participation(
+                org=str(identifier.get("value") or ""),
+                display=actor.get("display"),
+                sector=next(
+                    (
+                        str(c["code"])
+                        for c in concept.get("coding") or []
+                        if c.get("system") == SECTOR_ROLE_SYSTEM and c.get("code")
+                    ),
+                    None,
+                ),
+                role=concept.get("text"),
+                required=entry.get("required", "required") == "required",
+                status=entry.get("status"),
+                proposed_start=_extension(entry, PROPOSED_START_EXTENSION, "valueDateTime"),
+                attended=_attended(entry),
+            )
+        )
+    return found
+
+
 def meeting_of(content: Mapping[str, Any], cpr: str) -> Meeting:
     """The meeting a stored (full) Appointment describes; ``cpr`` from its patient key.
 
@@ -652,32 +699,19 @@ def meeting_of(content: Mapping[str, Any], cpr: str) -> Meeting:
     (sectors, its identifier): it can be read, not answered here.
     """
     participants = []
-    for entry in content.get("participant") or []:
-        identifier = (entry.get("actor") or {}).get("identifier") or {}
-        if identifier.get("system") != SOR_SYSTEM:
-            continue
-        concept = (entry.get("type") or [{}])[0]
-        sector = next(
-            (
-                str(c["code"])
-                for c in concept.get("coding") or []
-                if c.get("system") == SECTOR_ROLE_SYSTEM and c.get("code") in _SECTORS
-            ),
-            None,
-        )
-        if sector is None:
+    for entry in participations(content):
+        if entry.sector not in _SECTORS or not entry.org:
             raise RoundTableError(NOT_CONVENED_HERE, "not-convened-here")
-        display = (entry.get("actor") or {}).get("display")
         participants.append(
             Participant(
-                org=str(identifier["value"]),
-                sector=Sector(sector),
-                role=concept.get("text"),
-                name=None if display == f"SOR {identifier['value']}" else display,
-                required=entry.get("required", "required") == "required",
-                response=str(entry.get("status") or NEEDS_ACTION),
-                proposed_start=_extension(entry, PROPOSED_START_EXTENSION, "valueDateTime"),
-                attended=_attended(entry),
+                org=entry.org,
+                sector=Sector(entry.sector),
+                role=entry.role,
+                name=None if entry.display == f"SOR {entry.org}" else entry.display,
+                required=entry.required,
+                response=str(entry.status or NEEDS_ACTION),
+                proposed_start=entry.proposed_start,
+                attended=entry.attended,
             )
         )
     return Meeting(
