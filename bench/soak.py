@@ -21,7 +21,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from bench.delivery import (
     unregister_webhook,
     webhook_receiver,
 )
+from hub import clock
 from hub.store.database import create_engine
 from hub.store.tables import outbox, processed_events
 
@@ -79,6 +80,23 @@ class _Window:
     pathway_ms: list[float] = field(default_factory=list)
     websocket_ms: list[float] = field(default_factory=list)
     webhook_ms: list[float] = field(default_factory=list)
+
+
+def _background_per_s(load: SoakLoad) -> float:
+    """Messages a second other than kommune 730's admissions and discharges."""
+    return max(1.0, load.msgs_per_s - 2 / load.discharge_interval)
+
+
+def timeline_start(load: SoakLoad) -> datetime:
+    """When the soak's first message says it happened: early enough that every message,
+    to the last minute of the run, reports a time already past (intake refuses one
+    from the future). A background message ``n`` happens ``n // 2`` minutes in (and its
+    discharge three days later), a kommune-730 admission ``n`` minutes in."""
+    minutes = load.minutes + 1
+    background = int(_background_per_s(load) * 60 * minutes) // 2
+    discharges = int(60 * minutes / load.discharge_interval)
+    span = timedelta(days=4, minutes=max(background, discharges))
+    return (clock.now() - span).replace(second=0, microsecond=0)
 
 
 def _p99(values: list[float]) -> float | None:
@@ -137,7 +155,7 @@ async def soak(
     posted: dict[str, float] = {}  # cpr → when its discharge was posted
     messages = 0
     headers = {"Authorization": f"Bearer {hospital_token}"}
-    start = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    start = timeline_start(load)
     stop = asyncio.Event()
     failures: list[BaseException] = []  # a failed request stops the soak at the minute
 
@@ -223,8 +241,7 @@ async def soak(
                 if response.status_code != 200 or "errors" in response.json():
                     raise RuntimeError(f"pathway failed: {response.text[:300]}")
 
-            discharges_per_s = 2 / load.discharge_interval
-            background_per_s = max(1.0, load.msgs_per_s - discharges_per_s)
+            background_per_s = _background_per_s(load)
             loads = [
                 asyncio.create_task(paced(1 / background_per_s, background)),
                 asyncio.create_task(paced(load.discharge_interval, discharge)),
