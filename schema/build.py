@@ -11,6 +11,7 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -31,7 +32,7 @@ from schema.queries import CoreQuery
 from schema.round_table import RoundTableMutation, RoundTableQuery
 from schema.security import DepthLimiter, HideSuggestions, QueryCostLimiter, masked_errors
 from schema.subscription_executor import SubscriptionExecutor
-from schema.validation_cache import CachedValidation
+from schema.validation_cache import CACHED_DOCUMENTS, CachedValidation
 
 # Every operation, introspection included: the introspection query GraphiQL (and
 # graphql-core's get_introspection_query) sends is 14 deep, unwrapping types nine times.
@@ -83,6 +84,9 @@ def build_schema(*, allow_introspection: bool) -> strawberry.Schema:
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(AddValidationRules, rules),
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        # The same document text is parsed once (its token limit is part of the key):
+        # clients send a handful of operations with other variables.
+        partial(ParserCache, maxsize=CACHED_DOCUMENTS),
         # Every list in this schema returns at most one page, MAX_PAGE_SIZE items.
         partial(QueryCostLimiter, max_cost=MAX_COST, list_size=MAX_PAGE_SIZE),
         CachedValidation,
