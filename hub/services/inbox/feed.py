@@ -21,7 +21,7 @@ from hub.services.auth import Principal
 from hub.services.consent.read import PatientView
 from hub.services.inbox.filing import identities_of, item_kind
 from hub.services.inbox.read import InboxError, InboxItem, check_values, render_item
-from hub.services.pathway_events import PathwayEventMessage
+from hub.services.pathway_events import DELIVERED_ACTION, PathwayEventMessage
 from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.services.webhook_targets import WebhookTargetError, check_webhook_url
 from hub.store.directory import OrganisationDirectory
@@ -96,7 +96,7 @@ async def render_item_deliveries(
             await record_access(
                 uow,
                 principal,
-                action="pathway-event.delivered",
+                action=DELIVERED_ACTION,
                 patient_key=event.patient_key,
                 disclosed=list(item.disclosed) if item else [],
                 outcome=SUCCESS if item else DENIED,
