@@ -5,11 +5,15 @@ patient's pathway, the events it tells are appended to the durable log and numbe
 into the subscriptions that should receive them, in the projection's own transaction.
 So an event exists exactly when the version it comes from does, a replay of the bus
 (which stores no new version) derives nothing twice, and each patient's events are
-logged in the order the projection applied them. In a polled batch, an event no active
-subscription could want (the first look ``materialise`` takes, on the Patient records
-the batch read ahead) is kept back and logged with the batch's others in one statement
-before it commits, still in order; one a subscription may want is logged and numbered
-at once, as one event at a time is.
+logged in the order the projection applied them. In a polled batch every event is kept
+back and logged with the batch's others before it commits, still in order: one no
+active subscription could want (the first look ``materialise`` takes, on the Patient
+records the batch read ahead) with no deliveries; one a subscription may want with the
+deliveries decided at once (``receiving``), on the patient's records the batch read
+ahead and followed, as they stand when the event is derived, so it goes to whom one
+event at a time would send it. The deliveries are numbered as the batch's events are
+written. A batch that did not read those records (no subscription was active when it
+began) logs and numbers such an event at once, as one event at a time does.
 
 Each event is logged with the state of its stay as of the event (the version it was
 derived from, ``hub.domain.pathway_events.event_state``): a delivery renders that, so
@@ -26,10 +30,11 @@ from consumers import read_ahead
 from hub import clock
 from hub.domain.consent import DEFAULT_POLICY, Policy, notified_organisations
 from hub.domain.events import InboundEvent
-from hub.domain.pathway_events import DERIVED_FROM, DerivedEvent, derive_events
+from hub.domain.pathway_events import DERIVED_FROM, DerivedEvent, alert_kind_of, derive_events
 from hub.domain.person import has_died, residence
-from hub.services.pathway_events import materialise
+from hub.services.pathway_events import delivery_status, materialise, receiving
 from hub.store.notifications import PATHWAY_EVENTS_CHANNEL
+from hub.store.pathway_event_subscriptions import KeptDelivery
 from hub.store.pathway_events import PathwayEventEntry
 from hub.store.resource_changes import ResourceChange
 from hub.store.resources import StoredResource
@@ -83,19 +88,49 @@ class PathwayEventDeriver:
         now = clock.now()
         for found in derived:
             entry = _log_entry(found, current, event, now)
-            if read_ahead.in_batch(uow) and not await self._may_be_told(found, current, uow):
-                # Nobody to number it for: logged with the batch's others, in order.
-                uow.pathway_events.append_later(**entry)
-                continue
+            if read_ahead.in_batch(uow):
+                if not await self._may_be_told(found, current, uow):
+                    # Nobody to number it for: logged with the batch's others, in order.
+                    uow.pathway_events.append_later(**entry)
+                    continue
+                kept = await self._kept_deliveries(entry, uow, now)
+                if kept is not None:
+                    # Numbered as the batch's events are written, in order.
+                    uow.pathway_events.append_later(**entry, deliveries=kept)
+                    if kept:
+                        await self._wake_on_commit(uow)
+                    continue
             logged = await uow.pathway_events.append(**entry)
             if logged is None:
                 continue
-            materialised = await materialise(uow, self._policy, logged, now=now)
-            if not materialised:
-                continue
-            await read_ahead.notify_once_on_commit(uow, PATHWAY_EVENTS_CHANNEL)  # other processes
-            if self._on_committed is not None:
-                uow.after_commit(self._on_committed)  # this process
+            if await materialise(uow, self._policy, logged, now=now):
+                await self._wake_on_commit(uow)
+
+    async def _kept_deliveries(
+        self, entry: PathwayEventEntry, uow: UnitOfWork, now: datetime
+    ) -> list[KeptDelivery] | None:
+        """The deliveries of the event ``entry``, decided on the records the batch read
+        ahead as they stand now; None when it did not read them."""
+        stored = read_ahead.subscribed_records(uow, entry["patient_key"])
+        if stored is None or alert_kind_of(entry["kind"]):
+            return None
+        chosen = await receiving(
+            uow,
+            self._policy,
+            kind=entry["kind"],
+            resource_type=entry["resource_type"],
+            resource_id=entry["resource_id"],
+            patient_key=entry["patient_key"],
+            stored=stored,
+            now=now,
+        )
+        return [KeptDelivery(s.id, delivery_status(s), now) for s in chosen]
+
+    async def _wake_on_commit(self, uow: UnitOfWork) -> None:
+        """Wake the feed readers and webhook senders once the transaction commits."""
+        await read_ahead.notify_once_on_commit(uow, PATHWAY_EVENTS_CHANNEL)  # other processes
+        if self._on_committed is not None:
+            uow.after_commit(self._on_committed)  # this process
 
     async def _may_be_told(
         self, found: DerivedEvent, record: StoredResource, uow: UnitOfWork

@@ -8,7 +8,10 @@ a durable, numbered feed:
   projection's transaction, right after the pathway event is logged): every active
   subscription for the patient's residence kommune, or owned by an organisation the
   hospital notified of the stay, that wants the event's kind and whose owner the
-  consent policy lets see the resource gets the event as its next number.
+  consent policy lets see the resource gets the event as its next number. Who that is
+  (:func:`receiving`) is decided on the patient's records as they stand as of the
+  event; a consumer batch decides it on the records it read ahead and followed, and
+  numbers the batch's deliveries together as it logs its events.
 - **Rendering** (:func:`render_deliveries`, by the websocket feed and the webhook
   sender alike): what a delivery tells is decided again when it is delivered, through
   ``hub.services.consent.read`` as every read is, and audited. A refusal recorded after the event
@@ -417,27 +420,89 @@ async def materialise(
     if not await _may_have_subscribers(uow, policy, event):
         return []
     # An alert rests on a resource of its own type (a Flag, a Task) as well.
-    resource_types = tuple(dict.fromkeys(("Patient", "Consent", "Encounter", event.resource_type)))
+    resource_types = tuple(dict.fromkeys((*SUBSCRIBED_RECORDS, event.resource_type)))
     stored = await uow.resources.for_patient(event.patient_key, resource_types=resource_types)
-    consents = consents_of(stored)
-    kommune = residence([s for s in stored if s.resource_type == "Patient"], policy)
-    subject = next(
-        (s for s in stored if s.resource_type == event.resource_type and s.id == event.resource_id),
-        None,
-    )
-    if subject is None:
+    if _subject(stored, event.resource_type, event.resource_id) is None:
         return []
     alert = await _logged_alert(uow, event)
     if alert is None and alert_kind_of(event.kind):
         return []  # what the alert rested on was withdrawn before it was numbered
+    materialised: list[DeliveryRecord] = []
+    for subscription in await receiving(
+        uow,
+        policy,
+        kind=event.kind,
+        resource_type=event.resource_type,
+        resource_id=event.resource_id,
+        patient_key=event.patient_key,
+        stored=stored,
+        alert=alert,
+        now=now,
+    ):
+        delivery = await uow.subscriptions.append_delivery(
+            subscription.id,
+            pathway_event_seq=event.seq,
+            patient_key=event.patient_key,
+            status=delivery_status(subscription),
+            created_at=now,
+        )
+        if delivery is not None:
+            materialised.append(delivery)
+    return materialised
+
+
+SUBSCRIBED_RECORDS = ("Patient", "Consent", "Encounter")
+"""The patient's records that decide who receives a pathway event (:func:`receiving`):
+where they live, their consents, their stays."""
+
+
+def delivery_status(subscription: SubscriptionRecord) -> str:
+    """A new delivery's status: pending for a webhook to send, logged for a websocket feed."""
+    return PENDING if subscription.channel == WEBHOOK else LOGGED
+
+
+def _subject(
+    stored: Sequence[StoredResource], resource_type: str, resource_id: str
+) -> StoredResource | None:
+    return next(
+        (s for s in stored if s.resource_type == resource_type and s.id == resource_id), None
+    )
+
+
+async def receiving(
+    uow: UnitOfWork,
+    policy: Policy,
+    *,
+    kind: str,
+    resource_type: str,
+    resource_id: str,
+    patient_key: str,
+    stored: Sequence[StoredResource],
+    alert: Alert | None = None,
+    now: datetime,
+) -> list[SubscriptionRecord]:
+    """The active subscriptions that receive an event of ``kind`` about the resource
+    ``resource_type/resource_id`` of ``patient_key``, decided on ``stored``: the
+    patient's records (:data:`SUBSCRIBED_RECORDS`, and the subject's) as they stand
+    as of the event. An alert's (``alert``) is decided as the ``alerts`` query decides.
+
+    A subscription receives it when it is for the patient's residence kommune, or owned
+    by an organisation the stay notified, wants ``kind``, and its owner may see the
+    subject (of a death: the patient or one of their stays).
+    """
+    consents = consents_of(stored)
+    kommune = residence([s for s in stored if s.resource_type == "Patient"], policy)
+    subject = _subject(stored, resource_type, resource_id)
+    if subject is None:
+        return []
     encounters = [s for s in stored if s.resource_type == "Encounter"]
     notified = (
         notified_organisations(subject.content) if subject.resource_type == "Encounter" else ()
     )
     candidates = await uow.subscriptions.active_for(kommune=kommune, owner_orgs=notified)
-    materialised: list[DeliveryRecord] = []
+    chosen: list[SubscriptionRecord] = []
     for subscription in candidates:
-        if event.kind not in subscription.kinds:
+        if kind not in subscription.kinds:
             continue
         viewer = owner_viewer(subscription)
 
@@ -449,27 +514,16 @@ async def materialise(
 
         if alert is not None:
             # Whoever may see what the alert rests on, as the ``alerts`` query decides.
-            owner_view = await consented_view(
-                uow, viewer, event.patient_key, policy=policy, now=now
-            )
+            owner_view = await consented_view(uow, viewer, patient_key, policy=policy, now=now)
             seen = alert_evidence(alert, owner_view) is not None
         elif subject.resource_type == "Patient":
             # A death is news to whoever may see the patient or one of their stays.
             seen = visible(subject) or any(visible(encounter) for encounter in encounters)
         else:
             seen = visible(subject)
-        if not seen:
-            continue
-        delivery = await uow.subscriptions.append_delivery(
-            subscription.id,
-            pathway_event_seq=event.seq,
-            patient_key=event.patient_key,
-            status=PENDING if subscription.channel == WEBHOOK else LOGGED,
-            created_at=now,
-        )
-        if delivery is not None:
-            materialised.append(delivery)
-    return materialised
+        if seen:
+            chosen.append(subscription)
+    return chosen
 
 
 async def _may_have_subscribers(uow: UnitOfWork, policy: Policy, event: PathwayEventRecord) -> bool:

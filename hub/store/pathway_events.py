@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain.translation import FhirJson
 from hub.store.database import insert_unless_there
+from hub.store.pathway_event_subscriptions import KeptDelivery, NewDelivery, append_deliveries
 from hub.store.repository import Repository
 from hub.store.tables import pathway_events
 
@@ -71,15 +72,17 @@ def _row(entry: PathwayEventEntry) -> dict[str, Any]:
 class PathwayEvents(Repository):
     """The log, appended to inside one transaction.
 
-    Events no subscription is to be told of at once can be kept back (``append_later``)
+    Events can be kept back (``append_later``), with the deliveries decided for them,
     and written together (``flush``): before any other append, before the log is read
     here, and by whoever kept them back before it commits. So the log's order is the
-    order of the appends either way.
+    order of the appends either way, and the kept deliveries are numbered, per
+    subscription, in that order as they are written.
     """
 
     def __init__(self, connection: AsyncConnection) -> None:
         super().__init__(connection)
         self._pending: list[dict[str, Any]] = []
+        self._kept: list[Sequence[KeptDelivery]] = []  # each pending event's deliveries
 
     async def append(self, **entry: Unpack[PathwayEventEntry]) -> PathwayEventRecord | None:
         """Append an event; None when this version already yielded this kind.
@@ -92,15 +95,10 @@ class PathwayEvents(Repository):
         values = _row(entry)
         key = _key(values)
         if self._pending and all(_key(row) != key for row in self._pending):
-            rows, self._pending = [*self._pending, values], []
-            result = await self._connection.execute(
-                self._insert()
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=_UNIQUE)
-                .returning(pathway_events.c.seq, *(pathway_events.c[name] for name in _UNIQUE))
-            )
-            seq = next((row[0] for row in result.all() if tuple(row[1:]) == key), None)
-            return None if seq is None else PathwayEventRecord(seq=int(seq), **values)
+            rows, kept = [*self._pending, values], [*self._kept, ()]
+            self._pending, self._kept = [], []
+            seq = (await self._write(rows, kept))[-1]
+            return None if seq is None else PathwayEventRecord(seq=seq, **values)
         await self.flush()
         seq = await insert_unless_there(
             self._connection,
@@ -111,21 +109,60 @@ class PathwayEvents(Repository):
         )
         return None if seq is None else PathwayEventRecord(seq=int(seq), **values)
 
-    def append_later(self, **entry: Unpack[PathwayEventEntry]) -> None:
-        """Append an event nobody is told of now, with the others kept back (``flush``).
+    def append_later(
+        self, *, deliveries: Sequence[KeptDelivery] = (), **entry: Unpack[PathwayEventEntry]
+    ) -> None:
+        """Append an event with the others kept back (``flush``), and the deliveries
+        decided for it, numbered as it is written.
 
-        As ``append``, an event this version already yielded is not logged twice.
+        As ``append``, an event this version already yielded is not logged twice; one
+        the log refuses so gets no deliveries.
         """
         self._pending.append(_row(entry))
+        self._kept.append(tuple(deliveries))
 
     async def flush(self) -> None:
-        """Write the events kept back, in the order they were appended, in one statement."""
+        """Write the events kept back, in the order they were appended, in one statement
+        (and number their deliveries, ``append_deliveries``)."""
         if not self._pending:
             return
-        rows, self._pending = self._pending, []
+        rows, kept = self._pending, self._kept
+        self._pending, self._kept = [], []
+        if any(kept):
+            await self._write(rows, kept)
+            return
         await self._connection.execute(
             self._insert().on_conflict_do_nothing(index_elements=_UNIQUE), rows
         )
+
+    async def _write(
+        self, rows: Sequence[dict[str, Any]], kept: Sequence[Sequence[KeptDelivery]]
+    ) -> list[int | None]:
+        """Log ``rows`` in order and number each logged row's ``kept`` deliveries; each
+        row's ``seq``, None for a row the log already had.
+
+        One executemany with RETURNING: SQLAlchemy sends it as multi-row inserts in the
+        rows' order ("insertmanyvalues"), compiled once; the rows it returns, in no
+        particular order, are matched to ``rows`` by the log's unique key.
+        """
+        result = await self._connection.execute(
+            self._insert()
+            .on_conflict_do_nothing(index_elements=_UNIQUE)
+            .returning(pathway_events.c.seq, *(pathway_events.c[name] for name in _UNIQUE)),
+            list(rows),
+        )
+        logged = {tuple(row[1:]): int(row[0]) for row in result.all()}
+        seqs: list[int | None] = []
+        wanted: list[NewDelivery] = []
+        for row, deliveries in zip(rows, kept, strict=True):
+            # Only the first of two rows with one key was logged by these statements.
+            seq = logged.pop(_key(row), None)
+            seqs.append(seq)
+            if seq is not None:
+                wanted.extend(NewDelivery(seq, row["patient_key"], d) for d in deliveries)
+        if wanted:
+            await append_deliveries(self._connection, wanted)
+        return seqs
 
     def _insert(self) -> Any:
         if self._connection.dialect.name == "postgresql":
