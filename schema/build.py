@@ -73,8 +73,8 @@ def build_schema(*, allow_introspection: bool) -> strawberry.Schema:
     # request, so concurrent requests never share an extension's execution context.
     # The validation rules are created once, so that every request adds the same rule
     # classes and an operation is validated once per distinct document
-    # (schema.validation_cache); the cost rule, bound to each request's variables,
-    # runs every time.
+    # (schema.validation_cache); the cost rule is one class per set of page sizes
+    # (schema.security.cost_rule).
     rules = [
         *DepthLimiter(max_depth=MAX_DEPTH).validation_rules,
         *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,

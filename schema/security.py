@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -73,6 +74,8 @@ from graphql import (
 )
 from strawberry.extensions import AddValidationRules, MaskErrors, SchemaExtension
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+from schema.validation_cache import CACHED_DOCUMENTS
 
 DEFAULT_MAX_COST = 5_000
 DEFAULT_LIST_SIZE = 50
@@ -217,11 +220,31 @@ class QueryCostLimiter(SchemaExtension):
 def cost_rule(
     max_cost: int, list_size: int, variables: Mapping[str, Any]
 ) -> type[ASTValidationRule]:
-    """A validation rule refusing every operation of the document over ``max_cost``."""
+    """A validation rule refusing every operation of the document over ``max_cost``.
+
+    The cost reads of the variables only those that can be a page size (``first: $n``:
+    an Int). Requests whose Int variables agree get the same rule class, so the
+    validation of a document is kept for them as for the rules every request shares
+    (``schema.validation_cache``): pathway queries differing only in the CPR number
+    are costed once.
+    """
+    sizes = tuple(
+        sorted(
+            (name, value)
+            for name, value in variables.items()
+            if isinstance(value, int) and not isinstance(value, bool)
+        )
+    )
+    return _cost_rule(max_cost, list_size, sizes)
+
+
+@lru_cache(maxsize=CACHED_DOCUMENTS)
+def _cost_rule(
+    max_cost: int, list_size: int, sizes: tuple[tuple[str, int], ...]
+) -> type[ASTValidationRule]:
+    variables = dict(sizes)
 
     class QueryCostRule(ValidationRule):
-        per_request = True  # bound to this request's variables (schema.validation_cache)
-
         def enter_document(self, node: DocumentNode, *_args: Any) -> None:
             for definition in node.definitions:
                 if not isinstance(definition, OperationDefinitionNode):

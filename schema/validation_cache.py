@@ -4,11 +4,10 @@ graphql-core validates every request's document against every rule, the hub's li
 included, before anything executes: about a tenth of `hub serve`'s CPU under a
 steady load of pathway queries, each the same document with other variables. The
 result depends only on the schema, the document and the rules, so
-``CachedValidation`` keeps it, in a bounded LRU cache, for the rules that are the
-same in every request; a rule bound to one request (the cost rule reads the request's
-variables, ``schema.security.cost_rule``) says so with ``PER_REQUEST`` and runs every
-time. For the cache to hit, the rules added per request must be the same classes each
-time: ``schema.build`` creates them once.
+``CachedValidation`` keeps it, in a bounded LRU cache. For the cache to hit, the rules
+added per request must be the same classes each time: ``schema.build`` creates the
+shared ones once, and the cost rule, which reads a request's page-size variables, is
+the same class for requests whose page sizes agree (``schema.security.cost_rule``).
 """
 
 from __future__ import annotations
@@ -16,12 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, validate
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
-
-PER_REQUEST = "per_request"
-"""A validation rule class with this attribute true is bound to one request."""
 
 CACHED_DOCUMENTS = 256
 """Distinct documents whose validation is kept: clients send a handful of operations;
@@ -37,22 +33,12 @@ def validated(
     return tuple(validate_document(schema, document, rules))
 
 
-def is_per_request(rule: type[ASTValidationRule]) -> bool:
-    return bool(getattr(rule, PER_REQUEST, False))
-
-
 def validation_errors(
     schema: GraphQLSchema, document: DocumentNode, rules: Sequence[type[ASTValidationRule]]
 ) -> list[GraphQLError]:
-    """What validating ``document`` by ``rules`` finds: the errors of the rules shared
-    by every request (kept), then those of the per-request rules. Each request gets its
+    """What validating ``document`` by ``rules`` finds (kept). Each request gets its
     own error objects, as later extensions may change them (``HideSuggestions``)."""
-    shared = tuple(rule for rule in rules if not is_per_request(rule))
-    own = [rule for rule in rules if is_per_request(rule)]
-    errors = [_copy(error) for error in validated(schema, document, shared)]
-    if own:
-        errors.extend(validate(schema, document, own))
-    return errors
+    return [_copy(error) for error in validated(schema, document, tuple(rules))]
 
 
 def _copy(error: GraphQLError) -> GraphQLError:

@@ -28,6 +28,7 @@ from tests.conftest import hub_settings
 from tests.support import clock
 
 CPR = "0101709995"
+OTHER_CPR = "0201709995"
 ENTRY_FIELDS = "resourceType id sector status start end fhir"
 FULL_PATHWAY = f"cpr patient hasMore entries {{ {ENTRY_FIELDS} }}"
 
@@ -132,24 +133,25 @@ async def test_first_given_as_a_variable_counts(
     assert (body["data"] is None) is refused
 
 
-async def test_a_document_is_validated_once_and_each_request_keeps_its_own_cost(
+async def test_a_document_is_validated_once_per_page_size_and_each_request_keeps_its_cost(
     production: RunningHub,
 ) -> None:
-    """The same document asked again is not validated again by the rules every request
-    shares (depth, aliases, graphql-core's own), yet the cost, which reads each
-    request's variables, is decided for each request, and a refusal's message is the
-    same every time."""
+    """The same document asked again with the same page sizes is not validated again,
+    whatever else its variables hold (another CPR number), yet the cost, which reads
+    the page sizes, is decided for each of them, and a refusal's message is the same
+    every time."""
     query = (
         "query Cached($cpr: String!, $first: Int) {"
         f" a: pathway(cpr: $cpr, first: $first) {{ {FULL_PATHWAY} }}"
         f" b: pathway(cpr: $cpr, first: $first) {{ {FULL_PATHWAY} }} }}"
     )
     before = validated.cache_info()
-    for first, refused in [(20, False), (500, True), (20, False), (500, True)]:
-        body = await production.graphql(query, cpr=CPR, first=first)
+    asked = [(CPR, 20, False), (CPR, 500, True), (OTHER_CPR, 20, False), (OTHER_CPR, 500, True)]
+    for cpr, first, refused in asked:
+        body = await production.graphql(query, cpr=cpr, first=first)
         assert any("exceeds the maximum 5000" in m for m in messages(body)) is refused
     after = validated.cache_info()
-    assert after.misses - before.misses == 1 and after.hits - before.hits == 3
+    assert after.misses - before.misses == 2 and after.hits - before.hits == 2
 
     misspelt = f'{{ pathway(cpr: "{CPR}") {{ entrys {{ id }} }} }}'
     first_answer = messages(await production.graphql(misspelt))
