@@ -35,6 +35,9 @@ class AuditRecord:
     detail: dict[str, Any]  # the FHIR AuditEvent (older records: the disclosed resources)
 
 
+_RECORD = insert(audit_events)
+
+
 class AuditLog(Repository):
     async def record(
         self,
@@ -51,20 +54,23 @@ class AuditLog(Repository):
         override_reason: str | None = None,
         disclosed_count: int = 0,
     ) -> None:
+        # The values as parameters of one unchanging statement, compiled once (every
+        # audited read writes one of these).
         await self._connection.execute(
-            insert(audit_events).values(
-                at=at or clock.now(),
-                action=action,
-                sub=sub,
-                sector=sector,
-                org=org,
-                patient_key=patient_key,
-                detail=detail,
-                outcome=outcome,
-                purpose=purpose,
-                override_reason=override_reason,
-                disclosed_count=disclosed_count,
-            )
+            _RECORD,
+            {
+                "at": at or clock.now(),
+                "action": action,
+                "sub": sub,
+                "sector": sector,
+                "org": org,
+                "patient_key": patient_key,
+                "detail": detail,
+                "outcome": outcome,
+                "purpose": purpose,
+                "override_reason": override_reason,
+                "disclosed_count": disclosed_count,
+            },
         )
 
     async def for_patient(self, patient_key: str, limit: int = 100) -> list[AuditRecord]:

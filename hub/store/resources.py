@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, insert, or_, select, tuple_, update
+from sqlalchemy import Integer, Select, String, bindparam, cast, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import clock
@@ -67,6 +68,30 @@ def stored_resource(row: Any) -> StoredResource:
         source_time=m.get("source_time"),
         controller=m["controller"],
     )
+
+
+@lru_cache(maxsize=64)
+def _patient_query(
+    by_controller: bool, resource_types: tuple[str, ...] | None, limited: bool
+) -> Select[Any]:
+    """``for_patient``'s statement, built once per shape (a patient's resources are read
+    on every pathway and FHIR request); the values are its bound parameters."""
+    query = (
+        select(*_COLUMNS)
+        .where(resources.c.patient_key == bindparam("patient_key"))
+        .order_by(
+            resources.c.period_start.desc().nulls_last(),
+            resources.c.last_updated.desc(),
+            resources.c.id,
+        )
+    )
+    if by_controller:
+        query = query.where(resources.c.controller == bindparam("controller"))
+    if resource_types is not None:
+        query = query.where(resources.c.resource_type.in_(resource_types))
+    if limited:
+        query = query.limit(bindparam("limit", type_=Integer))
+    return query
 
 
 _COLUMNS = (
@@ -296,22 +321,11 @@ class Resources(Repository):
         that, resource by resource, on what this returns.
         """
         await self.flush()
-        query = (
-            select(*_COLUMNS)
-            .where(resources.c.patient_key == patient_key)
-            .order_by(
-                resources.c.period_start.desc().nulls_last(),
-                resources.c.last_updated.desc(),
-                resources.c.id,
-            )
+        query = _patient_query(controller is not None, resource_types, limit is not None)
+        result = await self._connection.execute(
+            query,
+            {"patient_key": patient_key, "controller": controller, "limit": limit},
         )
-        if controller is not None:
-            query = query.where(resources.c.controller == controller)
-        if resource_types is not None:
-            query = query.where(resources.c.resource_type.in_(resource_types))
-        if limit is not None:
-            query = query.limit(limit)
-        result = await self._connection.execute(query)
         return [stored_resource(row) for row in result.all()]
 
     async def patients_mentioning(
