@@ -22,7 +22,6 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 import websockets
 from cryptography import x509
@@ -33,6 +32,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from bench import load_client as bench_http
 
 SUBSCRIBE = 'subscription { dischargeEvents(kommune: "730") { eventNumber cpr kind } }'
 UNREGISTER = "mutation($id: ID!) { unregisterDischargeSubscription(id: $id) }"
@@ -120,7 +121,7 @@ def webhook_receiver(
     )
 
 
-async def register_webhook(http: httpx.AsyncClient, base_url: str, token: str, url: str) -> str:
+async def register_webhook(http: bench_http.Client, base_url: str, token: str, url: str) -> str:
     """Register ``url`` for kommune 730's discharges; the registration's id."""
     response = await http.post(
         f"{base_url}/graphql",
@@ -133,7 +134,7 @@ async def register_webhook(http: httpx.AsyncClient, base_url: str, token: str, u
 
 
 async def unregister_webhook(
-    http: httpx.AsyncClient, base_url: str, token: str, webhook_id: str
+    http: bench_http.Client, base_url: str, token: str, webhook_id: str
 ) -> None:
     await http.post(
         f"{base_url}/graphql",
@@ -209,7 +210,7 @@ async def measure_delivery(
 
     receiver = webhook_receiver(receiver_port, tls, webhook_event)
     receiving = asyncio.create_task(receiver.serve())
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with bench_http.client(timeout=30) as http:
         hook_url = f"https://127.0.0.1:{receiver_port}/hook"
         webhook_id = await register_webhook(http, base_url, municipal_token, hook_url)
 

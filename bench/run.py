@@ -52,13 +52,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
+from bench import load_client as bench_http  # noqa: E402
 from bench.delivery import (  # noqa: E402
     DeliveryLoad,
     measure_delivery,
@@ -139,7 +138,7 @@ async def ingest(base_url: str, token: str, scale: Scale) -> tuple[int, list[flo
     headers = {"Authorization": f"Bearer {token}"}
     start = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
-    async def client(worker: int, http: httpx.AsyncClient) -> None:
+    async def client(worker: int, http: bench_http.Client) -> None:
         nonlocal sent
         n = worker
         while time.monotonic() < deadline:
@@ -155,7 +154,7 @@ async def ingest(base_url: str, token: str, scale: Scale) -> tuple[int, list[flo
                 sent += 1
             n += scale.concurrency
 
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with bench_http.client(timeout=30) as http:
         await asyncio.gather(*(client(w, http) for w in range(scale.concurrency)))
     return sent, latencies
 
@@ -168,7 +167,7 @@ async def ingest_batches(base_url: str, token: str, scale: Scale) -> int:
     start = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
     clients = 4
 
-    async def client(worker: int, http: httpx.AsyncClient) -> None:
+    async def client(worker: int, http: bench_http.Client) -> None:
         nonlocal sent
         n = 500_000 + worker * 100_000
         while time.monotonic() < deadline:
@@ -183,7 +182,7 @@ async def ingest_batches(base_url: str, token: str, scale: Scale) -> int:
             sent += scale.batch_size
             n += scale.batch_size // 2
 
-    async with httpx.AsyncClient(timeout=60) as http:
+    async with bench_http.client(timeout=60) as http:
         await asyncio.gather(*(client(w, http) for w in range(clients)))
     return sent
 
@@ -298,7 +297,7 @@ async def seed(database_url: str, scale: Scale) -> None:
         await engine.dispose()
 
 
-Request = Callable[[int, httpx.AsyncClient], Awaitable[httpx.Response]]
+Request = Callable[[int, bench_http.Client], Awaitable[bench_http.Answer]]
 
 
 async def paced_latencies(scale: Scale, request: Request, what: str) -> list[float]:
@@ -308,14 +307,14 @@ async def paced_latencies(scale: Scale, request: Request, what: str) -> list[flo
     latencies: list[float] = []
     interval = 1 / scale.pathway_rate
 
-    async def one(n: int, http: httpx.AsyncClient) -> None:
+    async def one(n: int, http: bench_http.Client) -> None:
         began = time.perf_counter()
         response = await request(n % scale.seed_patients, http)
         latencies.append((time.perf_counter() - began) * 1000)
         if response.status_code != 200 or "errors" in response.json():
             raise RuntimeError(f"{what} failed: {response.text[:300]}")
 
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with bench_http.client(timeout=30) as http:
         # Warm up first (the server's pooled connections and prepared statements), as a
         # running hub is; these are not measured.
         await asyncio.gather(*(one(n, http) for n in range(20)))
@@ -336,7 +335,7 @@ def pathway_request(base_url: str, token: str) -> Request:
     )
     headers = {"Authorization": f"Bearer {token}"}
 
-    async def request(n: int, http: httpx.AsyncClient) -> httpx.Response:
+    async def request(n: int, http: bench_http.Client) -> bench_http.Answer:
         variables = {"cpr": cpr(1_000_000 + n)}
         body = {"query": query, "variables": variables}
         return await http.post(f"{base_url}/graphql", json=body, headers=headers)
@@ -353,7 +352,7 @@ async def fhir_latencies(base_url: str, token: str, scale: Scale, what: str) -> 
     ``encounters`` (``Encounter?patient=``), 50 resources a page, as the pathway's."""
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
 
-    async def request(n: int, http: httpx.AsyncClient) -> httpx.Response:
+    async def request(n: int, http: bench_http.Client) -> bench_http.Answer:
         patient = patient_resource_id(cpr_patient_key(cpr(1_000_000 + n)))
         if what == "everything":
             url = f"{base_url}/fhir/Patient/{patient}/$everything?_count=50"
@@ -474,7 +473,14 @@ def main() -> int:
     parser.add_argument(
         "--json", action="store_true", help="one JSON line of figures (--soak: one a minute)"
     )
+    parser.add_argument(
+        "--http-client",
+        choices=bench_http.CLIENT_KINDS,
+        default="aiohttp",
+        help="the load generator's HTTP client (bench/load_client.py; httpx for earlier figures)",
+    )
     args = parser.parse_args()
+    bench_http.use(args.http_client)
     scale = QUICK if args.quick else FULL
     work = Path(tempfile.mkdtemp(prefix="brobygger-bench-"))
     figures: dict[str, Any] = {}

@@ -25,10 +25,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench import load_client as bench_http
 from bench.delivery import (
     register_webhook,
     stop_subscribers,
@@ -40,7 +40,7 @@ from hub import clock
 from hub.store.database import create_engine
 from hub.store.tables import outbox, processed_events
 
-PathwayRequest = Callable[[int, httpx.AsyncClient], Awaitable[httpx.Response]]
+PathwayRequest = Callable[[int, bench_http.Client], Awaitable[bench_http.Answer]]
 
 RSS_GROWTH_PERCENT = 5.0
 """More growth than this from the first minute to the last is called growth."""
@@ -174,7 +174,7 @@ async def soak(
         if sent is not None:
             window.webhook_ms.append((arrived - sent) * 1000)
 
-    async def post(http: httpx.AsyncClient, message: bytes) -> None:
+    async def post(http: bench_http.Client, message: bytes) -> None:
         nonlocal messages
         began = time.perf_counter()
         answer = await http.post(f"{base_url}/ingest/hl7v2", content=message, headers=headers)
@@ -202,7 +202,7 @@ async def soak(
     receiving = asyncio.create_task(receiver.serve())
     rows: list[Minute] = []
     try:
-        async with httpx.AsyncClient(timeout=60) as http:
+        async with bench_http.client(timeout=60) as http:
             hook = f"https://127.0.0.1:{receiver_port}/hook"
             webhook_id = await register_webhook(http, base_url, municipal_token, hook)
             subscribed = 0
