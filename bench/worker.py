@@ -12,7 +12,8 @@ through ``ConsumerRunner.apply_batch``, the path a polled batch takes, against a
 PostgreSQL (started on loopback as the tests do) and a fresh SQLite file. No broker:
 the bus is what is left out, so the figure is the consumers' own rate. With
 ``--subscribed`` a kommune-730 system subscribes to discharges first (every patient
-lives there), so each discharge is numbered into its feed as it is applied.
+lives there), so each discharge is numbered into its feed (decided on the batch's
+read-ahead records as of the event, written with the batch's other events).
 
 Prints ``worker_events_per_s`` per backend (one event per ADT message; the best of
 ``--repeat`` runs, each on a fresh database) and how many batches fell back to one by
