@@ -75,7 +75,7 @@ class SearchPage:
 
 async def launch_patient_key(units: UnitOfWorkFactory[ResourcesUnitOfWork], patient_id: str) -> str:
     """The patient key of a SMART launch context's Patient id (a stand-in for none)."""
-    async with units() as uow:
+    async with units(autocommit=True) as uow:
         return await _key_of_patient_id(uow, patient_id) or STAND_IN_KEY
 
 
@@ -230,7 +230,7 @@ async def search(
     patient scopes do. Raises ``SearchRefused`` for a search the hub will not run.
     """
     who = viewer_of(viewer)
-    async with units() as uow:
+    async with units(autocommit=True) as uow:  # reads and their audit record
         keys, named = await _patients(uow, request)
         if within is not None:
             keys = [key if key == within else STAND_IN_KEY for key in keys]
@@ -329,7 +329,7 @@ async def everything(
     is not selected by it).
     """
     who = viewer_of(viewer)
-    async with units() as uow:
+    async with units(autocommit=True) as uow:  # reads and their audit record
         key = await _key_of_patient_id(uow, patient_id) or STAND_IN_KEY
         if within is not None and key != within:
             key = STAND_IN_KEY

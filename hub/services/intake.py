@@ -196,7 +196,7 @@ class IntakeService:
     ) -> NotOwner | None:
         """The first resource the translations would write that another organisation owns."""
         keys = {(r["resourceType"], r["id"]) for t in translations for r in t.resources}
-        async with self._units() as uow:
+        async with self._units(autocommit=True) as uow:  # a read only
             await uow.resources.prefetch(keys)
             for resource_type, resource_id in sorted(keys):
                 stored = await uow.resources.get(resource_type, resource_id)

@@ -178,7 +178,8 @@ async def read_pathway(
         raise PathwayQueryError(f"first must be between 1 and {MAX_PAGE_SIZE}")
     position = _read_cursor(after) if after is not None else None
     page_size = first or MAX_PAGE_SIZE
-    async with units() as uow:
+    # Reads and their one audit record: no transaction needed (``UnitOfWorkFactory``).
+    async with units(autocommit=True) as uow:
         with override_refusal():
             await refuse_unless_clinician(
                 uow, viewer, override_reason, action="pathway.read", patient_key=patient_key

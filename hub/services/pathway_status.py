@@ -60,7 +60,7 @@ async def read_pathway_status(
     """
     patient_key = patient_key_named(cpr, PatientNotNamed)
     now = now or clock.now()
-    async with units() as uow:
+    async with units(autocommit=True) as uow:  # reads and their audit record
         try:
             await refuse_unless_clinician(
                 uow, viewer, override_reason, action="pathway.status", patient_key=patient_key

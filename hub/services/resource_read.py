@@ -121,7 +121,7 @@ async def _read(
     versions: bool,
 ) -> list[Disclosure] | None:
     who = viewer_of(viewer, purpose=purpose, override_reason=override_reason)
-    async with units() as uow:
+    async with units(autocommit=True) as uow:  # reads and their audit record
         with override_refusal():
             await refuse_unless_clinician(
                 uow, viewer, override_reason, action=action, patient_key=None

@@ -23,7 +23,7 @@ declare yet take a factory of the store's own ``UnitOfWork`` (docs/architecture.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias, TypeVar
@@ -32,10 +32,22 @@ from hub.domain.indicators import FactRow, Scope
 from hub.domain.translation import FhirJson
 from hub.store.resources import ResourceKey, StoredResource
 
-UnitOfWorkT = TypeVar("UnitOfWorkT")
+UnitOfWorkT = TypeVar("UnitOfWorkT", covariant=True)
 
-UnitOfWorkFactory: TypeAlias = Callable[[], AbstractAsyncContextManager[UnitOfWorkT]]
-"""Opens a new unit of work: ``async with units() as uow: ...; await uow.commit()``."""
+
+class UnitOfWorkFactory(Protocol[UnitOfWorkT]):
+    """Opens a new unit of work: ``async with units() as uow: ...; await uow.commit()``."""
+
+    def __call__(self, *, autocommit: bool = False) -> AbstractAsyncContextManager[UnitOfWorkT]:
+        """A new unit of work; with ``autocommit`` each statement stands on its own.
+
+        For a use case that only reads, or reads and then writes one record (its
+        audit): there a transaction adds nothing (under PostgreSQL's READ COMMITTED
+        each statement sees what is committed when it starts either way) but its
+        BEGIN and COMMIT, two round trips. The store leaves SQLite in a transaction
+        (no round trips there); ``commit()`` is still called as always.
+        """
+        ...
 
 
 class FactsReader(Protocol):

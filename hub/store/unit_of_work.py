@@ -46,12 +46,18 @@ class UnitOfWork:
     offers: OfferStore
     directory: OrganisationDirectory
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, autocommit: bool = False) -> None:
         self._engine = engine
+        # Each statement on its own (``UnitOfWorkFactory``): PostgreSQL only, as SQLite's
+        # transactions cost no round trips and its writers are serialised by BEGIN
+        # IMMEDIATE (``hub.store.database``).
+        self._autocommit = autocommit and engine.dialect.name == "postgresql"
         self._after_commit: list[Callable[[], None]] = []
 
     async def __aenter__(self) -> UnitOfWork:
         self.connection = await self._engine.connect()
+        if self._autocommit:
+            await self.connection.execution_options(isolation_level="AUTOCOMMIT")
         await self.connection.begin()
         self.resources = Resources(self.connection)
         self.inbound = InboundMessages(self.connection)

@@ -433,8 +433,9 @@ class FakeStore:
     committed: int = 0  # how many units of work committed
     rolled_back: int = 0  # how many were left without committing
 
-    def units(self) -> FakeUnitOfWork:
-        """The unit-of-work factory the services take (``UnitOfWorkFactory``)."""
+    def units(self, *, autocommit: bool = False) -> FakeUnitOfWork:
+        """The unit-of-work factory the services take (``UnitOfWorkFactory``); the fake's
+        writes are the store's at ``commit()`` either way."""
         return FakeUnitOfWork(self)
 
 
