@@ -13,6 +13,7 @@ here skips. Two things come from outside the project:
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -113,9 +114,66 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return new_database_url(request, request.param, tmp_path)
 
 
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
+class MigratedStores:
+    """Migrated stores for a run: each backend's store is migrated from empty once (the
+    first time a test asks for it) and copied for every test after it, a SQLite file
+    copied and a PostgreSQL database created from it as a template. Migrating takes
+    longer than most tests that use a store; the copies are the same store."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.sqlite_template: Path | None = None
+        self.postgresql_template: str | None = None
+
+    async def url(self, request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+        """A new migrated store of ``backend`` (``sqlite`` or ``postgresql``)."""
+        if backend == "sqlite":
+            if self.sqlite_template is None:
+                template = self.directory / "template.db"
+                await _migrate(f"sqlite+aiosqlite:///{template}")
+                self.sqlite_template = template
+            copy = tmp_path / f"hub-{uuid.uuid4().hex[:8]}.db"
+            shutil.copyfile(self.sqlite_template, copy)
+            return f"sqlite+aiosqlite:///{copy}"
+        server: PostgresServer = request.getfixturevalue("postgres")
+        if self.postgresql_template is None:
+            template = f"hub_template_{uuid.uuid4().hex[:8]}"
+            await _migrate(server.create_database(template))
+            self.postgresql_template = template
+        return server.create_database(
+            f"hub_{uuid.uuid4().hex[:16]}", template=self.postgresql_template
+        )
+
+
+async def _migrate(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_stores(tmp_path_factory: pytest.TempPathFactory) -> MigratedStores:
+    return MigratedStores(tmp_path_factory.mktemp("migrated"))
+
+
+async def migrated_database_url(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path
+) -> str:
+    """``new_database_url``, migrated: a copy of the run's migrated store of ``backend``."""
+    stores: MigratedStores = request.getfixturevalue("migrated_stores")
+    return await stores.url(request, backend, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_stores: MigratedStores
+) -> AsyncIterator[AsyncEngine]:
+    """A migrated store of the test's own, once on SQLite and once on PostgreSQL (a copy
+    of the run's migrated store: ``upgrade`` finds nothing to do, as a second process
+    starting up would)."""
+    engine = create_engine(await migrated_stores.url(request, request.param, tmp_path))
     await upgrade(engine)
     yield engine
     await engine.dispose()

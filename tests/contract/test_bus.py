@@ -14,7 +14,7 @@ from hub.bus.kafka import KafkaBus
 from hub.ports import Bus, BusRecord, Delivery, Subscription
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
-from tests.conftest import new_database_url
+from tests.conftest import migrated_database_url
 
 BACKENDS = ["embedded-sqlite", "embedded-postgresql", "kafka"]
 
@@ -31,7 +31,8 @@ async def bus(request: pytest.FixtureRequest, tmp_path: Path, topic: str) -> Asy
         broker = request.getfixturevalue("kafka")
         bus: Bus = KafkaBus(broker.bootstrap, topics=[topic], partitions=3, session_timeout_ms=6000)
     else:
-        engine = create_engine(new_database_url(request, request.param.split("-")[1], tmp_path))
+        backend = request.param.split("-")[1]
+        engine = create_engine(await migrated_database_url(request, backend, tmp_path))
         await upgrade(engine)
         bus = EmbeddedBus(engine, poll_interval=0.05)
     await bus.start()

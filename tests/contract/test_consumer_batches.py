@@ -62,7 +62,7 @@ from hub.store.tables import (
     subscription_deliveries,
 )
 from hub.store.unit_of_work import UnitOfWork
-from tests.conftest import new_database_url
+from tests.conftest import migrated_database_url
 from tests.support import clock
 from tests.support.consent_worlds import worlds
 from tests.support.hl7 import adt
@@ -329,7 +329,7 @@ async def both_ways(
     records = as_deliveries(events)
     found = {}
     for batched in (True, False):
-        engine = create_engine(new_database_url(request, backend, tmp_path))
+        engine = create_engine(await migrated_database_url(request, backend, tmp_path))
         try:
             await upgrade(engine)
             found[batched] = await applied(engine, records, batched=batched)

@@ -32,7 +32,7 @@ from hub.store.database import create_engine
 from hub.store.migrate import upgrade
 from hub.store.tables import resource_versions, resources
 from hub.store.unit_of_work import UnitOfWork
-from tests.conftest import new_database_url
+from tests.conftest import migrated_database_url
 from tests.support.hl7 import adt
 
 HOSPITAL = Sender(Sector.HOSPITAL, "100000001", "adt-feed", frozenset({"hl7:RHR"}))
@@ -73,7 +73,7 @@ class Pipeline:
 @pytest.fixture(params=["embedded-sqlite", "embedded-postgresql", "kafka"])
 async def pipeline(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Pipeline]:
     backend = "postgresql" if request.param in ("embedded-postgresql", "kafka") else "sqlite"
-    engine = create_engine(new_database_url(request, backend, tmp_path))
+    engine = create_engine(await migrated_database_url(request, backend, tmp_path))
     await upgrade(engine)
     if request.param == "kafka":
         broker = request.getfixturevalue("fresh_kafka")

@@ -3,7 +3,11 @@
 Events are applied through the resource projection with the facts observer, as the
 consumer applies them, on SQLite and PostgreSQL. The scenario reproduces the figures
 of the regional reports (domain description): the outreach counsellor's year, 40
-planned admissions with a mean stay of 4 days, 199 cohort members.
+planned admissions with a mean stay of 4 days, 199 cohort members. Its year of events
+is applied as the consumer applies polled batches (patients and facts read ahead);
+the hub's own cohort flags, and every other test's events, one transaction's events
+at a time without reading ahead (tests/contract/test_consumer_batches.py holds the two
+ways to the same result).
 """
 
 from __future__ import annotations
@@ -166,11 +170,18 @@ class Pipeline:
             occurred_at=when,
         )
 
-    async def apply(self, events: Sequence[InboundEvent]) -> None:
+    async def apply(self, events: Sequence[InboundEvent], *, polled: bool = False) -> None:
+        """Apply ``events`` 200 to a transaction; ``polled``: as the consumer applies a
+        polled batch, reading its patients and facts ahead (consumers/read_ahead.py)."""
         for chunk in range(0, len(events), 200):
+            batch = events[chunk : chunk + 200]
             async with UnitOfWork(self.engine) as uow:
-                for event in events[chunk : chunk + 200]:
+                if polled:
+                    await self.projection.prepare(batch, uow)
+                for event in batch:
                     await self.projection.handle(event, uow)
+                if polled:
+                    await self.projection.finish(uow)
                 await uow.commit()
         self.applied += events
 
@@ -268,7 +279,7 @@ async def test_the_report_figures_come_back_from_the_events(engine: AsyncEngine)
     for start in (datetime(2025, 3, 1, 9, tzinfo=UTC), datetime(2025, 3, 20, 9, tzinfo=UTC)):
         acute = stay(elderly, start, start + timedelta(days=2), klass="EMER")
         events.append(pipeline.event(HOSPITAL, elderly, [patient(elderly), acute], start))
-    await pipeline.apply(events)
+    await pipeline.apply(events, polled=True)
     flagged = await pipeline.deliver_outbox()
 
     assert len(flagged) == 199  # the 75-year-old is not flagged

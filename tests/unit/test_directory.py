@@ -39,6 +39,7 @@ from hub.services.unit_of_work import UnitOfWorkFactory
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
 from hub.store.unit_of_work import UnitOfWork
+from tests.conftest import migrated_database_url
 from tests.support import clock
 
 HEADER = (
@@ -321,8 +322,8 @@ def test_search_is_case_insensitive_on_every_word_and_begins_with_the_text() -> 
 
 
 @pytest.fixture
-async def sqlite(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
+async def sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(await migrated_database_url(request, "sqlite", tmp_path))
     await upgrade(engine)
     yield engine
     await engine.dispose()

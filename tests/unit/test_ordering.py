@@ -28,6 +28,7 @@ from hub.services.intake import IntakeService
 from hub.store.database import create_engine
 from hub.store.migrate import upgrade
 from hub.store.unit_of_work import UnitOfWork
+from tests.conftest import migrated_database_url
 from tests.samples import sample
 from tests.support.hl7 import adt
 
@@ -78,8 +79,8 @@ class Hub:
 
 
 @pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
+async def hub(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Hub]:
+    engine = create_engine(await migrated_database_url(request, "sqlite", tmp_path))
     await upgrade(engine)
     bus = EmbeddedBus(engine, poll_interval=0.01)
     await bus.start()

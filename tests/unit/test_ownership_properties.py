@@ -29,6 +29,7 @@ import asyncio
 import itertools
 import json
 import os
+import shutil
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ from hub.services.consent.record import (
     revoke_consent,
 )
 from hub.services.intake import IntakeService, Rejected
+from hub.store.database import create_engine
 from hub.store.tables import pathway_events
 from hub.store.unit_of_work import UnitOfWork
 from tests.samples import sample
@@ -331,26 +333,62 @@ def check(before: Snapshot, after: Snapshot, moves: Sequence[Attack]) -> None:
 ADAPTERS = build_adapters(Settings.from_env({}))
 
 
-async def play(template: Path, moves: Sequence[Attack]) -> None:
+@dataclass(frozen=True)
+class HonestStore:
+    """A store holding the honest world before any adversary moves, copied for each
+    world (the honest world is the same in every one; building it takes longer than
+    most adversaries' moves)."""
+
+    path: Path
+    cpr: str
+    visit: str
+    episode: str
+    consent_identifier: str
+    before: Snapshot
+
+    def world(self, engine: AsyncEngine) -> World:
+        """The honest world over ``engine``, a copy of this store."""
+        intake = IntakeService(units_over(engine), ADAPTERS)
+        return World(engine, intake, self.cpr, self.visit, self.episode, self.consent_identifier)
+
+
+def honest_store(directory: Path) -> HonestStore:
+    path = directory / "honest.db"
+    shutil.copyfile(migrated_template(directory), path)
+
+    async def build() -> HonestStore:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            world = await honest_world(engine)
+            before = await snapshot(world)
+        finally:
+            await engine.dispose()
+        return HonestStore(
+            path, world.cpr, world.visit, world.episode, world.consent_identifier, before
+        )
+
+    return asyncio.run(build())
+
+
+async def play(honest: HonestStore, moves: Sequence[Attack]) -> None:
     async def body(engine: AsyncEngine) -> None:
-        world = await honest_world(engine)
-        before = await snapshot(world)
+        world = honest.world(engine)
         for move in moves:
             await attack(world, move)
-        check(before, await snapshot(world), moves)
+        check(honest.before, await snapshot(world), moves)
         consent = await find_consent(
             units_over(engine), world.cpr, world.consent_identifier.split("|", 1)[1]
         )
         assert consent is not None and consent.content["status"] == "active"
         assert consent.org == ADT_HOSPITAL.sor
 
-    await in_store(template, body)
+    await in_store(honest.path, body)
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated store, copied for each world."""
-    return migrated_template(tmp_path_factory.mktemp("ownership"))
+def honest(tmp_path_factory: pytest.TempPathFactory) -> HonestStore:
+    """The honest world's store, copied for each world."""
+    return honest_store(tmp_path_factory.mktemp("ownership"))
 
 
 @pytest.mark.timeout(900)
@@ -361,6 +399,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 )
 @given(moves=st.lists(attacks, min_size=1, max_size=5))
 def test_no_adversary_changes_an_owners_record_or_anyones_view(
-    template: Path, moves: list[Attack]
+    honest: HonestStore, moves: list[Attack]
 ) -> None:
-    asyncio.run(play(template, moves))
+    asyncio.run(play(honest, moves))
