@@ -29,8 +29,9 @@ from schema.pathway_events import DischargeMutation, DischargeQuery, DischargeSu
 from schema.pathway_status import PathwayStatusQuery
 from schema.patient_links import PatientLinkMutation
 from schema.queries import CoreQuery
+from schema.query_cost import QueryCostLimiter
 from schema.round_table import RoundTableMutation, RoundTableQuery
-from schema.security import DepthLimiter, HideSuggestions, QueryCostLimiter, masked_errors
+from schema.security import DepthLimiter, HideSuggestions, masked_errors
 from schema.subscription_executor import SubscriptionExecutor
 from schema.validation_cache import CACHED_DOCUMENTS, CachedValidation
 
@@ -74,7 +75,7 @@ def build_schema(*, allow_introspection: bool) -> strawberry.Schema:
     # The validation rules are created once, so that every request adds the same rule
     # classes and an operation is validated once per distinct document
     # (schema.validation_cache); the cost rule is one class per set of page sizes
-    # (schema.security.cost_rule).
+    # (schema.query_cost.cost_rule).
     rules = [
         *DepthLimiter(max_depth=MAX_DEPTH).validation_rules,
         *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,

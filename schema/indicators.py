@@ -25,7 +25,7 @@ from hub.services.indicators import (
 )
 from schema.context import HubInfo
 from schema.errors import refusals_as_errors
-from schema.security import page_size
+from schema.query_cost import page_size
 
 CASES_PAGE = 100
 """The cases ``indicatorCases`` gives without ``first``."""

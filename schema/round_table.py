@@ -4,7 +4,7 @@ Everything a caller gets here is read from what ``hub.services.round_table`` dis
 the consent choke point: an invitation (a participant the patient's consent does not
 cover) carries no CPR number, name or reason, so none of the fields below can show
 them. Lists take ``first`` (1–100, default 20), and the query cost counts them by those
-page sizes (``schema.security.page_size``).
+page sizes (``schema.query_cost.page_size``).
 
 It is over 400 lines because it holds the whole feature on the API, as one file per
 feature does: the types, the inputs and the resolvers of rundbordsmøder.
@@ -69,7 +69,7 @@ from schema.patients import (
     PatientIdentifier,
     patient_named,
 )
-from schema.security import page_size
+from schema.query_cost import page_size
 from schema.types import PatientIdentifierInput
 
 MAX_FIRST = 100

@@ -7,7 +7,7 @@ result depends only on the schema, the document and the rules, so
 ``CachedValidation`` keeps it, in a bounded LRU cache. For the cache to hit, the rules
 added per request must be the same classes each time: ``schema.build`` creates the
 shared ones once, and the cost rule, which reads a request's page-size variables, is
-the same class for requests whose page sizes agree (``schema.security.cost_rule``).
+the same class for requests whose page sizes agree (``schema.query_cost.cost_rule``).
 """
 
 from __future__ import annotations

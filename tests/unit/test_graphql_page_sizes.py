@@ -6,8 +6,8 @@ from __future__ import annotations
 from graphql import OperationDefinitionNode, parse
 
 from schema.build import MAX_COST, build_schema
+from schema.query_cost import operation_cost
 from schema.round_table import DEFAULT_FIRST, MAX_FIRST, _page
-from schema.security import operation_cost
 
 SCHEMA = build_schema(allow_introspection=False)
 

@@ -22,7 +22,8 @@ from hub.domain.sectors import Sector
 from hub.entrypoints.asgi import create_app
 from hub.services.auth import TokenIssuer, dev_signing_key
 from schema.build import MAX_DEPTH
-from schema.security import QueryCostLimiter, masked_errors
+from schema.query_cost import QueryCostLimiter
+from schema.security import masked_errors
 from schema.validation_cache import validated
 from tests.conftest import hub_settings
 from tests.support import clock
