@@ -67,7 +67,12 @@ class AiohttpClient:
     """aiohttp's session behind ``Client``; one connection pool, as httpx's."""
 
     def __init__(self, timeout: float) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        # As httpx's ``timeout``: each step may take that long (waiting for a pooled
+        # connection or connecting, then each read), not the whole request; under a
+        # backlog a request may wait for the pool and then for its answer.
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
+        )
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Self:
